@@ -1,0 +1,517 @@
+"""Load a CRM export into the canonical model: every row accepted or quarantined.
+
+``load_dataset(config)`` reads each table the preset describes, maps columns and
+values, parses dates and numbers, and checks each row. A row with a problem is
+not dropped: it goes to ``Dataset.quarantine`` with one machine-readable reason
+(the first that applies, in the order of :data:`REASONS`), and for every table
+``input rows = accepted + quarantined`` (see ``Dataset.reconciliation()``).
+
+A problem with a whole file (missing required column, undecodable bytes, an
+empty file, a mapping that matches nothing) raises
+:class:`~salesaudit.errors.InputFileError`: one paragraph naming the file, what
+was expected and which preset key to change.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputFileError, closest, display_path
+from .model import TABLE_ORDER, TABLES, empty_table
+from .params import RunConfig, load_run_config
+from .parse import clean_text, is_null, parse_datetimes, parse_numbers
+from .presets import Preset, TableMap, load_preset
+from .readers import FILE_COL, ROW_COL, normalize_header, read_raw
+
+__all__ = ["REASONS", "Dataset", "TableReport", "load", "load_dataset", "map_table"]
+
+#: quarantine reason codes, in the order they are checked (a row gets the first that applies)
+REASONS = {
+    "empty_row": "every cell of the row is empty",
+    "bad_shape": "the row has more values than the header has columns",
+    "missing_id": "the row's id is empty",
+    "bad_date": "a date cannot be parsed (or lies before 2000)",
+    "bad_number": "a number cannot be parsed",
+    "bad_value": "a value is not one of the allowed ones",
+    "missing_value": "a required value is empty",
+    "future_date": "a date lies after the audit moment (as_of)",
+    "negative_amount": "an amount is negative",
+    "out_of_range": "a number lies outside its allowed range",
+    "unknown_stage": "the stage is not in the funnel (nor in the stage mapping)",
+    "closed_before_created": "the deal was closed before it was created",
+    "response_before_created": "the lead was answered before it arrived",
+    "inconsistent_outcome": "the outcome column contradicts the stage",
+    "duplicate_exact": "a repeat of a row already accepted with the same id and values",
+    "duplicate_conflict": "several rows share the id with different values",
+    "unknown_deal": "the deal it refers to is not in the deals table",
+    "deal_quarantined": "the deal it refers to was itself quarantined",
+}
+
+_MIN_DATE = pd.Timestamp("2000-01-01")
+QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value"]
+
+
+@dataclass
+class TableReport:
+    """What happened to one table while loading."""
+
+    table: str
+    status: str  # loaded | not_in_preset | no_file
+    files: list[str] = field(default_factory=list)
+    input_rows: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    mapped: dict[str, str] = field(default_factory=dict)
+    missing_optional: list[str] = field(default_factory=list)
+    read_info: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: canonical tables, quarantine, and how each table was read."""
+
+    config: RunConfig
+    preset: Preset
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    raw: dict[str, pd.DataFrame]
+    reports: dict[str, TableReport]
+    stage_mapping: pd.DataFrame
+    as_of: pd.Timestamp
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        from .model import require_tables
+
+        require_tables(self, name, analysis=f"reading `{name}`")
+        return self.tables[name]
+
+    @property
+    def funnel(self):
+        return self.config.funnel
+
+    @property
+    def calendar(self):
+        return self.config.calendar
+
+    def reconciliation(self) -> pd.DataFrame:
+        """Rows per table: input, accepted, quarantined, and whether they add up."""
+        rows = []
+        for name in TABLE_ORDER:
+            rep = self.reports[name]
+            rows.append(
+                {
+                    "table": name,
+                    "status": rep.status,
+                    "files": ", ".join(rep.files),
+                    "input": rep.input_rows,
+                    "accepted": rep.accepted,
+                    "quarantined": rep.quarantined,
+                    "balanced": rep.input_rows == rep.accepted + rep.quarantined,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def quarantine_examples(self, reason: str, n: int = 3) -> pd.DataFrame:
+        """The first ``n`` source rows quarantined for ``reason``, as they were in the file."""
+        q = self.quarantine[self.quarantine["reason"] == reason].head(n)
+        out = []
+        for rec in q.itertuples(index=False):
+            raw = self.raw[rec.table]
+            src = raw[(raw[FILE_COL] == rec.file) & (raw[ROW_COL] == rec.row)]
+            row = src.drop(columns=[c for c in src.columns if c.startswith("_")]).iloc[0].to_dict() if len(src) else {}
+            out.append({"table": rec.table, "file": rec.file, "row": rec.row, "column": rec.column, "value": rec.value, **{k: v for k, v in row.items() if v != ""}})
+        return pd.DataFrame(out)
+
+
+class _Verdicts:
+    """The first problem found in each row."""
+
+    def __init__(self, index):
+        self.reason = pd.Series("", index=index, dtype=object)
+        self.column = pd.Series("", index=index, dtype=object)
+        self.value = pd.Series("", index=index, dtype=object)
+
+    def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
+        m = mask.fillna(False).astype(bool) & (self.reason == "")
+        if not m.any():
+            return
+        self.reason[m] = reason
+        self.column[m] = column
+        if values is not None:
+            self.value[m] = values[m].astype(str)
+
+    @property
+    def ok(self) -> pd.Series:
+        return self.reason == ""
+
+
+# ---------------------------------------------------------------------------
+# files
+
+
+def find_files(data_dir: Path, patterns: list[str] | str) -> list[Path]:
+    """Files for a table: the first pattern that matches anything wins (all its matches, sorted).
+
+    Matching ignores case, so ``deals*.csv`` also finds ``Deals_2026.CSV``.
+    """
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    entries = sorted(p for p in data_dir.iterdir() if p.is_file()) if data_dir.is_dir() else []
+    for pattern in patterns:
+        if "/" in pattern:
+            hits = sorted(p for p in data_dir.glob(pattern) if p.is_file())
+        else:
+            hits = [p for p in entries if fnmatch.fnmatch(p.name.casefold(), pattern.casefold())]
+        if hits:
+            return hits
+    return []
+
+
+def _read_table_files(name: str, files: list[Path], tmap: TableMap, data_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
+    frames, infos = [], []
+    for path in files:
+        raw, info = read_raw(path, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
+        for join in tmap.join:
+            raw = _apply_join(raw, join, data_dir, path, name)
+        frames.append(raw)
+        infos.append({"file": display_path(path), "rows": len(raw), **info})
+    if len(frames) == 1:
+        return frames[0], infos
+    return pd.concat(frames, ignore_index=True).fillna(""), infos
+
+
+def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
+    target = normalize_header(ref)
+    for col in raw.columns:
+        if not str(col).startswith("_") and normalize_header(col) == target:
+            return col
+    return None
+
+
+def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_path: Path, table: str) -> pd.DataFrame:
+    hits = find_files(data_dir, join.file)
+    where = f"tables.{table}.join"
+    if not hits:
+        raise InputFileError(display_path(main_path), f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.", f"put that file in the data folder or change `{where}.file` in the preset.")
+    other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
+    left_key = _find_header(raw, join.on)
+    right_key = _find_header(other, join.right_on or join.on)
+    if left_key is None:
+        raise InputFileError(display_path(main_path), f"the join key column {join.on!r} is missing.", f"change `{where}.on` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
+    if right_key is None:
+        raise InputFileError(display_path(hits[0]), f"the join key column {(join.right_on or join.on)!r} is missing.", f"change `{where}.right_on` in the preset.")
+    keys = other[right_key]
+    dup = keys[keys.duplicated() & (keys != "")]
+    if len(dup):
+        raise InputFileError(display_path(hits[0]), f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.on`.")
+    keep = [c for c in other.columns if not c.startswith("_")]
+    right = other[keep].rename(columns={c: f"{join.prefix}{c}" for c in keep})
+    rk = f"{join.prefix}{right_key}"
+    right = right[right[rk] != ""]
+    merged = raw.merge(right, how="left", left_on=left_key, right_on=rk, validate="many_to_one", sort=False)
+    merged.index = raw.index
+    return merged.fillna("")
+
+
+# ---------------------------------------------------------------------------
+# mapping one table
+
+
+def _resolve(raw: pd.DataFrame, ref) -> list[str]:
+    refs = [ref] if isinstance(ref, str) else list(ref)
+    return [h for h in (_find_header(raw, r) for r in refs) if h is not None]
+
+
+def _coalesce(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
+    out = clean_text(raw[headers[0]])
+    for h in headers[1:]:
+        nxt = clean_text(raw[h])
+        out = out.where(out != "", nxt)
+    return out
+
+
+def _value_map(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    if not mapping:
+        return text
+    lookup = {normalize_header(k): v for k, v in mapping.items()}
+    keys = text.map(normalize_header)
+    mapped = keys.map(lookup)
+    return mapped.where(mapped.notna(), text).astype(object)
+
+
+def stage_lookup(preset: Preset, config: RunConfig) -> dict[str, str]:
+    """Normalised CRM stage text -> funnel key: funnel keys and labels, then the preset, then the config."""
+    lookup: dict[str, str] = {}
+    for s in config.funnel.stages:
+        for text in (s.key, s.label.ru, s.label.en):
+            lookup[normalize_header(text)] = s.key
+    keys = set(config.funnel.keys)
+    for src, dst in preset.stages.items():
+        if dst in keys:  # a preset stage outside this client's funnel is ignored
+            lookup[normalize_header(src)] = dst
+    for src, dst in config.stage_map.items():
+        lookup[normalize_header(src)] = dst
+    return lookup
+
+
+def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig, preset: Preset, as_of: pd.Timestamp, files_label: str) -> tuple[pd.DataFrame, _Verdicts, dict, list[str], pd.DataFrame]:
+    """Map one raw table into canonical columns and give each row a verdict.
+
+    Returns the canonical frame (all rows, same index as ``raw``), the verdicts,
+    the columns used, the optional columns the export lacks, and the stage mapping.
+    """
+    spec = TABLES[name]
+    where = f"tables.{name}.columns"
+    v = _Verdicts(raw.index)
+    text: dict[str, pd.Series] = {}
+    mapped: dict[str, str] = {}
+    missing_optional: list[str] = []
+    found_any = False
+    file_cols = [c for c in raw.columns if not c.startswith("_")]
+    derivable = {("deals", "outcome"), ("leads", "status")}
+
+    for col in spec.columns:
+        if col.name in tmap.constants:
+            text[col.name] = pd.Series(tmap.constants[col.name], index=raw.index, dtype=object)
+            mapped[col.name] = f"= {tmap.constants[col.name]}"
+            continue
+        ref = tmap.columns.get(col.name)
+        if ref is None:
+            if col.required and (name, col.name) not in derivable:
+                raise InputFileError(
+                    files_label,
+                    f"the preset `{preset.name}` maps no export column to the required canonical column `{name}.{col.name}`.",
+                    f"add `{col.name}: <export column>` under `{where}` in {display_path(preset.source)}.",
+                )
+            continue
+        headers = _resolve(raw, ref)
+        if not headers:
+            if col.required:
+                wanted = ref if isinstance(ref, str) else " or ".join(ref)
+                hint = closest(wanted if isinstance(ref, str) else ref[0], file_cols)
+                raise InputFileError(
+                    files_label,
+                    f"the required column {wanted!r} (canonical `{name}.{col.name}`) is not in the file.{hint} The file's columns are: {', '.join(file_cols[:40])}{' …' if len(file_cols) > 40 else ''}.",
+                    f"change `{where}.{col.name}` in {display_path(preset.source)} to the file's column name, or export that column.",
+                )
+            missing_optional.append(col.name)
+            continue
+        found_any = True
+        text[col.name] = _coalesce(raw, headers)
+        mapped[col.name] = " | ".join(headers)
+    if not found_any and len(file_cols):
+        raise InputFileError(
+            files_label,
+            f"none of the columns that preset `{preset.name}` maps for `{name}` is in the file; its columns are: {', '.join(file_cols[:20])}{' …' if len(file_cols) > 20 else ''}.",
+            f"use the preset of the CRM this file came from (`preset:` in the run config), or edit `{where}` in {display_path(preset.source)}.",
+        )
+    for col_name, mapping in tmap.values.items():
+        if col_name in text:
+            text[col_name] = _value_map(text[col_name], mapping)
+
+    # 1. empty and malformed rows
+    cells = raw[file_cols] if file_cols else pd.DataFrame(index=raw.index)
+    empty = (cells.apply(lambda s: s.astype(str).str.strip() == "")).all(axis=1) if file_cols else pd.Series(True, index=raw.index)
+    v.flag(empty, "empty_row")
+    if "_extra" in raw:
+        v.flag(raw["_extra"] > 0, "bad_shape", "", raw["_extra"].astype(str) + " extra value(s)")
+
+    # 2. the key
+    out = {}
+    if spec.key and spec.key in text and spec.column(spec.key).required:
+        v.flag(text[spec.key] == "", "missing_id", spec.key)
+
+    # 3. parse every column
+    tz = config.lead_response.calendar.timezone
+    too_early: list[tuple[str, pd.Series]] = []
+    future: list[tuple[str, pd.Series]] = []
+    below: list[tuple[str, pd.Series]] = []
+    stage_src = None
+    for col in spec.columns:
+        if col.name not in text:
+            continue
+        t = text[col.name].astype(str)
+        if col.kind == "datetime":
+            values, bad = parse_datetimes(t, dayfirst=tmap.dayfirst, timezone=tz, null_values=tmap.null_values)
+            v.flag(bad, "bad_date", col.name, t)
+            early = values < _MIN_DATE
+            v.flag(early, "bad_date", col.name, t)
+            if not col.future_ok:
+                future.append((col.name, values > as_of))
+            out[col.name] = values
+        elif col.kind == "float":
+            values, bad = parse_numbers(t, decimal=tmap.decimal, null_values=tmap.null_values)
+            v.flag(bad, "bad_number", col.name, t)
+            lo = values < col.minimum if col.minimum is not None else pd.Series(False, index=raw.index)
+            hi = values > col.maximum if col.maximum is not None else pd.Series(False, index=raw.index)
+            below.append((col.name, lo, hi))
+            out[col.name] = values
+        elif col.kind == "category" and col.name == "stage":
+            stage_src = t
+            out[col.name] = t  # mapped below
+        elif col.kind == "category":
+            norm = t.str.casefold()
+            null = is_null(t, tmap.null_values)
+            bad = ~null & ~norm.isin(col.allowed)
+            v.flag(bad, "bad_value", col.name, t)
+            out[col.name] = norm.where(~null & ~bad, None)
+        else:  # id, str
+            out[col.name] = t.where(t != "", None)
+
+    # 4. required values
+    for col in spec.columns:
+        if col.required and col.name in out and col.name != spec.key:
+            v.flag(pd.Series(out[col.name], index=raw.index).isna(), "missing_value", col.name)
+
+    # 5. dates after the audit moment
+    for col_name, mask in future:
+        v.flag(mask, "future_date", col_name, text[col_name])
+
+    # 6. ranges
+    for col_name, lo, hi in below:
+        col = spec.column(col_name)
+        v.flag(lo, "negative_amount" if col.minimum == 0 and "amount" in col_name else "out_of_range", col_name, text[col_name])
+        v.flag(hi, "out_of_range", col_name, text[col_name])
+
+    # 7. stages and outcomes
+    mapping_rows = pd.DataFrame(columns=["table", "source", "stage", "rows"])
+    if stage_src is not None:
+        lookup = stage_lookup(preset, config)
+        keys = stage_src.map(normalize_header).map(lookup)
+        if name == "deals" and "outcome" in out and tmap.stage_from_outcome:
+            o = pd.Series(out["outcome"], index=raw.index)
+            keys = keys.mask(o == "won", config.funnel.won).mask(o == "lost", config.funnel.lost)
+        unknown = (stage_src != "") & keys.isna()
+        nonempty = int((stage_src != "").sum())
+        if nonempty and int(unknown.sum()) == nonempty:
+            sample = ", ".join(repr(x) for x in stage_src[unknown].drop_duplicates().head(8))
+            raise InputFileError(
+                files_label,
+                f"none of its stage names ({sample}) matches the funnel ({', '.join(config.funnel.keys)}) or the stage mapping of preset `{preset.name}`.",
+                "map them to funnel keys under `stage_map:` in the run config (or `stages:` in the preset), or use the funnel of this CRM.",
+            )
+        v.flag(unknown, "unknown_stage", "stage", stage_src)
+        out["stage"] = keys.where(keys.notna(), None)
+        counts = pd.DataFrame({"source": stage_src, "stage": keys.fillna("")}).value_counts().reset_index(name="rows")
+        counts.insert(0, "table", name)
+        mapping_rows = counts.sort_values(["stage", "rows"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+    if name == "deals":
+        stage = pd.Series(out["stage"], index=raw.index)
+        derived = pd.Series(np.where(stage == config.funnel.won, "won", np.where(stage == config.funnel.lost, "lost", "open")), index=raw.index)
+        derived = derived.where(stage.notna(), None)
+        if "outcome" in out:
+            o = pd.Series(out["outcome"], index=raw.index)
+            v.flag(o.notna() & stage.notna() & (o != derived), "inconsistent_outcome", "outcome", text.get("outcome"))
+            out["outcome"] = o.where(o.notna(), derived)
+        else:
+            out["outcome"] = derived
+        if "closed_at" in out:
+            v.flag(out["closed_at"] < out["created_at"], "closed_before_created", "closed_at", text["closed_at"])
+    if name == "leads":
+        if "first_response_at" in out:
+            v.flag(out["first_response_at"] < out["created_at"], "response_before_created", "first_response_at", text["first_response_at"])
+        if "status" not in out and "deal_id" in out:
+            out["status"] = pd.Series(np.where(pd.Series(out["deal_id"], index=raw.index).notna(), "converted", None), index=raw.index, dtype=object)
+
+    frame = empty_table(name)
+    data = {}
+    for col in spec.columns:
+        if col.name in out:
+            data[col.name] = pd.Series(out[col.name], index=raw.index).astype(col.dtype)
+        else:
+            data[col.name] = pd.Series(pd.NA if col.dtype == "string" else np.nan, index=raw.index).astype(col.dtype)
+    frame = pd.DataFrame(data, index=raw.index)[list(spec.names)]
+
+    # 8. duplicates among rows still accepted
+    if spec.key and spec.key in out:
+        acc = frame[v.ok & frame[spec.key].notna()]
+        dup = acc[spec.key].duplicated(keep=False)
+        if dup.any():
+            d = acc[dup]
+            h = pd.util.hash_pandas_object(d.astype(str), index=False)
+            n_variants = h.groupby(d[spec.key]).transform("nunique")
+            exact = n_variants == 1
+            repeat = d[spec.key].duplicated(keep="first")
+            v.flag((exact & repeat).reindex(raw.index, fill_value=False), "duplicate_exact", spec.key, text[spec.key])
+            v.flag((~exact).reindex(raw.index, fill_value=False), "duplicate_conflict", spec.key, text[spec.key])
+    return frame, v, mapped, missing_optional, mapping_rows
+
+
+def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set) -> None:
+    ids = set(deals["deal_id"].dropna())
+    ref = frame["deal_id"]
+    present = ref.notna()
+    v.flag(present & ref.isin(deals_quarantined) & ~ref.isin(ids), "deal_quarantined", "deal_id", ref.astype(str))
+    v.flag(present & ~ref.isin(ids), "unknown_deal", "deal_id", ref.astype(str))
+
+
+# ---------------------------------------------------------------------------
+# the dataset
+
+
+def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> Dataset:
+    """Load every table the preset describes from ``config.data``."""
+    if not isinstance(config, RunConfig):
+        config = load_run_config(config)
+    preset = load_preset(config.preset, config.base_dir, config.source)
+    data_dir = config.data_dir
+    if not data_dir.is_dir():
+        raise InputFileError(display_path(data_dir), "the data folder does not exist.", f"set `data:` in {display_path(config.source) if config.source else 'the run config'} to the folder with the export files (relative to the config).")
+    as_of = pd.Timestamp(config.audit_moment())
+    tables, raws, reports, verdicts, frames = {}, {}, {}, {}, {}
+    mappings = []
+    names = TABLE_ORDER
+    iterator = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(names, desc="load", leave=False)
+    for name in iterator:
+        tmap = preset.tables.get(name)
+        if tmap is None:
+            reports[name] = TableReport(name, "not_in_preset")
+            continue
+        files = find_files(data_dir, config.files.get(name) or tmap.files)
+        if not files:
+            reports[name] = TableReport(name, "no_file")
+            continue
+        raw, infos = _read_table_files(name, files, tmap, data_dir)
+        label = ", ".join(display_path(f) for f in files)
+        frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
+        if name in ("stage_history", "payments") and "deals" in frames:
+            dv = verdicts["deals"]
+            dframe = frames["deals"]
+            _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()))
+        raws[name], verdicts[name], frames[name] = raw, v, frame
+        if len(mapping):
+            mappings.append(mapping)
+        reports[name] = TableReport(name, "loaded", [i["file"] for i in infos], len(raw), int(v.ok.sum()), int((~v.ok).sum()), mapped, missing_opt, infos)
+    if not frames:
+        expected = "; ".join(f"{t}: {', '.join(m.files)}" for t, m in preset.tables.items())
+        present = ", ".join(p.name for p in sorted(data_dir.iterdir())[:20]) or "nothing"
+        raise InputFileError(display_path(data_dir), f"no file in it matches any table of preset `{preset.name}` (expected {expected}); the folder holds: {present}.", "rename the files, point `data:` at the right folder, or set `files:` per table in the run config.")
+    qs = []
+    for name, frame in frames.items():
+        v = verdicts[name]
+        tables[name] = frame[v.ok].reset_index(drop=True)
+        bad = ~v.ok
+        if bad.any():
+            raw = raws[name]
+            qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values, "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
+    quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    quarantine["row"] = quarantine["row"].astype("int64")
+    stage_mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["table", "source", "stage", "rows"])
+    return Dataset(config, preset, tables, quarantine, raws, reports, stage_mapping, as_of)
+
+
+def load(config_path, **overrides) -> Dataset:
+    """Load a run config (``params/clients/*.yaml``) and its dataset in one call."""
+    return load_dataset(load_run_config(config_path, **overrides))

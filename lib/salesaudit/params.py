@@ -1,0 +1,434 @@
+"""Run parameters: the schema of the YAML files in ``params/`` and their loader.
+
+A run config (``params/clients/*.yaml``) names the data, the CRM preset, the
+audit period and language, and carries the client's rules: the funnel, the
+lead-response SLA with its working calendar, the deal-load limit and the
+discount policy. Any section may instead be a path to another YAML file
+(relative to the config), so a funnel can be shared between clients.
+
+Every wrong key or value raises :class:`~salesaudit.errors.ParameterError`
+naming the file, the key and the allowed values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal, Optional, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ParameterError, closest, display_path
+from .model import TABLES
+
+__all__ = [
+    "Labels",
+    "Stage",
+    "Funnel",
+    "Calendar",
+    "LeadResponse",
+    "DealLoad",
+    "Discounts",
+    "RunConfig",
+    "load_run_config",
+    "load_funnel",
+    "read_yaml",
+    "validate",
+    "parse_period",
+    "Period",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LANGUAGES = ("ru", "en")
+GRAINS = ("day", "week", "month")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True)
+
+
+class Labels(_Strict):
+    """A label in both report languages."""
+
+    ru: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return getattr(self, lang)
+
+
+class Stage(_Strict):
+    """One funnel stage."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="machine key, lower case")
+    label: Labels
+    norm_days: Optional[float] = Field(default=None, ge=0, description="time norm in calendar days")
+    may_skip: bool = Field(default=True, description="false: a deal must pass through this stage")
+    terminal: Optional[Literal["won", "lost"]] = None
+
+
+class Funnel(_Strict):
+    """Ordered stages; the last two are the won and lost terminals."""
+
+    stages: list[Stage] = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _check(self):
+        keys = [s.key for s in self.stages]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"stage keys must be unique; repeated: {', '.join(dup)}")
+        won = [s.key for s in self.stages if s.terminal == "won"]
+        lost = [s.key for s in self.stages if s.terminal == "lost"]
+        if len(won) != 1 or len(lost) != 1:
+            raise ValueError("exactly one stage needs `terminal: won` and exactly one `terminal: lost`")
+        first_terminal = min(i for i, s in enumerate(self.stages) if s.terminal)
+        if any(s.terminal is None for s in self.stages[first_terminal:]):
+            raise ValueError("the won and lost terminal stages must come after every open stage")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.stages]
+
+    @property
+    def open_stages(self) -> list[str]:
+        return [s.key for s in self.stages if s.terminal is None]
+
+    @property
+    def won(self) -> str:
+        return next(s.key for s in self.stages if s.terminal == "won")
+
+    @property
+    def lost(self) -> str:
+        return next(s.key for s in self.stages if s.terminal == "lost")
+
+    @property
+    def mandatory(self) -> list[str]:
+        """Stages that may not be skipped."""
+        return [s.key for s in self.stages if not s.may_skip]
+
+    def stage(self, key: str) -> Stage:
+        for s in self.stages:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def label(self, key: str, lang: str) -> str:
+        return self.stage(key).label(lang)
+
+    def norms(self) -> dict[str, float | None]:
+        return {s.key: s.norm_days for s in self.stages if s.terminal is None}
+
+    def order(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
+
+class Calendar(_Strict):
+    """The working calendar: used for lead response, business days and the simulation."""
+
+    timezone: str = "Europe/Moscow"
+    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    holidays: list[dt.date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Moscow or Asia/Yekaterinburg")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
+        if not self.workdays:
+            raise ValueError("`workdays` needs at least one day")
+        return self
+
+    def build(self):
+        """A :class:`salesaudit.workcalendar.WorkCalendar` for these settings."""
+        from .workcalendar import WorkCalendar
+
+        return WorkCalendar(
+            timezone=self.timezone,
+            workdays=tuple(WEEKDAYS.index(d) for d in self.workdays),
+            start=self.start,
+            end=self.end,
+            holidays=tuple(self.holidays),
+        )
+
+
+class LeadResponse(_Strict):
+    """How fast a new lead must be answered, in working time."""
+
+    sla_minutes: float = Field(default=30, gt=0)
+    same_day: bool = Field(default=True, description="every lead must be processed by the end of its working day")
+    calendar: Calendar = Calendar()
+
+
+class DealLoad(_Strict):
+    """The number of open deals one seller may hold."""
+
+    limit: int = Field(default=30, gt=0)
+    per_manager: dict[str, int] = {}
+
+    def limit_for(self, manager: str) -> int:
+        return self.per_manager.get(manager, self.limit)
+
+
+class Discounts(_Strict):
+    """The discount and instalment policy."""
+
+    max_discount_pct: float = Field(default=10, ge=0, le=100)
+    allowed_payment_terms: list[str] = ["prepaid", "postpaid", "instalment_3m", "instalment_6m"]
+    instalment_min_amount: Optional[float] = Field(default=None, ge=0, description="instalments only for deals at least this large")
+
+
+class RunConfig(_Strict):
+    """A client's run config: what to load, how to read it, and the client's rules."""
+
+    client: str = "client"
+    data: Path = Field(description="folder with the export files, relative to this config file")
+    preset: str = Field(description="a preset name in params/crm/ (e.g. bitrix24) or a path to a preset YAML")
+    files: dict[str, str] = Field(default={}, description="per table: a file name or glob overriding the preset's")
+    stage_map: dict[str, str] = Field(default={}, description="extra CRM stage name -> funnel key mappings")
+    funnel: Funnel
+    lead_response: LeadResponse = LeadResponse()
+    deal_load: DealLoad = DealLoad()
+    discounts: Discounts = Discounts()
+    required_deal_fields: list[str] = ["manager", "amount", "product", "channel"]
+    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future")
+    period: Optional[str] = Field(default=None, description="2026-10 (month), 2026-W41 (week) or 2026-10-14 (day)")
+    grain: Literal["day", "week", "month"] = "month"
+    language: Literal["ru", "en"] = "ru"
+    seed: int = 20261031
+    notebooks: Optional[list[str]] = Field(default=None, description="notebook file names to run; all by default")
+    #: where the config was read from (set by the loader, not by the user)
+    source: Optional[Path] = Field(default=None, exclude=True)
+
+    @field_validator("required_deal_fields")
+    @classmethod
+    def _deal_fields(cls, v):
+        names = TABLES["deals"].names
+        bad = [f for f in v if f not in names]
+        if bad:
+            raise ValueError(f"not a deals column: {', '.join(bad)}; allowed: {', '.join(names)}")
+        return v
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, v):
+        bad = [k for k in v if k not in TABLES]
+        if bad:
+            raise ValueError(f"unknown table {', '.join(bad)}; allowed: {', '.join(TABLES)}")
+        return v
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v):
+        if v is not None:
+            parse_period(v)
+        return v
+
+    @model_validator(mode="after")
+    def _stage_map_targets(self):
+        bad = sorted({t for t in self.stage_map.values() if t not in self.funnel.keys})
+        if bad:
+            raise ValueError(f"stage_map points to {', '.join(bad)}, not a funnel stage; allowed: {', '.join(self.funnel.keys)}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def data_dir(self) -> Path:
+        return (self.base_dir / self.data).resolve() if not self.data.is_absolute() else self.data
+
+    @property
+    def calendar(self):
+        return self.lead_response.calendar.build()
+
+    def audit_moment(self) -> dt.datetime:
+        """``as_of``, or now (local, naive) when the config does not fix it."""
+        return self.as_of if self.as_of is not None else dt.datetime.now().replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------
+# periods
+
+
+class Period(BaseModel):
+    """A reporting period: ``start`` inclusive, ``end`` exclusive."""
+
+    label: str
+    grain: Literal["day", "week", "month"]
+    start: dt.datetime
+    end: dt.datetime
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_period(text: str, grain: str | None = None) -> Period:
+    """Parse ``2026-10``, ``2026-W41`` or ``2026-10-14``; ``grain`` widens a day to its week or month.
+
+    >>> p = parse_period("2026-W41"); (p.start.date().isoformat(), p.end.date().isoformat())
+    ('2026-10-05', '2026-10-12')
+    >>> parse_period("2026-10-14", grain="month").label
+    '2026-10'
+    """
+    text = str(text).strip()
+    try:
+        if m := _MONTH.match(text):
+            start = dt.datetime(int(m[1]), int(m[2]), 1)
+            found = "month"
+        elif m := _WEEK.match(text):
+            start = dt.datetime.combine(dt.date.fromisocalendar(int(m[1]), int(m[2]), 1), dt.time())
+            found = "week"
+        elif m := _DAY.match(text):
+            start = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+            found = "day"
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"period {text!r} is not a date; use 2026-10 (month), 2026-W41 (ISO week) or 2026-10-14 (day)") from None
+    grain = grain or found
+    if grain not in GRAINS:
+        raise ValueError(f"grain {grain!r}; allowed: {', '.join(GRAINS)}")
+    if grain == "month":
+        start = start.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        label = start.strftime("%Y-%m")
+    elif grain == "week":
+        start = start - dt.timedelta(days=start.weekday())
+        end = start + dt.timedelta(days=7)
+        iso = start.isocalendar()
+        label = f"{iso.year}-W{iso.week:02d}"
+    else:
+        end = start + dt.timedelta(days=1)
+        label = start.strftime("%Y-%m-%d")
+    return Period(label=label, grain=grain, start=start, end=end)
+
+
+# ---------------------------------------------------------------------------
+# loading and error messages
+
+
+def read_yaml(path) -> Any:
+    """Read a YAML file, turning a missing file or a syntax error into a ParameterError."""
+    path = Path(path)
+    if not path.exists():
+        raise ParameterError(display_path(path), ["the file does not exist. Check the path (relative paths are relative to the config that names them)."])
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParameterError(display_path(path), [f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}. Check the indentation and quoting there."]) from None
+    except UnicodeDecodeError:
+        raise ParameterError(display_path(path), ["is not UTF-8 text. Save it as UTF-8."]) from None
+
+
+def _field_model(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of ``loc`` (for listing allowed keys)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        ann = current.model_fields[part].annotation
+        # unwrap Optional[...] / list[...] / dict[...]
+        for _ in range(3):
+            if get_origin(ann) is not None:
+                args = [a for a in get_args(ann) if a is not type(None)]
+                ann = args[-1] if args else ann
+        current = ann
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _key(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_validation_error(model: type[BaseModel], exc: ValidationError) -> list[str]:
+    """Turn pydantic's errors into one sentence per problem: key, what was found, what is allowed."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = _key(loc)
+        kind = err["type"]
+        got = err.get("input")
+        if kind == "extra_forbidden":
+            owner = _field_model(model, loc)
+            allowed = [n for n, f in owner.model_fields.items() if not f.exclude] if owner else []
+            hint = closest(loc[-1], allowed)
+            problems.append(f"unknown key `{key}`.{hint} Allowed keys here: {', '.join(allowed)}.")
+        elif kind == "missing":
+            problems.append(f"the key `{key}` is required but missing.")
+        elif kind in ("literal_error", "enum"):
+            expected = err.get("ctx", {}).get("expected", "")
+            problems.append(f"`{key}` is {got!r}; allowed values: {expected}.")
+        elif kind == "value_error":
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+            problems.append(f"`{key}`: {msg}.")
+        else:
+            problems.append(f"`{key}` is {got!r}: {err['msg'].lower()}.")
+    return problems
+
+
+def validate(model: type[BaseModel], data: Any, file) -> BaseModel:
+    """Validate ``data`` against ``model``; errors name ``file`` and the keys."""
+    if not isinstance(data, dict):
+        raise ParameterError(display_path(file), [f"must be a YAML mapping of keys to values, found {type(data).__name__}."])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ParameterError(display_path(file), format_validation_error(model, exc)) from None
+
+
+_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts")
+
+
+def load_funnel(path) -> Funnel:
+    """Load a funnel YAML file (``params/funnels/*.yaml``)."""
+    return validate(Funnel, read_yaml(path), path)
+
+
+def load_run_config(path, **overrides) -> RunConfig:
+    """Load and validate a run config. ``overrides`` replace top-level keys (``period=…``, ``language=…``).
+
+    Sections named in ``_INCLUDABLE`` may be a path to a YAML file holding that section.
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ParameterError(display_path(path), ["must be a YAML mapping of keys to values."])
+    data = dict(raw)
+    for key, value in overrides.items():
+        if value is not None:
+            data[key] = value
+    for section in _INCLUDABLE:
+        if isinstance(data.get(section), str):
+            inc = (path.parent / data[section]).resolve()
+            sub = read_yaml(inc)
+            model = RunConfig.model_fields[section].annotation
+            validate(model, sub, inc)  # errors name the included file
+            data[section] = sub
+    cfg = validate(RunConfig, data, path)
+    cfg.source = path.resolve()
+    return cfg

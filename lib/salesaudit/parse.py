@@ -1,0 +1,156 @@
+"""Turn exported text into typed values, marking what cannot be parsed.
+
+Every parser takes a Series of strings and returns ``(values, bad)``: the typed
+values (NaT/NaN where empty or bad) and a boolean mask of the non-empty values
+it could not parse. Empty cells and null tokens such as ``не закрыта`` are not
+bad, just missing.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["NULL_TOKENS", "is_null", "parse_datetimes", "parse_numbers", "clean_text", "DATE_FORMATS"]
+
+#: cell values that mean "no value" in real exports (compared case-insensitively)
+NULL_TOKENS = (
+    "",
+    "-",
+    "—",
+    "–",
+    "не закрыта",
+    "не указано",
+    "не указана",
+    "нет данных",
+    "null",
+    "none",
+    "nan",
+    "nat",
+    "n/a",
+    "#н/д",
+    "#n/a",
+)
+
+#: tried in order on what is still unparsed; day-first formats before month-first ones
+DATE_FORMATS_DAYFIRST = (
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d.%m.%y %H:%M",
+    "%d.%m.%y",
+)
+DATE_FORMATS_MONTHFIRST = (
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+)
+DATE_FORMATS = DATE_FORMATS_DAYFIRST + DATE_FORMATS_MONTHFIRST
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_ISO_TZ = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Strip spaces (non-breaking too) around every value."""
+    return s.astype(object).fillna("").astype(str).str.replace("\xa0", " ", regex=False).str.strip()
+
+
+def is_null(s: pd.Series, extra=()) -> pd.Series:
+    """True where a cleaned value is empty or a null token."""
+    tokens = set(NULL_TOKENS) | {str(t).strip().casefold() for t in extra}
+    return s.str.casefold().isin(tokens)
+
+
+def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None = None, null_values=()) -> tuple[pd.Series, pd.Series]:
+    """Parse dates in the formats CRMs export; values with a UTC offset are converted to ``timezone``.
+
+    >>> v, bad = parse_datetimes(pd.Series(["31.12.2025 14:05", "31-12-2025 14:05:00", "2025-12-31T11:05:00Z", "не закрыта", "32.13.2025"]), timezone="Europe/Moscow")
+    >>> [str(x) for x in v]
+    ['2025-12-31 14:05:00', '2025-12-31 14:05:00', '2025-12-31 14:05:00', 'NaT', 'NaT']
+    >>> bad.tolist()
+    [False, False, False, False, True]
+    """
+    text = clean_text(s)
+    null = is_null(text, null_values)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    todo = ~null
+    if todo.any():
+        with_tz = todo & text.str.match(_ISO_TZ)
+        if with_tz.any():
+            parsed = pd.to_datetime(text[with_tz], utc=True, errors="coerce", format="ISO8601")
+            if timezone:
+                parsed = parsed.dt.tz_convert(timezone)
+            out[with_tz] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+            todo &= ~with_tz
+        iso = todo & text.str.match(_ISO)
+        if iso.any():
+            out[iso] = pd.to_datetime(text[iso], errors="coerce", format="ISO8601").astype("datetime64[ns]")
+            todo &= out.isna() & ~iso
+        formats = DATE_FORMATS_DAYFIRST + DATE_FORMATS_MONTHFIRST if dayfirst else DATE_FORMATS_MONTHFIRST + DATE_FORMATS_DAYFIRST
+        for fmt in formats:
+            if not todo.any():
+                break
+            parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+            ok = parsed.notna()
+            if ok.any():
+                idx = parsed.index[ok]
+                out[idx] = parsed[ok].astype("datetime64[ns]")
+                todo[idx] = False
+    bad = ~null & out.isna()
+    return out, bad
+
+
+_NUM_JUNK = re.compile(r"[\s\u00a0\u202f\u2009'’]|₽|руб\.?|р\.|rub|usd|eur|\$|€|%", re.IGNORECASE)
+_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+$")
+_THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
+
+
+def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tuple[pd.Series, pd.Series]:
+    """Parse numbers written with a decimal comma or point, spaces as thousands separators, currency signs.
+
+    ``decimal="auto"`` decides per value: with both ``,`` and ``.`` the later one is the
+    decimal mark; a lone ``,`` is a decimal comma unless it groups thousands (``1,234,567``).
+
+    >>> v, bad = parse_numbers(pd.Series(["125 000,50", "1 234.5", "1,234,567", "12,5", "15%", "abc", ""]))
+    >>> v.tolist()[:5], bad.tolist()
+    ([125000.5, 1234.5, 1234567.0, 12.5, 15.0], [False, False, False, False, False, True, False])
+    """
+    text = clean_text(s)
+    null = is_null(text, null_values)
+    t = text.str.replace(_NUM_JUNK, "", regex=True).str.replace("−", "-", regex=False)
+    if decimal == ",":
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    elif decimal == ".":
+        t = t.str.replace(",", "", regex=False)
+    else:
+        has_c = t.str.contains(",", regex=False)
+        has_d = t.str.contains(".", regex=False)
+        both = has_c & has_d
+        comma_last = t.str.rfind(",") > t.str.rfind(".")
+        # both marks: the later one is decimal
+        m = both & comma_last
+        t = t.mask(m, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+        m = both & ~comma_last
+        t = t.mask(m, t.str.replace(",", "", regex=False))
+        only_c = has_c & ~has_d
+        thousands = only_c & t.str.match(_THOUSANDS_COMMA)
+        t = t.mask(thousands, t.str.replace(",", "", regex=False))
+        t = t.mask(only_c & ~thousands, t.str.replace(",", ".", regex=False))
+        dots = ~has_c & t.str.match(_THOUSANDS_DOT) & (t.str.count(r"\.") > 1)
+        t = t.mask(dots, t.str.replace(".", "", regex=False))
+    values = pd.to_numeric(t.where(~null, None), errors="coerce").astype("float64")
+    bad = ~null & values.isna()
+    values[~np.isfinite(values.fillna(0.0))] = np.nan
+    return values, bad
