@@ -68,6 +68,7 @@ class TableReport:
     mapped: dict[str, str] = field(default_factory=dict)
     missing_optional: list[str] = field(default_factory=list)
     read_info: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -201,16 +202,16 @@ def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_path: Path, table:
     if not hits:
         raise InputFileError(display_path(main_path), f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.", f"put that file in the data folder or change `{where}.file` in the preset.")
     other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
-    left_key = _find_header(raw, join.on)
-    right_key = _find_header(other, join.right_on or join.on)
+    left_key = _find_header(raw, join.key)
+    right_key = _find_header(other, join.right_key or join.key)
     if left_key is None:
-        raise InputFileError(display_path(main_path), f"the join key column {join.on!r} is missing.", f"change `{where}.on` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
+        raise InputFileError(display_path(main_path), f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
     if right_key is None:
-        raise InputFileError(display_path(hits[0]), f"the join key column {(join.right_on or join.on)!r} is missing.", f"change `{where}.right_on` in the preset.")
+        raise InputFileError(display_path(hits[0]), f"the join key column {(join.right_key or join.key)!r} is missing.", f"change `{where}.right_key` in the preset.")
     keys = other[right_key]
     dup = keys[keys.duplicated() & (keys != "")]
     if len(dup):
-        raise InputFileError(display_path(hits[0]), f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.on`.")
+        raise InputFileError(display_path(hits[0]), f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.key`.")
     keep = [c for c in other.columns if not c.startswith("_")]
     right = other[keep].rename(columns={c: f"{join.prefix}{c}" for c in keep})
     rk = f"{join.prefix}{right_key}"
@@ -273,10 +274,16 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
     text: dict[str, pd.Series] = {}
     mapped: dict[str, str] = {}
     missing_optional: list[str] = []
-    found_any = False
     file_cols = [c for c in raw.columns if not c.startswith("_")]
     derivable = {("deals", "outcome"), ("leads", "status")}
 
+    resolved = {c: _resolve(raw, ref) for c, ref in tmap.columns.items()}
+    if file_cols and not any(resolved.values()):
+        raise InputFileError(
+            files_label,
+            f"none of the columns that preset `{preset.name}` maps for `{name}` is in the file; its columns are: {', '.join(file_cols[:20])}{' …' if len(file_cols) > 20 else ''}.",
+            f"use the preset of the CRM this file came from (`preset:` in the run config), or edit `{where}` in {display_path(preset.source)}.",
+        )
     for col in spec.columns:
         if col.name in tmap.constants:
             text[col.name] = pd.Series(tmap.constants[col.name], index=raw.index, dtype=object)
@@ -291,7 +298,7 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
                     f"add `{col.name}: <export column>` under `{where}` in {display_path(preset.source)}.",
                 )
             continue
-        headers = _resolve(raw, ref)
+        headers = resolved[col.name]
         if not headers:
             if col.required:
                 wanted = ref if isinstance(ref, str) else " or ".join(ref)
@@ -303,15 +310,8 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
                 )
             missing_optional.append(col.name)
             continue
-        found_any = True
         text[col.name] = _coalesce(raw, headers)
         mapped[col.name] = " | ".join(headers)
-    if not found_any and len(file_cols):
-        raise InputFileError(
-            files_label,
-            f"none of the columns that preset `{preset.name}` maps for `{name}` is in the file; its columns are: {', '.join(file_cols[:20])}{' …' if len(file_cols) > 20 else ''}.",
-            f"use the preset of the CRM this file came from (`preset:` in the run config), or edit `{where}` in {display_path(preset.source)}.",
-        )
     for col_name, mapping in tmap.values.items():
         if col_name in text:
             text[col_name] = _value_map(text[col_name], mapping)
@@ -445,6 +445,20 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
     return frame, v, mapped, missing_optional, mapping_rows
 
 
+def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int:
+    """Fill an empty ``closed_at`` of a won or lost deal with its first entry into that terminal stage."""
+    need = deals["outcome"].isin(["won", "lost"]) & deals["closed_at"].isna()
+    if not need.any():
+        return 0
+    terminal = history[history["stage"].isin([funnel.won, funnel.lost])]
+    first = terminal.groupby(["deal_id", "stage"], observed=True)["entered_at"].min()
+    key = deals.loc[need, "outcome"].map({"won": funnel.won, "lost": funnel.lost})
+    idx = pd.MultiIndex.from_arrays([deals.loc[need, "deal_id"].astype(object), key.astype(object)])
+    found = pd.Series(first.reindex(idx).to_numpy(), index=deals.index[need])
+    deals.loc[need, "closed_at"] = found.astype("datetime64[ns]")
+    return int(found.notna().sum())
+
+
 def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set) -> None:
     ids = set(deals["deal_id"].dropna())
     ref = frame["deal_id"]
@@ -506,6 +520,10 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> D
         if bad.any():
             raw = raws[name]
             qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values, "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
+    if "deals" in tables and "stage_history" in tables:
+        n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
+        if n:
+            reports["deals"].notes.append(f"closed_at taken from the stage history for {n} closed deal(s) whose export had none")
     quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("int64")
     stage_mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["table", "source", "stage", "rows"])

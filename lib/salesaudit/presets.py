@@ -39,8 +39,8 @@ class Join(_Strict):
     """Bring columns of a second file in, matched on a key (a left join; the second file's key must be unique)."""
 
     file: str = Field(description="file name or glob in the data folder")
-    on: str = Field(description="key column, same name in both files")
-    right_on: Optional[str] = Field(default=None, description="the key's name in the joined file, if different")
+    key: str = Field(description="key column, same name in both files")
+    right_key: Optional[str] = Field(default=None, description="the key's name in the joined file, if different")
     prefix: str = Field(default="", description="prefix for the joined file's columns, e.g. 'mql.'")
     encoding: Literal[ENCODINGS] = "auto"  # type: ignore[valid-type]
     sep: Literal[SEPARATORS] = "auto"  # type: ignore[valid-type]

@@ -1,0 +1,40 @@
+"""Shared fixtures: the repository layout, the real datasets beside it, tiny client folders."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REALDATA = SHARED / "realdata"
+DEMO_FUNNEL = REPO / "params" / "funnels" / "demo_b2b.yaml"
+
+
+def needs_realdata(*parts: str):
+    """Skip (with the reason) when ``../shared/realdata/<parts>`` is not beside the repository."""
+    path = REALDATA.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent: the real datasets live in ../shared beside the repository")
+
+
+@pytest.fixture
+def client(tmp_path):
+    """Build a client folder: ``client(files={name: text_or_bytes}, **config)`` returns the config path."""
+
+    def make(files: dict, encoding: str = "utf-8", **config):
+        data = tmp_path / "data"
+        data.mkdir(exist_ok=True)
+        for name, content in files.items():
+            p = data / name
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content, encoding=encoding, newline="")
+        cfg = {"data": "data", "preset": "generic", "funnel": str(DEMO_FUNNEL), "as_of": "2026-10-31 23:59:59"}
+        cfg.update(config)
+        path = tmp_path / "client.yaml"
+        path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        return path
+
+    return make
