@@ -230,6 +230,12 @@ class RunConfig(_Strict):
             raise ValueError(f"unknown table {', '.join(bad)}; allowed: {', '.join(TABLES)}")
         return v
 
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_text(cls, v):
+        # YAML reads an unquoted 2026-10-14 as a date
+        return v.isoformat() if isinstance(v, dt.date) else v
+
     @field_validator("period")
     @classmethod
     def _period(cls, v):

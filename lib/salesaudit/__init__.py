@@ -1,0 +1,54 @@
+"""salesaudit: audit a sales department and its head from a CRM export.
+
+The flow is export → load → analyse → report:
+
+* :mod:`salesaudit.readers` reads a file (CSV in any common encoding, XLSX, Parquet);
+* :mod:`salesaudit.presets` maps a CRM's export into :mod:`salesaudit.model`;
+* :mod:`salesaudit.loader` accepts or quarantines every row (:func:`load`);
+* analyses (:mod:`salesaudit.quality`, …) compute tables and plots;
+* :mod:`salesaudit.runner` executes the notebooks with papermill into an HTML report.
+
+The table below is the public API; ``docs/api.md`` is generated from it and a
+test keeps the two in sync.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+#: public name -> (module, one-line summary)
+PUBLIC = {
+    "load": ("loader", "Load a run config and its dataset: every row accepted or quarantined."),
+    "load_dataset": ("loader", "Load the dataset of an already validated RunConfig."),
+    "Dataset": ("loader", "Canonical tables, quarantine, reconciliation and how each table was read."),
+    "REASONS": ("loader", "Quarantine reason codes, in the order they are checked."),
+    "load_run_config": ("params", "Read and validate a run config YAML (params/clients/*.yaml)."),
+    "RunConfig": ("params", "The run-config schema: data, preset, funnel, calendar, limits, policy."),
+    "Funnel": ("params", "Ordered funnel stages with norms, mandatory stages and terminals."),
+    "parse_period": ("params", "Parse 2026-10, 2026-W41 or 2026-10-14 into a Period."),
+    "load_preset": ("presets", "Read a CRM preset (params/crm/*.yaml)."),
+    "TABLES": ("model", "The canonical tables and their typed columns."),
+    "WorkCalendar": ("workcalendar", "Working hours, weekends and holidays; working time between moments."),
+    "generate": ("synth", "Generate a synthetic department with planted anomalies, from a seed."),
+    "run": ("runner", "Execute the notebooks with papermill into HTML, JSON and an index page."),
+    "record": ("record", "Record a key result inside a notebook."),
+    "read_records": ("record", "Read the recorded key results of an executed notebook."),
+    "t": ("i18n", "A report label in ru or en."),
+    "SalesauditError": ("errors", "Base of every user-fixable error (one paragraph, no traceback)."),
+}
+
+__all__ = sorted(PUBLIC) + ["PUBLIC", "__version__"]
+
+
+def __getattr__(name: str):
+    """Import lazily, so ``import salesaudit`` stays fast and light."""
+    if name in PUBLIC:
+        value = getattr(import_module(f".{PUBLIC[name][0]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'salesaudit' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,131 @@
+"""The ``salesaudit`` command.
+
+``salesaudit run --config params/clients/demo.yaml [--period 2026-10] [--language en] ...``
+executes the audit notebooks and prints where the report is;
+``salesaudit check --config ...`` loads the data and prints the reconciliation.
+
+Exit codes: 0 all notebooks succeeded, 1 some notebook failed, 2 a problem with
+the input (the message alone is printed, never a traceback; argparse's own
+usage errors also exit with 2).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import SalesauditError
+from .params import GRAINS, LANGUAGES, parse_period
+
+__all__ = ["main", "build_parser"]
+
+
+def _period(text: str) -> str:
+    try:
+        parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("salesaudit")
+    except Exception:  # pragma: no cover - not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesaudit",
+        description="Audit a sales department from a CRM export: run the audit notebooks for a client's run config.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p_run = sub.add_parser(
+        "run",
+        help="execute the audit notebooks and write the HTML reports",
+        description="Execute the audit notebooks for a run config and write the reports (HTML, executed "
+        "notebooks, key results as JSON) and an index.html.",
+    )
+    p_run.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
+    p_run.add_argument("--period", type=_period, help="audit period overriding the config: 2026-10, 2026-W41 or 2026-10-14")
+    p_run.add_argument("--grain", choices=GRAINS, help="time grain overriding the config")
+    p_run.add_argument("--language", choices=LANGUAGES, help="report language overriding the config")
+    p_run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<config name>[/<period>])")
+    p_run.add_argument("--notebooks", nargs="+", metavar="NAME",
+                       help="run only these notebooks, e.g. 00_data_quality 01_funnel (default: the config's list, else all)")
+    p_run.add_argument("--notebooks-dir", metavar="DIR", help="folder with the NN_name.ipynb notebooks (default: the repository's notebooks/)")
+    p_run.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p_run.add_argument("--no-preflight", action="store_true",
+                       help="do not load the data before running the notebooks (each notebook still loads it)")
+    p_run.add_argument("--kernel", default="python3", metavar="NAME", help="Jupyter kernel name (default: python3)")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_check = sub.add_parser(
+        "check",
+        help="load the data and print the reconciliation",
+        description="Load the export named by a run config and print how many rows were read, kept and "
+        "quarantined per table.",
+    )
+    p_check.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
+    p_check.set_defaults(func=_cmd_check)
+    return parser
+
+
+def _cmd_run(args) -> int:
+    from .runner import run
+
+    result = run(
+        args.config,
+        out_dir=args.out,
+        period=args.period,
+        grain=args.grain,
+        language=args.language,
+        notebooks=args.notebooks,
+        notebooks_dir=args.notebooks_dir,
+        progress=not args.no_progress,
+        preflight=not args.no_preflight,
+        kernel_name=args.kernel,
+    )
+    width = max((len(nb.stem) for nb in result.notebooks), default=0)
+    for nb in result.notebooks:
+        if nb.ok:
+            print(f"{nb.stem:<{width}}  ok      ({nb.seconds:.1f} s)")
+        else:
+            print(f"{nb.stem:<{width}}  FAILED  {nb.error}")
+    print(f"Report: {Path(result.index).resolve()}")
+    return 0 if result.ok else 1
+
+
+def _cmd_check(args) -> int:
+    from .loader import load_dataset
+    from .params import load_run_config
+
+    cfg = load_run_config(args.config)
+    dataset = load_dataset(cfg)
+    print(dataset.reconciliation().to_string())
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``salesaudit`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SalesauditError as exc:
+        sys.stdout.flush()
+        print(f"salesaudit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("salesaudit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

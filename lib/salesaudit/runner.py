@@ -1,0 +1,532 @@
+"""``salesaudit run``: execute the audit notebooks for one run config and index the reports.
+
+For every selected notebook ``notebooks/NN_name.ipynb`` the runner writes, into
+the output folder (default ``reports/<config stem>[/<period>]``):
+
+* ``NN_name.ipynb`` - the executed notebook (papermill);
+* ``NN_name.html`` - the report: no code, no prompts, no parameter cells, no
+  warnings (stderr), no cells tagged ``remove_cell``;
+* ``NN_name.json`` - the key results the notebook recorded with
+  :func:`salesaudit.record.record`, plus ``_notebook``, ``_title``, ``_status``
+  (``"ok"``/``"failed"``) and ``_error`` (``{"ename", "evalue"}`` or ``null``);
+
+and finally ``index.html``, a self-contained page listing every notebook with
+its status, a link to its report and its scalar key results.
+
+The notebooks receive exactly four parameters (papermill injects them after the
+cell tagged ``parameters``): ``config_path`` (absolute path of the YAML),
+``period`` (str or None), ``grain`` and ``language``, taken from the validated
+config after the command-line overrides. Everything else a notebook needs it
+reads from the config itself.
+
+A failing notebook does not stop the run: it is reported as failed and the next
+one runs. A problem with the config or the data (found by the preflight load)
+stops the run before any notebook, as a :class:`~salesaudit.errors.SalesauditError`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+from urllib.parse import quote
+
+from .errors import SalesauditError, closest, display_path
+from .i18n import has as _has_label, t
+from .params import RunConfig, load_run_config, parse_period
+from .record import MIME, read_records
+
+__all__ = ["run", "RunResult", "NotebookResult", "find_notebooks", "default_notebooks_dir", "export_html"]
+
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+#: cells with these tags never reach the HTML report
+REMOVE_CELL_TAGS = ("remove_cell", "injected-parameters", "parameters", "papermill-error-cell-tag")
+#: longest string record shown on the index page
+MAX_INDEX_STRING = 80
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of one notebook."""
+
+    stem: str
+    status: str  # "ok" | "failed"
+    title: str
+    ipynb: Optional[Path]
+    html: Optional[Path]
+    json: Path
+    error: Optional[str] = None  # one-line/paragraph message for people
+    ename: Optional[str] = None
+    evalue: Optional[str] = None
+    records: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`."""
+
+    out_dir: Path
+    index: Path
+    notebooks: list[NotebookResult]
+    config: Optional[RunConfig] = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook succeeded."""
+        return all(nb.ok for nb in self.notebooks)
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        return [nb for nb in self.notebooks if not nb.ok]
+
+
+# ---------------------------------------------------------------------------
+# finding notebooks
+
+
+def default_notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder."""
+    import salesaudit
+
+    path = Path(salesaudit.__file__).resolve().parents[2] / "notebooks"
+    if not path.is_dir():
+        raise SalesauditError(
+            f"Cannot find the audit notebooks: the folder {path} does not exist (salesaudit is not run "
+            f"from its source repository). How to fix: pass the folder holding the NN_name.ipynb "
+            f"notebooks with --notebooks-dir."
+        )
+    return path
+
+
+def find_notebooks(notebooks_dir, names: Optional[Iterable[str]] = None) -> list[Path]:
+    """The ``NN_*.ipynb`` notebooks of ``notebooks_dir`` sorted by name, restricted to ``names``.
+
+    A name may be given with or without ``.ipynb`` (``00_data_quality``), or as
+    its two-digit number (``00``). An unknown name raises a SalesauditError
+    listing the available notebooks.
+    """
+    folder = Path(notebooks_dir)
+    if not folder.is_dir():
+        raise SalesauditError(
+            f"The notebooks folder {display_path(folder)} does not exist. How to fix: pass an existing "
+            f"folder with --notebooks-dir."
+        )
+    available = sorted(folder.glob(NOTEBOOK_GLOB), key=lambda p: p.name)
+    if not available:
+        raise SalesauditError(
+            f"The folder {display_path(folder)} holds no audit notebooks (files named like "
+            f"00_data_quality.ipynb). How to fix: pass the right folder with --notebooks-dir."
+        )
+    if names is None:
+        return available
+    by_stem = {p.stem: p for p in available}
+    chosen: set[Path] = set()
+    unknown: list[str] = []
+    for raw in names:
+        name = str(raw).strip()
+        stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+        if stem in by_stem:
+            chosen.add(by_stem[stem])
+            continue
+        numbered = [p for p in available if len(stem) == 2 and stem.isdigit() and p.name.startswith(stem + "_")]
+        if len(numbered) == 1:
+            chosen.add(numbered[0])
+        else:
+            unknown.append(name)
+    if unknown:
+        hint = closest(unknown[0], list(by_stem)) if len(unknown) == 1 else ""
+        raise SalesauditError(
+            f"Unknown notebook(s): {', '.join(unknown)}.{hint} Available in {display_path(folder)}: "
+            f"{', '.join(by_stem)}. How to fix: name notebooks as listed (with or without .ipynb)."
+        )
+    return [p for p in available if p in chosen]
+
+
+def default_out_dir(cfg: RunConfig, config_path: Path) -> Path:
+    out = Path("reports") / config_path.stem
+    if cfg.period:
+        out = out / parse_period(cfg.period).label
+    return out
+
+
+# ---------------------------------------------------------------------------
+# running
+
+
+def run(
+    config,
+    out_dir=None,
+    period: Optional[str] = None,
+    grain: Optional[str] = None,
+    language: Optional[str] = None,
+    notebooks: Optional[Iterable[str]] = None,
+    notebooks_dir=None,
+    progress: bool = True,
+    preflight: bool = True,
+    kernel_name: str = "python3",
+) -> RunResult:
+    """Execute the audit notebooks for the run config ``config`` and write the reports.
+
+    ``period``, ``grain`` and ``language`` override the config's keys when given;
+    ``notebooks`` (names, default: the config's ``notebooks`` key, else all)
+    selects notebooks in ``notebooks_dir`` (default: the repository's
+    ``notebooks/``). With ``preflight`` the dataset is loaded once before any
+    notebook so that a data problem stops the run early.
+    """
+    from tqdm import tqdm
+
+    config_path = Path(config)
+    overrides = {k: v for k, v in {"period": period, "grain": grain, "language": language}.items() if v is not None}
+    cfg = load_run_config(config_path, **overrides)
+    config_path = config_path.resolve()
+    lang = cfg.language
+
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir is not None else default_notebooks_dir()
+    names = list(notebooks) if notebooks is not None else cfg.notebooks
+    selected = find_notebooks(nb_dir, names)
+
+    if preflight:
+        from .loader import load_dataset  # a SalesauditError here stops the run
+
+        load_dataset(cfg)
+
+    out = Path(out_dir) if out_dir is not None else default_out_dir(cfg, config_path)
+    out = out.resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SalesauditError(
+            f"Cannot create the report folder {display_path(out)}: {exc.strerror or exc}. "
+            f"How to fix: choose another folder with --out."
+        ) from None
+
+    parameters = {
+        "config_path": str(config_path),
+        "period": cfg.period,
+        "grain": cfg.grain,
+        "language": lang,
+    }
+
+    results: list[NotebookResult] = []
+    bar = tqdm(selected, unit="notebook", disable=not progress, file=sys.stderr, leave=True)
+    with _quiet_kernel_env():
+        for path in bar:
+            bar.set_description(path.stem)
+            results.append(_run_one(path, out, parameters, nb_dir, kernel_name, lang))
+    bar.close()
+
+    index = out / "index.html"
+    index.write_text(render_index(cfg, results), encoding="utf-8")
+    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg)
+
+
+@contextmanager
+def _quiet_kernel_env():
+    """Silence debugpy's 'frozen modules' warning that Python 3.11 kernels print on start."""
+    key = "PYDEVD_DISABLE_FILE_VALIDATION"
+    old = os.environ.get(key)
+    os.environ.setdefault(key, "1")
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+
+
+def _notebook_title(nb, stem: str, lang: str) -> str:
+    meta = (nb.get("metadata") or {}).get("salesaudit") or {}
+    title = meta.get("title") if isinstance(meta, dict) else None
+    if isinstance(title, str) and title.strip():
+        return title
+    if isinstance(title, dict):
+        for key in (lang, "ru", "en"):
+            if isinstance(title.get(key), str) and title[key].strip():
+                return title[key]
+    return stem
+
+
+def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: str, lang: str) -> NotebookResult:
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stem = path.stem
+    out_ipynb = out / f"{stem}.ipynb"
+    out_html = out / f"{stem}.html"
+    out_json = out / f"{stem}.json"
+    for stale in (out_ipynb, out_html, out_json):
+        stale.unlink(missing_ok=True)
+
+    title = stem
+    status, ename, evalue, error = "ok", None, None, None
+    start = time.perf_counter()
+    try:
+        title = _notebook_title(nbformat.read(str(path), as_version=4), stem, lang)
+        papermill.execute_notebook(
+            str(path),
+            str(out_ipynb),
+            parameters=parameters,
+            cwd=str(cwd),
+            kernel_name=kernel_name,
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            # ipykernel >= 7 warns on every start that local TCP is unencrypted; keep the terminal clean
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+    except PapermillExecutionError as exc:
+        status, ename, evalue = "failed", exc.ename, exc.evalue
+        error = evalue if _is_user_error(exc.ename, exc.traceback) else f"{ename}: {evalue}"
+    except Exception as exc:  # a kernel that died or never started, an unreadable notebook, ...
+        status, ename, evalue = "failed", type(exc).__name__, str(exc)
+        error = evalue if isinstance(exc, SalesauditError) else f"{ename}: {evalue}"
+
+    executed = None
+    records: dict[str, Any] = {}
+    if out_ipynb.exists():
+        try:
+            executed = nbformat.read(str(out_ipynb), as_version=4)
+            records = read_records(executed)
+        except Exception:  # a half-written file: keep the failure that caused it
+            executed = None
+
+    html_path: Optional[Path] = None
+    if executed is not None:
+        try:
+            out_html.write_text(export_html(executed, title=title, lang=lang), encoding="utf-8")
+            html_path = out_html
+        except Exception as exc:
+            if status == "ok":
+                status, ename, evalue = "failed", type(exc).__name__, str(exc)
+                error = t("runner.html_failed", lang, error=f"{ename}: {evalue}")
+
+    seconds = time.perf_counter() - start
+
+    payload = dict(records)
+    payload.update({
+        "_notebook": stem,
+        "_title": title,
+        "_status": status,
+        "_error": None if status == "ok" else {"ename": ename, "evalue": evalue},
+    })
+    out_json.write_text(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
+
+    return NotebookResult(
+        stem=stem,
+        status=status,
+        title=title,
+        ipynb=out_ipynb if out_ipynb.exists() else None,
+        html=html_path,
+        json=out_json,
+        error=error,
+        ename=ename,
+        evalue=evalue,
+        records=records,
+        seconds=seconds,
+    )
+
+
+def _is_user_error(ename: Optional[str], traceback: Optional[list]) -> bool:
+    """Whether a kernel error is a SalesauditError (its message is meant for people as is)."""
+    names = set()
+    stack = [SalesauditError]
+    while stack:
+        cls = stack.pop()
+        names.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    if ename in names:
+        return True
+    # SalesauditError._render_traceback_ replaces the traceback with one line "<name>: <message>"
+    tb = [line for line in (traceback or []) if line.strip()]
+    return len(tb) == 1 and ename is not None and ename in tb[0] and "Traceback" not in tb[0]
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+
+def _report_preprocessors():
+    from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+    class HideRecordsAndStderr(Preprocessor):
+        """Drop recorded key results and stderr streams (warnings) from a report."""
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.get("cell_type") == "code":
+                kept = []
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                        continue
+                    data = out.get("data")
+                    if data and MIME in data:
+                        rest = {k: v for k, v in data.items() if k != MIME}
+                        if not rest:
+                            continue
+                        out["data"] = rest
+                    kept.append(out)
+                cell["outputs"] = kept
+            return cell, resources
+
+    tags = TagRemovePreprocessor(
+        remove_cell_tags=set(REMOVE_CELL_TAGS),
+        remove_input_tags={"remove_input"},
+        remove_all_outputs_tags={"remove_output"},
+        enabled=True,
+    )
+    return [tags, HideRecordsAndStderr(enabled=True)]
+
+
+def export_html(nb, title: Optional[str] = None, lang: str = "ru") -> str:
+    """The HTML report of an executed notebook: outputs and text only.
+
+    No code, no input/output prompts, no parameter cells (``parameters``,
+    papermill's ``injected-parameters``), no cells tagged ``remove_cell``,
+    no stderr streams and no recorded key results.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        language_code=lang,
+    )
+    for pre in _report_preprocessors():
+        exporter.register_preprocessor(pre, enabled=True)
+    resources = {"metadata": {"name": title or "report"}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+# ---------------------------------------------------------------------------
+# index.html
+
+_CSS = """
+:root { --ok: #1b7f3b; --bad: #c62828; --muted: #666; --line: #e3e3e3; }
+* { box-sizing: border-box; }
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0;
+       color: #222; background: #fafafa; line-height: 1.45; }
+main { max-width: 960px; margin: 0 auto; padding: 32px 20px 48px; }
+h1 { font-size: 1.7em; margin: 0 0 6px; }
+.meta { color: var(--muted); margin: 0 0 4px; }
+.summary { margin: 12px 0 24px; font-weight: 600; }
+section.nb { background: #fff; border: 1px solid var(--line); border-left: 6px solid var(--ok);
+             border-radius: 6px; padding: 14px 18px; margin: 0 0 16px; }
+section.nb.failed { border-left-color: var(--bad); }
+section.nb h2 { font-size: 1.2em; margin: 0 0 4px; }
+section.nb h2 a { color: inherit; }
+.stem { color: var(--muted); font-size: .85em; font-weight: normal; margin-left: 6px; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85em; color: #fff;
+          background: var(--ok); margin-right: 8px; }
+.failed .status { background: var(--bad); }
+.error { color: var(--bad); margin: 8px 0; white-space: pre-wrap; }
+.time { color: var(--muted); font-size: .85em; margin-left: 8px; }
+table { border-collapse: collapse; margin-top: 10px; min-width: 50%; }
+th, td { text-align: left; padding: 4px 12px 4px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .85em; color: var(--muted); font-weight: 600; }
+caption { text-align: left; font-weight: 600; color: var(--muted); padding-bottom: 4px; }
+td.num { font-variant-numeric: tabular-nums; }
+.none { color: var(--muted); font-size: .9em; margin-top: 8px; }
+footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
+"""
+
+
+def _fmt_number(value, lang: str) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+    elif abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.3g}"
+    if lang == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
+    """(label, shown value, is number) for the top-level scalar records."""
+    rows = []
+    for key, value in records.items():
+        if key.startswith("_"):
+            continue
+        label = t(f"record.{key}", lang) if _has_label(f"record.{key}") else key
+        if isinstance(value, bool):
+            rows.append((label, t("index.yes" if value else "index.no", lang), False))
+        elif isinstance(value, (int, float)):
+            rows.append((label, _fmt_number(value, lang), True))
+        elif isinstance(value, str) and len(value) <= MAX_INDEX_STRING and "\n" not in value:
+            rows.append((label, value, False))
+    return rows
+
+
+def render_index(cfg: RunConfig, results: list[NotebookResult]) -> str:
+    """The self-contained ``index.html`` of a run."""
+    lang = cfg.language
+    e = html.escape
+    title = t("index.title", lang, client=cfg.client)
+    period = parse_period(cfg.period).label if cfg.period else t("index.period.all", lang)
+    audit_date = (cfg.as_of.date() if cfg.as_of is not None else dt.date.today()).isoformat()
+    n_ok = sum(r.ok for r in results)
+
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{e(lang)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)} — {e(period)} — {e(audit_date)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body><main>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">{e(t("index.period", lang))}: <strong>{e(period)}</strong> · '
+        f'{e(t("index.date", lang))}: <strong>{e(audit_date)}</strong></p>',
+        f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>',
+    ]
+    for r in results:
+        status = t("index.status.ok" if r.ok else "index.status.failed", lang)
+        heading = e(r.title)
+        if r.html is not None:
+            heading = f'<a href="{quote(r.html.name)}">{heading}</a>'
+        parts.append(f'<section class="nb {"ok" if r.ok else "failed"}" id="{e(r.stem)}">')
+        parts.append(f'<h2>{heading}<span class="stem">{e(r.stem)}</span></h2>')
+        line = f'<span class="status">{e(status)}</span>'
+        if r.html is not None:
+            line += f'<a href="{quote(r.html.name)}">{e(t("index.open", lang))}</a>'
+        else:
+            line += f'<span class="none">{e(t("index.no_html", lang))}</span>'
+        line += f'<span class="time">{e(t("index.seconds", lang, seconds=r.seconds))}</span>'
+        parts.append(f"<div>{line}</div>")
+        if not r.ok:
+            parts.append(f'<p class="error"><strong>{e(t("index.error", lang))}:</strong> {e(r.error or "")}</p>')
+        rows = _index_rows(r.records, lang)
+        if rows:
+            parts.append(f'<table><caption>{e(t("index.key_results", lang))}</caption>'
+                         f'<thead><tr><th>{e(t("index.key", lang))}</th>'
+                         f'<th>{e(t("index.value", lang))}</th></tr></thead><tbody>')
+            for label, value, is_num in rows:
+                cls = ' class="num"' if is_num else ""
+                parts.append(f"<tr><td>{e(label)}</td><td{cls}>{e(value)}</td></tr>")
+            parts.append("</tbody></table>")
+        elif r.ok:
+            parts.append(f'<p class="none">{e(t("index.no_key_results", lang))}</p>')
+        parts.append("</section>")
+    when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts.append(f'<footer>{e(t("index.generated", lang, when=when))} · salesaudit</footer>')
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
