@@ -30,9 +30,10 @@ test: $(STAMP)
 data-samples: $(STAMP)
 	$(PY) -m salesaudit.synth --seed 20261031 --out data_samples
 
-# regenerate docs/data_model.md from lib/salesaudit/model.py
+# regenerate docs/data_model.md and docs/parameters.md from the code
 docs: $(STAMP)
 	$(PY) -m salesaudit.model > docs/data_model.md
+	$(PY) -m salesaudit.params > docs/parameters.md
 
 clean:
 	rm -rf reports .pytest_cache

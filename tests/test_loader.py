@@ -268,4 +268,4 @@ def test_closed_at_derived_from_history_when_export_has_none(client):
     ds = load(client({"deals.csv": deals, "stage_history.csv": hist}))
     d = ds.tables["deals"].set_index("deal_id")
     assert d.loc["d1", "closed_at"] == pd.Timestamp("2026-01-20 15:00") and pd.isna(d.loc["d2", "closed_at"])
-    assert ds.reports["deals"].notes == ["closed_at taken from the stage history for 1 closed deal(s) whose export had none"]
+    assert ds.reports["deals"].notes == [("note.closed_at_from_history", {"n": 1})]

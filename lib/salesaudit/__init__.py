@@ -32,7 +32,6 @@ PUBLIC = {
     "WorkCalendar": ("workcalendar", "Working hours, weekends and holidays; working time between moments."),
     "generate": ("synth", "Generate a synthetic department with planted anomalies, from a seed."),
     "run": ("runner", "Execute the notebooks with papermill into HTML, JSON and an index page."),
-    "record": ("record", "Record a key result inside a notebook."),
     "read_records": ("record", "Read the recorded key results of an executed notebook."),
     "t": ("i18n", "A report label in ru or en."),
     "SalesauditError": ("errors", "Base of every user-fixable error (one paragraph, no traceback)."),

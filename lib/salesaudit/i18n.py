@@ -51,6 +51,15 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Could not write the HTML report: {error}",
     },
     # ------------------------------------------------------------------
+    # record.*: key results shown on the index page (notebook 00: quality.summary)
+    "record.rows_input": {"ru": "Строк на входе", "en": "Input rows"},
+    "record.rows_accepted": {"ru": "Принято строк", "en": "Rows accepted"},
+    "record.rows_quarantined": {"ru": "Строк в карантине", "en": "Rows quarantined"},
+    "record.all_balanced": {"ru": "Строки сходятся", "en": "Rows balance"},
+    "record.deals_with_empty_required_field": {"ru": "Сделок с пустыми обязательными полями", "en": "Deals with an empty required field"},
+    "record.deals_first_created": {"ru": "Первая сделка создана", "en": "First deal created"},
+    "record.deals_last_created": {"ru": "Последняя сделка создана", "en": "Last deal created"},
+    # ------------------------------------------------------------------
     # table.*: canonical tables (model.py)
     "table.managers": {"ru": "Сотрудники", "en": "Managers"},
     "table.leads": {"ru": "Лиды", "en": "Leads"},
@@ -102,6 +111,10 @@ LABELS: dict[str, dict[str, str]] = {
     "dq.references": {"ru": "Ссылки в никуда", "en": "Links that point nowhere"},
     "dq.no_table": {"ru": "Таблицы «{table}» нет в выгрузке: этот раздел пропущен.", "en": "The export has no {table} table: this section is skipped."},
     "dq.notes": {"ru": "Примечания загрузчика", "en": "Loader notes"},
+    "note.closed_at_from_history": {
+        "ru": "Дата закрытия взята из истории стадий для {n} закрытых сделок, у которых в выгрузке её не было.",
+        "en": "closed_at was taken from the stage history for {n} closed deal(s) whose export had none.",
+    },
     "dq.status.loaded": {"ru": "загружена", "en": "loaded"},
     "dq.status.not_in_preset": {"ru": "нет в пресете", "en": "not in the preset"},
     "dq.status.no_file": {"ru": "файл не найден", "en": "no file"},
@@ -146,6 +159,7 @@ LABELS: dict[str, dict[str, str]] = {
     "dq.won_deals": {"ru": "Выигранные сделки", "en": "Won deals"},
     "dq.plot.quarantine": {"ru": "Строки в карантине по причинам", "en": "Quarantined rows by reason"},
     "dq.plot.completeness": {"ru": "Доля заполненных полей сделки", "en": "Share of deal fields filled"},
+    "dq.plot.not_in_export": {"ru": "Нет в выгрузке: {columns}", "en": "Not in the export: {columns}"},
     "dq.plot.monthly": {"ru": "Строк в месяц", "en": "Rows per month"},
 }
 

@@ -68,7 +68,8 @@ class TableReport:
     mapped: dict[str, str] = field(default_factory=dict)
     missing_optional: list[str] = field(default_factory=list)
     read_info: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    #: what the loader derived or assumed: (label key in i18n, format values)
+    notes: list[tuple[str, dict]] = field(default_factory=list)
 
 
 @dataclass
@@ -181,11 +182,21 @@ def _read_table_files(name: str, files: list[Path], tmap: TableMap, data_dir: Pa
         raw, info = read_raw(path, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
         for join in tmap.join:
             raw = _apply_join(raw, join, data_dir, path, name)
+        label = _file_label(path, data_dir)
+        raw[FILE_COL] = label
         frames.append(raw)
-        infos.append({"file": display_path(path), "rows": len(raw), **info})
+        infos.append({"file": label, "rows": len(raw), **info})
     if len(frames) == 1:
         return frames[0], infos
     return pd.concat(frames, ignore_index=True).fillna(""), infos
+
+
+def _file_label(path: Path, data_dir: Path) -> str:
+    """A file's name relative to the data folder: reports stay the same wherever the data lives."""
+    try:
+        return path.resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
@@ -523,7 +534,7 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> D
     if "deals" in tables and "stage_history" in tables:
         n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
         if n:
-            reports["deals"].notes.append(f"closed_at taken from the stage history for {n} closed deal(s) whose export had none")
+            reports["deals"].notes.append(("note.closed_at_from_history", {"n": n}))
     quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("int64")
     stage_mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["table", "source", "stage", "rows"])

@@ -52,8 +52,8 @@ class _Strict(BaseModel):
 class Labels(_Strict):
     """A label in both report languages."""
 
-    ru: str
-    en: str
+    ru: str = Field(description="Russian text")
+    en: str = Field(description="English text")
 
     def __call__(self, lang: str) -> str:
         return getattr(self, lang)
@@ -66,13 +66,13 @@ class Stage(_Strict):
     label: Labels
     norm_days: Optional[float] = Field(default=None, ge=0, description="time norm in calendar days")
     may_skip: bool = Field(default=True, description="false: a deal must pass through this stage")
-    terminal: Optional[Literal["won", "lost"]] = None
+    terminal: Optional[Literal["won", "lost"]] = Field(default=None, description="marks the won and the lost terminal stage")
 
 
 class Funnel(_Strict):
     """Ordered stages; the last two are the won and lost terminals."""
 
-    stages: list[Stage] = Field(min_length=3)
+    stages: list[Stage] = Field(min_length=3, description="open stages in order, then the won and lost terminals")
 
     @model_validator(mode="after")
     def _check(self):
@@ -129,11 +129,11 @@ class Funnel(_Strict):
 class Calendar(_Strict):
     """The working calendar: used for lead response, business days and the simulation."""
 
-    timezone: str = "Europe/Moscow"
-    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
-    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    holidays: list[dt.date] = []
+    timezone: str = Field(default="Europe/Moscow", description="IANA timezone; timestamps with a UTC offset are converted to it")
+    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default=["mon", "tue", "wed", "thu", "fri"], description="working weekdays")
+    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="opening time, HH:MM")
+    end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="closing time, HH:MM")
+    holidays: list[dt.date] = Field(default=[], description="non-working dates")
 
     @field_validator("timezone")
     @classmethod
@@ -168,7 +168,7 @@ class Calendar(_Strict):
 class LeadResponse(_Strict):
     """How fast a new lead must be answered, in working time."""
 
-    sla_minutes: float = Field(default=30, gt=0)
+    sla_minutes: float = Field(default=30, gt=0, description="first response due within this many working minutes")
     same_day: bool = Field(default=True, description="every lead must be processed by the end of its working day")
     calendar: Calendar = Calendar()
 
@@ -176,8 +176,8 @@ class LeadResponse(_Strict):
 class DealLoad(_Strict):
     """The number of open deals one seller may hold."""
 
-    limit: int = Field(default=30, gt=0)
-    per_manager: dict[str, int] = {}
+    limit: int = Field(default=30, gt=0, description="open deals one seller may hold")
+    per_manager: dict[str, int] = Field(default={}, description="manager key -> a personal limit")
 
     def limit_for(self, manager: str) -> int:
         return self.per_manager.get(manager, self.limit)
@@ -186,15 +186,15 @@ class DealLoad(_Strict):
 class Discounts(_Strict):
     """The discount and instalment policy."""
 
-    max_discount_pct: float = Field(default=10, ge=0, le=100)
-    allowed_payment_terms: list[str] = ["prepaid", "postpaid", "instalment_3m", "instalment_6m"]
+    max_discount_pct: float = Field(default=10, ge=0, le=100, description="largest discount without approval, %")
+    allowed_payment_terms: list[str] = Field(default=["prepaid", "postpaid", "instalment_3m", "instalment_6m"], description="payment terms the policy allows")
     instalment_min_amount: Optional[float] = Field(default=None, ge=0, description="instalments only for deals at least this large")
 
 
 class RunConfig(_Strict):
     """A client's run config: what to load, how to read it, and the client's rules."""
 
-    client: str = "client"
+    client: str = Field(default="client", description="client name shown in the reports")
     data: Path = Field(description="folder with the export files, relative to this config file")
     preset: str = Field(description="a preset name in params/crm/ (e.g. bitrix24) or a path to a preset YAML")
     files: dict[str, str] = Field(default={}, description="per table: a file name or glob overriding the preset's")
@@ -203,12 +203,12 @@ class RunConfig(_Strict):
     lead_response: LeadResponse = LeadResponse()
     deal_load: DealLoad = DealLoad()
     discounts: Discounts = Discounts()
-    required_deal_fields: list[str] = ["manager", "amount", "product", "channel"]
+    required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
     as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future")
     period: Optional[str] = Field(default=None, description="2026-10 (month), 2026-W41 (week) or 2026-10-14 (day)")
-    grain: Literal["day", "week", "month"] = "month"
-    language: Literal["ru", "en"] = "ru"
-    seed: int = 20261031
+    grain: Literal["day", "week", "month"] = Field(default="month", description="reporting grain of the period")
+    language: Literal["ru", "en"] = Field(default="ru", description="report language")
+    seed: int = Field(default=20261031, description="seed of every random draw (samples, simulations)")
     notebooks: Optional[list[str]] = Field(default=None, description="notebook file names to run; all by default")
     #: where the config was read from (set by the loader, not by the user)
     source: Optional[Path] = Field(default=None, exclude=True)
@@ -438,3 +438,50 @@ def load_run_config(path, **overrides) -> RunConfig:
     cfg = validate(RunConfig, data, path)
     cfg.source = path.resolve()
     return cfg
+
+
+def markdown_reference() -> str:
+    """The parameter reference as Markdown (``docs/parameters.md`` is generated from it)."""
+    import json
+
+    def describe(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
+        for name, f in model.model_fields.items():
+            if f.exclude:
+                continue
+            ann = f.annotation
+            sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+            if get_origin(ann) is list and get_args(ann) and isinstance(get_args(ann)[0], type) and issubclass(get_args(ann)[0], BaseModel):
+                sub = get_args(ann)[0]
+            kind = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+            if get_origin(ann) is Literal or any(get_origin(a) is Literal for a in get_args(ann)):
+                lits = get_args(ann) if get_origin(ann) is Literal else next(get_args(a) for a in get_args(ann) if get_origin(a) is Literal)
+                kind = "one of " + ", ".join(f"`{x}`" for x in lits)
+            if f.is_required():
+                default = "required"
+            elif isinstance(f.default, BaseModel):
+                default = "see below"
+            else:
+                default = "`" + json.dumps(f.default, default=str, ensure_ascii=False) + "`"
+            meaning = f.description or ((sub.__doc__ or "").strip().splitlines()[0] if sub is not None else "")
+            lines.append(f"| `{prefix}{name}` | {kind} | {default} | {meaning} |")
+            if sub is not None:
+                describe(sub, f"{prefix}{name}{'[]' if get_origin(ann) is list else ''}.", lines)
+
+    lines = [
+        "# Run parameters",
+        "",
+        "A run config (`params/clients/*.yaml`) is validated against this schema (`salesaudit.params`).",
+        "A wrong key or value stops the run naming the file, the key and the allowed values.",
+        "The sections `funnel`, `lead_response`, `deal_load` and `discounts` may be written inline or",
+        "as a path to a YAML file holding that section (relative to the config).",
+        "This file is generated by `python -m salesaudit.params > docs/parameters.md`; a test keeps it in sync.",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    describe(RunConfig, "", lines)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_reference(), end="")

@@ -255,9 +255,6 @@ def summary(ds: Dataset) -> dict:
 
 
 def _sns():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
@@ -288,10 +285,14 @@ def plot_completeness(ds: Dataset, lang: str):
     import matplotlib.pyplot as plt
 
     c = completeness(ds, "deals", lang)
+    c = c[c[t("dq.col.in_export", lang)] == t("index.yes", lang)]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(c) + 1))
     sns.barplot(data=c, y=t("dq.col.column", lang), x=t("dq.col.filled", lang), color="#4c72b0", ax=ax)
     ax.set_xlim(0, 1)
     ax.set_title(t("dq.plot.completeness", lang))
+    missing = ds.reports["deals"].missing_optional
+    if missing:
+        ax.set_xlabel(t("dq.plot.not_in_export", lang, columns=", ".join(missing)))
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
