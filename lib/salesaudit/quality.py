@@ -272,7 +272,9 @@ def plot_quarantine(ds: Dataset, lang: str):
         ax.text(0.5, 0.5, t("dq.no_quarantine", lang), ha="center", va="center")
         ax.set_axis_off()
         return fig
-    sns.barplot(data=s, y=t("dq.col.reason", lang), x=t("dq.col.rows", lang), hue=t("dq.col.table", lang), dodge=False, ax=ax)
+    s = s.assign(_label=s[t("dq.col.table", lang)] + ": " + s[t("dq.col.reason", lang)])
+    sns.barplot(data=s, y="_label", x=t("dq.col.rows", lang), hue=t("dq.col.table", lang), dodge=False, ax=ax)
+    ax.legend_.remove() if ax.legend_ else None
     ax.set_title(t("dq.plot.quarantine", lang))
     ax.set_ylabel("")
     fig.tight_layout()
