@@ -164,6 +164,17 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# analysis modules keep their labels beside them; one table serves the reports
+from ._labels_funnel import LABELS_FUNNEL  # noqa: E402
+from ._labels_stalls import LABELS_STALLS  # noqa: E402
+
+for _extra in (LABELS_FUNNEL, LABELS_STALLS):
+    _clash = sorted(set(_extra) & set(LABELS))
+    if _clash:  # pragma: no cover - a programming error, caught by the tests
+        raise RuntimeError(f"label keys defined twice: {', '.join(_clash)}")
+    LABELS.update(_extra)
+
+
 def _check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
         raise SalesauditError(

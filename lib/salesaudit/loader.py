@@ -102,6 +102,13 @@ class Dataset:
     def calendar(self):
         return self.config.calendar
 
+    def manager_names(self) -> dict:
+        """Manager key -> display name (the key itself when there is no managers table)."""
+        if self.has("managers"):
+            m = self.tables["managers"]
+            return dict(zip(m["manager"].astype(object), m["name"].astype(object)))
+        return {}
+
     def reconciliation(self) -> pd.DataFrame:
         """Rows per table: input, accepted, quarantined, and whether they add up."""
         rows = []

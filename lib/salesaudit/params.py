@@ -73,6 +73,10 @@ class Funnel(_Strict):
     """Ordered stages; the last two are the won and lost terminals."""
 
     stages: list[Stage] = Field(min_length=3, description="open stages in order, then the won and lost terminals")
+    lost_reached_without_history: Optional[str] = Field(
+        default=None,
+        description="when the export has no stage history: the open stage a lost deal is assumed to have reached (default: the first)",
+    )
 
     @model_validator(mode="after")
     def _check(self):
@@ -84,6 +88,8 @@ class Funnel(_Strict):
         lost = [s.key for s in self.stages if s.terminal == "lost"]
         if len(won) != 1 or len(lost) != 1:
             raise ValueError("exactly one stage needs `terminal: won` and exactly one `terminal: lost`")
+        if self.lost_reached_without_history is not None and self.lost_reached_without_history not in [s.key for s in self.stages if s.terminal is None]:
+            raise ValueError(f"lost_reached_without_history must be an open stage: {', '.join(s.key for s in self.stages if s.terminal is None)}")
         first_terminal = min(i for i, s in enumerate(self.stages) if s.terminal)
         if any(s.terminal is None for s in self.stages[first_terminal:]):
             raise ValueError("the won and lost terminal stages must come after every open stage")

@@ -143,7 +143,7 @@ def empty_deal_cards(ds: Dataset, lang: str) -> pd.DataFrame:
         frame[f] = missing[f]
     g = frame.groupby("manager", sort=True).agg(deals=("empty", "size"), empty=("empty", "sum"), **{f: (f, "sum") for f in fields})
     g["share"] = (g["empty"] / g["deals"]).round(4)
-    names = _manager_names(ds)
+    names = ds.manager_names()
     g = g.sort_values(["share", "empty"], ascending=False, kind="stable").reset_index()
     g.insert(1, "name", g["manager"].map(names).fillna(g["manager"]))
     return g.rename(
@@ -156,13 +156,6 @@ def empty_deal_cards(ds: Dataset, lang: str) -> pd.DataFrame:
             **{f: t("dq.col.missing_field", lang, field=f) for f in fields},
         }
     )
-
-
-def _manager_names(ds: Dataset) -> dict:
-    if ds.has("managers"):
-        m = ds.tables["managers"]
-        return dict(zip(m["manager"].astype(object), m["name"].astype(object)))
-    return {}
 
 
 def date_ranges(ds: Dataset, lang: str) -> pd.DataFrame:

@@ -1,0 +1,163 @@
+"""Funnel conversion: hand-computed cases, the planted anomalies of the demo, real data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REALDATA, REPO, needs_realdata
+
+from salesaudit import funnel as fn
+from salesaudit.loader import load
+from salesaudit.stats import cif_at, cumulative_incidence
+
+ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
+
+DEALS = """deal_id,created_at,manager,stage,closed_at,channel
+d1,2026-01-05 10:00,m1,won,2026-02-01 10:00,web
+d2,2026-01-06 10:00,m1,lost,2026-01-20 10:00,web
+d3,2026-01-07 10:00,m2,needs,,calls
+d4,2026-01-08 10:00,m2,new,,calls
+d5,2026-01-09 10:00,m2,lost,2026-01-10 10:00,web
+"""
+HISTORY = """deal_id,stage,entered_at
+d1,new,2026-01-05 10:00
+d1,qualified,2026-01-06 10:00
+d1,needs,2026-01-08 10:00
+d1,proposal,2026-01-12 10:00
+d1,invoice,2026-01-20 10:00
+d1,won,2026-02-01 10:00
+d2,new,2026-01-06 10:00
+d2,qualified,2026-01-07 10:00
+d2,lost,2026-01-20 10:00
+d3,new,2026-01-07 10:00
+d3,qualified,2026-01-08 10:00
+d3,needs,2026-01-09 10:00
+d4,new,2026-01-08 10:00
+d5,new,2026-01-09 10:00
+d5,lost,2026-01-10 10:00
+"""
+
+
+@pytest.fixture
+def tiny(client):
+    return load(client({"deals.csv": DEALS, "stage_history.csv": HISTORY}, as_of="2026-02-10 00:00:00"))
+
+
+def test_step_conversion_leaves_open_deals_out_of_the_denominator(tiny):
+    team = fn.step_conversion(tiny)
+    got = team[["from_stage", "entered", "pending", "finished", "advanced"]].values.tolist()
+    assert got == [
+        ["new", 5, 1, 4, 3],  # d4 still in new
+        ["qualified", 3, 0, 3, 2],
+        ["needs", 2, 1, 1, 1],  # d3 still in needs
+        ["proposal", 1, 0, 1, 1],
+        ["invoice", 1, 0, 1, 1],
+    ]
+    assert team["rate"].round(4).tolist() == [0.75, 0.6667, 1.0, 1.0, 1.0]
+    assert team["naive_rate"].round(4).tolist() == [0.6, 0.6667, 0.5, 1.0, 1.0]
+    # Wilson 3/4 by hand: centre (3 + 1.92) / (4 + 3.84), half-width 1.96*sqrt(3*1/4 + 0.96)/(4+3.84)
+    z = 1.959963984540054
+    centre = (3 + z * z / 2) / (4 + z * z)
+    half = z * np.sqrt(3 * 1 / 4 + z * z / 4) / (4 + z * z)
+    assert team.loc[0, "ci_low"] == pytest.approx(centre - half) and team.loc[0, "ci_high"] == pytest.approx(centre + half)
+    per = fn.step_conversion(tiny, by="manager")
+    assert per[per["step"] == 0][["manager", "finished", "advanced"]].values.tolist() == [["m1", 2, 2], ["m2", 2, 1]]
+
+
+def test_reach_and_period_flow(tiny):
+    assert fn.stage_reach(tiny)["deals"].tolist() == [5, 3, 2, 1, 1, 1]
+    flow = fn.period_flow(tiny, "2026-01-08", "2026-01-13")
+    assert dict(zip(flow["stage"], flow["entered"])) == {"new": 2, "qualified": 1, "needs": 2, "proposal": 1, "invoice": 0, "won": 0, "lost": 1}
+    assert flow["flow_ratio"].tolist()[1:3] == [0.5, 2.0]
+
+
+def test_cohort_table_uses_cumulative_incidence(tiny):
+    c = fn.cohort_table(tiny, freq="M", horizons=(10, 30))
+    row = c.iloc[0]
+    assert (row["deals"], row["won"], row["lost"], row["open"]) == (5, 1, 2, 2)
+    assert row["naive_win_rate"] == 0.2 and row["closed_win_rate"] == pytest.approx(1 / 3)
+    days = np.array([27, 14, 33 + 14 / 24, 32 + 14 / 24, 1])
+    ev = np.array(["won", "lost", None, None, "lost"], dtype=object)
+    assert row["won_by_30d"] == pytest.approx(cif_at(cumulative_incidence(days, ev), "won", 30))
+    # by hand: losses on day 1 (5 at risk) and day 14 (4 at risk) leave S = 3/5; on day 27 one of 3 at risk wins
+    assert row["won_by_30d"] == pytest.approx(3 / 5 * 1 / 3)
+
+
+def test_manager_flags_judge_only_big_enough_samples():
+    team = pd.DataFrame({"step": [0], "rate": [0.5]})
+    per = pd.DataFrame({"manager": ["a", "b", "c"], "step": [0, 0, 0], "finished": [100, 100, 8], "advanced": [20, 52, 0]})
+    per["rate"] = per["advanced"] / per["finished"]
+    f = fn.manager_flags(per, team, min_n=20).set_index("manager")
+    assert f.loc["a", "flag"] == "below" and f.loc["b", "flag"] == "" and f.loc["c", "flag"] == "not_judgeable"
+    assert f.loc["a", "p_adjusted"] == pytest.approx(min(1.0, 2 * f.loc["a", "p_value"]))  # Holm over two judgeable tests
+    assert f.index.tolist()[0] == "a"  # worst on top
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load(REPO / "params" / "clients" / "demo.yaml")
+
+
+def test_demo_finds_the_planted_funnel_anomalies_and_nobody_else(demo):
+    s = fn.summary(demo)
+    weak = ANOMALIES["weak_closer"]["manager"]
+    slow = ANOMALIES["slow_responder"]["manager"]
+    assert f"{weak}:proposal>invoice" in s["flagged_below"]
+    assert slow in s["lead_flagged_below"]
+    planted = {ANOMALIES[k]["manager"] for k in ("weak_closer", "slow_responder", "stage_skipper", "overloaded_manager", "discount_violator")}
+    assert set(s["managers_flagged"]) <= planted, s["managers_flagged"]
+
+
+def test_demo_team_rates_by_hand(demo):
+    d = demo.tables["deals"]
+    team = fn.step_conversion(demo).set_index("from_stage")
+    won, lost = (d["outcome"] == "won").sum(), (d["outcome"] == "lost").sum()
+    # the last step: deals won over deals that left the invoice stage
+    h = demo.tables["stage_history"]
+    at_invoice = set(h.loc[h["stage"] == "invoice", "deal_id"]) | set(d.loc[d["outcome"] == "won", "deal_id"])
+    still = set(d.loc[(d["outcome"] == "open") & (d["stage"] == "invoice"), "deal_id"])
+    assert team.loc["invoice", "finished"] == len(at_invoice - still)
+    assert team.loc["invoice", "advanced"] == won
+    assert fn.summary(demo)["win_rate_closed"] == pytest.approx(won / (won + lost))
+
+
+@needs_realdata("maven_crm_sales_opportunities", "sales_pipeline.csv")
+def test_maven_funnel_against_independent_counts():
+    ds = load(REPO / "params" / "clients" / "maven.yaml")
+    src = pd.read_csv(REALDATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv")
+    src = src[src["engage_date"].notna()]
+    team = fn.step_conversion(ds).set_index("from_stage")
+    won, lost = (src["deal_stage"] == "Won").sum(), (src["deal_stage"] == "Lost").sum()
+    # engaging -> won: open Engaging deals are left out of the denominator
+    assert team.loc["engaging", "advanced"] == won == 4238
+    assert team.loc["engaging", "finished"] == won + lost == 6711
+    assert team.loc["engaging", "rate"] == pytest.approx(4238 / 6711)
+    per = fn.step_conversion(ds, by="manager").query("from_stage == 'engaging'").set_index("manager")
+    won_by = (src["deal_stage"] == "Won").groupby(src["sales_agent"]).sum()
+    closed_by = src["deal_stage"].isin(["Won", "Lost"]).groupby(src["sales_agent"]).sum()
+    by_agent = won_by / closed_by
+    for agent in ("Darcel Schlecht", "Anna Snelling", "Reed Clapper"):
+        assert per.loc[agent, "rate"] == pytest.approx(by_agent[agent])
+
+
+@needs_realdata("olist_marketing_funnel", "olist_closed_deals_dataset.csv")
+def test_olist_lead_conversion_by_sdr_and_channel():
+    ds = load(REPO / "params" / "clients" / "olist.yaml")
+    mql = pd.read_csv(REALDATA / "olist_marketing_funnel" / "olist_marketing_qualified_leads_dataset.csv")
+    won = pd.read_csv(REALDATA / "olist_marketing_funnel" / "olist_closed_deals_dataset.csv")
+    lt = fn.lead_conversion(ds)
+    assert lt["advanced"].iloc[0] == 842 and lt["finished"].iloc[0] == 8000
+    assert lt["rate"].iloc[0] == pytest.approx(842 / 8000)
+    by_sdr = fn.lead_conversion(ds, by="manager").set_index("manager")
+    assert by_sdr["advanced"].sum() == 842
+    assert by_sdr["advanced"].to_dict() == won.groupby("sdr_id").size().to_dict()
+    ch = fn.channel_conversion(ds).set_index("channel")
+    merged = mql.merge(won[["mql_id"]], on="mql_id", how="left", indicator=True)
+    expected = merged.groupby(merged["origin"].fillna("—"))["_merge"].agg(lambda s: (s == "both").mean())
+    assert ch.loc["organic_search", "lead_to_deal"] == pytest.approx(expected["organic_search"])
+    assert ch.loc["paid_search", "lead_to_deal"] == pytest.approx(expected["paid_search"])
+    # won deals per SR, from the deals table (one deal is quarantined: won before first contact)
+    per_sr = ds.tables["deals"].groupby(ds.tables["deals"]["manager"].astype(object)).size()
+    assert per_sr.sum() == 841 and per_sr.max() == won.groupby("sr_id").size().max()
