@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv data-samples docs clean lint-notebooks
+.PHONY: demo test venv data-samples docs clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests lib/salesaudit notebooks --doctest-modules \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# benchmarks print figures beside a reference engine; they assert no speed
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/bench_funnel_stalls.py --deals 1000000
 
 # regenerate the committed sample department (deterministic: same seed, same bytes)
 data-samples: $(STAMP)

@@ -82,14 +82,18 @@ def deal_reach(ds) -> pd.DataFrame:
     order = {k: i for i, k in enumerate(funnel.open_stages)}
     n_open = len(funnel.open_stages)
     d = ds.tables["deals"]
-    cur = d["stage"].astype(object).map(order)
-    reach = cur.fillna(0).astype(int)
+    stage_index = pd.Index(funnel.open_stages)
+    cur = pd.Series(stage_index.get_indexer(d["stage"]), index=d.index).replace(-1, np.nan)
+    reach = cur.fillna(0).astype(int).to_numpy()
     if ds.has("stage_history") and len(ds.tables["stage_history"]):
         h = ds.tables["stage_history"]
-        hist_max = h["stage"].astype(object).map(order).groupby(h["deal_id"].astype(object)).max()
-        from_hist = d["deal_id"].astype(object).map(hist_max)
-        reach = np.maximum(reach, from_hist.fillna(0).astype(int))
-        has_history = d["deal_id"].isin(h["deal_id"])
+        codes = stage_index.get_indexer(h["stage"])
+        deal_codes, deal_keys = pd.factorize(h["deal_id"])
+        hist_max = np.full(len(deal_keys), -1)
+        np.maximum.at(hist_max, deal_codes, codes)
+        pos = pd.Index(deal_keys).get_indexer(d["deal_id"])
+        has_history = pd.Series(pos >= 0, index=d.index)
+        reach = np.maximum(reach, np.where(pos >= 0, hist_max[pos], 0))
     else:
         has_history = pd.Series(False, index=d.index)
     if funnel.lost_reached_without_history:

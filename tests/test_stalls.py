@@ -1,0 +1,349 @@
+"""Stage stalls and process compliance: a hand-made department, the planted demo, real Maven data.
+
+The tiny department is small enough to compute every stay by hand; the demo department has a
+planted truth (data_samples/demo_generic/ANOMALIES.json); the Maven sample is checked against an
+independent Kaplan–Meier computed with scipy straight from the raw CSV.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REALDATA, REPO, needs_realdata
+
+from salesaudit import stalls as st
+from salesaudit.loader import load
+from salesaudit.params import Funnel
+from salesaudit.runner import run
+from salesaudit.stats import km_survival_at, logrank
+
+ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
+NORMAL = set(ANOMALIES["roster"]["normal"])  # m01, m03, m05, m08, m10
+
+# ---------------------------------------------------------------------------
+# a department computed by hand (as_of 2026-02-01 00:00; 2026-01-09 is a Friday)
+
+DEALS = """deal_id,created_at,manager,amount,stage,closed_at
+A,2026-01-05 10:00,m1,200000,won,2026-01-14 10:00
+B,2026-01-05 10:00,m1,50000,lost,2026-01-20 10:00
+C,2026-01-05 10:00,m2,100000,proposal,
+D,2026-01-05 10:00,m2,70000,lost,2026-01-10 10:00
+E,2026-01-20 10:00,m2,500000,needs,
+F,2026-01-31 12:00,m1,900000,new,
+G,2026-01-15 10:00,m2,500000,invoice,
+H,2026-01-05 10:00,m1,10000,lost,2026-01-06 10:00
+"""
+# A: the full path, proposal over a weekend, won.   B: skips `needs` (qualified -> proposal).
+# C: needs -> qualified (backward, a loop) and back, then open in proposal.
+# D: lost, but the history lacks the terminal entry (its qualified stay ends at closed_at).
+# E, G: open over the norm, same amount.  F: a repeated `new` entry (not a move), open under the norm.
+# H: two entries at the same moment, listed out of order (funnel order decides).
+HISTORY = """deal_id,stage,entered_at
+A,new,2026-01-05 10:00
+A,qualified,2026-01-06 10:00
+A,needs,2026-01-07 10:00
+A,proposal,2026-01-09 17:00
+A,invoice,2026-01-12 10:00
+A,won,2026-01-14 10:00
+B,new,2026-01-05 10:00
+B,qualified,2026-01-06 10:00
+B,proposal,2026-01-07 10:00
+B,lost,2026-01-20 10:00
+C,new,2026-01-05 10:00
+C,qualified,2026-01-06 10:00
+C,needs,2026-01-07 10:00
+C,qualified,2026-01-08 10:00
+C,needs,2026-01-09 10:00
+C,proposal,2026-01-12 10:00
+D,new,2026-01-05 10:00
+D,qualified,2026-01-06 10:00
+E,new,2026-01-20 10:00
+E,needs,2026-01-26 10:00
+F,new,2026-01-31 12:00
+F,new,2026-01-31 13:00
+G,new,2026-01-15 10:00
+G,qualified,2026-01-16 10:00
+G,needs,2026-01-19 10:00
+G,invoice,2026-01-20 10:00
+H,qualified,2026-01-05 10:00
+H,new,2026-01-05 10:00
+H,lost,2026-01-06 10:00
+"""
+
+
+@pytest.fixture
+def tiny(client):
+    return load(client({"deals.csv": DEALS, "stage_history.csv": HISTORY}, as_of="2026-02-01 00:00:00"))
+
+
+def test_stays_by_hand(tiny):
+    s = st.stage_stays(tiny)
+    got = [(r.deal_id, r.stage, round(r.days, 6), r.observed, r.is_current, r.next_stage if isinstance(r.next_stage, str) else None) for r in s.itertuples()]
+    h = 1 / 24
+    assert got == [
+        ("A", "new", 1.0, True, False, "qualified"),
+        ("A", "qualified", 1.0, True, False, "needs"),
+        ("A", "needs", round(2 + 7 * h, 6), True, False, "proposal"),
+        ("A", "proposal", round(2 + 17 * h, 6), True, False, "invoice"),
+        ("A", "invoice", 2.0, True, False, "won"),
+        ("B", "new", 1.0, True, False, "qualified"),
+        ("B", "qualified", 1.0, True, False, "proposal"),
+        ("B", "proposal", 13.0, True, False, "lost"),
+        ("C", "new", 1.0, True, False, "qualified"),
+        ("C", "qualified", 1.0, True, False, "needs"),
+        ("C", "needs", 1.0, True, False, "qualified"),
+        ("C", "qualified", 1.0, True, False, "needs"),
+        ("C", "needs", 3.0, True, False, "proposal"),
+        ("C", "proposal", round(19 + 14 * h, 6), False, True, None),  # censored at as_of
+        ("D", "new", 1.0, True, False, "qualified"),
+        ("D", "qualified", 4.0, True, False, "lost"),  # ended at closed_at: a closed deal is never censored
+        ("E", "new", 6.0, True, False, "needs"),
+        ("E", "needs", round(5 + 14 * h, 6), False, True, None),
+        ("F", "new", 0.5, False, True, None),  # the repeated entry does not split the stay
+        ("G", "new", 1.0, True, False, "qualified"),
+        ("G", "qualified", 3.0, True, False, "needs"),
+        ("G", "needs", 1.0, True, False, "invoice"),
+        ("G", "invoice", round(11 + 14 * h, 6), False, True, None),
+        ("H", "new", 0.0, True, False, "qualified"),  # same moment: funnel order
+        ("H", "qualified", 1.0, True, False, "lost"),
+    ]
+    assert s["manager"].tolist()[:8] == ["m1"] * 8 and s.loc[s["deal_id"] == "C", "manager"].unique().tolist() == ["m2"]
+    assert pd.isna(s.loc[13, "left_at"]) and s.loc[15, "left_at"] == pd.Timestamp("2026-01-10 10:00")
+    assert s.attrs["source"] == "stage_history"
+
+
+def test_business_days_across_a_weekend(tiny):
+    s = st.stage_stays(tiny).set_index(["deal_id", "stage"])
+    # Fri 17:00 -> Mon 10:00: 1 h on Friday + 1 h on Monday = 120 of 540 working minutes
+    assert s.loc[("A", "proposal"), "days"] == pytest.approx(2 + 17 / 24)
+    assert s.loc[("A", "proposal"), "business_days"] == pytest.approx(120 / 540)
+    # C's second needs stay: Fri 10:00 -> Mon 10:00 = 8 h + 1 h = one working day
+    assert s.loc[("C", "needs"), "business_days"].tolist()[1] == pytest.approx(1.0)
+    assert s.loc[("A", "invoice"), "business_days"] == pytest.approx(2.0)
+
+
+def test_stage_summary_by_hand_censored_against_naive(tiny):
+    ss = st.stage_summary(st.stage_stays(tiny), tiny.funnel).set_index("stage")
+    p = ss.loc["proposal"]
+    # proposal: A 2.708 (ended), B 13 (ended), C 19.583 (still there). KM: S = 2/3 after 2.708, 1/3 after 13
+    assert (p["stays"], p["open"]) == (3, 1)
+    assert p["median"] == 13.0
+    assert p["naive_median_closed"] == pytest.approx((2 + 17 / 24 + 13) / 2)
+    assert p["share_over_norm"] == pytest.approx(2 / 3)
+    assert p["naive_share_over_closed"] == pytest.approx(1 / 2)
+    assert p["norm"] == 7 and p["norm_source"] == "parameters"
+    assert not ss["stalled"].any()  # three stays cannot prove a stall
+    bd = st.stage_summary(st.stage_stays(tiny), tiny.funnel, unit="business_days").set_index("stage")
+    assert bd.loc["proposal", "norm"] == pytest.approx(5.0)  # 7 calendar days = 5 working days
+    assert list(ss.index) == ["new", "qualified", "needs", "proposal", "invoice"]
+
+
+def test_stall_rule_needs_most_stays_over_the_norm_beyond_doubt(tiny):
+    """The rule on made-up stays: lower CI bound of S(norm) above one half."""
+
+    def stays(days, observed=True):
+        n = len(days)
+        return pd.DataFrame({"stage": pd.Categorical(["proposal"] * n, categories=tiny.funnel.keys), "days": np.asarray(days, float), "observed": np.full(n, observed)})
+
+    f = tiny.funnel
+    three = st.stage_summary(stays([10, 11, 12]), f).set_index("stage").loc["proposal"]
+    assert three["share_over_norm"] == 1.0 and three["share_over_ci_low"] == pytest.approx(0.025 ** (1 / 3))
+    assert not three["stalled"]  # 3 of 3 over the norm proves nothing
+    many = st.stage_summary(stays([10.0] * 30 + [3.0] * 10), f).set_index("stage").loc["proposal"]
+    assert many["share_over_norm"] == pytest.approx(0.75) and many["share_over_ci_low"] > 0.5 and many["stalled"]
+    half = st.stage_summary(stays([10.0] * 22 + [3.0] * 18), f).set_index("stage").loc["proposal"]
+    assert half["share_over_norm"] > 0.5 and not half["stalled"]  # 55% over, but not beyond doubt
+    # without a norm in the funnel the norm is the team's own p80: even a team where every stay
+    # is endless cannot be flagged against it
+    data = f.model_dump()
+    for stage in data["stages"]:
+        stage["norm_days"] = None
+    no_norms = Funnel(**data)
+    derived = st.stage_summary(stays([100.0 + i for i in range(100)]), no_norms).set_index("stage").loc["proposal"]
+    assert derived["norm_source"] == "derived" and derived["norm"] == derived["p80"] == 179.0
+    assert derived["share_over_norm"] == pytest.approx(0.2) and not derived["stalled"]
+
+
+def test_action_list_order(tiny):
+    al = st.action_list(st.stage_stays(tiny), tiny.funnel)
+    assert al["deal_id"].tolist() == ["G", "E", "C"]  # 500 000 (6.6 d over), 500 000 (0.6 d over), 100 000
+    assert al["stage"].astype(str).tolist() == ["invoice", "needs", "proposal"]
+    assert al["days_over"].round(4).tolist() == [round(6 + 14 / 24, 4), round(14 / 24, 4), round(12 + 14 / 24, 4)]
+    assert al["amount"].tolist() == [500000.0, 500000.0, 100000.0]
+    assert "F" not in set(al["deal_id"])  # 0.5 day in new, norm 1
+
+
+def test_compliance_by_hand(tiny):
+    c = st.compliance(tiny)
+    skips = c["skips"]
+    assert skips[["deal_id", "manager", "skipped", "from_stage", "to_stage"]].values.tolist() == [["B", "m1", "needs", "qualified", "proposal"]]
+    assert skips.loc[0, "at"] == pd.Timestamp("2026-01-07 10:00")
+    assert c["backward"][["deal_id", "from_stage", "to_stage"]].values.tolist() == [["C", "needs", "qualified"]]
+    assert c["loops"][["deal_id", "stage"]].values.tolist() == [["C", "qualified"], ["C", "needs"]]  # F's repeat is not a loop
+    pm = c["per_manager"].set_index("manager")
+    assert pm.loc["m1", ["deals", "eligible", "skips", "backward", "loops"]].tolist() == [4, 2, 1, 0, 0]  # eligible: A, B
+    assert pm.loc["m2", ["deals", "eligible", "skips", "backward", "loops"]].tolist() == [4, 2, 0, 1, 1]  # eligible: C, G
+    assert pm.loc["m1", "skip_examples"] == "B" and pm.loc["m2", "backward_examples"] == "C"
+    assert not pm["judgeable"].any() and not pm["flag"].any()  # 2 eligible deals < min_deals
+
+
+def test_one_pass_logrank_equals_stats_logrank(demo_stays):
+    sub = demo_stays[demo_stays["stage"] == "proposal"]
+    d, o, m = sub["days"].to_numpy(), sub["observed"].to_numpy(), sub["manager"].to_numpy(dtype=object)
+    fast = st.logrank_one_vs_rest(d, o, m).set_index("group")
+    for g in ("m02", "m06", "m10", "m12"):
+        chi2, p = logrank(d[m == g], o[m == g], d[m != g], o[m != g])
+        assert fast.loc[g, "chi2"] == pytest.approx(chi2, rel=1e-9)
+        assert fast.loc[g, "p_value"] == pytest.approx(p, rel=1e-6)
+    assert fast.loc["m02", "z"] < 0 < fast.loc["m06", "z"]  # m02 slower, m06 (loses fast) faster
+
+
+# ---------------------------------------------------------------------------
+# the demo department and its planted truth
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load(REPO / "params" / "clients" / "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_stays(demo):
+    return st.stage_stays(demo)
+
+
+def test_demo_stays_reconcile_with_the_history(demo, demo_stays):
+    h = demo.tables["stage_history"]
+    entries = h[h["stage"].isin(demo.funnel.open_stages)].groupby("stage").size()
+    per_stage = demo_stays.groupby("stage", observed=True).size()
+    assert {k: int(v) for k, v in per_stage.items()} == {k: int(v) for k, v in entries.items()}
+    # every open deal has exactly one current stay; nothing else is censored
+    assert int(demo_stays["is_current"].sum()) == int((demo.tables["deals"]["outcome"] == "open").sum()) == 96
+    assert (demo_stays["is_current"] == ~demo_stays["observed"]).all()
+
+
+def test_demo_stalled_stage_is_proposal_only(demo, demo_stays):
+    for unit in ("days", "business_days"):
+        ss = st.stage_summary(demo_stays, demo.funnel, unit)
+        assert ss.loc[ss["stalled"], "stage"].tolist() == ["proposal"], unit
+    ss = st.stage_summary(demo_stays, demo.funnel).set_index("stage")
+    p = ss.loc["proposal"]
+    assert p["share_over_norm"] > 0.7 and p["share_over_ci_low"] > 0.5
+    assert (ss.drop(index="proposal")["share_over_ci_high"] < 0.35).all()  # others: ~a quarter over the norm
+    # the censored median is longer than the CRM's (finished stays only): the 50 deals still there are long
+    assert p["median"] > p["naive_median_closed"]
+    assert p["median"] == pytest.approx(11.27, abs=0.01) and p["p80"] == pytest.approx(19.82, abs=0.01)
+    # finished-stay medians are the generator's measured ones
+    for stage, median in ANOMALIES["stalling_stage"]["median_days_by_stage"].items():
+        assert ss.loc[stage, "naive_median_closed"] == pytest.approx(median, abs=0.01)
+    # the share over the norm is KM S(norm)
+    sub = demo_stays[demo_stays["stage"] == "proposal"]
+    assert p["share_over_norm"] == pytest.approx(km_survival_at(sub["days"], sub["observed"], 7.0))
+
+
+def test_demo_slow_managers_are_planted_ones_only(demo, demo_stays):
+    for unit in ("days", "business_days"):
+        ms = st.manager_stage_summary(demo_stays, demo.funnel, unit)
+        slow = set(ms.loc[ms["flag"] == "slower", "manager"])
+        # observed: m02 (overloaded, "slower closing") in new, qualified, needs and proposal; nobody else
+        assert slow == {"m02"}, unit
+        assert set(ms.loc[(ms["flag"] == "slower"), "stage"]) == {"new", "qualified", "needs", "proposal"}
+        assert not slow & NORMAL
+        assert ms["flag"].iloc[0] == "slower" and ms["p_adjusted"].iloc[0] < 1e-20  # worst on top
+        assert ms.loc[~ms["judgeable"], "flag"].eq("").all()
+    # significantly faster is information, never a flag. Observed (calendar days): m03:new, m09:new,
+    # m07:needs, m06:proposal, m10:needs. The new-stage ones are the mirror image of m02: against a
+    # "rest of the team" that holds the overloaded m02, the others look a little faster; m06, the weak
+    # closer, loses proposals quickly.
+    ms = st.manager_stage_summary(demo_stays, demo.funnel)
+    assert set(ms["flag"]) <= {"slower", ""}
+    assert ("m06", "proposal") in set(zip(ms.loc[ms["faster"], "manager"], ms.loc[ms["faster"], "stage"]))
+
+
+def test_demo_compliance_matches_the_planted_skipper(demo):
+    c = st.compliance(demo)
+    pm = c["per_manager"].set_index("manager")
+    truth = ANOMALIES["stage_skipper"]
+    assert set(pm.index[pm["flag"]]) == {truth["manager"]} == {"m09"}
+    assert pm.loc["m09", "skips"] == truth["skipped_deals"] == 24
+    assert pm.loc["m09", "eligible"] == truth["eligible_deals"] == 62
+    assert int(pm.drop(index="m09")["skips"].sum()) == truth["skipped_deals_others"] == 0
+    by_next = c["skips"]["to_stage"].value_counts().to_dict()
+    assert by_next == truth["skips_by_next_stage"]
+    assert pm.loc["m09", "skip_examples"].count(",") == 2
+    # backward moves: ~1% noise for everybody, counted exactly, flagged for nobody
+    assert not pm["backward_flag"].any()
+    assert pm["backward_moves"].to_dict() == {k: v for k, v in truth["backward_moves_by_manager"].items() if k in pm.index}
+    assert len(c["backward"]) == sum(truth["backward_moves_by_manager"].values())
+
+
+def test_demo_action_list_and_summary(demo, demo_stays):
+    al = st.action_list(demo_stays, demo.funnel)
+    assert al["amount"].is_monotonic_decreasing
+    assert (al["days_over"] > 0).all() and len(al) == 53
+    cur = demo_stays[demo_stays["is_current"]]
+    assert set(al["deal_id"]) <= set(cur["deal_id"])
+    s = st.summary(demo, stays=demo_stays)
+    assert s["stalled_stages"] == ["proposal"]
+    assert s["skipping_managers"] == ["m09"] and s["backward_managers"] == [] and s["skipped_deals"] == 24
+    assert {x.split(":")[0] for x in s["slow_managers"]} == {"m02"}
+    assert s["open_over_norm"] == 53 and s["money_at_risk"] == pytest.approx(al["amount"].sum())
+    assert s["median_days"]["proposal"] == pytest.approx(11.273, abs=1e-3)
+    assert s["share_over_norm"]["proposal"] > 0.7 and s["stays_source"] == "stage_history"
+
+
+def test_report_in_english_via_the_runner_on_the_bitrix_export(tmp_path, demo):
+    """The notebook end to end (papermill, a real kernel) on the other export format, in English."""
+    res = run(REPO / "params" / "clients" / "demo_bitrix24.yaml", out_dir=tmp_path, language="en", notebooks=["02_stage_stalls"], progress=False)
+    assert res.ok, [n.error for n in res.notebooks]
+    (nb,) = res.notebooks
+    rec = json.loads(nb.json.read_text(encoding="utf-8"))
+    names = dict(zip(demo.tables["managers"]["manager"].astype(str), demo.tables["managers"]["name"].astype(str)))
+    assert rec["stalled_stages"] == rec["stalled_stages_business_days"] == ["proposal"]
+    assert rec["skipping_managers"] == [names["m09"]] and rec["skipped_deals"] == 24
+    assert {x.split(":")[0] for x in rec["slow_managers"]} == {names["m02"]}
+    assert rec["open_over_norm"] == 53
+    html = nb.html.read_text(encoding="utf-8")
+    for text in ("Where deals get stuck", "Proposal sent", "Action list: open deals over the norm", "Skipping mandatory stages", "The same in business days"):
+        assert text in html
+    assert "Зависание" not in html and "def " not in html
+
+
+# ---------------------------------------------------------------------------
+# real data: Maven keeps no stage history
+
+
+MAVEN_CSV = REALDATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv"
+
+
+@needs_realdata("maven_crm_sales_opportunities", "sales_pipeline.csv")
+def test_maven_one_stay_per_deal_matches_an_independent_kaplan_meier():
+    from scipy.stats import CensoredData, ecdf
+
+    ds = load(REPO / "params" / "clients" / "maven.yaml")
+    assert not ds.has("stage_history")
+    stays = st.stage_stays(ds)
+    assert stays.attrs["source"] == "deals"
+    ss = st.stage_summary(stays, ds.funnel).set_index("stage")
+
+    raw = pd.read_csv(MAVEN_CSV, parse_dates=["engage_date", "close_date"])
+    raw = raw[raw["deal_stage"].isin(["Won", "Lost", "Engaging"])]
+    as_of = pd.Timestamp("2017-12-31 23:59:59")
+    closed = (raw["deal_stage"] != "Engaging").to_numpy()
+    dur = np.where(closed, (raw["close_date"] - raw["engage_date"]).dt.total_seconds(), (as_of - raw["engage_date"]).dt.total_seconds()) / 86400
+    sf = ecdf(CensoredData(uncensored=dur[closed], right=dur[~closed])).sf
+    times = np.unique(dur)
+    surv = sf.evaluate(times)
+    median = times[np.flatnonzero(surv <= 0.5 + 1e-10)[0]]
+
+    e = ss.loc["engaging"]
+    assert (e["stays"], e["open"]) == (len(raw), int((~closed).sum())) == (8300, 1589)
+    assert e["median"] == pytest.approx(median) == 69.0
+    assert e["naive_median_closed"] < e["median"]  # the 1 589 open deals have run long
+    assert e["norm_source"] == "derived" and not e["stalled"]  # a norm taken from the team cannot flag it
+    assert e["share_over_norm"] == pytest.approx(0.2, abs=0.01)
+    assert ss.loc["prospecting", "stays"] == 0  # quarantined: no engage_date
+    assert stays.loc[~stays["observed"], "next_stage"].isna().all()
+    assert set(stays.loc[stays["observed"], "next_stage"].astype(str)) == {"won", "lost"}
