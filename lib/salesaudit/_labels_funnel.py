@@ -18,6 +18,10 @@ LABELS_FUNNEL: dict[str, dict[str, str]] = {
         "en": "As Bitrix24's standard funnel: how many distinct deals entered each stage in the period. The ratio of neighbouring stages is a flow, not the conversion of the same deals.",
     },
     "funnel.leads": {"ru": "Лиды → сделки", "en": "Leads → deals"},
+    "funnel.lead_manager_unknown": {
+        "ru": "Менеджер указан только у лидов, ставших сделками, поэтому конверсия лидов по менеджерам не считается: у каждого вышло бы 100% (ошибка выжившего).",
+        "en": "The manager is known only for leads that became deals, so lead conversion per manager is not computed: everyone would show 100% (survivorship bias).",
+    },
     "funnel.managers": {"ru": "Менеджеры против отдела", "en": "Managers against the team"},
     "funnel.managers_note": {
         "ru": "Отметка ставится, только если отличие от отдела значимо после поправки Холма на {tests} сравнений (α = 5%). Менеджер, у которого на шаге меньше {min_n} завершённых сделок, не оценивается: выборка мала.",
@@ -77,5 +81,6 @@ LABELS_FUNNEL: dict[str, dict[str, str]] = {
     "record.lost": {"ru": "Проиграно", "en": "Lost"},
     "record.open": {"ru": "Открыто", "en": "Open"},
     "record.win_rate_closed": {"ru": "Доля выигранных среди закрытых", "en": "Win rate among closed deals"},
+    "record.lead_managers_known": {"ru": "Менеджер известен у всех лидов", "en": "Lead managers known for all leads"},
     "record.lead_to_deal": {"ru": "Конверсия лид → сделка", "en": "Lead → deal conversion"},
 }

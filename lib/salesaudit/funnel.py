@@ -37,6 +37,7 @@ __all__ = [
     "stage_reach",
     "period_flow",
     "lead_conversion",
+    "lead_managers_known",
     "manager_flags",
     "cohort_table",
     "cohort_curves",
@@ -246,6 +247,18 @@ def lead_conversion(ds, by: str | None = None) -> pd.DataFrame:
     return _rates(g)
 
 
+def lead_managers_known(ds) -> bool:
+    """Whether leads carry their manager whatever their fate.
+
+    Some exports name the manager only on leads that became deals (Olist's SDR comes with the
+    closed deal). Then every manager converts 100% of "their" leads and a per-manager lead
+    conversion would be survivorship bias: it is not computed.
+    """
+    leads = ds.tables["leads"]
+    unconverted = leads[leads["deal_id"].isna()]
+    return bool(len(unconverted)) and bool(unconverted["manager"].notna().any())
+
+
 def manager_flags(per_manager: pd.DataFrame, team: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, step_col: str = "step") -> pd.DataFrame:
     """Compare each manager's step rate with the team's: the funnel-plot test.
 
@@ -386,9 +399,11 @@ def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
     if ds.has("leads"):
         lt = lead_conversion(ds)
         out["lead_to_deal"] = round(float(lt["rate"].iloc[0]), 4)
-        lf = manager_flags(lead_conversion(ds, by="manager"), lt, min_n=min_n, alpha=alpha)
-        out["lead_flagged_below"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "below")
-        out["lead_flagged_above"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "above")
+        out["lead_managers_known"] = lead_managers_known(ds)
+        if out["lead_managers_known"]:
+            lf = manager_flags(lead_conversion(ds, by="manager"), lt, min_n=min_n, alpha=alpha)
+            out["lead_flagged_below"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "below")
+            out["lead_flagged_above"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "above")
     out["managers_flagged"] = sorted({s.split(":")[0] for s in out["flagged_below"] + out["flagged_above"]} | set(out.get("lead_flagged_below", [])) | set(out.get("lead_flagged_above", [])))
     return out
 

@@ -145,7 +145,7 @@ def empty_deal_cards(ds: Dataset, lang: str) -> pd.DataFrame:
     g["share"] = (g["empty"] / g["deals"]).round(4)
     names = ds.manager_names()
     g = g.sort_values(["share", "empty"], ascending=False, kind="stable").reset_index()
-    g.insert(1, "name", g["manager"].map(names).fillna(g["manager"]))
+    g.insert(1, "name", [names.get(m, m) for m in g["manager"].astype(object)])
     return g.rename(
         columns={
             "manager": t("dq.col.manager", lang),

@@ -459,7 +459,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
     """Each manager in each stage against the rest of the team.
 
     Columns: ``stage, manager, stays, open, median, p80`` (KM), ``norm``, ``share_over_norm``
-    (KM), ``team_median`` (the whole team's KM median in the stage), ``chi2, p_value`` (log-rank
+    (KM) with its confidence interval ``share_over_ci_low`` / ``share_over_ci_high``, ``team_median`` (the whole team's KM median in the stage), ``chi2, p_value`` (log-rank
     of this manager against the rest of the team in this stage, :func:`logrank_one_vs_rest`),
     ``p_adjusted`` (Holm over all judgeable manager × stage tests), ``direction`` (``"slower"``
     when the manager's stays end less often than expected, else ``"faster"``), ``judgeable``
@@ -501,14 +501,14 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
                     "median": float(q[0.5]),
                     "p80": float(q[0.8]),
                     "norm": norm,
-                    "share_over_norm": float(km_survival_at(dm, om, norm)) if np.isfinite(norm) else np.nan,
+                    **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), _survival_ci_at(dm, om, norm, alpha))),
                     "team_median": float(team_median),
                     "chi2": float(lr.at[m, "chi2"]),
                     "p_value": float(lr.at[m, "p_value"]),
                     "z": float(lr.at[m, "z"]),
                 }
             )
-    cols = ["stage", "manager", "stays", "open", "median", "p80", "norm", "share_over_norm", "team_median", "chi2", "p_value", "p_adjusted", "direction", "judgeable", "flag", "faster"]
+    cols = ["stage", "manager", "stays", "open", "median", "p80", "norm", "share_over_norm", "share_over_ci_low", "share_over_ci_high", "team_median", "chi2", "p_value", "p_adjusted", "direction", "judgeable", "flag", "faster"]
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(parts)
