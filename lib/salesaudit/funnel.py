@@ -172,17 +172,29 @@ def step_conversion(ds, by: str | None = None, reach: pd.DataFrame | None = None
     """
     funnel = ds.funnel
     reach = deal_reach(ds) if reach is None else reach
-    ds_ = deal_steps(reach, funnel)
-    keys = ([by] if by else []) + ["step", "from_stage", "to_stage"]
-    if ds_.empty:
-        return pd.DataFrame(columns=keys + ["entered", "pending", "finished", "advanced", "rate", "ci_low", "ci_high", "naive_rate"])
-    frame = ds_.assign(entered=1, pending=~ds_["finished"])
+    r = reach["reach"].to_numpy()
+    pend = reach["pending"].to_numpy(dtype=bool)
     if by:
-        frame = frame[frame[by].notna()]
-        frame[by] = frame[by].astype(object)
-    g = frame.groupby(keys, sort=True)[["entered", "pending", "finished", "advanced"]].sum().reset_index()
-    for c in ("entered", "pending", "finished", "advanced"):
-        g[c] = g[c].astype(int)
+        codes, keys = pd.factorize(reach[by].astype(object), sort=True)
+        valid = codes >= 0
+        codes, r, pend = codes[valid], r[valid], pend[valid]
+        n_keys = len(keys)
+    parts = []
+    for i, (a, b) in enumerate(steps(funnel)):
+        counts = {"entered": r >= i, "pending": pend & (r == i), "advanced": r > i}
+        if by:
+            frame = pd.DataFrame({by: list(keys), "step": i, "from_stage": a, "to_stage": b})
+            for name, mask in counts.items():
+                frame[name] = np.bincount(codes, weights=mask, minlength=n_keys).astype(int)
+            frame = frame[frame["entered"] > 0]
+        else:
+            frame = pd.DataFrame({"step": [i], "from_stage": [a], "to_stage": [b], **{name: [int(mask.sum())] for name, mask in counts.items()}})
+        parts.append(frame)
+    g = pd.concat(parts, ignore_index=True)
+    g["finished"] = g["entered"] - g["pending"]
+    g = g[([by] if by else []) + ["step", "from_stage", "to_stage", "entered", "pending", "finished", "advanced"]]
+    if by:
+        g = g.sort_values([by, "step"], kind="stable").reset_index(drop=True)
     return _rates(g)
 
 
