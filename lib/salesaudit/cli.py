@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         "notebooks, key results as JSON) and an index.html.",
     )
     p_run.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
-    p_run.add_argument("--period", type=_period, help="audit period overriding the config: 2026-10, 2026-W41 or 2026-10-14")
+    when = p_run.add_mutually_exclusive_group()
+    when.add_argument("--period", type=_period, help="audit period overriding the config: 2026-10, 2026-W41 or 2026-10-14")
+    when.add_argument("--periods", metavar="FIRST..LAST",
+                      help="run every period of a range, in parallel, e.g. 2026-01..2026-10 (with --grain week or day for weekly or daily reports)")
+    p_run.add_argument("--workers", type=int, default=2, metavar="N", help="parallel periods with --periods (default: 2)")
     p_run.add_argument("--grain", choices=GRAINS, help="time grain overriding the config")
     p_run.add_argument("--language", choices=LANGUAGES, help="report language overriding the config")
     p_run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<config name>[/<period>])")
@@ -80,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from .runner import run
 
+    if args.periods:
+        return _cmd_run_periods(args)
+
     result = run(
         args.config,
         out_dir=args.out,
@@ -98,6 +105,29 @@ def _cmd_run(args) -> int:
             print(f"{nb.stem:<{width}}  ok      ({nb.seconds:.1f} s)")
         else:
             print(f"{nb.stem:<{width}}  FAILED  {nb.error}")
+    print(f"Report: {Path(result.index).resolve()}")
+    return 0 if result.ok else 1
+
+
+def _cmd_run_periods(args) -> int:
+    from .batch import run_periods
+
+    result = run_periods(
+        args.config,
+        args.periods,
+        grain=args.grain,
+        out_dir=args.out,
+        language=args.language,
+        notebooks=args.notebooks,
+        notebooks_dir=args.notebooks_dir,
+        workers=args.workers,
+        progress=not args.no_progress,
+        preflight=not args.no_preflight,
+        kernel_name=args.kernel,
+    )
+    width = max((len(p.period) for p in result.periods), default=0)
+    for p in result.periods:
+        print(f"{p.period:<{width}}  {'ok    ' if p.ok else 'FAILED'}  {p.error}".rstrip())
     print(f"Report: {Path(result.index).resolve()}")
     return 0 if result.ok else 1
 

@@ -43,6 +43,11 @@ LABELS: dict[str, dict[str, str]] = {
     "index.key": {"ru": "Показатель", "en": "Measure"},
     "index.value": {"ru": "Значение", "en": "Value"},
     "index.yes": {"ru": "да", "en": "yes"},
+    "index.periods": {"ru": "Отчёты по периодам ({grain}): с {first} по {last}", "en": "Reports per period ({grain}): {first} to {last}"},
+    "index.periods_summary": {"ru": "Периодов: {total}; готово: {ok}; с ошибкой: {failed}", "en": "Periods: {total}; ok: {ok}; failed: {failed}"},
+    "index.grain.day": {"ru": "день", "en": "day"},
+    "index.grain.week": {"ru": "неделя", "en": "week"},
+    "index.grain.month": {"ru": "месяц", "en": "month"},
     "index.no": {"ru": "нет", "en": "no"},
     # ------------------------------------------------------------------
     # runner.*: messages of the run itself, runner.py
