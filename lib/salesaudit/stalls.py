@@ -834,9 +834,10 @@ def _fmt_p(p) -> str:
     return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None = None, digits: int | None = None) -> pd.DataFrame:
+def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None = None, digits: int | None = None, names: dict | None = None) -> pd.DataFrame:
     """``df`` ready for the report: chosen ``columns``, floats rounded to ``digits``, stage keys
-    → stage names, flags and yes/no in ``lang``, column names from the ``stalls.col.*`` labels."""
+    → stage names, manager keys → ``names`` (``Dataset.manager_names()``), flags and yes/no in
+    ``lang``, column names from the ``stalls.col.*`` labels."""
     out = df[list(columns)].copy() if columns is not None else df.copy()
     for c in out.columns:
         if out[c].dtype == bool:
@@ -852,7 +853,7 @@ def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None 
         elif c == "norm_source":
             out[c] = [t(f"stalls.norm_source.{v}", lang) for v in out[c]]
         elif c == "manager":
-            out[c] = out[c].astype(object).where(out[c].astype(object) != NO_MANAGER, t("stalls.no_manager", lang))
+            out[c] = [t("stalls.no_manager", lang) if m == NO_MANAGER else (names or {}).get(m, m) for m in out[c].astype(object)]
         elif str(out[c].dtype).startswith("datetime64"):
             out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M")
     names = {c: t(f"stalls.col.{c}", lang) for c in out.columns if _has_label(f"stalls.col.{c}")}
@@ -894,16 +895,16 @@ def describe_stalled(summary: pd.DataFrame, funnel, lang: str) -> list[str]:
     return out
 
 
-def describe_skippers(per_manager: pd.DataFrame, lang: str) -> list[str]:
+def describe_skippers(per_manager: pd.DataFrame, lang: str, names: dict | None = None) -> list[str]:
     """One fragment per manager flagged for skipping mandatory stages (:func:`compliance`)."""
     f = per_manager[per_manager["flag"]]
     return [
-        t("stalls.skipper_item", lang, manager=r.manager, skips=r.skips, eligible=r.eligible, rate=r.skip_rate, lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
+        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible, rate=r.skip_rate, lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
         for r in f.itertuples()
     ]
 
 
-def describe_not_judgeable(mss: pd.DataFrame, funnel, lang: str) -> str:
+def describe_not_judgeable(mss: pd.DataFrame, funnel, lang: str, names: dict | None = None) -> str:
     """``manager: stage, stage; …`` for the manager × stage cells with too few stays ('' if none)."""
     nj = mss[~mss["judgeable"].astype(bool)]
     if not len(nj):
@@ -912,7 +913,7 @@ def describe_not_judgeable(mss: pd.DataFrame, funnel, lang: str) -> str:
     parts = []
     for m, g in nj.groupby("manager", sort=True):
         stages = sorted(g["stage"].astype(str), key=order.get)
-        parts.append(f"{m}: " + ", ".join(funnel.label(s, lang) for s in stages))
+        parts.append(f"{(names or {}).get(m, m)}: " + ", ".join(funnel.label(s, lang) for s in stages))
     return "; ".join(parts)
 
 
