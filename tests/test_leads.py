@@ -1,0 +1,211 @@
+"""Lead processing (salesaudit.leads): working-time response, SLA, same-day rule, disqualification."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import salesaudit as sa
+from salesaudit import leads as ld
+from salesaudit.errors import MissingTablesError
+from salesaudit.presets import REPO_ROOT
+
+CALENDAR = {"timezone": "Europe/Moscow", "workdays": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00", "holidays": ["2026-11-04"]}
+LEAD_COLUMNS = "lead_id,created_at,channel,manager,first_response_at,status,disqualify_reason,deal_id\n"
+# 2026-10-16 is a Friday, 2026-11-04 (Wednesday) a holiday; as_of is Monday 2026-11-09 10:20.
+HAND_LEADS = LEAD_COLUMNS + (
+    "L1,2026-10-16 21:00:00,web,m1,2026-10-19 09:10:00,in_work,,\n"  # Friday night -> Monday 09:10: 10 min, same day
+    "L2,2026-10-17 10:00:00,web,m1,2026-10-19 18:30:00,in_work,,\n"  # Saturday -> Monday after closing: 540 min, overnight
+    "L3,2026-11-03 17:30:00,web,m2,2026-11-05 09:20:00,in_work,,\n"  # Tuesday 17:30, holiday Wednesday: 50 min, overnight
+    "L4,2026-11-03 18:30:00,web,m2,2026-11-05 17:00:00,in_work,,\n"  # Tuesday after hours -> its day is Thursday: 480 min, same day
+    "L5,2026-11-09 10:00:00,web,m2,,new,,\n"  # unanswered, 20 min old: inside the SLA and the day, undecided
+    "L6,2026-11-06 17:00:00,web,m1,,new,,\n"  # unanswered since Friday 17:00: 60 + 80 = 140 min, breach, overnight
+)
+
+
+def _load(client, files, **cfg):
+    cfg.setdefault("as_of", "2026-11-09 10:20:00")
+    cfg.setdefault("lead_response", {"sla_minutes": 30, "same_day": True, "calendar": CALENDAR})
+    return sa.load(client(files, **cfg))
+
+
+@pytest.fixture
+def hand(client):
+    ds = _load(client, {"leads.csv": HAND_LEADS})
+    return ds, ld.response_times(ds).set_index("lead_id")
+
+
+def test_friday_night_lead_answered_monday_is_ten_working_minutes(hand):
+    _, rt = hand
+    r = rt.loc["L1"]
+    assert r["working_minutes"] == 10.0
+    assert not r["arrived_in_hours"] and r["answered"] and not r["censored"]
+    assert r["within_sla"] is True or bool(r["within_sla"]) is True
+    assert r["due_day"] == pd.Timestamp("2026-10-19") and r["day_end"] == pd.Timestamp("2026-10-19 18:00")
+    assert bool(r["same_day"]) and not bool(r["left_overnight"])
+    assert (r["hour"], r["weekday"]) == (21, 4)
+
+
+def test_same_day_rules_across_weekend_and_holiday(hand):
+    _, rt = hand
+    assert rt.loc["L2", "working_minutes"] == 540.0
+    assert rt.loc["L2", "due_day"] == pd.Timestamp("2026-10-19")
+    assert bool(rt.loc["L2", "left_overnight"]) and not bool(rt.loc["L2", "within_sla"])
+    # Tuesday 17:30 answered on Thursday 09:20 (Wednesday is a holiday): 30 + 20 minutes, but overnight
+    assert rt.loc["L3", "working_minutes"] == 50.0
+    assert rt.loc["L3", "due_day"] == pd.Timestamp("2026-11-03")
+    assert bool(rt.loc["L3", "left_overnight"])
+    # Tuesday 18:30 belongs to Thursday (the next working day): answered Thursday 17:00 is the same day
+    assert rt.loc["L4", "working_minutes"] == 480.0
+    assert rt.loc["L4", "due_day"] == pd.Timestamp("2026-11-05")
+    assert bool(rt.loc["L4", "same_day"]) and not bool(rt.loc["L4", "within_sla"])
+
+
+def test_unanswered_leads_are_censored(hand):
+    _, rt = hand
+    l5, l6 = rt.loc["L5"], rt.loc["L6"]
+    assert l5["censored"] and not l5["answered"] and l5["working_minutes"] == 20.0
+    assert pd.isna(l5["within_sla"]) and pd.isna(l5["same_day"]) and pd.isna(l5["left_overnight"])
+    assert l6["censored"] and l6["working_minutes"] == 140.0
+    assert not bool(l6["within_sla"]) and bool(l6["left_overnight"])
+
+
+def test_team_summary_uses_kaplan_meier_and_drops_undecided_from_sla(hand):
+    _, rt = hand
+    team = ld.response_summary(rt.reset_index()).iloc[0]
+    # times 10, 20+, 50, 140+, 480, 540: S = 5/6, 5/6*3/4 = 0.625, 0.625/2 = 0.3125 at 480 -> median 480
+    assert team["median"] == 480.0
+    assert (team["leads"], team["answered"], team["unanswered"]) == (6, 4, 2)
+    # decided on the SLA: L1 (yes), L2, L3, L4, L6 (no); L5 is still inside its window
+    assert (team["sla_decided"], team["within_sla"]) == (5, 1)
+    assert team["share_within_sla"] == pytest.approx(0.2)
+    assert team["ci_low"] < 0.2 < team["ci_high"]
+    per = ld.response_summary(rt.reset_index(), "manager")
+    # m1: 10, 140+, 540 -> median 540; m2: 20+, 50, 480 -> S(50) = 1/2 -> median 50; worst on top
+    assert list(per["manager"]) == ["m1", "m2"] and list(per["median"]) == [540.0, 50.0]
+    daily = ld.overnight_daily(rt.reset_index())
+    assert daily.set_index("due_day").loc[pd.Timestamp("2026-11-03"), "left_overnight"] == 1
+
+
+def test_suspicious_disqualifications(client):
+    leads = LEAD_COLUMNS + (
+        "D1,2026-10-05 10:00:00,web,m1,2026-10-05 10:05:00,disqualified,Спам,\n"  # fine: reason, response, call
+        "D2,2026-10-05 11:00:00,web,m1,2026-10-05 11:05:00,disqualified,,\n"  # no reason
+        "D3,2026-10-05 12:00:00,web,m2,,disqualified,Дубль,\n"  # no response, no call
+        "D4,2026-10-05 13:00:00,web,m2,2026-10-05 13:05:00,disqualified,Не целевой,\n"  # answered, but no call at all
+        "C1,2026-10-05 14:00:00,web,m2,2026-10-05 14:05:00,converted,,\n"
+    )
+    acts = "activity_id,type,manager,deal_id,lead_id,created_at,duration_sec,due_at,done_at\n" "a1,call,m1,,D1,2026-10-05 10:05:00,60,,\n" "a2,call,m1,,D2,2026-10-05 11:05:00,0,,\n" "a3,email,m2,,D4,2026-10-05 13:05:00,,,\n"
+    ds = _load(client, {"leads.csv": leads, "activities.csv": acts}, as_of="2026-10-31 23:59:59")
+    sus = ld.suspicious_disqualifications(ds).set_index("lead_id")
+    assert sorted(sus.index) == ["D2", "D3", "D4"]
+    assert bool(sus.loc["D2", "no_reason"]) and not bool(sus.loc["D2", "no_call"])
+    assert bool(sus.loc["D3", "no_response"]) and bool(sus.loc["D3", "no_call"])
+    assert bool(sus.loc["D4", "no_call"]) and not bool(sus.loc["D4", "no_response"])
+    team = ld.disqualification_by_manager(ds, by=None).iloc[0]
+    assert (team["finished"], team["advanced"]) == (5, 4)
+    reasons = ld.disqualification_reasons(ds, no_reason="(none)").set_index("manager")
+    assert reasons.loc["m1", "(none)"] == 1 and reasons.loc["m2", "total"] == 2
+    # without activities the call check is not made (NA), the other rules still apply
+    (ds.config.data_dir / "activities.csv").unlink()
+    ds2 = _load(client, {"leads.csv": leads}, as_of="2026-10-31 23:59:59")
+    sus2 = ld.suspicious_disqualifications(ds2)
+    assert sorted(sus2["lead_id"]) == ["D2", "D3"] and sus2["no_call"].isna().all()
+
+
+def test_no_leads_and_no_response_times(client):
+    deals = "deal_id,created_at,stage\n1,2026-10-01 10:00:00,new\n"
+    ds = _load(client, {"deals.csv": deals}, as_of="2026-10-31 23:59:59")
+    assert not ld.has_response_times(ds)
+    with pytest.raises(MissingTablesError):
+        ld.response_times(ds)
+    leads = LEAD_COLUMNS + "X1,2026-10-05 10:00:00,web,m1,,,,\n"
+    ds = _load(client, {"leads.csv": leads}, as_of="2026-10-31 23:59:59")
+    assert not ld.has_response_times(ds) and not ld.has_disqualification(ds)
+    assert ld.summary(ds) == {"leads_total": 1, "leads_response_times_known": False}
+
+
+# ---------------------------------------------------------------------------
+# the demo department
+
+NORMAL = ["m01", "m03", "m05", "m08", "m10", "h01", "m04", "m12"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ds = sa.load(REPO_ROOT / "params" / "clients" / "demo.yaml")
+    return ds, ld.response_times(ds)
+
+
+def _km_median(durations, observed):
+    """A plain Kaplan–Meier median, written out independently of salesaudit.stats."""
+    order = np.lexsort((~np.asarray(observed), np.asarray(durations)))
+    d, o = np.asarray(durations)[order], np.asarray(observed)[order]
+    s, at_risk = 1.0, len(d)
+    for t in np.unique(d):
+        here = d == t
+        deaths = int((here & o).sum())
+        if deaths:
+            s *= 1 - deaths / at_risk
+            if s <= 0.5 + 1e-12:
+                return float(t)
+        at_risk -= int(here.sum())
+    return float("nan")
+
+
+def test_demo_team_median_and_sla_share_against_an_independent_computation(demo):
+    ds, rt = demo
+    cal, as_of, sla = ds.calendar, ds.as_of, ds.config.lead_response.sla_minutes
+    leads = ds.tables["leads"]
+    mins, obs, within = [], [], []
+    for c, r in zip(leads["created_at"], leads["first_response_at"]):
+        answered = not pd.isna(r)
+        m = cal.working_minutes_between(c, r if answered else as_of)  # scalar calls
+        mins.append(m)
+        obs.append(answered)
+        if answered or m > sla:
+            within.append(answered and m <= sla)
+    assert np.allclose(rt["working_minutes"].to_numpy(), mins)
+    team = ld.response_summary(rt).iloc[0]
+    assert team["median"] == pytest.approx(_km_median(mins, obs))
+    assert team["share_within_sla"] == pytest.approx(np.mean(within))
+    assert team["sla_decided"] == len(within)
+    s = ld.summary(ds)
+    assert s["leads_median_response_min"] == pytest.approx(round(_km_median(mins, obs), 1))
+    assert s["leads_share_within_sla"] == pytest.approx(round(float(np.mean(within)), 4))
+    assert 10 < s["leads_median_response_min"] < 25 and 0.6 < s["leads_share_within_sla"] < 0.85
+
+
+def test_demo_slow_responder_is_m11(demo):
+    ds, rt = demo
+    per = ld.response_summary(rt, "manager").set_index("manager")
+    assert per.index[0] == "m11"
+    assert 190 < per.loc["m11", "median"] < 240  # planted: 210 working minutes
+    assert per.drop("m11")["median"].max() < 20  # everybody else: at most 17.4
+    flags = ld.response_flags(rt)
+    worse = set(flags.loc[flags["flag"] == "below", "manager"])
+    assert worse == {"m11"}
+    over = ld.overnight_flags(rt)
+    assert set(over.loc[over["flag"] == "above", "manager"]) == {"m11"}
+    assert ld.overnight_by_manager(rt)["manager"].iloc[0] == "m11"
+    s = ld.summary(ds)
+    assert s["leads_flagged_response"] == ["m11"] and s["leads_flagged_overnight"] == ["m11"]
+    assert not set(NORMAL) & set(s["leads_flagged_response"] + s["leads_flagged_overnight"])
+
+
+def test_demo_disqualification(demo):
+    ds, _ = demo
+    f = ld.disqualification_flags(ds)
+    assert set(f.loc[f["flag"] == "above", "manager"]) == {"m11"}  # the slow responder loses more leads
+    assert not set(NORMAL) & set(f.loc[f["flag"].isin(["above", "below"]), "manager"])
+    assert len(ld.suspicious_disqualifications(ds)) == 0
+    reasons = ld.disqualification_reasons(ds)
+    assert reasons["total"].sum() == (ds.tables["leads"]["status"] == "disqualified").sum() == 1450
+
+
+def test_demo_overnight_tables_add_up(demo):
+    _, rt = demo
+    total = int(rt["left_overnight"].fillna(False).sum())
+    assert ld.overnight_weekly(rt)["left_overnight"].sum() == total
+    assert ld.overnight_daily(rt, by_manager=True)["left_overnight"].sum() == total
+    assert ld.overnight_by_manager(rt)["advanced"].sum() == total
