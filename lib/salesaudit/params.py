@@ -197,6 +197,33 @@ class Discounts(_Strict):
     instalment_min_amount: Optional[float] = Field(default=None, ge=0, description="instalments only for deals at least this large")
 
 
+class Rule(_Strict):
+    """Thresholds of one scorecard checkpoint: green at or beyond ``green``, amber up to ``amber``, else red."""
+
+    green: float
+    amber: float
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _order(self):
+        if (self.higher_is_better and self.amber > self.green) or (not self.higher_is_better and self.amber < self.green):
+            raise ValueError("`amber` must lie on the worse side of `green`")
+        return self
+
+
+class Scorecard(_Strict):
+    """Rules of the head-of-sales scorecard (notebook 07); fractions, e.g. 0.9 = 90%."""
+
+    new_head_months: float = Field(default=3, gt=0, description="a head of sales in the job for less than this many months is judged as new")
+    plan_attainment: Rule = Field(default=Rule(green=1.0, amber=0.9), description="team revenue received / plan, last month")
+    plan_trend: Rule = Field(default=Rule(green=0.0, amber=-0.05), description="change of attainment per month over the last three months")
+    cumulative_lag: Rule = Field(default=Rule(green=0.0, amber=-0.05), description="cumulative revenue lag behind the prorated plan in the period")
+    same_day_processing: Rule = Field(default=Rule(green=0.98, amber=0.9), description="share of leads processed by the end of their working day")
+    mom_growth: Rule = Field(default=Rule(green=0.0, amber=-0.1), description="revenue received against the previous month (experienced head only)")
+    analytics_per_manager: Rule = Field(default=Rule(green=0.99, amber=0.9), description="share of deals with a manager, given per-manager plans exist")
+    lagging_managers: Rule = Field(default=Rule(green=0, amber=2, higher_is_better=False), description="managers behind the team on any check")
+
+
 class RunConfig(_Strict):
     """A client's run config: what to load, how to read it, and the client's rules."""
 
@@ -209,6 +236,7 @@ class RunConfig(_Strict):
     lead_response: LeadResponse = LeadResponse()
     deal_load: DealLoad = DealLoad()
     discounts: Discounts = Discounts()
+    scorecard: Scorecard = Scorecard()
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
     as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future")
     period: Optional[str] = Field(default=None, description="2026-10 (month), 2026-W41 (week) or 2026-10-14 (day)")
@@ -413,7 +441,7 @@ def validate(model: type[BaseModel], data: Any, file) -> BaseModel:
         raise ParameterError(display_path(file), format_validation_error(model, exc)) from None
 
 
-_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts")
+_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts", "scorecard")
 
 
 def load_funnel(path) -> Funnel:

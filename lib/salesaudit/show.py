@@ -10,7 +10,7 @@ import pandas as pd
 
 from .i18n import t
 
-__all__ = ["heading", "text", "table", "figure", "setup"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup"]
 
 
 def _display(obj) -> None:
@@ -72,3 +72,10 @@ def figure(fig) -> None:
 
     _display(fig)
     plt.close(fig)
+
+
+def text_raw(markdown: str) -> None:
+    """A paragraph of already translated Markdown (e.g. a list item built from labels)."""
+    from IPython.display import Markdown
+
+    _display(Markdown(markdown))

@@ -1,0 +1,117 @@
+"""CRM hygiene (salesaudit.hygiene): by hand and on the demo against the planted truth."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from salesaudit import load
+from salesaudit import hygiene as hy
+
+from conftest import REPO
+from test_planfact import FILES
+
+DEMO = REPO / "params" / "clients" / "demo.yaml"
+TRUTH = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def tiny(client):
+    return load(client(FILES, period="2026-10", deal_load={"limit": 1},
+                       discounts={"max_discount_pct": 10, "allowed_payment_terms": ["prepaid", "postpaid", "instalment_3m"], "instalment_min_amount": 300000}))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load(DEMO)
+
+
+def test_tasks_by_hand(tiny):
+    tk = hy.tasks(tiny).set_index("manager")
+    assert tk.loc["m01", ["tasks", "due", "overdue", "done", "done_late"]].tolist() == [1, 1, 0, 1, 1]
+    assert tk.loc["m02", ["tasks", "due", "overdue", "done", "done_late"]].tolist() == [2, 2, 1, 1, 0]
+    assert tk.loc["m02", "overdue_rate"] == 0.5 and tk.loc["m01", "late_rate"] == 1.0
+    assert tk.loc["", "overdue"] == 1 and 0 < tk.loc["m02", "overdue_rate_low"] < 0.5 < tk.loc["m02", "overdue_rate_high"] < 1
+
+
+def test_cards_next_task_load_and_policy_by_hand(tiny):
+    ef = hy.empty_fields(tiny).set_index("manager")
+    assert ef.loc["m02", "with_empty"] == 1 and ef.loc["m02", "empty_product"] == 1 and ef.loc["m01", "with_empty"] == 0
+    nn = hy.no_next_task(tiny).set_index("manager")
+    assert nn.loc["m02", ["open_deals", "no_open_task", "only_overdue", "without_next_task"]].tolist() == [2, 2, 0, 2]
+    dl = hy.deal_load(tiny).set_index("manager")
+    assert dl.loc["m02", "open_deals"] == 2 and bool(dl.loc["m02", "over"]) and dl.loc["m02", "excess"] == 1
+    assert not dl.loc["m01", "over"]
+    v = hy.policy(tiny).set_index("deal_id")
+    assert set(v.index) == {"D1", "D2", "D3"}
+    assert v.loc["D1", "discount_over_limit"] and v.loc["D2", "terms_not_allowed"] and v.loc["D3", "instalment_below_min"]
+    pm = hy.policy_by_manager(tiny).set_index("manager")
+    assert pm.loc["m01", "deals_with_violation"] == 2 and pm.loc["m01", "deal_ids"] == "D1, D2"
+
+
+def test_demo_overdue_tasks_match_the_manifest(demo):
+    tk = hy.tasks(demo).set_index("manager")
+    expected = TRUTH["background"]["overdue_open_tasks_by_manager"]
+    assert {m: int(tk.loc[m, "overdue"]) for m in expected} == expected
+    a = demo.tables["activities"]
+    t = a[a["type"] == "task"]
+    late = t["done_at"].notna() & (t["done_at"] > t["due_at"])
+    assert tk.loc["", "done_late"] == late.sum()
+
+
+def test_demo_deal_load_flags_only_m02(demo):
+    dl = hy.deal_load(demo)
+    assert dl.loc[dl["over"], "manager"].tolist() == ["m02"]
+    assert dict(zip(dl["manager"], dl["open_deals"])) == TRUTH["open_deals_by_manager"]
+
+
+def test_demo_policy_matches_the_manifest(demo):
+    pm = hy.policy_by_manager(demo).set_index("manager")
+    for m, e in TRUTH["discount_violator"]["violations_by_manager"].items():
+        got = pm.loc[m] if m in pm.index else None
+        assert got is not None
+        assert (got["discount_over_limit"], got["instalment_below_min"], got["deals_with_violation"], got["deals_with_terms"]) == (
+            e["discount_over_limit"], e["instalment_below_min"], e["deals_with_violation"], e["deals_with_terms"]), m
+    assert pm["terms_not_allowed"].sum() == 0
+    d = demo.tables["deals"]
+    m07 = d[(d["manager"] == "m07") & ((d["discount_pct"] > 10) | (d["payment_terms"].str.startswith("instalment") & (d["amount"] <= 300000)))]
+    assert set(pm.loc["m07", "deal_ids"].split(", ")) == set(m07["deal_id"].astype(str))
+
+
+def test_demo_empty_fields_and_next_task(demo):
+    d = demo.tables["deals"]
+    ef = hy.empty_fields(demo)
+    assert ef.loc[ef["manager"] == "", "with_empty"].item() == d[["manager", "amount", "product", "channel"]].isna().any(axis=1).sum()
+    nn = hy.no_next_task(demo).set_index("manager")
+    assert nn.loc["", "open_deals"] == (d["outcome"] == "open").sum() == 96
+    # the demo holds no task due after as_of, so no open deal has a next step
+    assert nn.loc["", "without_next_task"] == 96
+
+
+def test_call_sample_is_stratified_and_reproducible(demo):
+    a = hy.call_sample(demo)
+    b = hy.call_sample(demo)
+    pd.testing.assert_frame_equal(a, b)
+    c = hy.call_sample(demo, seed=demo.config.seed + 1)
+    assert not a["activity_id"].equals(c["activity_id"])
+    assert a.groupby(["manager", "length", "outcome"]).size().max() == 1
+    assert set(a["length"]) == {"long", "short"} and set(a["outcome"]) == {"won", "lost"}
+    assert len(a) == 13 * 4
+    calls = demo.tables["activities"].set_index("activity_id")
+    assert (calls.loc[a["activity_id"], "type"] == "call").all()
+    two = hy.call_sample(demo, per_stratum=2)
+    assert two.groupby(["manager", "length", "outcome"]).size().max() == 2
+
+
+def test_summary(demo):
+    from salesaudit.i18n import LABELS
+
+    s = hy.summary(demo)
+    assert s["hygiene_over_deal_limit"] == ["m02"]
+    assert s["hygiene_policy_violations_by_manager"] == {"h01": 1, "m01": 1, "m02": 1, "m07": 27, "m10": 1}
+    assert s["hygiene_overdue_tasks"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values())
+    for key in s:
+        assert f"record.{key}" in LABELS
+    shown = hy.display(hy.tasks(demo), "en", demo.manager_names())
+    assert "Overdue, %" in shown.columns

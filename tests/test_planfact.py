@@ -1,0 +1,194 @@
+"""Plan vs fact, reverse funnel, forecast and growth (salesaudit.planfact): by hand and on the demo."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesaudit import load
+from salesaudit import planfact as pf
+
+from conftest import REPO, needs_realdata
+
+DEMO = REPO / "params" / "clients" / "demo.yaml"
+
+DEALS = """deal_id,created_at,manager,amount,product,channel,stage,closed_at,outcome,discount_pct,payment_terms
+D1,2026-10-01 10:00,m01,100000,P,web,won,2026-10-05 12:00,won,15,prepaid
+D2,2026-10-02 10:00,m01,50000,P,web,lost,2026-10-06 12:00,lost,5,barter
+D3,2026-10-05 10:00,m02,300000,P,web,won,2026-10-20 12:00,won,0,instalment_3m
+D4,2026-09-20 10:00,m02,80000,P,web,proposal,,open,,
+D5,2026-10-07 10:00,m02,90000,,web,new,,open,,
+"""
+LEADS = """lead_id,created_at,manager,status,deal_id
+L1,2026-10-01 09:00,m01,converted,D1
+L2,2026-10-02 09:00,m01,converted,D2
+L3,2026-10-05 09:00,m02,converted,D3
+L4,2026-10-08 09:00,m02,disqualified,
+L5,2026-09-20 09:00,m02,converted,D4
+"""
+PAYMENTS = """payment_id,deal_id,paid_at,amount
+P1,D1,2026-10-06 11:00,100000
+P2,D3,2026-10-25 11:00,150000
+"""
+ACTIVITIES = """activity_id,type,manager,deal_id,created_at,duration_sec,due_at,done_at
+A1,call,m01,D1,2026-10-01 11:00,120,,
+A2,call,m01,D2,2026-10-02 11:00,0,,
+A3,meeting,m02,D3,2026-10-06 11:00,3600,,
+T1,task,m01,D1,2026-10-01 12:00,,2026-10-02 12:00,2026-10-03 12:00
+T2,task,m02,D3,2026-10-05 12:00,,2026-10-06 12:00,
+T3,task,m02,D4,2026-10-05 12:00,,2026-10-30 12:00,2026-10-29 12:00
+"""
+PLANS = """period,manager,metric,target
+2026-10,m01,revenue,200000
+2026-10,m01,deals_won,2
+2026-10,m02,calls,10
+2026-10,,revenue,500000
+"""
+FILES = {"deals.csv": DEALS, "leads.csv": LEADS, "payments.csv": PAYMENTS, "activities.csv": ACTIVITIES, "plans.csv": PLANS}
+
+
+@pytest.fixture
+def tiny(client):
+    return load(client(FILES, period="2026-10", deal_load={"limit": 1},
+                       discounts={"max_discount_pct": 10, "allowed_payment_terms": ["prepaid", "postpaid", "instalment_3m"], "instalment_min_amount": 300000}))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load(DEMO)
+
+
+def test_fact_by_hand(tiny):
+    f = pf.fact(tiny, "2026-10-01", "2026-11-01", "month").set_index("manager")
+    assert list(f["bucket"].unique()) == ["2026-10"]
+    m1, m2, team = f.loc["m01"], f.loc["m02"], f.loc[""]
+    assert (m1.leads, m1.deals_created, m1.deals_won, m1.deals_closed) == (2, 2, 1, 2)
+    assert (m1.revenue, m1.revenue_won, m1.avg_deal, m1.conversion, m1.conversion_closed) == (100000, 100000, 100000, 50, 50)
+    assert (m1.calls, m1.call_minutes, m1.meetings, m1.tasks_done) == (2, 2.0, 0, 1)
+    assert (m2.leads, m2.deals_created, m2.deals_won, m2.revenue, m2.meetings, m2.tasks_done) == (2, 2, 1, 150000, 1, 1)
+    assert team.revenue == 250000 and team.deals_won == 2 and team.leads == 4 and team.conversion == 50
+    days = pf.fact(tiny, "2026-10-01", "2026-11-01", "day")
+    assert days.loc[(days["bucket"] == "2026-10-25") & (days["manager"] == ""), "revenue"].item() == 150000
+    weeks = pf.fact(tiny, "2026-10-01", "2026-11-01", "week")
+    assert set(weeks["bucket"]) >= {"2026-W40", "2026-W41", "2026-W43"}
+
+
+def test_plan_vs_fact_and_lag_by_hand(tiny):
+    pv = pf.plan_vs_fact(tiny).set_index(["manager", "metric"])
+    assert pv.loc[("m01", "revenue"), "attainment_pct"] == pytest.approx(50.0)
+    assert pv.loc[("m01", "deals_won"), "attainment_pct"] == pytest.approx(50.0)
+    assert pv.loc[("m02", "calls"), "fact"] == 0 and pv.loc[("m02", "calls"), "attainment_pct"] == 0
+    assert pv.loc[("", "revenue"), "attainment_pct"] == pytest.approx(50.0)
+    lag = pf.cumulative_lag(tiny)
+    row = lag[(lag["manager"] == "") & (lag["metric"] == "revenue") & (lag["date"] == "2026-10-06")].iloc[0]
+    # working days Oct 1, 2, 5, 6 of the 22 in October 2026
+    assert row["plan_cum"] == pytest.approx(500000 * 4 / 22)
+    assert row["fact_cum"] == 100000
+    last = lag[(lag["manager"] == "") & (lag["metric"] == "revenue")].iloc[-1]
+    assert last["plan_cum"] == pytest.approx(500000) and last["fact_cum"] == 250000
+    # a week inside the month: the monthly plan prorated by its 5 working days
+    wk = pf.plan_vs_fact(tiny, "2026-W41").set_index(["manager", "metric"])
+    assert wk.loc[("m01", "revenue"), "plan"] == pytest.approx(200000 * 5 / 22)
+    assert wk.loc[("m01", "revenue"), "fact"] == 100000
+
+
+def test_demo_plan_vs_fact_against_pandas(demo):
+    pv = pf.plan_vs_fact(demo).set_index(["manager", "metric"])
+    plans = pd.read_csv(REPO / "data_samples" / "demo_generic" / "plans.csv", dtype={"manager": str})
+    oct_ = plans[plans["period"] == "2026-10"].fillna({"manager": ""}).set_index(["manager", "metric"])["target"]
+    assert pv["plan"].sort_index().to_dict() == pytest.approx(oct_.sort_index().to_dict())
+    d, p = demo.tables["deals"], demo.tables["payments"]
+    in_oct = lambda s: (s >= "2026-10-01") & (s < "2026-11-01")  # noqa: E731
+    paid = p[in_oct(p["paid_at"])].merge(d[["deal_id", "manager"]], on="deal_id")
+    assert pv.loc[("", "revenue"), "fact"] == pytest.approx(paid["amount"].sum())
+    assert pv.loc[("m07", "revenue"), "fact"] == pytest.approx(paid.loc[paid["manager"] == "m07", "amount"].sum())
+    won = d[(d["outcome"] == "won") & in_oct(d["closed_at"])]
+    assert pv.loc[("", "deals_won"), "fact"] == len(won)
+    assert pv.loc[("m02", "deals_won"), "fact"] == (won["manager"] == "m02").sum()
+    assert pv.loc[("", "revenue"), "attainment_pct"] == pytest.approx(100 * paid["amount"].sum() / 8530000)
+    a = demo.tables["activities"]
+    calls = a[(a["type"] == "call") & in_oct(a["created_at"])]
+    assert pv.loc[("m02", "calls"), "fact"] == (calls["manager"] == "m02").sum()
+    assert pv.loc[("", "call_minutes"), "fact"] == pytest.approx(calls["duration_sec"].sum() / 60)
+    # the overloaded manager's lead plan is far exceeded (5x routing weight)
+    assert pv.loc[("m02", "leads"), "attainment_pct"] > 300
+    lag = pf.cumulative_lag(demo)
+    team = lag[(lag["manager"] == "") & (lag["metric"] == "revenue")]
+    assert len(team) == 31 and team["fact_cum"].iloc[-1] == pytest.approx(paid["amount"].sum())
+
+
+def test_demo_reverse_funnel(demo):
+    rf = pf.reverse_funnel(demo).set_index("metric")
+    r = rf.attrs["rates"].set_index("rate")["value"]
+    d = demo.tables["deals"]
+    win = d[(d["closed_at"] >= "2026-04-01") & (d["closed_at"] < "2026-10-01")]
+    assert r["avg_deal"] == pytest.approx(win.loc[win["outcome"] == "won", "amount"].mean())
+    assert r["won_of_closed"] == pytest.approx((win["outcome"] == "won").mean())
+    won = 8530000 / r["avg_deal"]
+    assert rf.loc["won", "total"] == pytest.approx(won)
+    assert rf.loc["deals", "total"] == pytest.approx(won / r["won_of_closed"])
+    assert rf.loc["leads", "total"] == pytest.approx(won / r["won_of_closed"] / r["deal_of_lead"])
+    assert (rf["low"] < rf["total"]).all() and (rf["total"] < rf["high"]).all()
+    assert rf.loc["leads", "per_day"] == pytest.approx(rf.loc["leads", "total"] / 22)
+    assert rf.loc["won", "per_manager"] == pytest.approx(won / 11)
+    again = pf.reverse_funnel(demo)
+    assert again[["low", "high"]].equals(rf.reset_index()[["low", "high"]])
+    assert pf.reverse_funnel(demo, 1_000_000).set_index("metric").loc["won", "total"] == pytest.approx(1_000_000 / r["avg_deal"])
+
+
+def test_demo_forecast_at_period_end_is_the_fact(demo):
+    fc = pf.forecast(demo)
+    p = demo.tables["payments"]
+    oct_paid = p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] < "2026-11-01"), "amount"].sum()
+    assert fc["p10"] == fc["p90"] == pytest.approx(oct_paid)
+    assert fc["chance_to_meet_plan"] == 0.0
+
+
+def test_demo_backtest_band_covers_the_realised_revenue(demo):
+    T = pd.Timestamp("2026-10-15")
+    fc = pf.forecast(demo, as_of=T)
+    p = demo.tables["payments"]
+    assert fc["received"] == pytest.approx(p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] <= T), "amount"].sum())
+    realised = p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] < "2026-11-01"), "amount"].sum()
+    assert fc["actual"] == pytest.approx(realised)
+    print(f"backtest as of {T:%Y-%m-%d}: P10 {fc['p10']:,.0f}, P50 {fc['p50']:,.0f}, P90 {fc['p90']:,.0f}, realised {realised:,.0f}")
+    assert fc["p10"] <= realised <= fc["p90"]
+    # only what was known at T: the open pipeline is the deals created by T and not closed by T
+    d = demo.tables["deals"]
+    open_T = d[(d["created_at"] <= T) & ~(d["closed_at"] <= T)]
+    assert set(fc["deals"]["deal_id"]) == set(open_T["deal_id"])
+    assert ((fc["deals"]["p_win"] >= 0) & (fc["deals"]["p_win"] <= 1)).all()
+    assert 0 < fc["chance_to_meet_plan"] < 1
+    assert pf.forecast(demo, as_of=T)["p50"] == fc["p50"]  # seeded
+
+
+def test_demo_growth_against_pandas(demo):
+    g = pf.growth(demo).set_index(["month", "manager", "metric"])
+    p = demo.tables["payments"]
+    month = p["paid_at"].dt.strftime("%Y-%m")
+    oct26, oct25, sep26 = (p.loc[month == m, "amount"].sum() for m in ("2026-10", "2025-10", "2026-09"))
+    row = g.loc[("2026-10", "", "revenue")]
+    assert row["value"] == pytest.approx(oct26) and row["year_ago"] == pytest.approx(oct25) and row["prev_month"] == pytest.approx(sep26)
+    assert row["yoy_pct"] == pytest.approx(100 * (oct26 / oct25 - 1))
+    d = demo.tables["deals"]
+    won = d[(d["outcome"] == "won") & (d["closed_at"].dt.strftime("%Y-%m") == "2025-08") & (d["manager"] == "m03")]
+    assert g.loc[("2025-08", "m03", "deals_won"), "value"] == len(won)
+    assert np.isnan(g.loc[("2025-08", "", "revenue"), "yoy_pct"])
+
+
+def test_summary_and_labels(demo):
+    from salesaudit.i18n import LABELS
+
+    s = pf.summary(demo)
+    assert s["planfact_team_revenue_attainment_pct"] == pytest.approx(75.4, abs=0.05)
+    for key in s:
+        assert f"record.{key}" in LABELS
+    shown = pf.display(pf.plan_vs_fact(demo), "en", demo.manager_names())
+    assert "Attainment, %" in shown.columns and "Team" in set(shown["Manager"])
+
+
+@needs_realdata("maven_crm_sales_opportunities")
+def test_maven_has_no_plans():
+    ds = load(REPO / "params" / "clients" / "maven.yaml")
+    assert set(pf.missing_tables(ds)) >= {"plans", "payments"}
+    assert pf.summary(ds) == {"planfact_available": False}
