@@ -192,3 +192,19 @@ def test_maven_has_no_plans():
     ds = load(REPO / "params" / "clients" / "maven.yaml")
     assert set(pf.missing_tables(ds)) >= {"plans", "payments"}
     assert pf.summary(ds) == {"planfact_available": False}
+
+
+def test_days_of_a_month_add_up_to_the_month():
+    """Per-period results reconcile: daily, weekly-clipped and monthly facts of October agree."""
+    from salesaudit.loader import load as _load
+
+    ds = _load(REPO / "params" / "clients" / "demo.yaml")
+    start, end = pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-01")
+    daily = pf.fact(ds, start, end, "day")
+    monthly = pf.fact(ds, start, end, "month")
+    metrics = [c for c in ("revenue", "deals_won", "leads", "calls", "call_minutes", "meetings", "tasks_done", "deals_created") if c in monthly.columns]
+    assert sorted(daily["bucket"].unique())[0] >= "2026-10-01" and sorted(daily["bucket"].unique())[-1] <= "2026-10-31"
+    summed = daily.groupby("manager")[metrics].sum().sort_index()
+    month = monthly.set_index("manager")[metrics].sort_index()
+    pd.testing.assert_frame_equal(summed, month.loc[summed.index], check_dtype=False, check_names=False)
+    assert month.loc["", "revenue"] > 0 and month.loc["", "deals_won"] > 0

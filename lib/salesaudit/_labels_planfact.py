@@ -121,6 +121,7 @@ LABELS_PLANFACT = {
     "record.planfact_backtest": {"ru": "Проверка прогноза задним числом", "en": "Forecast backtest"},
     "record.hygiene_over_deal_limit": {"ru": "Менеджеры сверх лимита открытых сделок", "en": "Managers over the open-deal limit"},
     "record.hygiene_policy_violations": {"ru": "Сделок с нарушением политики скидок и рассрочек", "en": "Deals breaking the discount/instalment policy"},
+    "record.hygiene_policy_breakers": {"ru": "Систематически нарушают политику скидок и рассрочек", "en": "Managers systematically breaking the discount/instalment policy"},
     "record.hygiene_policy_violations_by_manager": {"ru": "Нарушения политики по менеджерам", "en": "Policy violations per manager"},
     "record.hygiene_deals_with_empty_required": {"ru": "Сделок с пустыми обязательными полями (CRM)", "en": "Deals with an empty required field (CRM)"},
     "record.hygiene_overdue_tasks": {"ru": "Просроченных задач", "en": "Overdue tasks"},

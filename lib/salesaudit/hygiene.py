@@ -16,7 +16,7 @@ import pandas as pd
 
 from .i18n import t
 from .model import require_tables
-from .stats import wilson
+from .stats import rate_above_tolerance, wilson
 
 __all__ = ["tasks", "empty_fields", "no_next_task", "deal_load", "policy", "policy_by_manager", "call_sample", "summary", "display"]
 
@@ -153,8 +153,13 @@ def policy(ds) -> pd.DataFrame:
     return out
 
 
-def policy_by_manager(ds, violations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per manager: deals with terms, violations of each kind, deals with any, and their ids."""
+def policy_by_manager(ds, violations: pd.DataFrame | None = None, tolerance: float = 0.05, min_deals: int = 10, alpha: float = 0.05) -> pd.DataFrame:
+    """Per manager: deals with terms, violations of each kind, deals with any, and their ids.
+
+    ``breaker`` marks a manager whose share of deals outside the policy is significantly above
+    ``tolerance`` (one-sided exact binomial test, Holm-corrected; managers with fewer than
+    ``min_deals`` deals with terms are not judged): one stray exception is not a pattern.
+    """
     v = policy(ds) if violations is None else violations
     wt = pd.Series(v.attrs.get("deals_with_terms", policy(ds).attrs["deals_with_terms"]), dtype=float)
     mgrs = sorted(set(wt.index) | set(v["manager"]))
@@ -165,6 +170,11 @@ def policy_by_manager(ds, violations: pd.DataFrame | None = None) -> pd.DataFram
         out[c] = out["manager"].map(g[c].sum()).fillna(0).astype(int)
     out["deals_with_violation"] = out["manager"].map(g.size()).fillna(0).astype(int)
     out["deal_ids"] = out["manager"].map(g["deal_id"].apply(lambda s: ", ".join(sorted(s)))).fillna("")
+    # a breaker: significantly more exceptions than a stray one (tolerance), Holm over managers
+    n = out["deals_with_terms"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["violation_rate"] = np.where(n > 0, out["deals_with_violation"] / np.maximum(n, 1), np.nan)
+    out["p_value"], out["p_adjusted"], out["breaker"] = rate_above_tolerance(out["deals_with_violation"], n, tolerance, n >= min_deals, alpha)
     return out
 
 
@@ -212,6 +222,7 @@ def summary(ds) -> dict:
     pm = policy_by_manager(ds)
     out["hygiene_policy_violations"] = int(pm["deals_with_violation"].sum())
     out["hygiene_policy_violations_by_manager"] = {r.manager: int(r.deals_with_violation) for r in pm.itertuples() if r.deals_with_violation}
+    out["hygiene_policy_breakers"] = sorted(pm.loc[pm["breaker"], "manager"])
     ef = empty_fields(ds)
     out["hygiene_deals_with_empty_required"] = int(ef.loc[ef["manager"] == "", "with_empty"].iloc[0]) if len(ef) else 0
     if ds.has("activities"):

@@ -33,7 +33,7 @@ import pandas as pd
 from .i18n import has as _has_label
 from .i18n import t
 from .model import require_tables
-from .stats import holm, kaplan_meier, km_quantile, km_quantiles, km_survival_at, wilson
+from .stats import rate_above_tolerance, holm, kaplan_meier, km_quantile, km_quantiles, km_survival_at, wilson
 
 __all__ = [
     "UNITS",
@@ -585,26 +585,6 @@ def _examples(frame: pd.DataFrame, n: int) -> pd.Series:
     return first.groupby("manager", sort=False)["deal_id"].agg(lambda s: ", ".join(map(str, s)))
 
 
-def _binomial_flags(k, n, p0: float, judgeable, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One-sided exact binomial p (rate > p0), Holm over the judgeable rows, and the flag.
-
-    ``P(X >= k)`` for ``X ~ Binomial(n, p0)``, i.e. ``scipy.stats.binomtest(k, n, p0,
-    alternative="greater").pvalue`` (:func:`salesaudit.stats.binomial_pvalue` is two-sided;
-    the question here is one-sided: does the manager exceed the tolerance?).
-    """
-    from scipy.stats import binom
-
-    kk = np.asarray(k, dtype="float64")
-    nn = np.asarray(n, dtype="float64")
-    p = np.where(nn > 0, binom.sf(kk - 1, np.maximum(nn, 1), p0), np.nan)
-    adj = np.full(len(p), np.nan)
-    tested = np.asarray(judgeable, dtype=bool) & np.isfinite(p)
-    if tested.any():
-        adj[tested] = np.asarray(holm(p[tested]), dtype="float64")
-    flag = tested & (adj < alpha)
-    return p, adj, flag
-
-
 def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10, alpha: float = 0.05, examples: int = 3) -> dict[str, pd.DataFrame]:
     """Does the team follow the process? Skips, backward moves and loops from the stage paths.
 
@@ -748,11 +728,11 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
 
     pm["skip_rate"], pm["skip_ci_low"], pm["skip_ci_high"] = rate_ci(pm["skips"], pm["eligible"])
     pm["judgeable"] = pm["eligible"] >= min_deals
-    pm["p_value"], pm["p_adjusted"], pm["flag"] = _binomial_flags(pm["skips"], pm["eligible"], tolerance, pm["judgeable"], alpha)
+    pm["p_value"], pm["p_adjusted"], pm["flag"] = rate_above_tolerance(pm["skips"], pm["eligible"], tolerance, pm["judgeable"], alpha)
     pm["skip_examples"] = pm["manager"].astype(object).map(_examples(skips, examples)).fillna("").astype(str)
     pm["backward_rate"], pm["backward_ci_low"], pm["backward_ci_high"] = rate_ci(pm["backward"], pm["deals"])
     pm["backward_judgeable"] = pm["deals"] >= min_deals
-    pm["backward_p_value"], pm["backward_p_adjusted"], pm["backward_flag"] = _binomial_flags(pm["backward"], pm["deals"], backward_tolerance, pm["backward_judgeable"], alpha)
+    pm["backward_p_value"], pm["backward_p_adjusted"], pm["backward_flag"] = rate_above_tolerance(pm["backward"], pm["deals"], backward_tolerance, pm["backward_judgeable"], alpha)
     pm["backward_examples"] = pm["manager"].astype(object).map(_examples(backward, examples)).fillna("").astype(str)
     pm["loop_examples"] = pm["manager"].astype(object).map(_examples(loops, examples)).fillna("").astype(str)
     pm = pm[

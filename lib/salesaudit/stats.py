@@ -684,3 +684,28 @@ def logrank(durations_a, observed_a, durations_b, observed_b) -> tuple[float, fl
         return nan
     stat = float((d_a.sum() - expected_a.sum()) ** 2 / var)
     return stat, float(_st.chi2.sf(stat, 1))
+
+
+def rate_above_tolerance(k, n, tolerance: float, judgeable, alpha: float = 0.05):
+    """Which groups exceed a tolerated rate: one-sided exact binomial test, Holm over the judgeable ones.
+
+    ``p = P(X >= k)`` for ``X ~ Binomial(n, tolerance)`` (``scipy.stats.binomtest(k, n,
+    tolerance, alternative="greater")``); returns ``(p, p_adjusted, flag)`` arrays, ``flag`` where
+    the group is judgeable and its Holm-adjusted p is below ``alpha``. Used for process breaches
+    (skipped stages, policy exceptions) where a few stray cases are tolerated.
+
+    >>> p, adj, flag = rate_above_tolerance([0, 24, 1], [70, 62, 60], 0.02, [True, True, True])
+    >>> flag.tolist(), round(float(p[2]), 3)
+    ([False, True, False], 0.702)
+    """
+    from scipy.stats import binom
+
+    kk = np.asarray(k, dtype="float64")
+    nn = np.asarray(n, dtype="float64")
+    p = np.where(nn > 0, binom.sf(kk - 1, np.maximum(nn, 1), tolerance), np.nan)
+    adj = np.full(len(p), np.nan)
+    tested = np.asarray(judgeable, dtype=bool) & np.isfinite(p)
+    if tested.any():
+        adj[tested] = np.asarray(holm(p[tested]), dtype="float64")
+    flag = tested & (adj < alpha)
+    return p, adj, flag
