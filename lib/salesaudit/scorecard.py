@@ -130,26 +130,44 @@ def checkpoints(ds, lang: str, period: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _streak_start(mine: pd.Series, team: pd.Series, worse: str) -> str:
+    """First month of the latest unbroken run of months in which ``mine`` was worse than ``team``.
+
+    ``worse`` is ``"lower"`` (a rate that should be high) or ``"higher"`` (a time or a breach rate).
+    "—" when the latest month with data was not worse.
+
+    >>> m = pd.Series({"2026-07": 0.5, "2026-08": 0.2, "2026-09": 0.1, "2026-10": 0.3})
+    >>> _streak_start(m, pd.Series(0.4, index=m.index), "lower")
+    '2026-08'
+    """
+    since = "—"
+    for month in sorted(mine.index, reverse=True):
+        ref = team.get(month, np.nan)
+        bad = mine[month] < ref if worse == "lower" else mine[month] > ref
+        if not bad:
+            break
+        since = month
+    return since
+
+
+def _monthly(values: pd.Series, months: pd.Series, who: pd.Series, manager: str) -> tuple[pd.Series, pd.Series]:
+    """(the manager's monthly mean, the team's monthly mean) of ``values``."""
+    team = values.groupby(months).mean()
+    mine = values[who == manager].groupby(months[who == manager]).mean()
+    return mine.dropna(), team
+
+
 def _since(ds, manager: str, step: tuple[str, str]) -> str:
-    """First month of the latest unbroken run of months where the manager's step rate was below the team's."""
+    """Since when the manager's step conversion has been below the team's, by deal creation month."""
     from . import funnel as fn
 
     reach = fn.deal_reach(ds)
-    reach = reach.assign(month=reach["created_at"].dt.to_period("M").astype(str))
     order = {k: i for i, k in enumerate(fn.steps(ds.funnel))}
     i = order[step]
     entered = reach[reach["reach"] >= i]
     finished = entered[~(entered["pending"] & (entered["reach"] == i))]
-    adv = finished["reach"] > i
-    team = adv.groupby(finished["month"]).mean()
-    mine = adv[finished["manager"] == manager].groupby(finished.loc[finished["manager"] == manager, "month"]).mean()
-    since = "—"
-    for month in sorted(mine.index, reverse=True):
-        if mine[month] < team.get(month, np.nan):
-            since = month
-        else:
-            break
-    return since
+    mine, team = _monthly((finished["reach"] > i).astype(float), finished["created_at"].dt.to_period("M").astype(str), finished["manager"].astype(object), manager)
+    return _streak_start(mine, team, "lower")
 
 
 def lagging_managers(ds, lang: str) -> pd.DataFrame:
@@ -169,20 +187,30 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
                          "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _since(ds, r.manager, (r.from_stage, r.to_stage))})
     if ds.has("leads") and leads_mod.has_response_times(ds):
         rt = leads_mod.response_times(ds)
-        for check, f, bad in (("response", leads_mod.response_flags(rt), "below"), ("overnight", leads_mod.overnight_flags(rt), "above")):
+        month = rt["created_at"].dt.to_period("M").astype(str)
+        who = rt["manager"].astype(object)
+        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt), "below", "within_sla", "lower"), ("overnight", leads_mod.overnight_flags(rt), "above", "left_overnight", "higher")):
+            decided = rt[col].notna()
             for r in f[f["flag"] == bad].itertuples():
+                mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
                 rows.append({"manager": r.manager, "check": t(f"scorecard.evidence.{check}", lang), "where": t("scorecard.where.leads", lang),
-                             "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": "—"})
+                             "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
         stays = st.stage_stays(ds)
         ms = st.manager_stage_summary(stays, ds.funnel)
+        closed = stays[stays["observed"]]
         for r in ms[ms["flag"] == "slower"].itertuples():
+            sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
+            mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.slower", lang), "where": ds.funnel.label(r.stage, lang),
-                         "manager_value": f"{r.median:.1f}", "team_value": f"{r.team_median:.1f}", "since": "—"})
-        comp = st.compliance(ds)["per_manager"]
-        for r in comp[comp["flag"]].itertuples():
+                         "manager_value": f"{r.median:.1f}", "team_value": f"{r.team_median:.1f}", "since": _streak_start(mine, team, "higher")})
+        comp = st.compliance(ds)
+        pm, skips = comp["per_manager"], comp["skips"]
+        team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
+        for r in pm[pm["flag"]].itertuples():
+            first = skips.loc[skips["manager"] == r.manager, "at"].min() if len(skips) else pd.NaT
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.skips", lang), "where": ", ".join(ds.funnel.label(s, lang) for s in ds.funnel.mandatory),
-                         "manager_value": f"{r.skip_rate:.0%}", "team_value": "0%", "since": "—"})
+                         "manager_value": f"{r.skip_rate:.0%}", "team_value": f"{team_rate:.0%}", "since": "—" if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m")})
     out = pd.DataFrame(rows, columns=["manager", "check", "where", "manager_value", "team_value", "since"])
     out.insert(1, "name", [names.get(m, m) for m in out["manager"]])
     return out.sort_values(["manager", "check"], kind="stable").reset_index(drop=True)
