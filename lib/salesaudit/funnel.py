@@ -425,11 +425,9 @@ def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
 
 
 def _plt():
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    from .show import plotting
 
-    sns.set_theme(style="whitegrid", context="notebook")
-    return plt, sns
+    return plotting()
 
 
 def plot_funnel(ds, lang: str, reach: pd.DataFrame | None = None):

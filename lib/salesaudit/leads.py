@@ -413,11 +413,9 @@ def flags_table(flags: pd.DataFrame, check: str, lang: str, names: dict | None =
 
 
 def _plt():
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    from .show import plotting
 
-    sns.set_theme(style="whitegrid", context="notebook")
-    return plt, sns
+    return plotting()
 
 
 def plot_response_by_manager(rt: pd.DataFrame, sla: float, lang: str, names: dict | None = None):

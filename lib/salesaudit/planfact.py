@@ -672,9 +672,9 @@ def _labels():
 
 
 def _plt():
-    import matplotlib.pyplot as plt
+    from .show import plotting
 
-    return plt
+    return plotting()[0]
 
 
 def plot_cumulative(lag: pd.DataFrame, lang: str, metric: str = "revenue", names: dict | None = None):

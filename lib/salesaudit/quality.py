@@ -248,10 +248,9 @@ def summary(ds: Dataset) -> dict:
 
 
 def _sns():
-    import seaborn as sns
+    from .show import plotting
 
-    sns.set_theme(style="whitegrid", context="notebook")
-    return sns
+    return plotting()[1]
 
 
 def plot_quarantine(ds: Dataset, lang: str):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .i18n import t
 
-__all__ = ["heading", "text", "text_raw", "table", "figure", "setup"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting"]
 
 
 def _display(obj) -> None:
@@ -32,6 +32,15 @@ def setup() -> None:
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
+
+
+def plotting():
+    """``(matplotlib.pyplot, seaborn)`` with the reports' one plot style applied."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    return plt, sns
 
 
 def heading(key: str, lang: str, level: int = 2, **fmt) -> None:

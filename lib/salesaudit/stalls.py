@@ -898,10 +898,9 @@ def describe_not_judgeable(mss: pd.DataFrame, funnel, lang: str, names: dict | N
 
 
 def _sns():
-    import seaborn as sns
+    from .show import plotting
 
-    sns.set_theme(style="whitegrid", context="notebook")
-    return sns
+    return plotting()[1]
 
 
 def plot_km(stays: pd.DataFrame, funnel, lang: str, unit: str = "days", alpha: float = 0.05, summary: pd.DataFrame | None = None, norms: dict | None = None):
