@@ -236,3 +236,11 @@ def test_t_formats_and_rejects_unknown_keys_and_languages():
         t("index.nope", "en")
     with pytest.raises(SalesauditError, match="ru, en"):
         t("index.title", "de", client="x")
+
+
+def test_index_shows_short_lists_and_skips_long_ones():
+    from salesaudit.runner import _index_rows
+
+    rows = dict((label, value) for label, value, _ in _index_rows({"some_stages": ["proposal"], "empty": [], "many": list(range(20)), "_x": [1]}, "en"))
+    assert rows["some_stages"] == "proposal" and rows["empty"] == "—"
+    assert "many" not in rows and "_x" not in rows

@@ -49,6 +49,8 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 REMOVE_CELL_TAGS = ("remove_cell", "injected-parameters", "parameters", "papermill-error-cell-tag")
 #: longest string record shown on the index page
 MAX_INDEX_STRING = 80
+#: lists longer than this stay in the JSON only
+MAX_INDEX_LIST = 8
 
 
 @dataclass
@@ -471,6 +473,11 @@ def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
             rows.append((label, _fmt_number(value, lang), True))
         elif isinstance(value, str) and len(value) <= MAX_INDEX_STRING and "\n" not in value:
             rows.append((label, value, False))
+        elif isinstance(value, list) and len(value) <= MAX_INDEX_LIST and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            # short lists of names (flagged managers, stalled stages) are what a reader looks for first
+            shown = ", ".join(str(v) for v in value) if value else "—"
+            if len(shown) <= MAX_INDEX_STRING:
+                rows.append((label, shown, False))
     return rows
 
 
