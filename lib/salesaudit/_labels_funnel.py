@@ -81,6 +81,11 @@ LABELS_FUNNEL: dict[str, dict[str, str]] = {
     "record.lost": {"ru": "Проиграно", "en": "Lost"},
     "record.open": {"ru": "Открыто", "en": "Open"},
     "record.win_rate_closed": {"ru": "Доля выигранных среди закрытых", "en": "Win rate among closed deals"},
+    "record.flagged_below": {"ru": "Конверсия ниже отдела (менеджер:шаг)", "en": "Conversion below the team (manager:step)"},
+    "record.flagged_above": {"ru": "Конверсия выше отдела (менеджер:шаг)", "en": "Conversion above the team (manager:step)"},
+    "record.lead_flagged_below": {"ru": "Лиды → сделки ниже отдела", "en": "Leads → deals below the team"},
+    "record.lead_flagged_above": {"ru": "Лиды → сделки выше отдела", "en": "Leads → deals above the team"},
+    "record.managers_flagged": {"ru": "Менеджеры с отклонениями в воронке", "en": "Managers flagged in the funnel"},
     "record.lead_managers_known": {"ru": "Менеджер известен у всех лидов", "en": "Lead managers known for all leads"},
     "record.lead_to_deal": {"ru": "Конверсия лид → сделка", "en": "Lead → deal conversion"},
 }

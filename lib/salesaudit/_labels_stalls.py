@@ -160,7 +160,7 @@ LABELS_STALLS: dict[str, dict[str, str]] = {
     # record.*: key results of notebook 02 (stalls.summary)
     "record.stalled_stages": {"ru": "Зависающие стадии", "en": "Stalling stages"},
     "record.slow_managers": {"ru": "Медленнее отдела (менеджер:стадия)", "en": "Slower than the team (manager:stage)"},
-    "record.fast_managers": {"ru": "Быстрее отдела (менеджер:стадия)", "en": "Faster than the team (manager:stage)"},
+    "record.fast_managers": {"ru": "Быстрее отдела, для сведения (менеджер:стадия)", "en": "Faster than the team, for information (manager:stage)"},
     "record.skipping_managers": {"ru": "Пропускают обязательные стадии", "en": "Skip mandatory stages"},
     "record.backward_managers": {"ru": "Часто возвращают сделки назад", "en": "Move deals backward too often"},
     "record.open_over_norm": {"ru": "Открытых сделок дольше нормы", "en": "Open deals over the norm"},

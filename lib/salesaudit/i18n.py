@@ -57,6 +57,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     # ------------------------------------------------------------------
     # record.*: key results shown on the index page (notebook 00: quality.summary)
+    "record.tables_loaded": {"ru": "Загруженные таблицы", "en": "Tables loaded"},
     "record.rows_input": {"ru": "Строк на входе", "en": "Input rows"},
     "record.rows_accepted": {"ru": "Принято строк", "en": "Rows accepted"},
     "record.rows_quarantined": {"ru": "Строк в карантине", "en": "Rows quarantined"},

@@ -30,28 +30,9 @@ from scipy import stats
 __all__ = ["simulate_mmc", "replicate", "confidence_interval"]
 
 
-class _TimeAverage:
-    """Time integral of a piecewise-constant level, clipped to the window ``[start, end]``."""
-
-    __slots__ = ("start", "end", "level", "last", "area")
-
-    def __init__(self, start: float, end: float) -> None:
-        self.start, self.end = start, end
-        self.level = 0
-        self.last = 0.0
-        self.area = 0.0
-
-    def change(self, now: float, delta: int) -> None:
-        lo = self.last if self.last > self.start else self.start
-        hi = now if now < self.end else self.end
-        if hi > lo:
-            self.area += self.level * (hi - lo)
-        self.last = now
-        self.level += delta
-
-    def mean(self) -> float:
-        self.change(self.end, 0)
-        return self.area / (self.end - self.start)
+def _overlap(lo: np.ndarray, hi: np.ndarray, start: float, end: float) -> float:
+    """Total length of the intervals ``[lo_i, hi_i]`` inside the window ``[start, end]``."""
+    return float(np.clip(np.minimum(hi, end) - np.maximum(lo, start), 0.0, None).sum())
 
 
 def simulate_mmc(
@@ -87,56 +68,60 @@ def simulate_mmc(
         raise ValueError(f"need 0 <= warmup < horizon; got warmup={warmup}, horizon={horizon}")
 
     rng = np.random.default_rng(seed)
-    exp = rng.exponential
-    mean_gap, mean_service = 1.0 / lam, 1.0 / mu
     env = simpy.Environment()
     servers = simpy.Resource(env, capacity=c)
-    in_system = _TimeAverage(warmup, horizon)
-    busy = _TimeAverage(warmup, horizon)
-    waits: list[float] = []
-    sojourns: list[float] = []
+    timeout, request, release, process = env.timeout, servers.request, servers.release, env.process
+    arrived: list[float] = []
+    started: list[float] = []
+    done: list[float] = []
 
-    def customer(service: float, counted: bool):
-        arrived = env.now
-        in_system.change(arrived, +1)
-        with servers.request() as req:
-            yield req
-            started = env.now
-            busy.change(started, +1)
-            yield env.timeout(service)
-        done = env.now
-        busy.change(done, -1)
-        in_system.change(done, -1)
-        if counted:
-            waits.append(started - arrived)
-            sojourns.append(done - arrived)
+    def customer(i: int, service: float):
+        req = request()
+        yield req
+        started[i] = env.now
+        yield timeout(service)
+        release(req)
+        done[i] = env.now
 
     def arrivals():
-        t = exp(mean_gap)
-        while t < horizon:
-            yield env.timeout(t - env.now)
-            env.process(customer(exp(mean_service), t >= warmup))
-            t += exp(mean_gap)
+        i = 0
+        block = int(lam * horizon * 1.1) + 64
+        while True:
+            # draw in blocks: one gap and one service time per customer, in arrival order
+            gaps = rng.exponential(1.0 / lam, block).tolist()
+            services = rng.exponential(1.0 / mu, block).tolist()
+            for gap, service in zip(gaps, services):
+                if env.now + gap >= horizon:
+                    return
+                yield timeout(gap)
+                arrived.append(env.now)
+                started.append(math.nan)
+                done.append(math.nan)
+                process(customer(i, service))
+                i += 1
 
-    env.process(arrivals())
-    env.run()
+    process(arrivals())
+    env.run()  # arrivals stop at the horizon; everyone present is served to the end
 
-    w = np.asarray(waits)
-    n = int(w.size)
+    a, s, d = np.asarray(arrived), np.asarray(started), np.asarray(done)
     window = horizon - warmup
+    utilisation = _overlap(s, d, warmup, horizon) / (c * window)
+    mean_in_system = _overlap(a, d, warmup, horizon) / window
+    counted = a >= warmup
+    w = (s - a)[counted]
+    n = int(w.size)
     if n == 0:
         nan = math.nan
-        return {"n": 0, "p_wait": nan, "asa": nan, "service_level": nan,
-                "utilisation": busy.mean() / c, "mean_in_system": in_system.mean(),
-                "mean_in_system_little": nan}
+        return {"n": 0, "p_wait": nan, "asa": nan, "service_level": nan, "utilisation": utilisation,
+                "mean_in_system": mean_in_system, "mean_in_system_little": nan}
     return {
         "n": n,
         "p_wait": float(np.mean(w > 0.0)),
         "asa": float(w.mean()),
         "service_level": float(np.mean(w <= sla_t)),
-        "utilisation": busy.mean() / c,
-        "mean_in_system": in_system.mean(),
-        "mean_in_system_little": n / window * float(np.mean(sojourns)),
+        "utilisation": utilisation,
+        "mean_in_system": mean_in_system,
+        "mean_in_system_little": n / window * float((d - a)[counted].mean()),
     }
 
 
