@@ -103,14 +103,14 @@ def test_mmc_matches_erlang_c_high_occupancy():
 
 def test_mmc_matches_erlang_c_low_occupancy():
     # a = 3 Erlangs on 6 servers, rho = 0.5
-    _check_against_erlang(lam=3.0, mu=1.0, c=6, sla_t=0.1, n_reps=30,
-                          horizon=2000.0, warmup=50.0, seed=20240502)
+    _check_against_erlang(lam=3.0, mu=1.0, c=6, sla_t=0.1, n_reps=40,
+                          horizon=4000.0, warmup=50.0, seed=20240502)
 
 
 def test_mmc_matches_erlang_c_textbook_call_centre():
     # 100 calls / 30 min, 3 min handling, 12 agents (rho = 0.83), target 20 s; minutes
-    _check_against_erlang(lam=100 / 30, mu=1 / 3, c=12, sla_t=20 / 60, n_reps=30,
-                          horizon=3000.0, warmup=300.0, seed=20240503)
+    _check_against_erlang(lam=100 / 30, mu=1 / 3, c=12, sla_t=20 / 60, n_reps=40,
+                          horizon=6000.0, warmup=300.0, seed=20240503)
 
 
 def test_littles_law_holds():
