@@ -81,24 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_options(args) -> dict:
+    """The options `run` shares between a single run and a batch of periods."""
+    return {
+        "grain": args.grain,
+        "out_dir": args.out,
+        "language": args.language,
+        "notebooks": args.notebooks,
+        "notebooks_dir": args.notebooks_dir,
+        "progress": not args.no_progress,
+        "preflight": not args.no_preflight,
+        "kernel_name": args.kernel,
+    }
+
+
 def _cmd_run(args) -> int:
     from .runner import run
 
     if args.periods:
         return _cmd_run_periods(args)
 
-    result = run(
-        args.config,
-        out_dir=args.out,
-        period=args.period,
-        grain=args.grain,
-        language=args.language,
-        notebooks=args.notebooks,
-        notebooks_dir=args.notebooks_dir,
-        progress=not args.no_progress,
-        preflight=not args.no_preflight,
-        kernel_name=args.kernel,
-    )
+    result = run(args.config, period=args.period, **_run_options(args))
     width = max((len(nb.stem) for nb in result.notebooks), default=0)
     for nb in result.notebooks:
         if nb.ok:
@@ -112,19 +115,7 @@ def _cmd_run(args) -> int:
 def _cmd_run_periods(args) -> int:
     from .batch import run_periods
 
-    result = run_periods(
-        args.config,
-        args.periods,
-        grain=args.grain,
-        out_dir=args.out,
-        language=args.language,
-        notebooks=args.notebooks,
-        notebooks_dir=args.notebooks_dir,
-        workers=args.workers,
-        progress=not args.no_progress,
-        preflight=not args.no_preflight,
-        kernel_name=args.kernel,
-    )
+    result = run_periods(args.config, args.periods, workers=args.workers, **_run_options(args))
     width = max((len(p.period) for p in result.periods), default=0)
     for p in result.periods:
         print(f"{p.period:<{width}}  {'ok    ' if p.ok else 'FAILED'}  {p.error}".rstrip())

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import t
+from .show import ci_text as _pct_ci, p_text as _p_text
 from .model import require_tables
 from .stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cumulative_incidence, cif_at, holm, wilson  # noqa: F401
 
@@ -310,6 +311,16 @@ def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     return days, events, d
 
 
+def _cohorts(ds, freq: str):
+    """For each creation cohort in time order: (period, deals of the cohort, its Aalen–Johansen table)."""
+    require_tables(ds, "deals", analysis="Cohort conversion")
+    days, events, d = _durations(ds)
+    cohort = d["created_at"].dt.to_period(freq)
+    for c in sorted(cohort.dropna().unique()):
+        m = (cohort == c).to_numpy()
+        yield c, d[m], cumulative_incidence(days[m], events[m], causes=("won", "lost"))
+
+
 def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     """Deals by creation month (or quarter): naive won/created beside the censoring-aware view.
 
@@ -317,23 +328,17 @@ def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     creation (lost is the competing outcome, open deals are censored); NaN when the cohort has
     not been observed that long. Youngest cohort first in time order.
     """
-    require_tables(ds, "deals", analysis="Cohort conversion")
-    days, events, d = _durations(ds)
-    cohort = d["created_at"].dt.to_period(freq)
     rows = []
-    for c in sorted(cohort.dropna().unique()):
-        m = (cohort == c).to_numpy()
-        sub = d[m]
+    for c, sub, cif in _cohorts(ds, freq):
         won, lost = int((sub["outcome"] == "won").sum()), int((sub["outcome"] == "lost").sum())
         observed = (ds.as_of - c.start_time).total_seconds() / 86400.0
-        cif = cumulative_incidence(days[m], events[m], causes=("won", "lost"))
         row = {
             "cohort": str(c),
-            "deals": int(m.sum()),
+            "deals": int(len(sub)),
             "won": won,
             "lost": lost,
             "open": int((sub["outcome"] == "open").sum()),
-            "naive_win_rate": won / m.sum() if m.sum() else np.nan,
+            "naive_win_rate": won / len(sub) if len(sub) else np.nan,
             "closed_win_rate": won / (won + lost) if won + lost else np.nan,
             "days_observed": round(observed, 1),
         }
@@ -345,13 +350,8 @@ def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
 
 def cohort_curves(ds, freq: str = "Q", max_days: float = 180) -> pd.DataFrame:
     """Cumulative incidence of won and lost by days since creation, per cohort, for plotting."""
-    require_tables(ds, "deals", analysis="Cohort conversion")
-    days, events, d = _durations(ds)
-    cohort = d["created_at"].dt.to_period(freq)
     out = []
-    for c in sorted(cohort.dropna().unique()):
-        m = (cohort == c).to_numpy()
-        cif = cumulative_incidence(days[m], events[m], causes=("won", "lost"))
+    for c, _, cif in _cohorts(ds, freq):
         cif = cif[cif["time"] <= max_days]
         out.append(pd.DataFrame({"cohort": str(c), "time": cif["time"], "won": cif["cif_won"], "won_low": cif["ci_low_won"], "won_high": cif["ci_high_won"], "lost": cif["cif_lost"]}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -538,10 +538,6 @@ def plot_cohorts(ds, lang: str, freq: str = "Q", max_days: float = 180):
 # report tables: the same frames with labels in the report language
 
 
-def _pct_ci(lo, hi) -> list[str]:
-    return [("—" if pd.isna(a) else f"{a:.0%}–{b:.0%}") for a, b in zip(lo, hi)]
-
-
 def team_table(ds, team: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The team's step conversion for the report."""
     funnel = ds.funnel
@@ -599,12 +595,6 @@ def flags_table(ds, flags: pd.DataFrame, lang: str, only_flagged: bool = True) -
             t("funnel.col.flag", lang): [t(f"funnel.flag.{x}", lang) for x in f["flag"]],
         }
     )
-
-
-def _p_text(p) -> str:
-    if pd.isna(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def not_judgeable(ds, flags: pd.DataFrame, lang: str) -> str:

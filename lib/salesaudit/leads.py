@@ -32,6 +32,7 @@ import pandas as pd
 
 from .funnel import _rates, manager_flags
 from .i18n import t
+from .show import ci_text as _pct_ci, p_text as _p_text
 from .model import require_tables
 from .stats import km_quantiles, wilson
 
@@ -353,10 +354,6 @@ _COLS = (
 )
 
 
-def _pct_ci(lo, hi) -> list[str]:
-    return [("—" if pd.isna(a) else f"{a:.0%}–{b:.0%}") for a, b in zip(lo, hi)]
-
-
 def report_table(df: pd.DataFrame, lang: str, names: dict | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """``df`` for the report: a CI column from ``ci_low``/``ci_high``, manager names, labelled headers.
 
@@ -381,12 +378,6 @@ def report_table(df: pd.DataFrame, lang: str, names: dict | None = None, columns
         if d[c].dtype.kind == "f":
             d[c] = d[c].round(3)
     return d.rename(columns={c: t(f"leads.col.{c}", lang) for c in d.columns if c in _COLS})
-
-
-def _p_text(p) -> str:
-    if pd.isna(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def flags_table(flags: pd.DataFrame, check: str, lang: str, names: dict | None = None, only_flagged: bool = True) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .i18n import t
 
-__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text"]
 
 
 def _display(obj) -> None:
@@ -41,6 +41,18 @@ def plotting():
 
     sns.set_theme(style="whitegrid", context="notebook")
     return plt, sns
+
+
+def ci_text(lo, hi) -> list[str]:
+    """Interval bounds as ``12%–34%`` strings (``—`` where undefined)."""
+    return [("—" if pd.isna(a) else f"{a:.0%}–{b:.0%}") for a, b in zip(lo, hi)]
+
+
+def p_text(p) -> str:
+    """A p-value for a report table: ``<0.001`` or three decimals (``—`` where untested)."""
+    if pd.isna(p):
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def heading(key: str, lang: str, level: int = 2, **fmt) -> None:
