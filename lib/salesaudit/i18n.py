@@ -173,13 +173,14 @@ LABELS: dict[str, dict[str, str]] = {
 # analysis modules keep their labels beside them; one table serves the reports
 from ._labels_funnel import LABELS_FUNNEL  # noqa: E402
 from ._labels_hygiene import LABELS_HYGIENE  # noqa: E402
+from ._labels_incentives import LABELS_INCENTIVES  # noqa: E402
 from ._labels_leads import LABELS_LEADS  # noqa: E402
 from ._labels_meeting import LABELS_MEETING  # noqa: E402
 from ._labels_planfact import LABELS_PLANFACT  # noqa: E402
 from ._labels_scorecard import LABELS_SCORECARD  # noqa: E402
 from ._labels_stalls import LABELS_STALLS  # noqa: E402
 
-for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING):
+for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING, LABELS_INCENTIVES):
     _clash = sorted(set(_extra) & set(LABELS))
     if _clash:  # pragma: no cover - a programming error, caught by the tests
         raise RuntimeError(f"label keys defined twice: {', '.join(_clash)}")
