@@ -6,8 +6,8 @@ change rebuilds the edited scheme through the schema (:func:`~salesaudit.incenti
 a value the schema refuses is shown as a message, not raised) and :meth:`IncentiveApp.refresh`
 recomputes pay by month, the cost distribution, the payout curves and the focus result. The
 latest numbers are in :attr:`IncentiveApp.state`; the charts are written into ``Output``
-widgets as PNG display data, so the same code serves JupyterLab, Voilà (``make app``) and tests
-without a kernel.
+widgets as PNG display data (the visible result tab at once, the others when opened), so the
+same code serves JupyterLab, Voilà (``make app``) and tests without a kernel.
 
 In a batch run (papermill, nbval) :func:`interactive` is false and the notebook shows a sentence
 instead of the controls, so the static report stays clean.
@@ -69,6 +69,9 @@ class IncentiveApp:
     ``n_sims``: simulated years behind the cost distribution (fewer than the report's, for speed).
     """
 
+    #: the result tabs, in order; only the visible one is drawn at once, the others when opened
+    VIEWS = ("history", "cost", "curves", "focus")
+
     def __init__(self, schemes: dict, inputs: pd.DataFrame, assumptions, lang: str, seed: int, selected=None, n_sims: int = 2000, outcomes=None):
         import ipywidgets as w
 
@@ -82,6 +85,7 @@ class IncentiveApp:
         self.context = focus_context(inputs, self.assumptions)
         self.month = str(inputs["month"].iloc[-1])
         self.state: dict = {}
+        self._results: dict = {}
         self.sliders: dict[tuple, object] = {}
         self._syncing = False
         selected = list(selected or list(schemes)[:MAX_SCHEMES])[:MAX_SCHEMES]
@@ -95,9 +99,12 @@ class IncentiveApp:
         self.payout_html.add_class("sa-payouts")
         self.controls = w.Tab()
         self.out_history, self.out_cost, self.out_curves, self.out_focus = (w.Output() for _ in range(4))
-        results = w.Tab(children=[self.out_history, self.out_cost, self.out_curves, self.out_focus])
-        for i, k in enumerate(("history", "cost", "curves", "focus")):
+        self.results = results = w.Tab(children=[self.out_history, self.out_cost, self.out_curves, self.out_focus])
+        for i, k in enumerate(self.VIEWS):
             results.set_title(i, t(f"incentives.widgets.{k}", lang))
+        results.selected_index = 0
+        results.observe(lambda ch: self._draw(self.VIEWS[ch["new"]]) if ch["new"] is not None else None, names="selected_index")
+        self._dirty: set[str] = set()
         self.assumption_sliders = self._assumption_controls()
         self.widget = w.VBox([self.picker, self.message, self.controls, self.payout_html, results])
         self.widget.add_class("sa-incentives-app")
@@ -131,7 +138,7 @@ class IncentiveApp:
     def _build_controls(self) -> None:
         import ipywidgets as w
 
-        self.sliders = {}
+        self.sliders = {k: v for k, v in self.sliders.items() if k[0] == "assumption"}
         tabs = []
         for key in self.selected:
             scheme = self.schemes[key]
@@ -211,7 +218,7 @@ class IncentiveApp:
         """Recompute every result for the selected schemes and redraw."""
         keys = self.selected
         if not keys:
-            self.state = {}
+            self.state, self._results = {}, {}
             for out in (self.out_history, self.out_cost, self.out_curves, self.out_focus):
                 out.outputs = ()
             self.payout_html.value = ""
@@ -224,14 +231,33 @@ class IncentiveApp:
         fr = focus(chosen, self.assumptions, self.context)
         last = {k: float(payout(s, self.inputs)["total"].iloc[-1]) for k, s in chosen.items()}
         self.state = {"history": hist, "monte_carlo": mc.summary, "curves": curves, "focus": fr.table, "last_month_pay": last}
+        self._results = {"names": names, "history": hist, "mc": mc, "curves": curves, "focus": fr}
         self._render_payouts(names, last, hist, mc.summary, fr.table)
-        self.out_history.outputs = (_png(plot_history(hist, names, self.lang)),
-                                    _html(table_display(hist.pivot_table(index="month", columns="scheme", values="total", sort=False).rename(columns=names).reset_index(), {}, self.lang).to_html(index=False, border=0)))
-        self.out_cost.outputs = (_png(plot_cost_distribution(mc, names, self.lang)),
-                                 _html(table_display(mc.summary[["scheme", "mean", "p50", "p90", "reserve", "cost_at_mean_outcome"]], names, self.lang).to_html(index=False, border=0)))
-        self.out_curves.outputs = (_png(plot_payout_curves(curves, names, self.lang, self.inputs["dept_revenue"] / self.inputs["dept_plan"] * 100)),)
-        self.out_focus.outputs = (_png(plot_focus(fr, names, self.lang)),
-                                  _html(table_display(fr.table[["scheme", "selling_share", "head_pay", "dept_revenue", "owner_profit"]], names, self.lang).to_html(index=False, border=0)))
+        self._dirty = set(self.VIEWS)
+        self._draw(self.VIEWS[self.results.selected_index or 0])
+
+    def _draw(self, view: str) -> None:
+        """Draw one result tab from the latest numbers (if they changed since it was drawn)."""
+        if view not in self._dirty or not self._results:
+            return
+        r, lang = self._results, self.lang
+        names = r["names"]
+        if view == "history":
+            hist = r["history"]
+            wide = hist.pivot_table(index="month", columns="scheme", values="total", sort=False)[list(names)].rename(columns=names).reset_index()
+            self.out_history.outputs = (_png(plot_history(hist, names, lang)), _html(table_display(wide, {}, lang).to_html(index=False, border=0)))
+        elif view == "cost":
+            mc = r["mc"]
+            cols = ["scheme", "mean", "p50", "p90", "reserve", "cost_at_mean_outcome"]
+            self.out_cost.outputs = (_png(plot_cost_distribution(mc, names, lang)), _html(table_display(mc.summary[cols], names, lang).to_html(index=False, border=0)))
+        elif view == "curves":
+            att = (self.inputs["dept_revenue"] / self.inputs["dept_plan"] * 100).dropna()
+            self.out_curves.outputs = (_png(plot_payout_curves(r["curves"], names, lang, att)),)
+        elif view == "focus":
+            fr = r["focus"]
+            cols = ["scheme", "selling_share", "head_pay", "dept_revenue", "owner_profit"]
+            self.out_focus.outputs = (_png(plot_focus(fr, names, lang)), _html(table_display(fr.table[cols], names, lang).to_html(index=False, border=0)))
+        self._dirty.discard(view)
 
     def _render_payouts(self, names, last, hist, summ, ftab) -> None:
         s = summ.set_index("scheme")
