@@ -1,12 +1,13 @@
 # salesaudit: two commands do everything on a fresh machine with Python 3.11.
 #   make demo   create .venv, install, run the notebook suite on data_samples/, print the report path
 #   make test   the full test suite: pytest (library, doctests) and nbval (notebooks)
+#   make app    serve notebook 05 (incentive schemes) as a Voila app on 127.0.0.1, code hidden
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv data-samples docs clean bench
+.PHONY: demo test venv data-samples docs clean bench app
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,12 @@ test: $(STAMP)
 	$(PY) -m pytest tests lib/salesaudit notebooks --doctest-modules \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
+# the owner's app: notebook 05 with its controls, served by Voila (code hidden) on localhost
+APP_PORT ?= 8866
+app: $(STAMP)
+	@echo "Incentive schemes app: http://127.0.0.1:$(APP_PORT)/  (Ctrl+C stops it)"
+	$(VENV)/bin/voila notebooks/05_incentives.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(APP_PORT)
+
 # benchmarks print figures beside a reference engine; they assert no speed
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
@@ -35,10 +42,11 @@ bench: $(STAMP)
 data-samples: $(STAMP)
 	$(PY) -m salesaudit.synth --seed 20261031 --out data_samples
 
-# regenerate docs/data_model.md and docs/parameters.md from the code
+# regenerate docs/data_model.md, docs/parameters.md and docs/incentives.md from the code
 docs: $(STAMP)
 	$(PY) -m salesaudit.model > docs/data_model.md
 	$(PY) -m salesaudit.params > docs/parameters.md
+	$(PY) -m salesaudit.incentives > docs/incentives.md
 
 clean:
 	rm -rf reports .pytest_cache

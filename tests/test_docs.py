@@ -17,6 +17,12 @@ def test_parameters_doc_is_generated_from_schema():
     assert (REPO / "docs" / "parameters.md").read_text(encoding="utf-8") == params.markdown_reference(), "run `make docs`"
 
 
+def test_incentives_doc_is_generated_from_schema():
+    from salesaudit.incentives import markdown_reference
+
+    assert (REPO / "docs" / "incentives.md").read_text(encoding="utf-8") == markdown_reference(), "run `make docs`"
+
+
 def test_every_public_name_resolves_and_is_documented_in_its_module():
     for name, (module, summary) in salesaudit.PUBLIC.items():
         obj = getattr(salesaudit, name)

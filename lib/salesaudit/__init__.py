@@ -34,6 +34,10 @@ PUBLIC = {
     "run": ("runner", "Execute the notebooks with papermill into HTML, JSON and an index page."),
     "read_records": ("record", "Read the recorded key results of an executed notebook."),
     "t": ("i18n", "A report label in ru or en."),
+    "load_schemes": ("incentives", "Read and validate the head-of-sales pay schemes (params/incentives/*.yaml)."),
+    "load_assumptions": ("incentives", "Read the assumptions behind pay schemes: margin, NPS, LTV, the focus model."),
+    "payout": ("incentives", "Pay a scheme for any number of months of inputs (history, simulation, focus model)."),
+    "IncentiveApp": ("incentives.widgets", "The owner's controls for comparing pay schemes (notebook 05, `make app`)."),
     "SalesauditError": ("errors", "Base of every user-fixable error (one paragraph, no traceback)."),
 }
 

@@ -16,8 +16,8 @@ LABELS_INCENTIVES = {
     "incentives.head": {"ru": "Руководитель отдела продаж: {name}; его собственные сделки дали {share} выручки отдела за историю.", "en": "Head of sales: {name}; their own deals brought {share} of the department's revenue over the history."},
     "incentives.no_head": {"ru": "В выгрузке не указан РОП (роль head_of_sales): личных сделок РОПа нет, личный план ничего не платит.", "en": "The export names no head of sales (role head_of_sales): there are no own deals, and a personal plan pays nothing."},
     "incentives.no_data": {
-        "ru": "В выгрузке меньше трёх полных месяцев выручки: историю, Монте-Карло и «игры» посчитать не на чем. Ниже — только модель фокуса на допущениях.",
-        "en": "The export holds fewer than three complete months of revenue: there is nothing to evaluate the history, the Monte Carlo and gaming on. Only the focus model on its assumptions follows.",
+        "ru": "В выгрузке меньше трёх полных месяцев выручки: историю, Монте-Карло и «игры» посчитать не на чем. Ниже — только описание схем.",
+        "en": "The export holds fewer than three complete months of revenue: there is nothing to evaluate the history, the Monte Carlo and gaming on. Only the schemes are described below.",
     },
     "incentives.no_plans": {
         "ru": "В выгрузке нет планов: части схем «% от плана» и KPI «выполнение плана» ничего не платят, а Монте-Карло разыгрывает выручку вокруг её среднего. Чтобы оценить схемы с планом, добавьте таблицу планов в выгрузку.",
@@ -35,8 +35,8 @@ LABELS_INCENTIVES = {
     },
     "incentives.mc_section": {"ru": "Монте-Карло: стоимость на год и резерв", "en": "Monte Carlo: the yearly cost and the reserve"},
     "incentives.mc_note": {
-        "ru": "{n} смоделированных лет по {months} мес. (seed {seed}). Источник: {source}. Выполнение плана — логнормальное: среднее логарифма {mu:+.3f}, стандартное отклонение {sd:.3f} по {n_months} мес. истории; месяцы считаются независимыми. Резерв — P90 минус P50: сколько держать сверх бюджета по медиане.",
-        "en": "{n} simulated years of {months} months (seed {seed}). Source: {source}. Plan attainment is lognormal: log mean {mu:+.3f}, standard deviation {sd:.3f}, from {n_months} months of history; months are independent. The reserve is P90 minus P50: what to hold above a budget set at the median.",
+        "ru": "{n} смоделированных лет по {months} мес. (seed {seed}). Источник: {source}. {what} — логнормальное распределение: среднее логарифма {mu:+.3f}, стандартное отклонение {sd:.3f} по {n_months} мес. истории; месяцы считаются независимыми. Резерв — P90 минус P50: сколько держать сверх бюджета по медиане.",
+        "en": "{n} simulated years of {months} months (seed {seed}). Source: {source}. {what}: lognormal, log mean {mu:+.3f}, standard deviation {sd:.3f}, from {n_months} months of history; months are independent. The reserve is P90 minus P50: what to hold above a budget set at the median.",
     },
     "incentives.mc_source.history": {"ru": "распределения, подобранные по истории", "en": "distributions fitted to the history"},
     "incentives.mc_source.simulation": {"ru": "исходы симуляции мощности отдела", "en": "outcomes of the capacity simulation"},
@@ -54,6 +54,12 @@ LABELS_INCENTIVES = {
         "ru": "РОП делит гибкие часы между своими сделками (выручка сразу) и работой с командой (конверсия команды растёт с запаздыванием, накапливается и насыщается — `salesaudit.coaching.CoachingEffect`). Для каждой схемы РОП выбирает долю часов на свои сделки, которая максимизирует его выплату за {months} мес. (с дисконтом {discount} в месяц: ближние деньги важнее). Затем — выручка отдела и прибыль собственника (маржа минус стоимость схемы) при этом выборе и лучший для собственника выбор. Все допущения модели — в таблице рядом.",
         "en": "The head splits flexible hours between own deals (revenue now) and managing the team (the team's conversion rises with a lag, carried over and saturating: `salesaudit.coaching.CoachingEffect`). Under each scheme the head picks the share of hours on own deals that maximises their pay over {months} months (discounted by {discount} a month: near money matters more). Then: the department's revenue and the owner's profit (margin minus the scheme's cost) under that choice, and the owner's own best choice. Every assumption of the model is in the table beside it.",
     },
+    "incentives.focus_needs_plan": {
+        "ru": "Модели фокуса нужен план отдела, а в выгрузке его нет. Чтобы посчитать её на допущениях, задайте `focus.department_plan` (а без данных о выручке и `focus.team_revenue`) в файле допущений.",
+        "en": "The focus model needs the department's plan, and the export has none. To run it on assumptions, set `focus.department_plan` (and, without revenue data, `focus.team_revenue`) in the assumptions file.",
+    },
+    "incentives.mc_what.plan": {"ru": "Выполнение плана", "en": "Plan attainment"},
+    "incentives.mc_what.mean": {"ru": "Выручка относительно средней (планов нет)", "en": "Revenue relative to its mean (there are no plans)"},
     "incentives.focus_assumptions": {"ru": "Допущения модели фокуса", "en": "Assumptions of the focus model"},
     "incentives.focus.claim_holds": {
         "ru": "**Утверждение статей подтверждается моделью.** При схеме «{scheme}» РОП выбирает больше часов на свои сделки, а отдел за год продаёт меньше, чем при каждой другой схеме:",

@@ -625,22 +625,24 @@ def _describe(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
         if f.exclude or name == "type":
             continue
         ann = f.annotation
-        args = [a for a in get_args(ann) if a is not type(None)]
-        inner = args[0] if get_origin(ann) in (Union, list) and args else ann
-        if get_origin(ann) is Union and len(args) == 1:
-            ann = args[0]
-            inner = ann
+        optional = get_origin(ann) is Union and type(None) in get_args(ann)
+        if optional:
+            ann = next(a for a in get_args(ann) if a is not type(None))
+        is_list = get_origin(ann) is list
+        inner = get_args(ann)[0] if is_list and get_args(ann) else ann
         sub = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-        if get_origin(ann) is list and get_args(ann) and isinstance(get_args(ann)[0], type) and issubclass(get_args(ann)[0], BaseModel):
-            sub = get_args(ann)[0]
-        if get_origin(inner) is Literal:
+        if name == "components":
+            kind, sub = "list of components (below)", None
+        elif get_origin(inner) is Literal:
             kind = "one of " + ", ".join(f"`{x}`" for x in get_args(inner))
-        elif name == "components":
-            kind = "list of components"
+        elif inner is Labels:
+            kind = "text in `ru` and `en`"
         else:
             kind = getattr(inner, "__name__", None) or str(inner).replace("typing.", "")
-            if get_origin(ann) is Union and type(None) in get_args(ann):
-                kind += " or empty"
+            if is_list:
+                kind = f"list of {kind}"
+        if optional:
+            kind += " or empty"
         if f.is_required():
             default = "required"
         elif isinstance(f.default, BaseModel):
@@ -649,8 +651,8 @@ def _describe(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
             default = "`" + json.dumps(f.default, default=str, ensure_ascii=False) + "`"
         meaning = f.description or ((sub.__doc__ or "").strip().splitlines()[0] if sub is not None else "")
         lines.append(f"| `{prefix}{name}` | {kind} | {default} | {meaning} |")
-        if sub is not None and name != "label" and name != "description":
-            _describe(sub, f"{prefix}{name}{'[]' if get_origin(ann) is list else ''}.", lines)
+        if sub is not None and inner is not Labels:
+            _describe(sub, f"{prefix}{name}{'[]' if is_list else ''}.", lines)
 
 
 def markdown_reference() -> str:
