@@ -186,4 +186,4 @@ def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> s
     verdict = t("incentives.focus.claim_holds" if claim["holds"] else "incentives.focus.claim_fails", lang, scheme=schemes[key].name(lang))
     why = t("incentives.focus.why", lang, lag=a["coaching.lag"], carryover=f"{a['coaching.carryover']:.0%}", discount=f"{a['head_discount']:g}",
             rph=money(a["revenue_per_selling_hour"], lang))
-    return verdict + "\n\n" + "\n".join(f"* {x}" for x in lines) + "\n\n" + why
+    return verdict + "\n\n" + "\n".join(f"* {x}" for x in lines) + ("\n\n" + why if claim["holds"] else "")

@@ -96,7 +96,7 @@ def plot_focus(res, names: dict, lang: str):
     tb = res.table.set_index("scheme")
     for key in names:
         g = res.curves[res.curves["scheme"] == key]
-        rel = g["head_objective"] / g["head_objective"].max()
+        rel = g["head_objective"] / max(float(g["head_objective"].abs().max()), 1e-9)
         axes[0].plot(100 * g["share"], rel, color=col[key], label=names[key])
         s = tb.loc[key, "selling_share"]
         axes[0].plot([100 * s], [float(rel[np.isclose(g["share"], s)].iloc[0])], "o", color=col[key])

@@ -77,7 +77,7 @@ class IncentiveApp:
 
         self.original = dict(schemes)
         self.schemes = dict(schemes)
-        self.inputs = inputs
+        self.inputs = inputs.copy()  # the assumption sliders rewrite its margin, NPS and LTV columns
         self.assumptions = assumptions.model_copy(deep=True)
         self.lang = lang
         self.seed = seed
