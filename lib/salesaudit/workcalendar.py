@@ -185,6 +185,11 @@ class WorkCalendar:
         self._start_ns = np.int64(self._start_min) * _NS_PER_MIN
         self._day_ns = np.int64(self._end_min - self._start_min) * _NS_PER_MIN
 
+    def __reduce__(self):
+        """Pickle by the constructor's arguments (numpy's busdaycalendar cannot be pickled),
+        so a calendar can travel to process-pool and Dask workers."""
+        return (WorkCalendar, (self.timezone, self.workdays, self.start, self.end, self.holidays))
+
     # ------------------------------------------------------------------ info
     @property
     def minutes_per_day(self) -> int:

@@ -1,0 +1,486 @@
+"""Calibrate the department simulation from a dataset, with fit diagnostics.
+
+:func:`calibrate` reads what the CRM knew at ``as_of`` (:func:`salesaudit.snapshot.snapshot`)
+and returns a :class:`Calibration`: the :class:`~.department.DepartmentParams` to simulate, and
+tables that show how well each part fits:
+
+========================  ==========================================================  ===========
+part                      estimated from                                              diagnostics
+========================  ==========================================================  ===========
+lead inflow               leads of the last ``window_days`` (weekday × hour × channel)  ``inflow_``
+first response            each seller's response times in working minutes, lognormal  ``sellers_``
+                          with the unanswered leads censored (team when < ``min_n``)
+lead → deal               logistic model: channel + seller + log(1 + response hours)   ``effects_``
+slow-response effect      the same model's slope, with its 95 % CI                    ``effects_``
+overload effect           won/lost of mature deals against the seller's open deals     ``effects_``
+stage progression         forward share of finished stays; lognormal stays with the   ``stages_``
+                          open stays censored (MLE), per seller with shrinkage
+touch work                call and meeting minutes per open deal-day                  ``assumptions_``
+deal amounts              won deals of the last ``deal_window_days``, resampled
+open pipeline             every open deal, its stage and time in it                  ``initial``
+attrition                 leavers per seller-month over the data's span (exact CI)   ``effects_``
+========================  ==========================================================  ===========
+
+What a CRM cannot tell — the head of sales' coaching effect, ramp-up of new hires, time to fill
+a vacancy, the minutes of admin per lead — are assumptions (:data:`ASSUMPTIONS`, overridable from
+``params/simulation/*.yaml`` via :func:`load_assumptions`), listed in ``assumptions_`` next to
+every result.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import optimize, stats
+
+from ..coaching import CoachingEffect
+from ..errors import ParameterError, closest, display_path
+from ..snapshot import snapshot
+from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Stage, Staffing
+from .effects import overload_effect, response_effect
+from .inflow import LeadInflow
+
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "load_assumptions", "lognormal_fit", "revenue_plan"]
+
+#: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
+ASSUMPTIONS: dict = {
+    "window_days": (182, "days of leads before as_of used for the inflow and the response times"),
+    "deal_window_days": (365, "days of deals and stage stays before as_of used for stages and amounts"),
+    "min_n": (30, "fewest observations to estimate a seller's own figure (else the team's)"),
+    "seller_prior_deals": (20.0, "pseudo-count pulling a seller's stage forward share to the team's"),
+    "admin_min_per_lead": (5.0, "minutes of CRM entry per lead, on top of the first call"),
+    "task_min": (5.0, "minutes per task or e-mail on a deal"),
+    "beta_response_default": (0.0, "slow-response slope used when the data cannot estimate it"),
+    "delta_overload_default": (0.0, "overload slope used when the data cannot show it (per 10 open deals)"),
+    "ramp_weeks": (8.0, "weeks until a new seller is fully productive"),
+    "ramp_start": (0.5, "a new seller's productivity on day one"),
+    "time_to_fill_days": (45.0, "days to replace a seller who left"),
+    "head_hours_per_month": (168.0, "working hours of the head of sales per month"),
+    "coaching_share": (0.5, "share of the head's non-selling hours spent coaching"),
+    "coaching_max_lift": (0.15, "largest relative lift of conversion from coaching"),
+    "coaching_half_hours": (20.0, "steady coaching hours per month giving half the largest lift"),
+    "coaching_lag_months": (1, "months before coaching shows"),
+    "coaching_carryover": (0.6, "share of the coaching effect kept from month to month"),
+    "deal_limit": (None, "deal-load limit per seller in the base scenario (default: the run config's)"),
+    "at_limit": ("queue", f"what happens to a lead for a seller at the limit: {', '.join(AT_LIMIT)}"),
+    "routing": ("round_robin", f"lead routing rule: {', '.join(ROUTING_RULES)}"),
+}
+
+
+def load_assumptions(path=None, **overrides) -> dict:
+    """Defaults of :data:`ASSUMPTIONS`, updated from a YAML file and keyword overrides.
+
+    An unknown key or a value of the wrong kind is a :class:`~salesaudit.errors.ParameterError`
+    naming the file, the key and what is allowed.
+    """
+    values = {k: v[0] for k, v in ASSUMPTIONS.items()}
+    sources = []
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ParameterError(f"Simulation assumptions file {display_path(p)} does not exist. How to fix: point `assumptions_path` at a file under params/simulation/, or leave it empty for the defaults.")
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ParameterError(f"{display_path(p)}: expected a mapping of assumption: value, got {type(data).__name__}.")
+        sources.append((display_path(p), data))
+    if overrides:
+        sources.append(("the notebook parameters", overrides))
+    for where, data in sources:
+        for key, value in data.items():
+            if key not in ASSUMPTIONS:
+                hint = closest(key, ASSUMPTIONS)
+                raise ParameterError(
+                    f"{where}: unknown simulation assumption `{key}`" + (f" (did you mean `{hint}`?)" if hint else "")
+                    + f". Allowed keys: {', '.join(ASSUMPTIONS)}."
+                )
+            default = ASSUMPTIONS[key][0]
+            if key == "at_limit" and value not in AT_LIMIT:
+                raise ParameterError(f"{where}: `at_limit` must be one of {', '.join(AT_LIMIT)}, got {value!r}.")
+            if key == "routing" and value not in ROUTING_RULES:
+                raise ParameterError(f"{where}: `routing` must be one of {', '.join(ROUTING_RULES)}, got {value!r}.")
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)) or value < 0:
+                    raise ParameterError(f"{where}: `{key}` ({ASSUMPTIONS[key][1]}) must be a number ≥ 0, got {value!r}.")
+            if key == "deal_limit" and value is not None and (not isinstance(value, int) or value < 1):
+                raise ParameterError(f"{where}: `deal_limit` must be a whole number ≥ 1 or empty, got {value!r}.")
+            values[key] = value
+    return values
+
+
+# --------------------------------------------------------------------------- fitting helpers
+
+
+def lognormal_fit(t, observed=None) -> dict:
+    """MLE of a lognormal with right-censored observations: ``mu``, ``sigma``, ``n``, ``events``.
+
+    >>> rng = np.random.default_rng(3)
+    >>> x = np.exp(rng.normal(1.0, 0.5, 4000))
+    >>> c = np.minimum(x, 4.0)                    # censor at 4
+    >>> f = lognormal_fit(c, x < 4.0)
+    >>> round(f["mu"], 1), round(f["sigma"], 1)
+    (1.0, 0.5)
+    """
+    t = np.maximum(np.asarray(t, dtype=float), 1e-4)
+    o = np.ones(len(t), dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+    lt = np.log(t)
+    if len(t) == 0:
+        return {"mu": np.nan, "sigma": np.nan, "n": 0, "events": 0}
+    if o.sum() < 2:
+        return {"mu": float(lt.mean()), "sigma": 1.0, "n": int(len(t)), "events": int(o.sum())}
+
+    def nll(th):
+        mu, ls = th
+        s = math.exp(ls)
+        z = (lt - mu) / s
+        return -(np.sum(stats.norm.logpdf(z[o]) - ls - lt[o]) + np.sum(stats.norm.logsf(z[~o])))
+
+    x0 = [float(lt[o].mean()), math.log(max(float(lt[o].std()), 0.05))]
+    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
+    return {"mu": float(res.x[0]), "sigma": float(math.exp(res.x[1])), "n": int(len(t)), "events": int(o.sum())}
+
+
+def _km_quantile(t, o, q):
+    from ..stats import km_quantile
+
+    try:
+        return float(km_quantile(np.asarray(t, float), np.asarray(o, bool), q))
+    except Exception:  # too few events: the quantile is not reached
+        return np.nan
+
+
+def revenue_plan(ds, start, days: float) -> float | None:
+    """The team's revenue plan over ``[start, start + days)``, months prorated by calendar days."""
+    if not ds.has("plans"):
+        return None
+    pl = ds.tables["plans"]
+    pl = pl[(pl["metric"] == "revenue") & pl["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}")]
+    if pl.empty:
+        return None
+    team = pl[pl["manager"].isna()]
+    by_month = (team if not team.empty else pl).groupby(pl["period"].astype(str))["target"].sum()
+    start = pd.Timestamp(start)
+    end = start + pd.Timedelta(days=days)
+    total, covered = 0.0, 0.0
+    for m in pd.period_range(start, end - pd.Timedelta(seconds=1), freq="M"):
+        lo, hi = max(m.start_time, start), min(m.end_time + pd.Timedelta(ns=1), end)
+        share = (hi - lo) / (m.end_time + pd.Timedelta(ns=1) - m.start_time)
+        if str(m) in by_month.index:
+            total += float(by_month[str(m)]) * share
+            covered += share
+    return total if covered > 0 else None
+
+
+# --------------------------------------------------------------------------- the calibration
+
+
+@dataclass
+class Calibration:
+    """Fitted parameters (``params``) and the diagnostics of each part."""
+
+    params: DepartmentParams
+    as_of: pd.Timestamp
+    inflow_: pd.DataFrame
+    inflow_summary_: dict
+    stages_: pd.DataFrame
+    sellers_: pd.DataFrame
+    effects_: pd.DataFrame
+    assumptions_: pd.DataFrame
+    stays_: pd.DataFrame = field(repr=False, default=None)
+    notes: list = field(default_factory=list)
+
+
+def _active_people(ds, T) -> pd.DataFrame:
+    if not ds.has("managers"):
+        src = pd.concat([ds.tables[t]["manager"] for t in ("leads", "deals") if ds.has(t)])
+        keys = sorted(pd.unique(src.dropna().astype(str)))
+        return pd.DataFrame({"manager": keys, "name": keys, "role": "manager", "hired_at": pd.NaT, "left_at": pd.NaT})
+    m = ds.tables["managers"]
+    act = (m["hired_at"].isna() | (m["hired_at"] <= T)) & (m["left_at"].isna() | (m["left_at"] > T))
+    return m[act].reset_index(drop=True)
+
+
+def _attrition(ds, lo, T) -> dict:
+    if not ds.has("managers"):
+        return {"rate": 0.0, "lo": 0.0, "hi": np.nan, "leavers": 0, "months": 0.0}
+    m = ds.tables["managers"]
+    m = m[m["role"].astype(str) == "manager"]
+    start = m["hired_at"].fillna(lo).clip(lower=lo)
+    end = m["left_at"].fillna(T).clip(upper=T)
+    months = float(((end - start).dt.days.clip(lower=0)).sum() / 30.4375)
+    k = int(((m["left_at"].notna()) & (m["left_at"] >= lo) & (m["left_at"] <= T)).sum())
+    if months <= 0:
+        return {"rate": 0.0, "lo": 0.0, "hi": np.nan, "leavers": k, "months": months}
+    lo_ci = stats.chi2.ppf(0.025, 2 * k) / 2 / months if k > 0 else 0.0
+    hi_ci = stats.chi2.ppf(0.975, 2 * (k + 1)) / 2 / months
+    return {"rate": k / months, "lo": float(lo_ci), "hi": float(hi_ci), "leavers": k, "months": months}
+
+
+def _derive_lead_status(snap, T, notes: list):
+    """Leads that are never marked disqualified (Olist): converted when a deal links to them, else disqualified
+    once older than 60 days, else still in work. Returns the dataset with that status."""
+    from dataclasses import replace
+
+    le = snap.tables["leads"]
+    if (le["status"].astype(str) == "disqualified").any() or not snap.has("deals"):
+        return snap
+    d = snap.tables["deals"]
+    linked = set(d["lead_id"].dropna().astype(str)) | set(le["deal_id"].dropna().astype(str).map(
+        dict(zip(d["deal_id"].astype(str), d["lead_id"].astype(str)))).dropna())
+    conv = le["lead_id"].astype(str).isin(linked)
+    old = le["created_at"] <= T - pd.Timedelta(days=60)
+    status = np.where(conv, "converted", np.where(old, "disqualified", "in_work"))
+    le = le.copy()
+    le["status"] = pd.Categorical(status, categories=["new", "in_work", "converted", "disqualified"])
+    notes.append("leads carry no status: a lead with a deal counts as converted, one older than 60 days without a deal as disqualified")
+    return replace(snap, tables={**snap.tables, "leads": le})
+
+
+def _response_proxy(snap, cal, lo, notes: list) -> pd.DataFrame | None:
+    """When the export has no first-response times: the lead → deal time of converted leads
+    (the deal is created at the first contact, as in Olist), in working minutes."""
+    le, d = snap.tables["leads"], snap.tables["deals"]
+    if "lead_id" not in d or d["lead_id"].isna().all():
+        return None
+    m = d[["lead_id", "created_at", "manager"]].dropna(subset=["lead_id"]).merge(
+        le[["lead_id", "created_at"]].rename(columns={"created_at": "lead_at"}), on="lead_id")
+    m = m[m["lead_at"] >= lo]
+    if m.empty:
+        return None
+    mins = cal.working_minutes_between(m["lead_at"], m["created_at"]) if cal is not None else (m["created_at"] - m["lead_at"]).dt.total_seconds() / 60
+    notes.append("no first-response times in the export: the response is proxied by the lead → deal time of converted leads "
+                 "(biased: only leads that converted are seen), and the slow-response effect cannot be estimated")
+    return pd.DataFrame({"manager": m["manager"].astype(str).to_numpy(), "working_minutes": np.asarray(mins, float), "answered": True})
+
+
+def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
+    """Fit the simulation to the dataset as it was at ``as_of`` (default: the dataset's)."""
+    from .. import leads as leads_mod
+    from .. import stalls
+
+    a = load_assumptions(**(assumptions or {}))
+    T = pd.Timestamp(ds.as_of if as_of is None else as_of)
+    snap = snapshot(ds, T) if T < pd.Timestamp(ds.as_of) else ds
+    cal = ds.calendar
+    start = (T + pd.Timedelta(seconds=1)).normalize()
+    if start <= T:
+        start += pd.Timedelta(days=1)
+    win_lo = T - pd.Timedelta(days=a["window_days"])
+    deal_lo = T - pd.Timedelta(days=a["deal_window_days"])
+    notes: list = []
+    min_n = int(a["min_n"])
+
+    # ---- lead inflow
+    inflow = LeadInflow.fit(snap.tables["leads"], start=win_lo, end=T, calendar=cal)
+
+    # month-to-month variation of the lead volume beyond Poisson, over the last 12 full months
+    months = snap.tables["leads"]["created_at"]
+    months = months[(months > T - pd.Timedelta(days=366)) & (months < T.to_period("M").start_time)]
+    counts = months.dt.to_period("M").value_counts().sort_index().to_numpy(float)
+    volume_cv = 0.0
+    if len(counts) >= 3 and counts.mean() > 0:
+        volume_cv = float(math.sqrt(max(0.0, (counts.var(ddof=1) - counts.mean()) / counts.mean() ** 2)))
+
+    # ---- response times and the lead → deal model
+    snap = _derive_lead_status(snap, T, notes)
+    rt = leads_mod.response_times(snap)
+    rt_win = rt[rt["created_at"] >= win_lo]
+    resp_src = rt_win
+    if rt_win["answered"].sum() < min_n:
+        proxy = _response_proxy(snap, cal, win_lo, notes)
+        if proxy is not None and len(proxy) >= min_n:
+            resp_src = proxy
+    resp = response_effect(rt[rt["created_at"] >= deal_lo])
+    beta = resp["beta"] if resp["detectable"] else a["beta_response_default"]
+    channel_logit = resp["channel_logit"]
+    if not channel_logit:  # no response-time model: each channel's plain conversion share
+        d = rt[(rt["created_at"] >= deal_lo) & rt["status"].isin(["converted", "disqualified"])]
+        ch = d["channel"].astype("string").fillna("unknown").astype(str)
+        conv = (d["status"] == "converted").groupby(ch).agg(["sum", "count"])
+        channel_logit = {}
+        for c in inflow.channels:
+            k, n = (conv.loc[c, "sum"], conv.loc[c, "count"]) if c in conv.index else (0, 0)
+            share = (k + 0.5) / (n + 1.0)  # Jeffreys-like: no channel at exactly 0 or 1
+            channel_logit[c] = math.log(share / (1 - share))
+        notes.append("lead → deal: the response-time model could not be fitted; each channel's own conversion share is used")
+
+    # ---- stages
+    stays = stalls.stage_stays(snap)
+    stays = stays[stays["entered_at"] >= deal_lo]
+    funnel = ds.funnel
+    lost_key = funnel.lost
+    stage_rows, stages = [], []
+    fwd_by_seller: dict = {}
+    prior = float(a["seller_prior_deals"])
+    for key in funnel.open_stages:
+        s = stays[stays["stage"].astype(str) == key]
+        obs = s["observed"].to_numpy(bool)
+        days = s["days"].to_numpy(float)
+        nxt = s["next_stage"].astype(str).to_numpy()
+        exits = int(obs.sum())
+        fwd = int((obs & (nxt != lost_key)).sum())
+        p = fwd / exits if exits else 1.0
+        if len(s) == 0:  # no stay ever recorded in this stage (no stage history): pass through it at once
+            notes.append(f"stage {key}: no stays in the data; deals pass through it without delay")
+            fit = {"mu": math.log(1e-4), "sigma": 0.01, "n": 0, "events": 0}
+        else:
+            fit = lognormal_fit(days, obs)
+        lo_p, hi_p = (stats.beta.ppf([0.025, 0.975], fwd + 0.5, exits - fwd + 0.5) if exits else (np.nan, np.nan))
+        med_km, p80_km = _km_quantile(days, obs, 0.5), _km_quantile(days, obs, 0.8)
+        z80 = stats.norm.ppf(0.8)
+        # largest gap between the Kaplan–Meier curve and the fitted survival (a KS-type distance)
+        ks = np.nan
+        if exits >= 5:
+            from ..stats import kaplan_meier
+
+            km = kaplan_meier(days, obs)
+            tt = km["time"].to_numpy(float)
+            fitted = stats.norm.sf((np.log(np.maximum(tt, 1e-4)) - fit["mu"]) / fit["sigma"])
+            ks = float(np.max(np.abs(km["survival"].to_numpy(float) - fitted)))
+        stage_rows.append({
+            "stage": key, "stays": len(s), "finished": exits, "p_forward": p, "p_lo": float(lo_p), "p_hi": float(hi_p),
+            "median_km": med_km, "median_fit": math.exp(fit["mu"]), "p80_km": p80_km,
+            "p80_fit": math.exp(fit["mu"] + fit["sigma"] * z80), "sigma": fit["sigma"], "ks_distance": ks,
+        })
+        stages.append(Stage(key, p, fit["mu"], fit["sigma"], label=dict(getattr(funnel.stage(key), "label", {}) or {}) if hasattr(funnel, "stage") else {}))
+        by = pd.DataFrame({"m": s["manager"].astype(str).to_numpy(), "o": obs, "f": obs & (nxt != lost_key)}).groupby("m")[["o", "f"]].sum()
+        for m, row in by.iterrows():
+            if row["o"] >= 5:
+                fwd_by_seller.setdefault(m, {})[key] = float((row["f"] + prior * p) / (row["o"] + prior))
+
+    # ---- touch work and open load per seller in the window
+    deals = snap.tables["deals"]
+    d_open = deals["created_at"].clip(lower=win_lo)
+    d_close = deals["closed_at"].fillna(T).clip(upper=T)
+    deal_days = ((d_close - d_open).dt.total_seconds().clip(lower=0) / 86400.0)
+    win_days = max((T - win_lo).total_seconds() / 86400.0, 1.0)
+    open_by = deal_days.groupby(deals["manager"].astype(str)).sum() / win_days
+    touch = 0.0
+    if snap.has("activities"):
+        act = snap.tables["activities"]
+        act = act[(act["created_at"] >= win_lo) & act["deal_id"].notna()]
+        minutes = act["duration_sec"].fillna(0).to_numpy(float) / 60.0
+        minutes = np.where(act["type"].isin(["task", "email"]).to_numpy(), a["task_min"], minutes)
+        touch = float(minutes.sum() / max(deal_days.sum(), 1.0))
+    handling = 10.0
+    if snap.has("activities"):
+        act = snap.tables["activities"]
+        calls = act[(act["type"] == "call") & act["lead_id"].notna() & (act["created_at"] >= win_lo)]["duration_sec"].dropna()
+        if len(calls) >= min_n:
+            handling = float(calls.mean() / 60.0) + float(a["admin_min_per_lead"])
+    mpd = cal.minutes_per_day if cal is not None else 1440.0
+
+    # ---- sellers and the head of sales
+    people = _active_people(snap, T)
+    lead_counts = rt_win["manager"].astype(str).value_counts()
+    if resp_src is not rt_win:
+        lead_counts = resp_src["manager"].astype(str).value_counts()
+    working_days = max(float(np.sum(cal.is_working_day(pd.date_range(win_lo.normalize(), T.normalize(), freq="D")))) if cal is not None else win_days, 1.0)
+    team_fit = lognormal_fit(np.maximum(resp_src["working_minutes"].to_numpy(float), 0.5), resp_src["answered"].to_numpy(bool))
+    sellers, seller_rows = [], []
+    team_leads = [lead_counts.get(str(k), 0) for k, r in zip(people["manager"], people["role"]) if str(r) == "manager"]
+    typical_leads = float(np.median([x for x in team_leads if x > 0])) if any(x > 0 for x in team_leads) else 1.0
+    head = None
+    for row in people.itertuples(index=False):
+        key = str(row.manager)
+        is_head = str(row.role) == "head_of_sales"
+        mine = resp_src[resp_src["manager"].astype(str) == key]
+        own = len(mine) >= min_n
+        fit = lognormal_fit(np.maximum(mine["working_minutes"].to_numpy(float), 0.5), mine["answered"].to_numpy(bool)) if own else team_fit
+        capacity = 1.0
+        if is_head:
+            capacity = float(np.clip(lead_counts.get(key, 0) / typical_leads, 0.0, 1.0))
+        hired = pd.Timestamp(row.hired_at) if pd.notna(row.hired_at) else None
+        hired_day = (hired - start).total_seconds() / 86400.0 if hired is not None else -1e9
+        occ = min(0.95, float(open_by.get(key, 0.0)) * touch / (mpd * max(capacity, 1e-6)))
+        fwd = fwd_by_seller.get(key) if len(fwd_by_seller.get(key, {})) else None
+        seller = Seller(
+            key=key, name=str(row.name), reaction_median=math.exp(fit["mu"]), reaction_sigma=fit["sigma"],
+            handling_min=handling, logit_offset=float(resp["seller_offset"].get(key, 0.0)), forward=fwd,
+            capacity=capacity, hired_day=hired_day, is_head=is_head, ref_occupancy=occ,
+        )
+        if is_head and capacity <= 0:
+            notes.append(f"the head of sales {key} took no leads in the window and is not simulated as a seller")
+        else:
+            sellers.append(seller)
+        if is_head:
+            head = HeadOfSales(
+                selling_share=capacity, baseline_share=capacity, hours_per_month=float(a["head_hours_per_month"]),
+                coaching_share=float(a["coaching_share"]),
+                effect=CoachingEffect(max_lift=float(a["coaching_max_lift"]), half_hours=float(a["coaching_half_hours"]),
+                                      lag=int(a["coaching_lag_months"]), carryover=float(a["coaching_carryover"])),
+            )
+        seller_rows.append({
+            "seller": key, "name": str(row.name), "head": is_head, "leads_in_window": int(len(mine)),
+            "own_response_fit": own, "response_median_obs": _km_quantile(np.maximum(mine["working_minutes"].to_numpy(float), 0.5), mine["answered"].to_numpy(bool), 0.5) if len(mine) else np.nan,
+            "reaction_median": seller.reaction_median, "reaction_sigma": seller.reaction_sigma,
+            "logit_offset": seller.logit_offset, "open_deals_avg": float(open_by.get(key, 0.0)), "occupancy": occ,
+            "capacity": capacity, "own_stage_shares": fwd is not None,
+        })
+    sellers.sort(key=lambda s: (s.is_head, s.key))
+
+    # ---- deal amounts, decision delay, overload, attrition
+    won = deals[(deals["outcome"] == "won") & (deals["closed_at"] >= deal_lo) & (deals["amount"] > 0)]
+    amounts = won["amount"].to_numpy(float)
+    if len(amounts) < min_n:
+        amounts = deals.loc[deals["amount"] > 0, "amount"].to_numpy(float)
+        notes.append("deal amounts: fewer won deals than min_n in the window; amounts of all deals are resampled")
+    dec_mu, dec_sigma = math.log(60.0), 1.0
+    le = snap.tables["leads"]
+    conv = le[le["deal_id"].notna() & le["first_response_at"].notna() & (le["created_at"] >= deal_lo)]
+    if resp_src is not rt_win:
+        dec_mu, dec_sigma = 0.0, 0.1  # the proxy already runs up to the deal's creation
+    elif len(conv) >= min_n:
+        created = conv["deal_id"].astype(str).map(dict(zip(deals["deal_id"].astype(str), deals["created_at"])))
+        ok = created.notna()
+        mins = cal.working_minutes_between(conv.loc[ok, "first_response_at"], pd.to_datetime(created[ok])) if cal is not None else (pd.to_datetime(created[ok]) - conv.loc[ok, "first_response_at"]).dt.total_seconds() / 60
+        f = lognormal_fit(np.maximum(np.asarray(mins, float), 1.0))
+        dec_mu, dec_sigma = f["mu"], f["sigma"]
+    over = overload_effect(deals, T)
+    delta = over["delta"] if over["detectable"] else a["delta_overload_default"]
+    data_lo = min(x for x in [le["created_at"].min(), deals["created_at"].min()] if pd.notna(x))
+    attr = _attrition(snap, data_lo, T)
+
+    # ---- the open pipeline
+    cur = stalls.stage_stays(snap)
+    cur = cur[cur["is_current"]]
+    initial = pd.DataFrame({"manager": cur["manager"].astype(str).to_numpy(), "stage": cur["stage"].astype(str).to_numpy(),
+                            "age_days": cur["days"].to_numpy(float), "amount": cur["amount"].to_numpy(float)})
+
+    deal_limit = a["deal_limit"] if a["deal_limit"] is not None else getattr(getattr(ds.config, "deal_load", None), "limit", None)
+    params = DepartmentParams(
+        inflow=inflow, sellers=sellers, stages=stages,
+        conversion=Conversion(channel_logit, beta_response=float(beta), delta_overload=float(delta), ref_load=over["ref_load"]),
+        amounts=amounts, calendar=cal, decision_mu=dec_mu, decision_sigma=dec_sigma,
+        deal_limit=None, at_limit=a["at_limit"], routing=a["routing"],
+        sla_minutes=float(ds.config.lead_response.sla_minutes), head=head,
+        staffing=Staffing(ramp_weeks=float(a["ramp_weeks"]), ramp_start=float(a["ramp_start"]),
+                          attrition_per_month=float(attr["rate"]), time_to_fill_days=float(a["time_to_fill_days"])),
+        initial=initial, start=start, touch_min_per_deal_day=touch, volume_cv=volume_cv,
+        notes={"deal_limit_in_config": deal_limit},
+    )
+    effects = pd.DataFrame([
+        {"effect": "beta_response", "estimate": resp["beta"], "lo": resp["lo"], "hi": resp["hi"], "n": resp["n"],
+         "detectable": resp["detectable"], "used": float(beta), "source": "data" if resp["detectable"] else "assumption"},
+        {"effect": "delta_overload", "estimate": over["delta"], "lo": over["lo"], "hi": over["hi"], "n": over["n"],
+         "detectable": over["detectable"], "used": float(delta), "source": "data" if over["detectable"] else "assumption"},
+        {"effect": "attrition_per_month", "estimate": attr["rate"], "lo": attr["lo"], "hi": attr["hi"], "n": attr["leavers"],
+         "detectable": attr["leavers"] > 0, "used": attr["rate"], "source": "data"},
+    ])
+    assumptions_tbl = pd.DataFrame(
+        [{"name": k, "value": a[k], "meaning": ASSUMPTIONS[k][1]} for k in ASSUMPTIONS]
+        + [
+            {"name": "handling_min", "value": round(handling, 2), "meaning": "seller's minutes per new lead (mean first-call length + admin)"},
+            {"name": "touch_min_per_deal_day", "value": round(touch, 2), "meaning": "call, meeting and task minutes per open deal per day (data)"},
+            {"name": "volume_cv", "value": round(volume_cv, 3), "meaning": "month-to-month variation of lead volume beyond Poisson (data); each replication draws its level"},
+            {"name": "decision_median_min", "value": round(math.exp(dec_mu), 1), "meaning": "working minutes from the first response to the deal (data)"},
+        ]
+    )
+    return Calibration(
+        params=params, as_of=T, inflow_=inflow.diagnostics(), inflow_summary_=dict(inflow.fit_summary_ or {}),
+        stages_=pd.DataFrame(stage_rows), sellers_=pd.DataFrame(seller_rows), effects_=effects,
+        assumptions_=assumptions_tbl, stays_=stays, notes=notes,
+    )
