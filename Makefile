@@ -37,6 +37,7 @@ app: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/bench_funnel_stalls.py --deals 1000000
+	$(PY) bench/bench_sim.py
 
 # regenerate the committed sample department (deterministic: same seed, same bytes)
 data-samples: $(STAMP)

@@ -38,6 +38,13 @@ PUBLIC = {
     "load_assumptions": ("incentives", "Read the assumptions behind pay schemes: margin, NPS, LTV, the focus model."),
     "payout": ("incentives", "Pay a scheme for any number of months of inputs (history, simulation, focus model)."),
     "IncentiveApp": ("incentives.widgets", "The owner's controls for comparing pay schemes (notebook 05, `make app`)."),
+    "calibrate": ("sim.calibrate", "Fit the capacity simulation to a dataset, with fit diagnostics and assumptions."),
+    "simulate": ("sim.department", "Run the SimPy department for a number of days; one replication."),
+    "DepartmentParams": ("sim.department", "Everything the department simulation needs (calibrated or set by hand)."),
+    "LeadInflow": ("sim.inflow", "Lead inflow: a Poisson process by weekday, hour and channel."),
+    "run_sweep": ("sim.sweep", "Replications of scenarios on a process pool or a Dask cluster, same numbers either way."),
+    "backtest": ("sim.backtest", "Calibrate on the past, simulate what followed, compare with the actual figures."),
+    "CoachingEffect": ("coaching", "Coaching hours to a conversion lift, with a lag, carry-over and saturation."),
     "SalesauditError": ("errors", "Base of every user-fixable error (one paragraph, no traceback)."),
 }
 

@@ -171,6 +171,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 # analysis modules keep their labels beside them; one table serves the reports
+from ._labels_capacity import LABELS_CAPACITY  # noqa: E402
 from ._labels_funnel import LABELS_FUNNEL  # noqa: E402
 from ._labels_hygiene import LABELS_HYGIENE  # noqa: E402
 from ._labels_incentives import LABELS_INCENTIVES  # noqa: E402
@@ -180,7 +181,7 @@ from ._labels_planfact import LABELS_PLANFACT  # noqa: E402
 from ._labels_scorecard import LABELS_SCORECARD  # noqa: E402
 from ._labels_stalls import LABELS_STALLS  # noqa: E402
 
-for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING, LABELS_INCENTIVES):
+for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING, LABELS_INCENTIVES, LABELS_CAPACITY):
     _clash = sorted(set(_extra) & set(LABELS))
     if _clash:  # pragma: no cover - a programming error, caught by the tests
         raise RuntimeError(f"label keys defined twice: {', '.join(_clash)}")

@@ -1,10 +1,14 @@
-"""Capacity simulation of the sales department.
+"""Capacity simulation of the sales department (notebook 06).
 
-The first, validated core: a plain M/M/c queue in SimPy (:mod:`.queue`) checked
-against the closed-form Erlang C results (:mod:`.erlang`). The later department
-model (lead inflow by weekday and hour, working calendar, routing, deal-load
-limits, stage progression) grows from these modules and must reduce to the
-M/M/c case when those features are switched off.
+The flow: :func:`~.calibrate.calibrate` a dataset into :class:`~.department.DepartmentParams`
+(with fit diagnostics), :func:`~.department.simulate` one replication, or sweep scenarios with
+replications (:func:`~.sweep.run_sweep`, :mod:`.experiments`) on a process pool or a Dask
+cluster; :func:`~.backtest.backtest` checks the model on the past. The department model reduces
+to the plain M/M/c queue of :mod:`.queue` and must match the closed-form Erlang C results of
+:mod:`.erlang` (tests).
+
+Modules are named after the concepts: :mod:`.inflow`, :mod:`.worktime`, :mod:`.department`,
+:mod:`.effects`, :mod:`.calibrate`, :mod:`.backtest`, :mod:`.sweep`, :mod:`.experiments`.
 """
 from __future__ import annotations
 

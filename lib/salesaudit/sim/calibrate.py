@@ -82,10 +82,10 @@ def load_assumptions(path=None, **overrides) -> dict:
     if path is not None:
         p = Path(path)
         if not p.exists():
-            raise ParameterError(f"Simulation assumptions file {display_path(p)} does not exist. How to fix: point `assumptions_path` at a file under params/simulation/, or leave it empty for the defaults.")
+            raise ParameterError(display_path(p), ["the simulation assumptions file does not exist. How to fix: point `assumptions_path` at a file under params/simulation/, or leave it empty for the defaults."])
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
-            raise ParameterError(f"{display_path(p)}: expected a mapping of assumption: value, got {type(data).__name__}.")
+            raise ParameterError(display_path(p), [f"expected a mapping of assumption: value, got {type(data).__name__}."])
         sources.append((display_path(p), data))
     if overrides:
         sources.append(("the notebook parameters", overrides))
@@ -93,20 +93,20 @@ def load_assumptions(path=None, **overrides) -> dict:
         for key, value in data.items():
             if key not in ASSUMPTIONS:
                 hint = closest(key, ASSUMPTIONS)
-                raise ParameterError(
-                    f"{where}: unknown simulation assumption `{key}`" + (f" (did you mean `{hint}`?)" if hint else "")
+                raise ParameterError(where, [
+                    f"unknown simulation assumption `{key}`" + (f" (did you mean `{hint}`?)" if hint else "")
                     + f". Allowed keys: {', '.join(ASSUMPTIONS)}."
-                )
+                ])
             default = ASSUMPTIONS[key][0]
             if key == "at_limit" and value not in AT_LIMIT:
-                raise ParameterError(f"{where}: `at_limit` must be one of {', '.join(AT_LIMIT)}, got {value!r}.")
+                raise ParameterError(where, [f"`at_limit` must be one of {', '.join(AT_LIMIT)}, got {value!r}."])
             if key == "routing" and value not in ROUTING_RULES:
-                raise ParameterError(f"{where}: `routing` must be one of {', '.join(ROUTING_RULES)}, got {value!r}.")
+                raise ParameterError(where, [f"`routing` must be one of {', '.join(ROUTING_RULES)}, got {value!r}."])
             if isinstance(default, (int, float)) and not isinstance(default, bool):
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)) or value < 0:
-                    raise ParameterError(f"{where}: `{key}` ({ASSUMPTIONS[key][1]}) must be a number ≥ 0, got {value!r}.")
+                    raise ParameterError(where, [f"`{key}` ({ASSUMPTIONS[key][1]}) must be a number ≥ 0, got {value!r}."])
             if key == "deal_limit" and value is not None and (not isinstance(value, int) or value < 1):
-                raise ParameterError(f"{where}: `deal_limit` must be a whole number ≥ 1 or empty, got {value!r}.")
+                raise ParameterError(where, [f"`deal_limit` must be a whole number ≥ 1 or empty, got {value!r}."])
             values[key] = value
     return values
 
@@ -166,8 +166,9 @@ def revenue_plan(ds, start, days: float) -> float | None:
     end = start + pd.Timedelta(days=days)
     total, covered = 0.0, 0.0
     for m in pd.period_range(start, end - pd.Timedelta(seconds=1), freq="M"):
-        lo, hi = max(m.start_time, start), min(m.end_time + pd.Timedelta(ns=1), end)
-        share = (hi - lo) / (m.end_time + pd.Timedelta(ns=1) - m.start_time)
+        m_end = (m + 1).start_time
+        lo, hi = max(m.start_time, start), min(m_end, end)
+        share = (hi - lo) / (m_end - m.start_time)
         if str(m) in by_month.index:
             total += float(by_month[str(m)]) * share
             covered += share
@@ -278,8 +279,15 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # month-to-month variation of the lead volume beyond Poisson, over the last 12 full months
     months = snap.tables["leads"]["created_at"]
-    months = months[(months > T - pd.Timedelta(days=366)) & (months < T.to_period("M").start_time)]
-    counts = months.dt.to_period("M").value_counts().sort_index().to_numpy(float)
+    first_full = (T - pd.Timedelta(days=366)).to_period("M") + 1
+    if len(months):  # only months the export covers in full
+        first_full = max(first_full, months.min().to_period("M") + 1)
+    last_full = (T + pd.Timedelta(seconds=1)).to_period("M") - 1  # T at a month's end counts that month
+    per = months.dt.to_period("M")
+    per = per[(per >= first_full) & (per <= last_full)]
+    counts = per.value_counts().reindex(pd.period_range(first_full, last_full, freq="M"), fill_value=0).to_numpy(float)
+    if per.empty:
+        counts = np.zeros(0)
     volume_cv = 0.0
     if len(counts) >= 3 and counts.mean() > 0:
         volume_cv = float(math.sqrt(max(0.0, (counts.var(ddof=1) - counts.mean()) / counts.mean() ** 2)))

@@ -828,9 +828,9 @@ def apply_scenario(params: DepartmentParams, scenario: dict) -> DepartmentParams
     if unknown:
         from ..errors import ParameterError
 
-        raise ParameterError(
-            f"Unknown scenario key(s) {sorted(unknown)}. Allowed keys: {', '.join(SCENARIO_KEYS)}."
-        )
+        raise ParameterError("the scenario", [
+            f"unknown scenario key(s) {sorted(unknown)}. Allowed keys: {', '.join(SCENARIO_KEYS)}."
+        ])
     p = params
     if "managers" in scenario and scenario["managers"] is not None:
         p = p.with_headcount(int(scenario["managers"]))

@@ -1,0 +1,231 @@
+"""The department simulation: queueing theory, Little's law, determinism, rules, calibration, backtest.
+
+* ``..._against_erlang_c``: reduced to an M/M/c queue (no calendar, no reaction delay, the shared
+  ``pool`` queue, exponential handling), the department model's probability of waiting, ASA and
+  service level must contain the Erlang C value in the 95 % t-interval of its replications, at a
+  high and a low occupancy.
+* Little's law on the full model (calendar, stages, reaction, limits): the time-average number of
+  leads and deals in the system equals arrival rate × mean time in system.
+* Calibration on the demo department recovers what the generator planted; the backtest on the
+  synthetic department's past puts the actual quarter inside the 90 % prediction interval.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from salesaudit.coaching import CoachingEffect
+from salesaudit.errors import ParameterError
+from salesaudit.sim.department import DepartmentParams, HeadOfSales, apply_scenario, run_scenario, simulate
+from salesaudit.sim.erlang import asa, erlang_c, service_level
+from salesaudit.sim.queue import confidence_interval
+from salesaudit.sim.worktime import WorkTime
+from salesaudit.workcalendar import WorkCalendar
+
+
+# --------------------------------------------------------------------------- M/M/c
+
+
+def _mmc_stats(lam, mu, c, days, reps, sla, warmup_days=1.0):
+    p = DepartmentParams.mmc(lam, mu, c)
+    rows = []
+    for r in range(reps):
+        res = simulate(p, days=days, seed=1000 + r)
+        w = res.leads.loc[res.leads["arrived"] >= warmup_days * 1440, "wait_working_min"].to_numpy()
+        rows.append({"p_wait": float(np.mean(w > 1e-9)), "asa": float(w.mean()), "sl": float(np.mean(w <= sla))})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "lam, mu, c, days",
+    [
+        (0.85, 0.1, 10, 6.0),  # a = 8.5 Erlangs on 10 sellers: occupancy 0.85
+        (0.3, 0.1, 6, 12.0),  # a = 3 on 6: occupancy 0.5
+    ],
+)
+def test_department_reduces_to_mmc_against_erlang_c(lam, mu, c, days):
+    sla = 5.0
+    df = _mmc_stats(lam, mu, c, days, reps=30, sla=sla)
+    expected = {"p_wait": erlang_c(c, lam / mu), "asa": asa(c, lam, mu), "sl": service_level(c, lam, mu, sla)}
+    for col, value in expected.items():
+        mean, lo, hi = confidence_interval(df[col])
+        assert lo <= value <= hi, (col, value, (lo, mean, hi))
+
+
+# --------------------------------------------------------------------------- Little's law
+
+
+def test_littles_law_in_the_full_model():
+    p = DepartmentParams.example(managers=6, leads_per_year=6000).replace(deal_limit=25, at_limit="queue")
+    res = simulate(p, days=400, seed=7)
+    L = res.leads[~res.leads["lost"]]
+    a, b = 60 * 1440.0, 400 * 1440.0
+    start, end = L["arrived"].to_numpy(), L["released"].to_numpy()
+    assert np.isfinite(end).all()  # the run finishes every lead and deal
+    in_system = np.clip(np.minimum(end, b) - np.maximum(start, a), 0, None).sum() / (b - a)
+    arrived = (start >= a) & (start < b)
+    lam = arrived.sum() / (b - a)
+    W = (end[arrived] - start[arrived]).mean()
+    assert in_system == pytest.approx(lam * W, rel=0.03)
+    assert in_system > 50  # a real load, not an empty system
+
+
+# --------------------------------------------------------------------------- determinism and rules
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    p = DepartmentParams.example(managers=5, leads_per_year=3000)
+    a, b = simulate(p, days=60, seed=11), simulate(p, days=60, seed=11)
+    assert a.summary == b.summary
+    pd.testing.assert_frame_equal(a.leads, b.leads)
+    assert simulate(p, days=60, seed=12).summary != a.summary
+
+
+def test_deal_load_limit_is_never_exceeded_and_lose_loses_leads():
+    p = DepartmentParams.example(managers=4, leads_per_year=8000)
+    free = simulate(p, days=120, seed=3).summary
+    assert free["max_load"] > 8
+    for mode in ("queue", "reassign", "lose"):
+        s = simulate(p.replace(deal_limit=8, at_limit=mode), days=120, seed=3).summary
+        assert s["max_load"] <= 8
+        assert (s["lost_leads"] > 0) == (mode == "lose")
+    lost = simulate(p.replace(deal_limit=8, at_limit="lose"), days=120, seed=3)
+    assert lost.leads.loc[lost.leads["lost"], "seller"].isna().all()
+
+
+def test_round_robin_spreads_leads_evenly_and_skill_routing_respects_channels():
+    p = DepartmentParams.example(managers=4, leads_per_year=4000)
+    counts = simulate(p, days=90, seed=5).sellers["leads"].to_numpy()
+    assert counts.max() - counts.min() <= 1
+    sellers = [s for s in p.sellers]
+    sellers[0] = type(sellers[0])(**{**sellers[0].__dict__, "channels": ("referrals",)})
+    res = simulate(p.replace(sellers=sellers, routing="skill"), days=90, seed=5)
+    got = res.leads.loc[res.leads["seller"] == sellers[0].key, "channel"].unique().tolist()
+    assert got == ["referrals"]
+
+
+def test_slower_reaction_means_slower_response_more_overnight_and_fewer_deals():
+    p = DepartmentParams.example(managers=5, leads_per_year=5000)
+    slow = p.replace(sellers=[type(s)(**{**s.__dict__, "reaction_median": 240.0}) for s in p.sellers])
+    a, b = simulate(p, days=120, seed=9).summary, simulate(slow, days=120, seed=9).summary
+    assert b["response_p50"] > 5 * a["response_p50"]
+    assert b["overnight_share"] > a["overnight_share"] + 0.1
+    assert b["deals"] < a["deals"]  # beta_response < 0 in the example
+
+
+def test_coaching_multiplier_and_head_selling_share():
+    head = HeadOfSales(selling_share=0.9, baseline_share=0.3, coaching_share=0.5,
+                       effect=CoachingEffect(max_lift=0.2, half_hours=20, lag=1, carryover=0.5))
+    m = head.monthly_multiplier(12)
+    # less coaching than the baseline: the multiplier falls below 1 after the lag and settles
+    base_h, new_h = 0.7 * 168 * 0.5, 0.1 * 168 * 0.5
+    steady = (1 + 0.2 * new_h / (new_h + 20)) / (1 + 0.2 * base_h / (base_h + 20))
+    assert m[0] == pytest.approx(1.0)
+    assert m[-1] == pytest.approx(steady, rel=1e-3) and steady < 1
+    assert np.all(np.diff(m) <= 1e-12)
+
+
+def test_attrition_hires_replacements_and_keeps_loads_consistent():
+    p = DepartmentParams.example(managers=6, leads_per_year=6000).replace(
+        staffing=DepartmentParams.example().staffing.__class__(attrition_per_month=0.3, time_to_fill_days=20))
+    res = simulate(p, days=240, seed=4)
+    s = res.summary
+    assert s["sellers_left"] >= 3 and s["sellers_hired"] >= 2
+    assert len(res.sellers) == 6 + s["sellers_hired"]
+    assert np.isfinite(res.leads["released"]).all()
+
+
+def test_apply_scenario_and_its_errors():
+    p = DepartmentParams.example(managers=5)
+    q = apply_scenario(p, {"managers": 7, "deal_limit": 20, "volume": 2.0, "routing": "least_loaded"})
+    assert q.n_sellers == 7 and q.deal_limit == 20 and q.routing == "least_loaded"
+    assert q.inflow.expected("2026-01-05", "2026-01-12") == pytest.approx(2 * p.inflow.expected("2026-01-05", "2026-01-12"))
+    assert [s.hired_day for s in q.sellers[5:]] == [0.0, 0.0]  # new hires ramp up from day 0
+    with pytest.raises(ParameterError, match="Allowed keys: managers"):
+        apply_scenario(p, {"manager": 3})
+    assert run_scenario({"managers": 3, "days": 20}, 1) == run_scenario({"managers": 3, "days": 20}, 1)
+
+
+def test_params_pickle_for_process_and_dask_workers():
+    p = DepartmentParams.example(managers=3)
+    q = pickle.loads(pickle.dumps(p))
+    assert simulate(q, days=20, seed=2).summary == simulate(p, days=20, seed=2).summary
+
+
+def test_worktime_overnight_weekend_and_holiday():
+    cal = WorkCalendar(start="09:00", end="18:00", holidays=["2026-10-05"])  # a Monday holiday
+    wt = WorkTime(pd.Timestamp("2026-10-02"), days=10, calendar=cal)  # Friday
+    # Friday 17:50 + 30 working minutes: Friday's 10 + Tuesday's 20 (Monday is a holiday)
+    t = wt.finish(wt.worked(17 * 60 + 50) + 30)
+    assert wt.to_timestamp(t) == pd.Timestamp("2026-10-06 09:20")
+    # a lead from Saturday is due by Tuesday's close
+    assert wt.to_timestamp(wt.day_end(24 * 60 + 12 * 60)) == pd.Timestamp("2026-10-06 18:00")
+
+
+# --------------------------------------------------------------------------- calibration on the demo
+
+
+@pytest.fixture(scope="module")
+def demo():
+    import salesaudit as sa
+
+    return sa.load(REPO / "params" / "clients" / "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_cal(demo):
+    from salesaudit.sim.calibrate import calibrate
+
+    return calibrate(demo)
+
+
+def test_calibration_recovers_the_planted_department(demo_cal):
+    c = demo_cal
+    sel = c.sellers_.set_index("seller")
+    # the slow responder answers after a median of 240 working minutes (synth: lognormal, median 240)
+    assert 180 < sel.loc["m11", "reaction_median"] < 320
+    others = sel.drop(index=["m11"])
+    assert others["reaction_median"].between(8, 25).all()
+    # the head of sales gets leads with weight 0.9 of a seller's
+    assert sel.loc["h01", "capacity"] == pytest.approx(0.9, abs=0.12)
+    # the stall: proposal's median stay ~ 11 days, every other stage under 4
+    st = c.stages_.set_index("stage")
+    assert 9 < st.loc["proposal", "median_fit"] < 14
+    assert (st.drop(index="proposal")["median_fit"] < 4).all()
+    # forward shares against the generator's probabilities, inside their 95 % intervals
+    planted = {"new": 0.88, "qualified": 0.78, "needs": 0.80, "invoice": 0.86}
+    for k, v in planted.items():
+        assert st.loc[k, "p_lo"] - 0.03 <= v <= st.loc[k, "p_hi"] + 0.03, k
+    eff = c.effects_.set_index("effect")
+    # slow response costs conversion (planted: 0.55 + 0.45·exp(-delay/120)); overload does not (planted: none)
+    assert eff.loc["beta_response", "hi"] < 0 and eff.loc["beta_response", "source"] == "data"
+    assert eff.loc["delta_overload", "lo"] < 0 < eff.loc["delta_overload", "hi"]
+    assert eff.loc["delta_overload", "used"] == 0.0
+    assert len(c.params.initial) == 96  # every open deal of the demo enters the pipeline
+
+
+def test_calibration_assumption_errors_name_the_key():
+    from salesaudit.sim.calibrate import load_assumptions
+
+    with pytest.raises(ParameterError, match="ramp_weeks"):
+        load_assumptions(ramp_week=4)
+    with pytest.raises(ParameterError, match="must be one of queue, reassign, lose"):
+        load_assumptions(at_limit="drop")
+    assert load_assumptions(ramp_weeks=4)["ramp_weeks"] == 4
+
+
+def test_backtest_on_the_synthetic_department_inside_90pct(demo):
+    from salesaudit.sim.backtest import backtest
+
+    # calibrate on the data known at the end of March 2026, simulate April–June
+    b = backtest(demo, "2026-03-31 23:59:59", days=91, replications=60, seed=1, executor="serial")
+    t = b["table"].set_index("metric")
+    assert b["complete"]
+    for m in ("leads", "deals", "won", "revenue"):
+        assert t.loc[m, "inside"], (m, t.loc[m].to_dict())
+    assert abs(t.loc["revenue", "error"]) < 0.25

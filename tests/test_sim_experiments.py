@@ -1,0 +1,110 @@
+"""The answers of notebook 06 on hand-made sweep tables, the plan default, and the snapshot."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from salesaudit.sim import experiments as ex
+from salesaudit.sim.department import DepartmentParams
+from salesaudit.stats import wilson
+
+
+def _runs():
+    # 3 headcounts × 10 replications: plan met 5, 8 and 10 times out of 10
+    rows = []
+    for i, (n, k) in enumerate([(4, 5), (5, 8), (6, 10)]):
+        for r in range(10):
+            rows.append({"scenario": i, "replication": r, "managers": n, "revenue": 100.0 * n + r,
+                         "plan_met": float(r < k), "won": 10.0})
+    df = pd.DataFrame(rows)
+    df.attrs.update({"scenario_keys": ["managers"], "metrics": ["revenue", "plan_met", "won"], "replications": 10})
+    return df
+
+
+def test_sweep_table_and_smallest_headcount():
+    tab = ex.sweep_table(_runs(), metrics=("revenue", "won"))
+    assert tab["managers"].tolist() == [4, 5, 6]
+    assert tab["revenue"].tolist() == pytest.approx([404.5, 504.5, 604.5])  # mean of 100n + 0..9
+    lo, hi = wilson(8, 10)
+    assert tab.loc[1, "p_plan"] == pytest.approx(0.8)
+    assert (tab.loc[1, "p_plan_lo"], tab.loc[1, "p_plan_hi"]) == pytest.approx((lo, hi))
+    ans = ex.smallest_headcount(tab, 0.8)
+    assert ans["managers"] == 5 and ans["p"] == pytest.approx(0.8) and not ans["sure"]
+    assert ex.smallest_headcount(tab, 0.95)["managers"] == 6
+    none = ex.smallest_headcount(tab.iloc[:2], 0.9)
+    assert none["managers"] is None and none["p"] == pytest.approx(0.8)
+
+
+def test_best_limit_names_the_limits_it_cannot_tell_apart():
+    tab = pd.DataFrame({"deal_limit": [5, 10, 20, None], "revenue": [80.0, 100.0, 97.0, 90.0],
+                        "revenue_lo": [75.0, 95.0, 92.0, 85.0], "revenue_hi": [85.0, 105.0, 102.0, 95.0]})
+    best = ex.best_limit(tab)
+    assert best["deal_limit"] == 10 and best["mean"] == 100.0
+    assert best["tied"] == [10, 20]  # 20's upper bound 102 reaches 100; no-limit's 95 does not
+
+
+def test_report_table_formats_keys_and_intervals():
+    tab = ex.sweep_table(_runs(), metrics=("revenue",))
+    out = ex.report_table(tab, "en", ["managers"], metrics=("revenue",))
+    assert list(out.columns) == ["Sellers", "Revenue, mln", "Chance of plan"]
+    assert out.iloc[2, 2].startswith("100% (")
+
+
+def test_default_plan_prorates_months_and_falls_back(tmp_path):
+    import salesaudit as sa
+
+    ds = sa.load(REPO / "params" / "clients" / "demo.yaml")
+    pl = ds.tables["plans"]
+    team = pl[(pl["metric"] == "revenue") & pl["manager"].isna()].set_index("period")["target"]
+    # September 2026 in full plus the first 15 of October's 31 days
+    plan, src = ex.default_plan(ds, pd.Timestamp("2026-09-01"), 45)
+    assert src == "plans"
+    assert plan == pytest.approx(team["2026-09"] + team["2026-10"] * 15 / 31)
+    # beyond the last plan: the last three months per day
+    plan, src = ex.default_plan(ds, pd.Timestamp("2026-11-01"), 91)
+    per_day = (team["2026-08"] + team["2026-09"] + team["2026-10"]) / (31 + 30 + 31)
+    assert src == "last_three_months" and plan == pytest.approx(per_day * 91)
+
+
+def test_snapshot_forgets_the_future():
+    import salesaudit as sa
+    from salesaudit.snapshot import snapshot
+
+    ds = sa.load(REPO / "params" / "clients" / "demo.yaml")
+    T = pd.Timestamp("2026-03-31 23:59:59")
+    s = snapshot(ds, T)
+    d = s.tables["deals"]
+    assert (d["created_at"] <= T).all() and len(d) == int((ds.tables["deals"]["created_at"] <= T).sum())
+    assert (d["closed_at"].dropna() <= T).all()
+    reopened = d[(d["outcome"] == "open")]
+    # a deal that was closed after T is open again, in the last stage it had entered by T
+    full = ds.tables["deals"].set_index("deal_id")
+    later = reopened[full.loc[reopened["deal_id"], "closed_at"].notna().to_numpy()]
+    assert len(later) > 0
+    h = ds.tables["stage_history"]
+    one = later.iloc[0]
+    last = h[(h["deal_id"] == one["deal_id"]) & (h["entered_at"] <= T)].sort_values("entered_at")["stage"].iloc[-1]
+    assert str(one["stage"]) == str(last)
+    le = s.tables["leads"]
+    assert (le["first_response_at"].dropna() <= T).all()
+    assert not le["deal_id"].dropna().astype(str).isin(set(ds.tables["deals"].loc[ds.tables["deals"]["created_at"] > T, "deal_id"].astype(str))).any()
+    assert s.as_of == T
+
+
+def test_dask_localcluster_gives_the_same_numbers_as_the_local_pool():
+    distributed = pytest.importorskip("distributed", reason="the cluster extra (distributed) is not installed")
+    from functools import partial
+
+    from salesaudit.sim.department import run_scenario
+    from salesaudit.sim.sweep import run_sweep
+
+    p = DepartmentParams.example(managers=4, leads_per_year=3000)
+    scen = [{"managers": 3, "days": 30}, {"managers": 5, "deal_limit": 6, "days": 30}]
+    func = partial(run_scenario, base=p)
+    local = run_sweep(func, scen, 4, seed=3, executor="processes", workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_dask = run_sweep(func, scen, 4, seed=3, executor=cluster.scheduler_address, progress=False)
+    pd.testing.assert_frame_equal(local, on_dask)
+    assert local["leads"].nunique() > 1
