@@ -139,9 +139,12 @@ def test_errors_name_the_scenario(executor):
         run_sweep(not_a_dict, SCENARIOS[:1], 2, executor=executor, workers=2, progress=False)
 
 
-def test_unpicklable_function_is_reported():
-    with pytest.raises(ScenarioError, match="scenario 0.*must be a module-level function"):
+def test_unpicklable_function_or_scenario_is_reported_before_the_pool_starts():
+    # checked in this process: a pickling error inside ProcessPoolExecutor can hang its shutdown
+    with pytest.raises(ScenarioError, match="cannot send the scenario function to the process pool.*must be a module-level function"):
         run_sweep(lambda s, seed: {"x": 1.0}, SCENARIOS[:1], 2, workers=2, progress=False)
+    with pytest.raises(ScenarioError, match=r"cannot send scenario 1 \(c=.*\) to the process pool"):
+        run_sweep(mmc_scenario, [SCENARIOS[0], {**SCENARIOS[0], "c": (lambda: 2)}], 2, workers=2, progress=False)
     # the same function runs in process
     assert run_sweep(lambda s, seed: {"x": 1.0}, SCENARIOS[:1], 2, executor="serial", progress=False)["x"].tolist() == [1.0, 1.0]
 
