@@ -40,6 +40,7 @@ from scipy import optimize, stats
 from ..coaching import CoachingEffect
 from ..errors import ParameterError, closest, display_path
 from ..snapshot import snapshot
+from ..stats import kaplan_meier, km_quantile
 from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Stage, Staffing
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
@@ -141,15 +142,6 @@ def lognormal_fit(t, observed=None) -> dict:
     x0 = [float(lt[o].mean()), math.log(max(float(lt[o].std()), 0.05))]
     res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
     return {"mu": float(res.x[0]), "sigma": float(math.exp(res.x[1])), "n": int(len(t)), "events": int(o.sum())}
-
-
-def _km_quantile(t, o, q):
-    from ..stats import km_quantile
-
-    try:
-        return float(km_quantile(np.asarray(t, float), np.asarray(o, bool), q))
-    except Exception:  # too few events: the quantile is not reached
-        return np.nan
 
 
 def revenue_plan(ds, start, days: float) -> float | None:
@@ -316,8 +308,8 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         notes.append("lead → deal: the response-time model could not be fitted; each channel's own conversion share is used")
 
     # ---- stages
-    stays = stalls.stage_stays(snap)
-    stays = stays[stays["entered_at"] >= deal_lo]
+    all_stays = stalls.stage_stays(snap)
+    stays = all_stays[all_stays["entered_at"] >= deal_lo]
     funnel = ds.funnel
     lost_key = funnel.lost
     stage_rows, stages = [], []
@@ -337,13 +329,11 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         else:
             fit = lognormal_fit(days, obs)
         lo_p, hi_p = (stats.beta.ppf([0.025, 0.975], fwd + 0.5, exits - fwd + 0.5) if exits else (np.nan, np.nan))
-        med_km, p80_km = _km_quantile(days, obs, 0.5), _km_quantile(days, obs, 0.8)
+        med_km, p80_km = km_quantile(days, obs, 0.5), km_quantile(days, obs, 0.8)
         z80 = stats.norm.ppf(0.8)
         # largest gap between the Kaplan–Meier curve and the fitted survival (a KS-type distance)
         ks = np.nan
         if exits >= 5:
-            from ..stats import kaplan_meier
-
             km = kaplan_meier(days, obs)
             tt = km["time"].to_numpy(float)
             fitted = stats.norm.sf((np.log(np.maximum(tt, 1e-4)) - fit["mu"]) / fit["sigma"])
@@ -423,7 +413,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             )
         seller_rows.append({
             "seller": key, "name": str(row.name), "head": is_head, "leads_in_window": int(len(mine)),
-            "own_response_fit": own, "response_median_obs": _km_quantile(np.maximum(mine["working_minutes"].to_numpy(float), 0.5), mine["answered"].to_numpy(bool), 0.5) if len(mine) else np.nan,
+            "own_response_fit": own, "response_median_obs": km_quantile(np.maximum(mine["working_minutes"].to_numpy(float), 0.5), mine["answered"].to_numpy(bool), 0.5) if len(mine) else np.nan,
             "reaction_median": seller.reaction_median, "reaction_sigma": seller.reaction_sigma,
             "logit_offset": seller.logit_offset, "open_deals_avg": float(open_by.get(key, 0.0)), "occupancy": occ,
             "capacity": capacity, "own_stage_shares": fwd is not None,
@@ -453,8 +443,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     attr = _attrition(snap, data_lo, T)
 
     # ---- the open pipeline
-    cur = stalls.stage_stays(snap)
-    cur = cur[cur["is_current"]]
+    cur = all_stays[all_stays["is_current"]]
     initial = pd.DataFrame({"manager": cur["manager"].astype(str).to_numpy(), "stage": cur["stage"].astype(str).to_numpy(),
                             "age_days": cur["days"].to_numpy(float), "amount": cur["amount"].to_numpy(float)})
 

@@ -126,9 +126,6 @@ class Conversion:
             return float(self.channel_logit[channel])
         return float(np.mean(list(self.channel_logit.values()))) if self.channel_logit else 0.0
 
-    def p_deal(self, channel: str, offset: float, wait_minutes: float) -> float:
-        z = self.logit_for(channel) + offset + self.beta_response * math.log1p(max(wait_minutes, 0.0) / 60.0)
-        return 1.0 / (1.0 + math.exp(-z))
 
 
 @dataclass
@@ -716,7 +713,7 @@ class _Department:
             "revenue": revenue,
             "utilisation": float(np.nanmean(util)) if len(util) else np.nan,
             "mean_open_deals": float(self._time_avg_open_deals()),
-            "max_load": int(max(self.load_peak(), 0)),
+            "max_load": self.peak,
             "sellers_left": int(np.sum(~np.isnan(np.asarray(self.left_day, dtype=float)))),
             "sellers_hired": len(self.hired_sim),
         }
@@ -734,9 +731,6 @@ class _Department:
             }
         )
         return SimResult(p, self.days, None, leads, summary, months, sellers)
-
-    def load_peak(self) -> int:
-        return self.peak
 
     def _intervals(self):
         """Open-deal intervals [open, close) of every deal, with its final seller."""
