@@ -229,3 +229,149 @@ def test_backtest_on_the_synthetic_department_inside_90pct(demo):
     for m in ("leads", "deals", "won", "revenue"):
         assert t.loc[m, "inside"], (m, t.loc[m].to_dict())
     assert abs(t.loc["revenue", "error"]) < 0.25
+
+
+# --------------------------------------------------------------------------- touch work, working-time arrays
+
+
+def test_worktime_arrays_match_the_scalar_functions():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cal = WorkCalendar(start="09:00", end="18:00", holidays=["2026-10-05"])
+    wt = WorkTime(pd.Timestamp("2026-10-02"), days=30, calendar=cal)
+    always = WorkTime(pd.Timestamp("2026-10-02"), days=30, calendar=None)
+    edges = [0.0, 540.0, 1080.0, 1080.0 + 1e-9, 3 * 1440 + 540.0, 45 * 1440.0]  # opens, closes, past the horizon
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.floats(-1000, 40 * 1440, allow_nan=False), min_size=1, max_size=50))
+    def check(ts):
+        t = np.asarray(ts + edges)
+        for w in (wt, always):
+            assert np.array_equal(w.worked_array(t), [w.worked(x) for x in t])
+            np.testing.assert_allclose(w.day_end_array(t), [w.day_end(x) for x in t], rtol=0, atol=1e-9)
+
+    check()
+
+
+class _Spy:
+    """A department that records the touch load it reads at each assignment and every deal's path."""
+
+    @staticmethod
+    def run(p, days, seed):
+        from salesaudit.sim.department import _Department
+
+        class Spy(_Department):
+            def assign(self, i, k):
+                self.seen.append((k, self.env.now, self.touch_at(k, self.env.now)))
+                super().assign(i, k)
+
+            def schedule_touch(self, k, i, first, t0, ends):
+                self.paths.append((k, first, t0, list(ends)))
+                super().schedule_touch(k, i, first, t0, ends)
+
+        m = Spy(p, days, seed)
+        m.seen, m.paths = [], []
+        res = m.run()
+        return m, res
+
+
+def test_touch_work_per_stage_matches_a_brute_force_count():
+    """The lazy per-seller heap gives, at every assignment, the sum over the seller's open deals
+    of the touch minutes of the stage each deal is in at that moment."""
+    from salesaudit.sim.department import Stage
+
+    base = DepartmentParams.example(managers=4, leads_per_year=3000)
+    touch = [10.0, 0.0, 5.0, 30.0, 2.0]
+    p = base.replace(stages=[Stage(s.key, s.p_forward, s.mu, s.sigma, touch_min_per_day=v) for s, v in zip(base.stages, touch)])
+    m, res = _Spy.run(p, 120, 3)
+    assert len(m.paths) > 300 and len(m.seen) > 900
+    worst = 0.0
+    for k, now, got in m.seen[::7]:
+        want = 0.0
+        for (kk, first, t0, ends) in m.paths:
+            if kk == k and t0 <= now < ends[-1]:
+                want += touch[first + sum(e <= now for e in ends)]
+        worst = max(worst, abs(got - want))
+    assert worst < 1e-6
+    # more touch work means slower answers than with none
+    none = simulate(p.replace(stages=[Stage(s.key, s.p_forward, s.mu, s.sigma, touch_min_per_day=0.0) for s in base.stages]), 120, 3)
+    assert res.summary["response_p50"] > none.summary["response_p50"]
+    assert res.summary["utilisation"] > none.summary["utilisation"]
+
+
+def test_uniform_touch_work_equals_rate_times_deal_days_and_moves_with_leavers():
+    p = DepartmentParams.example(managers=5, leads_per_year=5000)  # 4 minutes per deal-day in every stage
+    res = simulate(p, days=150, seed=8)
+    s = res.sellers
+    np.testing.assert_allclose(s["touch_min"], 4.0 * s["deal_days"], rtol=1e-9)
+    # with sellers leaving, their open deals (and their touch work) move to the others; at the end
+    # every deal is closed, so every seller's touch load is back to zero
+    from salesaudit.sim.department import Staffing
+
+    q = p.replace(staffing=Staffing(attrition_per_month=0.4, time_to_fill_days=15))
+    m, res = _Spy.run(q, 200, 5)
+    assert res.summary["sellers_left"] >= 2
+    for k in range(len(m.sellers)):
+        assert abs(m.touch_at(k, math.inf)) < 1e-6
+
+
+def test_overload_effect_lowers_the_win_share():
+    p = DepartmentParams.example(managers=4, leads_per_year=4000)
+    from dataclasses import replace
+
+    heavy = p.replace(conversion=replace(p.conversion, delta_overload=-0.8, ref_load=0.0))
+    a = simulate(p, days=180, seed=2).leads
+    b = simulate(heavy, days=180, seed=2).leads
+    win = lambda x: x.loc[x["converted"], "won"].mean()  # noqa: E731
+    assert win(b) < 0.8 * win(a)
+
+
+def test_touch_by_stage_recovers_the_generators_minutes_per_stage_visit(demo):
+    """synth plants per stage visit: calls (Poisson 0.7/0.9/1.1/1.0/0.7, ~4.0 min each with 12 %
+    missed), one task (45 % at new, else 60 %; 5 min each), at proposal a meeting half the time
+    (3–9 × 10 min) and an e-mail at proposal and invoice 70 % of the time (5 min)."""
+    from salesaudit import stalls
+    from salesaudit.sim.calibrate import touch_by_stage
+
+    call = 230.0 * math.exp(0.6**2 / 2) / 60 * 0.88  # lognormal mean (the clip at 25–1800 s barely matters) × answered
+    planted = {
+        "new": 0.7 * call + 0.45 * 5, "qualified": 0.9 * call + 0.6 * 5, "needs": 1.1 * call + 0.6 * 5,
+        "proposal": 1.0 * call + 0.6 * 5 + 0.5 * 60 + 0.7 * 5, "invoice": 0.7 * call + 0.6 * 5 + 0.7 * 5,
+    }
+    stays = stalls.stage_stays(demo)
+    closed = stays[stays["observed"]]  # whole visits: their activities are all in
+    t = touch_by_stage(closed, demo.tables["activities"], closed["entered_at"].min(), demo.as_of).set_index("stage")
+    for key, want in planted.items():
+        got = t.loc[key, "minutes"] / t.loc[key, "stays"]
+        assert got == pytest.approx(want, rel=0.12), (key, got, want)
+        assert t.loc[key, "lo"] <= t.loc[key, "touch_min_per_day"] <= t.loc[key, "hi"]
+    # per day, proposal's long stays dilute its meetings: its rate is far from the average of the rest
+    assert t.loc["proposal", "minutes"] / t.loc["proposal", "stays"] > 4 * t.loc["new", "minutes"] / t.loc["new", "stays"]
+
+
+def test_calibration_reads_touch_per_stage_and_keeps_sellers_on_their_channels(demo_cal):
+    st = demo_cal.stages_.set_index("stage")
+    assert (st["touch_source"] == "data").all()
+    by_stage = {s.key: s.touch_min_per_day for s in demo_cal.params.stages}
+    assert all(v is not None and v > 0 for v in by_stage.values())
+    # weighted round robin in the demo: every seller took every channel, so nobody is excluded
+    assert all(s.channels is None for s in demo_cal.params.sellers)
+    assert (demo_cal.sellers_["channels"] == "all").all()
+    res = simulate(demo_cal.params.replace(routing="skill"), days=30, seed=1)
+    assert res.summary["leads"] > 100
+
+
+def test_seller_channels_excludes_only_what_cannot_be_chance():
+    from salesaudit.sim.calibrate import seller_channels
+
+    rng = np.random.default_rng(0)
+    ch = rng.choice(["web", "calls", "ads"], size=900, p=[0.5, 0.3, 0.2])
+    mgr = rng.choice(["a", "b", "c"], size=900)
+    mgr = np.where((mgr == "c") & (ch == "calls"), "a", mgr)  # c never takes calls
+    got = seller_channels(pd.DataFrame({"manager": mgr, "channel": ch}), ["web", "calls", "ads", "exhibitions"])
+    # a channel with no leads in the history is open to everybody
+    assert got == {"a": None, "b": None, "c": ("web", "ads", "exhibitions")}
+    # a seller with three leads, all from the web, is not kept off the rest: too few to tell
+    few = pd.DataFrame({"manager": ["a"] * 300 + ["z"] * 3, "channel": ["web", "calls", "ads"] * 100 + ["web"] * 3})
+    assert seller_channels(few)["z"] is None

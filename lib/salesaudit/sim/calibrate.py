@@ -15,7 +15,9 @@ slow-response effect      the same model's slope, with its 95 % CI              
 overload effect           won/lost of mature deals against the seller's open deals     ``effects_``
 stage progression         forward share of finished stays; lognormal stays with the   ``stages_``
                           open stays censored (MLE), per seller with shrinkage
-touch work                call and meeting minutes per open deal-day                  ``assumptions_``
+touch work                call, meeting, task minutes per open deal-day, per stage    ``stages_``
+                          (:func:`touch_by_stage`; the department's average elsewhere)
+skill routing             who got which channel's leads (:func:`seller_channels`)     ``sellers_``
 deal amounts              won deals of the last ``deal_window_days``, resampled
 open pipeline             every open deal, its stage and time in it                  ``initial``
 attrition                 leavers per seller-month over the data's span (exact CI)   ``effects_``
@@ -45,7 +47,8 @@ from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, H
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
-__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "load_assumptions", "lognormal_fit", "revenue_plan"]
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "load_assumptions", "lognormal_fit", "revenue_plan", "seller_channels",
+           "touch_by_stage"]
 
 #: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
 ASSUMPTIONS: dict = {
@@ -249,6 +252,103 @@ def _response_proxy(snap, cal, lo, notes: list) -> pd.DataFrame | None:
     return pd.DataFrame({"manager": m["manager"].astype(str).to_numpy(), "working_minutes": np.asarray(mins, float), "answered": True})
 
 
+def _activity_minutes(act: pd.DataFrame, task_min: float) -> np.ndarray:
+    """Minutes of each activity: calls and meetings by their duration, tasks and e-mails at ``task_min``."""
+    minutes = act["duration_sec"].fillna(0).to_numpy(float) / 60.0
+    return np.where(act["type"].isin(["task", "email"]).to_numpy(), task_min, minutes)
+
+
+def touch_by_stage(stays: pd.DataFrame, activities: pd.DataFrame | None, lo, T, task_min: float = 5.0) -> pd.DataFrame:
+    """Touch work per open deal per calendar day in each stage, with a 95 % CI.
+
+    Each deal activity in ``[lo, T]`` is put in the stay its deal was in at the time
+    (``pandas.merge_asof`` on the stay's entry); each stay's days are cut to ``[lo, T]``. The
+    rate of a stage is its minutes over its deal-days (a ratio estimator); the CI is the ratio's
+    normal interval with the deals as clusters. Activities outside any stay (before the first
+    entry, after the close) count in no stage. Columns: ``stage, stays, deal_days, minutes,
+    activities, touch_min_per_day, lo, hi``; one more row, ``stage = None``, with the seller ×
+    stage deal-days is in ``attrs["deal_days_by_seller"]`` (a Series indexed by manager, stage).
+
+    >>> st = pd.DataFrame({"deal_id": ["1", "1", "2"], "manager": "m", "stage": ["a", "b", "a"],
+    ...     "entered_at": pd.to_datetime(["2026-01-01", "2026-01-03", "2026-01-01"]), "days": [2.0, 2.0, 4.0]})
+    >>> act = pd.DataFrame({"deal_id": ["1", "1", "2"], "type": "call", "duration_sec": [600.0, 1200.0, 600.0],
+    ...     "created_at": pd.to_datetime(["2026-01-02", "2026-01-04", "2026-01-02"])})
+    >>> t = touch_by_stage(st, act, pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01"))
+    >>> t[["stage", "deal_days", "minutes", "touch_min_per_day"]].values.tolist()
+    [['a', 6.0, 20.0, 3.3333333333333335], ['b', 2.0, 20.0, 10.0]]
+    """
+    lo, T = pd.Timestamp(lo), pd.Timestamp(T)
+    st = stays[["deal_id", "manager", "stage", "entered_at", "days"]].copy()
+    st["stage"] = st["stage"].astype(str)
+    st["deal_id"] = st["deal_id"].astype(str)
+    leave = st["entered_at"] + pd.to_timedelta(st["days"].to_numpy(float), unit="D")
+    st["leave"] = leave
+    st["d"] = ((leave.clip(upper=T) - st["entered_at"].clip(lower=lo)).dt.total_seconds() / 86400.0).clip(lower=0.0)
+    st = st[st["d"] > 0]
+    st["m"] = 0.0
+    st["n_act"] = 0
+    if activities is not None and len(activities):
+        act = activities[(activities["created_at"] >= lo) & (activities["created_at"] <= T) & activities["deal_id"].notna()]
+        act = pd.DataFrame({"deal_id": act["deal_id"].astype(str).to_numpy(), "at": act["created_at"].to_numpy(),
+                            "min": _activity_minutes(act, task_min)})
+        if len(act) and len(st):
+            right = st.reset_index().rename(columns={"index": "stay"})[["stay", "deal_id", "entered_at", "leave"]]
+            hit = pd.merge_asof(act.sort_values("at"), right.sort_values("entered_at"), left_on="at", right_on="entered_at",
+                                by="deal_id", direction="backward")
+            hit = hit[hit["stay"].notna() & (hit["at"] < hit["leave"])]
+            per = hit.groupby(hit["stay"].astype(int))["min"].agg(["sum", "count"])
+            st.loc[per.index, "m"] = per["sum"].to_numpy()
+            st.loc[per.index, "n_act"] = per["count"].to_numpy()
+    rows = []
+    for key, g in st.groupby("stage", sort=False, observed=True):
+        per_deal = g.groupby("deal_id")[["m", "d"]].sum()
+        D, M = float(per_deal["d"].sum()), float(per_deal["m"].sum())
+        r = M / D if D > 0 else np.nan
+        n = len(per_deal)
+        se = math.sqrt(n / max(n - 1, 1) * float(((per_deal["m"] - r * per_deal["d"]) ** 2).sum())) / D if D > 0 and n > 1 else np.nan
+        rows.append({"stage": key, "stays": int(len(g)), "deal_days": D, "minutes": M, "activities": int(g["n_act"].sum()),
+                     "touch_min_per_day": r, "lo": max(r - 1.96 * se, 0.0) if se == se else np.nan,
+                     "hi": r + 1.96 * se if se == se else np.nan})
+    out = pd.DataFrame(rows, columns=["stage", "stays", "deal_days", "minutes", "activities", "touch_min_per_day", "lo", "hi"])
+    out.attrs["deal_days_by_seller"] = st.groupby([st["manager"].astype(str), "stage"])["d"].sum()
+    return out
+
+
+def seller_channels(leads: pd.DataFrame, channels=None, share: float = 0.1, alpha: float = 0.001) -> dict:
+    """The channels each seller serves, read from who got which leads (for the ``skill`` rule).
+
+    A seller is taken **not** to serve a channel when they got under ``share`` of their fair
+    share of its leads (their share of all leads × the channel's leads) and a binomial test
+    says that is no chance (p < ``alpha``). With few leads nothing is excluded, so under round
+    robin everybody serves everything. Returns manager → tuple of channels, or ``None`` for all.
+
+    >>> le = pd.DataFrame({"manager": ["a"] * 60 + ["b"] * 60,
+    ...                    "channel": ["web"] * 30 + ["calls"] * 30 + ["web"] * 60})
+    >>> seller_channels(le)
+    {'a': None, 'b': ('web',)}
+    """
+    ch = leads["channel"].astype("string").fillna("unknown").astype(str)
+    m = leads["manager"].astype("string").fillna("").astype(str)
+    ok = m != ""
+    tab = pd.crosstab(m[ok], ch[ok])
+    universe = list(channels) if channels is not None else list(tab.columns)
+    tab = tab.reindex(columns=universe, fill_value=0)
+    n = float(tab.to_numpy().sum())
+    out = {}
+    for k, row in tab.iterrows():
+        n_k = float(row.sum())
+        served = []
+        for c in universe:
+            p_c = float(tab[c].sum()) / n if n else 0.0
+            expected = n_k * p_c
+            x = int(row[c])
+            excluded = expected > 0 and x < share * expected and stats.binom.cdf(x, int(n_k), p_c) < alpha
+            if not excluded:
+                served.append(c)
+        out[str(k)] = None if len(served) == len(universe) else tuple(served)
+    return out
+
+
 def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     """Fit the simulation to the dataset as it was at ``as_of`` (default: the dataset's)."""
     from .. import leads as leads_mod
@@ -313,6 +413,10 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     funnel = ds.funnel
     lost_key = funnel.lost
     stage_rows, stages = [], []
+    # touch work per stage (calls, meetings, tasks on the deal while it sat there)
+    touch_tbl = touch_by_stage(all_stays, snap.tables["activities"] if snap.has("activities") else None, win_lo, T,
+                               float(a["task_min"]))
+    touch_at = touch_tbl.set_index("stage")
     fwd_by_seller: dict = {}
     prior = float(a["seller_prior_deals"])
     for key in funnel.open_stages:
@@ -338,12 +442,18 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             tt = km["time"].to_numpy(float)
             fitted = stats.norm.sf((np.log(np.maximum(tt, 1e-4)) - fit["mu"]) / fit["sigma"])
             ks = float(np.max(np.abs(km["survival"].to_numpy(float) - fitted)))
+        tr = touch_at.loc[key] if key in touch_at.index else None
+        own_touch = tr is not None and snap.has("activities") and tr["stays"] >= min_n
         stage_rows.append({
             "stage": key, "stays": len(s), "finished": exits, "p_forward": p, "p_lo": float(lo_p), "p_hi": float(hi_p),
             "median_km": med_km, "median_fit": math.exp(fit["mu"]), "p80_km": p80_km,
             "p80_fit": math.exp(fit["mu"] + fit["sigma"] * z80), "sigma": fit["sigma"], "ks_distance": ks,
+            "touch_min_per_day": float(tr["touch_min_per_day"]) if tr is not None else np.nan,
+            "touch_lo": float(tr["lo"]) if tr is not None else np.nan, "touch_hi": float(tr["hi"]) if tr is not None else np.nan,
+            "touch_source": "data" if own_touch else "department average",
         })
-        stages.append(Stage(key, p, fit["mu"], fit["sigma"], label=dict(getattr(funnel.stage(key), "label", {}) or {}) if hasattr(funnel, "stage") else {}))
+        stages.append(Stage(key, p, fit["mu"], fit["sigma"], touch_min_per_day=float(tr["touch_min_per_day"]) if own_touch else None,
+                            label=dict(getattr(funnel.stage(key), "label", {}) or {}) if hasattr(funnel, "stage") else {}))
         by = pd.DataFrame({"m": s["manager"].astype(str).to_numpy(), "o": obs, "f": obs & (nxt != lost_key)}).groupby("m")[["o", "f"]].sum()
         for m, row in by.iterrows():
             if row["o"] >= 5:
@@ -360,9 +470,12 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     if snap.has("activities"):
         act = snap.tables["activities"]
         act = act[(act["created_at"] >= win_lo) & act["deal_id"].notna()]
-        minutes = act["duration_sec"].fillna(0).to_numpy(float) / 60.0
-        minutes = np.where(act["type"].isin(["task", "email"]).to_numpy(), a["task_min"], minutes)
-        touch = float(minutes.sum() / max(deal_days.sum(), 1.0))
+        touch = float(_activity_minutes(act, float(a["task_min"])).sum() / max(deal_days.sum(), 1.0))
+    # each seller's open touch work per calendar day: deal-days per stage × the stage's rate
+    stage_rate = {st.key: (touch if st.touch_min_per_day is None else st.touch_min_per_day) for st in stages}
+    dd = touch_tbl.attrs["deal_days_by_seller"]
+    open_touch = {m: sum(float(v) * stage_rate.get(stg, touch) for (_, stg), v in g.items()) / win_days
+                  for m, g in dd.groupby(level=0)} if len(dd) else {}
     handling = 10.0
     if snap.has("activities"):
         act = snap.tables["activities"]
@@ -377,6 +490,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     if resp_src is not rt_win:
         lead_counts = resp_src["manager"].astype(str).value_counts()
     working_days = max(float(np.sum(cal.is_working_day(pd.date_range(win_lo.normalize(), T.normalize(), freq="D")))) if cal is not None else win_days, 1.0)
+    work_per_day = mpd * working_days / win_days  # working minutes per calendar day
     team_fit = lognormal_fit(np.maximum(resp_src["working_minutes"].to_numpy(float), 0.5), resp_src["answered"].to_numpy(bool))
     sellers, seller_rows = [], []
     team_leads = [lead_counts.get(str(k), 0) for k, r in zip(people["manager"], people["role"]) if str(r) == "manager"]
@@ -393,7 +507,8 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             capacity = float(np.clip(lead_counts.get(key, 0) / typical_leads, 0.0, 1.0))
         hired = pd.Timestamp(row.hired_at) if pd.notna(row.hired_at) else None
         hired_day = (hired - start).total_seconds() / 86400.0 if hired is not None else -1e9
-        occ = min(0.95, float(open_by.get(key, 0.0)) * touch / (mpd * max(capacity, 1e-6)))
+        # the share of the seller's working time their open deals took when the reaction was measured
+        occ = min(0.95, float(open_touch.get(key, 0.0)) / (work_per_day * max(capacity, 1e-6)))
         fwd = fwd_by_seller.get(key) if len(fwd_by_seller.get(key, {})) else None
         seller = Seller(
             key=key, name=str(row.name), reaction_median=math.exp(fit["mu"]), reaction_sigma=fit["sigma"],
@@ -419,6 +534,16 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             "capacity": capacity, "own_stage_shares": fwd is not None,
         })
     sellers.sort(key=lambda s: (s.is_head, s.key))
+    # channels each seller serves (the skill rule), from who got which leads in the window
+    le_win = snap.tables["leads"]
+    serves = seller_channels(le_win[le_win["created_at"] >= win_lo], inflow.channels)
+    for s_ in sellers:
+        s_.channels = serves.get(s_.key)
+    for r_ in seller_rows:
+        c_ = serves.get(r_["seller"])
+        r_["channels"] = "all" if c_ is None else ", ".join(c_)
+    if any(v is not None for v in serves.values()):
+        notes.append("some sellers took no leads of some channels: the skill rule keeps them to the channels they served")
 
     # ---- deal amounts, decision delay, overload, attrition
     won = deals[(deals["outcome"] == "won") & (deals["closed_at"] >= deal_lo) & (deals["amount"] > 0)]
@@ -471,7 +596,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         [{"name": k, "value": a[k], "meaning": ASSUMPTIONS[k][1]} for k in ASSUMPTIONS]
         + [
             {"name": "handling_min", "value": round(handling, 2), "meaning": "seller's minutes per new lead (mean first-call length + admin)"},
-            {"name": "touch_min_per_deal_day", "value": round(touch, 2), "meaning": "call, meeting and task minutes per open deal per day (data)"},
+            {"name": "touch_min_per_deal_day", "value": round(touch, 2), "meaning": "call, meeting and task minutes per open deal per day, department average (data); stages with enough stays use their own (stages_)"},
             {"name": "volume_cv", "value": round(volume_cv, 3), "meaning": "month-to-month variation of lead volume beyond Poisson (data); each replication draws its level"},
             {"name": "decision_median_min", "value": round(math.exp(dec_mu), 1), "meaning": "working minutes from the first response to the deal (data)"},
         ]

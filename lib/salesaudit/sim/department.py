@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heapify, heappop, heappush
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -85,7 +86,7 @@ class Stage:
     p_forward: float
     mu: float  # log-days
     sigma: float
-    touch_min_per_day: float = 0.0  # seller's minutes per open deal per day in this stage
+    touch_min_per_day: Optional[float] = None  # seller's minutes per open deal per calendar day here (None: the department's average)
     label: dict = field(default_factory=dict)
 
     @property
@@ -183,7 +184,7 @@ class DepartmentParams:
     initial: Optional[pd.DataFrame] = None  # open pipeline at the start: manager, stage, age_days, amount
     plan_revenue: Optional[float] = None  # plan for the simulated horizon
     start: pd.Timestamp = pd.Timestamp("2026-01-05")
-    touch_min_per_deal_day: float = 0.0  # average touch work per open deal per calendar day
+    touch_min_per_deal_day: float = 0.0  # touch work per open deal per calendar day, for stages without their own
     volume_cv: float = 0.0  # month-to-month variation of the lead volume beyond Poisson (coefficient of variation)
     notes: dict = field(default_factory=dict)
 
@@ -268,7 +269,7 @@ class DepartmentParams:
             conversion=Conversion({"website": 0.2, "calls": 0.6, "referrals": 1.2}, beta_response=-0.3),
             amounts=np.round(np.exp(rng.normal(math.log(250_000), 0.8, 500)), -3),
             calendar=cal,
-            touch_min_per_deal_day=6.0,
+            touch_min_per_deal_day=4.0,
         )
 
 
@@ -307,27 +308,56 @@ class _Department:
         n_sel = len(self.sellers)
         self.active = [True] * n_sel
         self.load = [0] * n_sel  # open slots: leads in processing + open deals
-        self.deals_open = [0] * n_sel
-        self.free_at = [0.0] * n_sel
+        # touch work of each seller's open deals (minutes per calendar day), kept lazily: a heap of
+        # future changes (time, lead, delta) per seller, applied when the seller is next looked at
+        self.touch_now = [0.0] * n_sel
+        self.touch_heap: list[list] = [[] for _ in range(n_sel)]
+        self.touch_last = [0.0] * n_sel
+        self.touch_area = [0.0] * n_sel  # ∫ touch dt over [0, T], minutes/day × minutes
+        self.free_w = [0.0] * n_sel  # working minutes at which each seller is next free
         self.busy = [0.0] * n_sel
         self.pending: list[deque] = [deque() for _ in range(n_sel)]
         self.pool_queue: deque = deque()
         self.rr = 0
         self.peak = 0
-        self.deal_area = 0.0
-        self.deal_last = 0.0
-        self.n_open_deals = 0
-        self.deal_area_by = [0.0] * n_sel
+        self.cap = [max(s.capacity, 1e-9) for s in self.sellers]
+        self._eligible: dict = {}  # channel → eligible sellers; cleared when staff change
         self.coach = (
             p.head.monthly_multiplier(int(days / _MONTH_DAYS) + 3) if p.head is not None else None
         )
         self.channel_names = list(p.inflow.channels)
 
     # ---- helpers
+    def touch_at(self, k: int, now: float) -> float:
+        """Seller ``k``'s touch minutes per day at ``now`` (applies the changes due by then)."""
+        h = self.touch_heap[k]
+        if h and h[0][0] <= now:
+            tn, last, area, T = self.touch_now[k], self.touch_last[k], self.touch_area[k], self.T
+            while h and h[0][0] <= now:
+                tau, _, d = heappop(h)
+                area += tn * (min(tau, T) - min(last, T))
+                last = tau
+                tn += d
+            self.touch_now[k], self.touch_last[k], self.touch_area[k] = tn, last, area
+        return self.touch_now[k]
+
+    def schedule_touch(self, k: int, i: int, first: int, t0: float, ends: list):
+        """The touch work of a deal of seller ``k`` entering stage ``first`` at ``t0``, stage ends ``ends``."""
+        tv = self.touch_stage
+        if not self.any_touch:
+            return
+        h = self.touch_heap[k]
+        heappush(h, (t0, i, tv[first]))
+        for m in range(len(ends) - 1):
+            d = tv[first + m + 1] - tv[first + m]
+            if d:
+                heappush(h, (ends[m], i, d))
+        heappush(h, (ends[-1], i, -tv[first + len(ends) - 1]))
+
     def ramp(self, k: int, now: float) -> float:
         st = self.p.staffing
         tenure_w = (now / _DAY - self.sellers[k].hired_day) / 7.0
-        if tenure_w >= st.ramp_weeks:
+        if tenure_w >= st.ramp_weeks or st.ramp_start >= 1.0:
             return 1.0
         return st.ramp_start + (1.0 - st.ramp_start) * max(tenure_w, 0.0) / st.ramp_weeks
 
@@ -336,23 +366,22 @@ class _Department:
             return 1.0
         return float(self.coach[min(int(now / (_MONTH_DAYS * _DAY)), len(self.coach) - 1)])
 
-    def _deal_change(self, k: int, delta: int):
-        now = self.env.now
-        self.deal_area += self.n_open_deals * (now - self.deal_last)
-        self.deal_last = now
-        self.n_open_deals += delta
-        self.deals_open[k] += delta
-
     def eligible(self, channel: str) -> list[int]:
-        out = [k for k in range(len(self.sellers)) if self.active[k]]
-        if self.p.routing == "skill":
-            skilled = [k for k in out if self.sellers[k].channels is None or channel in self.sellers[k].channels]
-            if skilled:
-                return skilled
+        """The active sellers a lead of ``channel`` may go to (ascending; cached until staff change)."""
+        out = self._eligible.get(channel)
+        if out is None:
+            out = [k for k in range(len(self.sellers)) if self.active[k]]
+            if self.p.routing == "skill":
+                skilled = [k for k in out if self.sellers[k].channels is None or channel in self.sellers[k].channels]
+                out = skilled or out
+            self._eligible[channel] = out
         return out
 
-    def predicted_begin(self, k: int, arrival: float) -> float:
-        return max(self.wt.begin(self.wt.worked(arrival)), self.wt.begin(self.wt.worked(self.free_at[k])))
+    def least_loaded(self, cand: list[int]) -> int:
+        """The candidate with the fewest open slots per unit of selling capacity (lowest index on a tie)."""
+        load, cap = self.load, self.cap
+        vals = [load[j] / cap[j] for j in cand]
+        return cand[vals.index(min(vals))]
 
     def at_limit(self, k: int) -> bool:
         lim = self.p.deal_limit
@@ -368,20 +397,32 @@ class _Department:
             self.rr += 1
             k = cand[self.rr % len(cand)]
         elif rule == "pool":
-            k = min(cand, key=lambda j: (self.free_at[j], j))
+            fw = self.free_w
+            vals = [fw[j] for j in cand]
+            k = cand[vals.index(min(vals))]
         else:  # least_loaded, skill
-            k = min(cand, key=lambda j: (self.load[j] / max(self.sellers[j].capacity, 1e-9), j))
+            k = self.least_loaded(cand)
         if self.p.escalate:
+            # the predicted start of work, in working minutes: when the lead is in and the seller free
             sla = self.p.sla_minutes
-            w0 = self.wt.worked(now)
-            if self.wt.worked(self.predicted_begin(k, now)) - w0 > sla:
+            w0 = self.w_arr[i] if now == self.t_list[i] else self.wt.worked(now)
+            fw = self.free_w
+            if max(w0, fw[k]) - w0 > sla:
                 free = [j for j in cand if not self.at_limit(j)] or cand
-                best = min(free, key=lambda j: (self.predicted_begin(j, now), j))
-                if self.wt.worked(self.predicted_begin(best, now)) - w0 <= sla:
+                vals = [fw[j] for j in free]
+                best = free[vals.index(min(vals))]
+                if max(w0, fw[best]) - w0 <= sla:
                     k = best
         return k
 
     # ---- events
+    def _arrival(self, ev):
+        """Lead ``i`` arrives; the next one is scheduled (one pending arrival at a time)."""
+        i = ev.value
+        if i + 1 < len(self.t_list):
+            self.env.timeout(self.t_list[i + 1] - self.t_list[i], i + 1).callbacks.append(self._arrival)
+        self.arrive(i)
+
     def arrive(self, i: int):
         now = self.env.now
         k = self.choose(i, now)
@@ -398,92 +439,112 @@ class _Department:
                 if not free:
                     self.pool_queue.append(i)
                     return
-                k = min(free, key=lambda j: (self.load[j] / max(self.sellers[j].capacity, 1e-9), j))
+                k = self.least_loaded(free)
             else:
                 self.pending[k].append(i)
                 return
         self.assign(i, k)
 
+    def seller_spec(self, s: Seller) -> tuple:
+        """What :meth:`assign` reads of a seller, computed once."""
+        cap = max(s.capacity, 1e-6)
+        st = self.p.staffing
+        ramp_end = (s.hired_day + 7.0 * st.ramp_weeks) * _DAY if st.ramp_start < 1.0 else -math.inf
+        return (s.reaction_median, s.reaction_sigma, s.handling_min / cap, 1.0 - min(s.ref_occupancy, 0.95),
+                s.logit_offset, self.occ_per_touch / cap, ramp_end)
+
     def assign(self, i: int, k: int):
-        p, wt, now = self.p, self.wt, self.env.now
-        s = self.sellers[k]
-        self.load[k] += 1
-        if self.load[k] > self.peak:
-            self.peak = self.load[k]
+        now = self.env.now
+        react_med, react_sigma, handling, ref_free, offset, occ_per_touch, ramp_end = self.spec[k]
+        load = self.load[k] + 1
+        self.load[k] = load
+        if load > self.peak:
+            self.peak = load
         self.owner[i] = k
         self.assigned_at[i] = now
-        cap = max(s.capacity, 1e-6)
-        ramp = self.ramp(k, now)
-        w_now = wt.worked(now)
-        if p.reaction:
-            occ = min(0.95, self.deals_open[k] * p.touch_min_per_deal_day / (self.mpd * cap))
-            slow = (1.0 - min(s.ref_occupancy, 0.95)) / (1.0 - occ)
-            react = s.reaction_median * math.exp(s.reaction_sigma * self.z_react[i]) * slow
+        ramp = 1.0 if now >= ramp_end else self.ramp(k, now)
+        # on the working-minute axis (W): W(begin(w)) == w and begin() is monotone, so the start
+        # of work is simply the later of "reacted" and "free from the leads before"
+        wt = self.wt
+        w_arr = self.w_arr[i]
+        w_now = w_arr if now == self.t_list[i] else wt.worked(now)
+        if self.reaction:
+            occ = min(0.95, self.touch_at(k, now) * occ_per_touch) if self.any_touch else 0.0
+            react = react_med * math.exp(react_sigma * self.z_react[i]) * ref_free / (1.0 - occ)
         else:
             react = 0.0
-        begin = max(wt.begin(w_now + react), wt.begin(wt.worked(self.free_at[k])))
-        service = s.handling_min * self.e_service[i] / (cap * ramp)
-        w_begin = wt.worked(begin)
-        end = wt.finish(w_begin + service)
-        self.free_at[k] = end
+        w_begin = w_now + react
+        if self.free_w[k] > w_begin:
+            w_begin = self.free_w[k]
+        begin = wt.begin(w_begin)
+        service = handling * self.e_service[i] / ramp
+        self.free_w[k] = w_begin + service
         self.busy[k] += service
         self.begin_at[i] = begin
-        arrival = self.t_list[i]
-        wait = w_begin - wt.worked(arrival)
+        wait = w_begin - w_arr
         self.wait[i] = wait
         self.overnight[i] = begin > self.day_end[i]
-        z = self.ch_logit[self.ch[i]] + s.logit_offset + self.beta * math.log1p(max(wait, 0.0) / 60.0)
-        pd_ = ramp * self.coach_mult(now) / (1.0 + math.exp(-z))
-        decided = wt.finish(w_begin + math.exp(p.decision_mu + p.decision_sigma * self.z_dec[i]))
-        if self.u_conv[i] >= min(pd_, 0.99):
-            self.schedule_release(i, decided, deal=False)
+        z = self.lead_logit[i] + offset + self.beta * math.log1p(wait / 60.0 if wait > 0.0 else 0.0)
+        p_deal = ramp / (1.0 + math.exp(-z))
+        if self.coach is not None:
+            p_deal *= self.coach_mult(now)
+        decided = wt.finish(w_begin + self.decision_min[i])
+        if self.u_conv[i] >= min(p_deal, 0.99):
+            self.env.timeout(max(decided - now, 0.0), i).callbacks.append(self._lead_closes)
             return
         self.converted[i] = True
         self.deal_at[i] = decided
-        close, won = self.path(i, k, 0, decided, self.load[k])
-        self.won[i] = won
-        self.close_at[i] = close
-        if won:
+        ends = self.path(i, k, 0, decided, load)
+        close = ends[-1]
+        if self.path_won:
+            self.won[i] = True
             self.amount[i] = self.amounts[i]
-        self.env.timeout(decided - now).callbacks.append(lambda ev, i=i: self._deal_opens(i))
-        self.schedule_release(i, close, deal=True)
+        self.close_at[i] = close
+        if self.any_touch:
+            self.schedule_touch(k, i, 0, decided, ends)
+        self.env.timeout(close - now, i).callbacks.append(self._lead_closes)
 
-    def _deal_opens(self, i: int):
-        self._deal_change(self.owner[i], +1)
+    def forward_of(self, s: Seller) -> list:
+        """The seller's forward probability per stage (the team's where the data had too few)."""
+        return [s.forward.get(st.key, st.p_forward) for st in self.p.stages] if s.forward else self.team_fwd
 
-    def path(self, i: int, k: int, first: int, t0: float, load: float, u=None, z=None) -> tuple[float, bool]:
-        """Walk the deal through the stages from ``first``; return its close time and outcome."""
-        p = self.p
-        s = self.sellers[k]
+    def path(self, i: int, k: int, first: int, t0: float, load: float, u=None, stays=None) -> list:
+        """Walk the deal through the stages from ``first``: the end of each stage it enters.
+
+        ``u`` and ``stays`` (uniforms and stays in minutes per stage) default to lead ``i``'s.
+        The last end is the close; whether it was won is left in ``self.path_won``.
+        """
         u = self.u_stage[i] if u is None else u
-        z = self.z_stage[i] if z is None else z
-        fwd = self.team_fwd
-        if s.forward:
-            fwd = [s.forward.get(st.key, st.p_forward) for st in p.stages]
+        stays = self.stays[i] if stays is None else stays
+        fwd = self.fwd_by[k]
+        S = len(fwd)
         # the win chance shifts with the load at the start and the coaching lift
-        r = self.coach_mult(t0) * self.ramp(k, t0)
-        if p.conversion.delta_overload:
+        r = self.ramp(k, t0)
+        if self.coach is not None:
+            r *= self.coach_mult(t0)
+        conv = self.p.conversion
+        if conv.delta_overload:
             pw = math.prod(fwd[first:])
             if 0 < pw < 1:
-                z = math.log(pw / (1 - pw)) + p.conversion.delta_overload * (load - p.conversion.ref_load) / 10.0
-                r *= 1.0 / (1.0 + math.exp(-z)) / pw
-        adj = r ** (1.0 / max(len(fwd) - first, 1))
+                logit = math.log(pw / (1 - pw)) + conv.delta_overload * (load - conv.ref_load) / 10.0
+                r *= 1.0 / (1.0 + math.exp(-logit)) / pw
+        adj = 1.0 if r == 1.0 else r ** (1.0 / max(S - first, 1))
         t = t0
-        mus, sig = self.mus, self.sigmas
-        for j in range(first, len(fwd)):
-            t += math.exp(mus[j] + sig[j] * z[j]) * _DAY
+        ends = []
+        for j in range(first, S):
+            t += stays[j]
+            ends.append(t)
             if u[j] >= min(fwd[j] * adj, 0.999):
-                return t, False
-        return t, True
+                self.path_won = False
+                return ends
+        self.path_won = True
+        return ends
 
-    def schedule_release(self, i: int, at: float, deal: bool):
-        self.env.timeout(max(at - self.env.now, 0.0)).callbacks.append(lambda ev, i=i, d=deal: self.release(i, d))
-
-    def release(self, i: int, deal: bool):
+    def _lead_closes(self, ev):
+        """A lead is disqualified or its deal closes: its slot frees."""
+        i = ev.value
         k = self.owner[i]
         self.released_at[i] = self.env.now
-        if deal:
-            self._deal_change(k, -1)
         self.load[k] -= 1
         self.refill(k)
 
@@ -500,6 +561,7 @@ class _Department:
     # ---- staffing
     def leave(self, k: int):
         self.active[k] = False
+        self._eligible.clear()
         now = self.env.now
         self.left_day[k] = now / _DAY
         others = [j for j in range(len(self.sellers)) if self.active[j]]
@@ -508,14 +570,26 @@ class _Department:
         if others:
             # open leads and deals move to the least loaded colleagues
             mine = [i for i, o in enumerate(self.owner) if o == k and math.isnan(self.released_at[i]) and not math.isnan(self.assigned_at[i])]
+            self.touch_at(k, now)
+            future: dict = {}  # lead → its touch changes still due (they sum to minus what it adds now)
+            kept = []
+            for e in self.touch_heap[k]:
+                (future.setdefault(e[1], []) if e[1] >= 0 else kept).append(e)
+            self.touch_heap[k] = kept
+            heapify(kept)
             for i in mine:
                 j = min(others, key=lambda j: (self.load[j], j))
                 self.owner[i] = j
                 self.load[j] += 1
                 self.load[k] -= 1
-                if self.converted[i] and self.deal_at[i] <= now:
-                    self.deals_open[j] += 1
-                    self.deals_open[k] -= 1
+                moved = future.pop(i, [])
+                if moved:
+                    self.touch_at(j, now)
+                    now_touch = -sum(e[2] for e in moved)
+                    self.touch_now[k] -= now_touch
+                    self.touch_now[j] += now_touch
+                    for e in moved:
+                        heappush(self.touch_heap[j], e)
             for i in queued:
                 self.pool_queue.append(i)
             for j in others:
@@ -531,8 +605,12 @@ class _Department:
         new = self.p.typical_seller(f"{self.sellers[k].key}+", hired_day=now / _DAY)
         self.sellers.append(new)
         self.active.append(True)
-        for lst, v in ((self.load, 0), (self.deals_open, 0), (self.free_at, now), (self.busy, 0.0), (self.deal_area_by, 0.0)):
+        for lst, v in ((self.load, 0), (self.free_w, self.wt.worked(now)), (self.busy, 0.0),
+                       (self.cap, max(new.capacity, 1e-9)), (self.touch_now, 0.0), (self.touch_heap, []),
+                       (self.touch_last, now), (self.touch_area, 0.0), (self.spec, self.seller_spec(new)),
+                       (self.fwd_by, self.forward_of(new))):
             lst.append(v)
+        self._eligible.clear()
         self.pending.append(deque())
         self.left_day.append(np.nan)
         self.hired_sim.append(now / _DAY)
@@ -565,19 +643,32 @@ class _Department:
         self.e_service = rng.exponential(size=n).tolist()
         self.z_react = rng.standard_normal(n).tolist()
         self.u_conv = rng.random(n).tolist()
-        self.z_dec = rng.standard_normal(n).tolist()
+        z_dec = rng.standard_normal(n)
         self.u_stage = rng.random((n, S)).tolist()
-        self.z_stage = rng.standard_normal((n, S)).tolist()
+        mus = np.array([st.mu for st in p.stages])
+        sigmas = np.array([st.sigma for st in p.stages])
+        self.stays = (np.exp(mus + sigmas * rng.standard_normal((n, S))) * _DAY).tolist()  # minutes per stage
         self.amounts = (p.amounts[rng.integers(0, len(p.amounts), n)] if len(p.amounts) else np.zeros(n)).tolist()
         self.ch_logit = [p.conversion.logit_for(c) for c in self.channel_names]
+        self.lead_logit = np.asarray(self.ch_logit, dtype=float)[ch].tolist() if n else []
+        # response → deal or disqualification, in working minutes
+        self.decision_min = np.exp(p.decision_mu + p.decision_sigma * z_dec).tolist()
+        self.reaction = p.reaction
         self.beta = p.conversion.beta_response
         self.team_fwd = [st.p_forward for st in p.stages]
-        self.mus = [st.mu for st in p.stages]
-        self.sigmas = [st.sigma for st in p.stages]
+        self.touch_stage = [p.touch_min_per_deal_day if st.touch_min_per_day is None else float(st.touch_min_per_day)
+                            for st in p.stages]
+        self.any_touch = any(self.touch_stage)
+        # touch minutes per calendar day → share of the working time: divide by the working
+        # minutes per calendar day over the horizon
+        self.occ_per_touch = self.T / max(self.wt.worked(self.T) * _DAY, 1e-9) if self.T > 0 else 1.0 / _DAY
+        self.spec = [self.seller_spec(s) for s in self.sellers]
+        self.fwd_by = [self.forward_of(s) for s in self.sellers]
         self.t_list = t.tolist()
         self.ch = ch.tolist()
         self.rng_staff = np.random.default_rng(rng.integers(2**63))
-        self.day_end = [self.wt.day_end(x) for x in t.tolist()]
+        self.w_arr = self.wt.worked_array(t).tolist()
+        self.day_end = self.wt.day_end_array(t).tolist()
         nan = [math.nan] * n
         self.owner = [-1] * n
         self.assigned_at, self.begin_at, self.wait = nan[:], nan[:], nan[:]
@@ -594,15 +685,9 @@ class _Department:
         for k in range(len(self.sellers)):
             self.schedule_attrition(k)
 
-        env = self.env
-
-        def arrivals():
-            for i, at in enumerate(self.t_list):
-                yield env.timeout(at - env.now)
-                self.arrive(i)
-
-        env.process(arrivals())
-        env.run()  # to the end: every lead and deal is finished, so every sojourn is complete
+        if n:
+            self.env.timeout(self.t_list[0], 0).callbacks.append(self._arrival)
+        self.env.run()  # to the end: every lead and deal is finished, so every sojourn is complete
         return self._result()
 
     def _start_pipeline(self) -> list:
@@ -631,13 +716,15 @@ class _Department:
             u = rng.random(S)
             z = rng.standard_normal(S)
             # walk from the current stage: its remaining stay replaces the drawn one
-            z[j] = (math.log(max(stay, 1e-6)) - st.mu) / st.sigma
-            close, won = self.path(-1, k, j, 0.0, self.load[k], u=u, z=z)
+            stays = [math.exp(s2.mu + s2.sigma * zz) * _DAY for s2, zz in zip(self.p.stages, z)]
+            stays[j] = max(stay, 1e-6) * _DAY
+            ends = self.path(-1, k, j, 0.0, self.load[k], u=u.tolist(), stays=stays)
+            close, won = ends[-1], self.path_won
+            self.schedule_touch(k, -1, j, 0.0, ends)
             amt = float(row.amount) if won and pd.notna(row.amount) and row.amount > 0 else (
                 float(rng.choice(self.p.amounts)) if won and len(self.p.amounts) else 0.0
             )
             self.load[k] += 1
-            self._deal_change(k, +1)
             rec = {"seller": k, "close": close, "won": won, "amount": amt if won else 0.0}
             out.append(rec)
             self.env.timeout(close).callbacks.append(lambda ev, rec=rec: self._release_initial(rec))
@@ -645,7 +732,6 @@ class _Department:
 
     def _release_initial(self, rec: dict):
         k = rec["seller"]
-        self._deal_change(k, -1)
         self.load[k] -= 1
         self.refill(k)
 
@@ -694,8 +780,11 @@ class _Department:
             avail.append(max(wt.worked(end) - wt.worked(min(start, end)), 0.0) * max(s.capacity, 1e-9))
         avail = np.asarray(avail)
         deal_days = self._deal_days_by_seller()
-        work_share = wt.worked(T) / T if T > 0 else 1.0  # working minutes per calendar minute
-        touch = deal_days * _DAY * work_share / self.mpd * p.touch_min_per_deal_day if self.mpd else 0 * deal_days
+        # touch minutes done inside the horizon: ∫ touch(t) dt over [0, T] (minutes per day × minutes / 1440)
+        touch = np.zeros(len(avail))
+        for k in range(len(avail)):
+            self.touch_at(k, T)
+            touch[k] = (self.touch_area[k] + self.touch_now[k] * (T - min(self.touch_last[k], T))) / _DAY
         busy = np.asarray(self.busy[: len(avail)])
         util = np.where(avail > 0, (busy + touch) / np.maximum(avail, 1e-9), np.nan)
         months = self._monthly(won_new, init_close, won_init, init_amt)
@@ -727,6 +816,7 @@ class _Department:
                 "leads": np.bincount(np.maximum(self.owner[self.owner >= 0], 0), minlength=len(names))[: len(names)],
                 "utilisation": util,
                 "deal_days": deal_days,
+                "touch_min": touch,
                 "left_day": self.left_day,
             }
         )

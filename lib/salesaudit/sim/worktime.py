@@ -113,6 +113,31 @@ class WorkTime:
             return self._beyond(self.worked(t)) + self.minutes_per_day
         return self.closes[k]
 
+    def worked_array(self, t) -> np.ndarray:
+        """:meth:`worked` for an array of moments (vectorised, the same numbers)."""
+        t = np.asarray(t, dtype=float)
+        if self.always:
+            return t.copy()
+        opens = np.asarray(self.opens)
+        k = np.searchsorted(opens, t, side="right") - 1
+        kk = np.maximum(k, 0)
+        length = np.asarray(self.closes)[kk] - opens[kk]
+        w = np.asarray(self.before)[kk] + np.minimum(t - opens[kk], length)
+        return np.where(k < 0, 0.0, w)
+
+    def day_end_array(self, t) -> np.ndarray:
+        """:meth:`day_end` for an array of moments (vectorised, the same numbers)."""
+        t = np.asarray(t, dtype=float)
+        if self.always:
+            return (np.floor(t / _DAY) + 1.0) * _DAY
+        w = self.worked_array(t)
+        k = np.searchsorted(np.asarray(self.after), w, side="right")
+        inside = k < len(self.opens)
+        out = np.asarray(self.closes + [np.nan])[np.minimum(k, len(self.opens))]
+        if not inside.all():
+            out[~inside] = [self._beyond(x) + self.minutes_per_day for x in w[~inside]]
+        return out
+
     def working_days_between(self, a: float, b: float) -> float:
         """Working days (in units of a full working day) between two moments."""
         return (self.worked(b) - self.worked(a)) / self.minutes_per_day
