@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ..errors import ParameterError, closest, display_path
-from ..params import Labels, format_validation_error, read_yaml, validate
+from ..params import SCHEMA_TABLE_HEAD, Labels, format_validation_error, read_yaml, schema_rows, validate
 
 __all__ = [
     "Base",
@@ -617,49 +617,24 @@ def _nice_step(x: float) -> float:
 # --------------------------------------------------------------------------- reference
 
 
-def _describe(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
-    import json
-    from typing import get_args, get_origin
+def _kind(name: str, inner) -> tuple[str, bool] | None:
+    """How the incentive reference prints a field's type (see :func:`salesaudit.params.schema_rows`)."""
+    if name == "components":
+        return "list of components (below)", False
+    if inner is Labels:
+        return "text in `ru` and `en`", False
+    return None
 
-    for name, f in model.model_fields.items():
-        if f.exclude or name == "type":
-            continue
-        ann = f.annotation
-        optional = get_origin(ann) is Union and type(None) in get_args(ann)
-        if optional:
-            ann = next(a for a in get_args(ann) if a is not type(None))
-        is_list = get_origin(ann) is list
-        inner = get_args(ann)[0] if is_list and get_args(ann) else ann
-        sub = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-        if name == "components":
-            kind, sub = "list of components (below)", None
-        elif get_origin(inner) is Literal:
-            kind = "one of " + ", ".join(f"`{x}`" for x in get_args(inner))
-        elif inner is Labels:
-            kind = "text in `ru` and `en`"
-        else:
-            kind = getattr(inner, "__name__", None) or str(inner).replace("typing.", "")
-            if is_list:
-                kind = f"list of {kind}"
-        if optional:
-            kind += " or empty"
-        if f.is_required():
-            default = "required"
-        elif isinstance(f.default, BaseModel):
-            default = "see below"
-        else:
-            default = "`" + json.dumps(f.default, default=str, ensure_ascii=False) + "`"
-        meaning = f.description or ((sub.__doc__ or "").strip().splitlines()[0] if sub is not None else "")
-        lines.append(f"| `{prefix}{name}` | {kind} | {default} | {meaning} |")
-        if sub is not None and inner is not Labels:
-            _describe(sub, f"{prefix}{name}{'[]' if is_list else ''}.", lines)
+
+def _rows(model: type[BaseModel]) -> list[str]:
+    return schema_rows(model, skip=("type",), kind_hook=_kind)
 
 
 def markdown_reference() -> str:
     """The scheme and assumption reference as Markdown (``docs/incentives.md`` is generated from it)."""
     from .assumptions import Assumptions
 
-    head = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    head = SCHEMA_TABLE_HEAD
     lines = [
         "# Incentive schemes for the head of sales",
         "",
@@ -672,15 +647,15 @@ def markdown_reference() -> str:
         "",
         *head,
     ]
-    _describe(Scheme, "", lines)
+    lines += _rows(Scheme)
     for kind, cls in COMPONENTS.items():
         lines += ["", f"## Component `type: {kind}`", "", (cls.__doc__ or "").strip().splitlines()[0], "", *head]
-        _describe(cls, "", lines)
+        lines += _rows(cls)
     lines += ["", "KPIs of a basket (`kpi`): " + ", ".join(f"`{k}`" for k in KPIS) + ". `overdue_receivables` is better when lower"
               " (attainment = target / value). NPS and LTV are not in a CRM export: their monthly values come from the assumptions.",
               "", "## Inputs of a month", "", "| column | meaning |", "|---|---|"]
     lines += [f"| `{k}` | {v} |" for k, v in INPUT_COLUMNS.items()]
     lines += ["", "## Assumptions (`params/incentives/assumptions.yaml`)", "",
               "What a CRM export cannot tell: the margin, NPS and LTV, and the focus model's parameters.", "", *head]
-    _describe(Assumptions, "", lines)
+    lines += _rows(Assumptions)
     return "\n".join(lines) + "\n"

@@ -404,6 +404,31 @@ def _check_picklable(func, scen) -> None:
         ) from exc
 
 
+def _take(result, i: int, reps: tuple, scen, done, hint) -> None:
+    """Hand a finished chunk to ``done``, or raise the :class:`ScenarioError` of its failure.
+
+    ``result()`` returns the chunk (:func:`_run_chunk`) or raises what the executor raised;
+    ``hint(exc)`` adds the executor's advice to that message.
+    """
+    try:
+        out = result()
+    except Exception as exc:
+        raise _failure(i, scen[i], f"{reps[0]}-{reps[-1]}", f"{type(exc).__name__}: {exc}{hint(exc)}") from exc
+    if out[0] == "error":
+        raise _failure(i, scen[i], out[1], out[2], out[3])
+    done(i, reps, out[1])
+
+
+def _pool_hint(exc) -> str:  # the worker died, or func / its result could not be (un)pickled
+    if "pickl" in f"{type(exc).__name__} {exc}".lower():
+        return " (the scenario function must be a module-level function and the scenarios picklable; executor='serial' runs anything)"
+    return ""
+
+
+def _dask_hint(exc) -> str:  # deserialisation on the worker, killed worker, ...
+    return " (is the scenario function importable on the workers?)" if isinstance(exc, (ImportError, AttributeError)) else ""
+
+
 def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -421,14 +446,7 @@ def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
             raise ScenarioError(f"cannot send the sweep to the process pool: {type(exc).__name__}: {exc}. The scenario function must be a module-level function and the scenarios picklable; executor='serial' runs anything.") from exc
         for fut in as_completed(futures):
             i, reps = futures[fut]
-            try:
-                out = fut.result()
-            except Exception as exc:  # the worker died, or func / its result could not be (un)pickled
-                hint = " (the scenario function must be a module-level function and the scenarios picklable; executor='serial' runs anything)" if "pickl" in f"{type(exc).__name__} {exc}".lower() else ""
-                raise _failure(i, scen[i], f"{reps[0]}-{reps[-1]}", f"{type(exc).__name__}: {exc}{hint}") from exc
-            if out[0] == "error":
-                raise _failure(i, scen[i], out[1], out[2], out[3])
-            done(i, reps, out[1])
+            _take(fut.result, i, reps, scen, done, _pool_hint)
         ok = True
     finally:
         if not ok:
@@ -451,14 +469,7 @@ def _dask(client, func, scen, tasks, entropy, done) -> None:
             futures[fut.key] = (fut, i, reps)
         for fut in distributed.as_completed([f for f, _, _ in futures.values()], loop=client.loop):
             _, i, reps = futures[fut.key]
-            try:
-                out = fut.result()
-            except Exception as exc:  # deserialisation on the worker, killed worker, ...
-                hint = " (is the scenario function importable on the workers?)" if isinstance(exc, (ImportError, AttributeError)) else ""
-                raise _failure(i, scen[i], f"{reps[0]}-{reps[-1]}", f"{type(exc).__name__}: {exc}{hint}") from exc
-            if out[0] == "error":
-                raise _failure(i, scen[i], out[1], out[2], out[3])
-            done(i, reps, out[1])
+            _take(fut.result, i, reps, scen, done, _dask_hint)
         ok = True
     finally:
         if not ok:
