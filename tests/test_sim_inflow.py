@@ -481,3 +481,37 @@ def test_timezone_aware_times_need_a_calendar():
         LeadInflow.fit(leads, "2026-10-05 09:30", "2026-10-19")
     m = LeadInflow.fit(leads, "2026-10-05 09:30", "2026-10-19", calendar=HOLIDAY_CAL)  # converted back to Moscow time
     np.testing.assert_array_equal(m.rates, LeadInflow.fit(tiny_leads(), "2026-10-05 09:30", "2026-10-19", calendar=HOLIDAY_CAL).rates)
+
+
+# --------------------------------------------------------------------------- (8) a growing inflow
+
+
+def test_a_planted_growth_is_measured_and_projected_forward():
+    """Leads sampled from an inflow growing × 3 a year: the fit's log-linear trend finds × 3
+    (inside its 95 % CI), and ``with_trend()`` projects the next quarter's volume close to the
+    truth, where the flat fit falls a third short."""
+    cal = WorkCalendar(start="09:00", end="18:00")
+    truth = LeadInflow.from_daily(40, {"web": 0.6, "calls": 0.4}, calendar=cal).with_trend(3.0, "2026-01-05")
+    start, end = TS("2026-01-05"), TS("2026-07-06")  # half a year, 26 weeks
+    minutes, code = truth.sample(start, end, np.random.default_rng(11))
+    leads = pd.DataFrame({"created_at": start + pd.to_timedelta(minutes, unit="min"),
+                          "channel": np.array(truth.channels, dtype=object)[code]})
+    fit = LeadInflow.fit(leads, start, end, calendar=cal)
+    tr = fit.fit_summary_["trend"]
+    assert tr["ci_low"] < 3.0 < tr["ci_high"] and 2.2 < tr["per_year"] < 4.2
+    grown = fit.with_trend()
+    assert grown.growth_per_year == tr["per_year"] and grown.fit_summary_ is fit.fit_summary_
+    # inside the window the trended fit adds up to the leads seen (the flat fit does by construction)
+    assert grown.expected(start, end) == pytest.approx(len(minutes), rel=0.02)
+    nxt = (TS("2026-07-06"), TS("2026-10-05"))
+    want = truth.expected(*nxt)
+    assert grown.expected(*nxt) == pytest.approx(want, rel=0.12)  # over 8 seeds: within -5.5 … +2 %
+    assert fit.expected(*nxt) < 0.75 * want  # flat: the window's average level
+    # the trend survives scaling and the parameter file
+    assert grown.scaled(2.0).expected(*nxt) == pytest.approx(2 * grown.expected(*nxt))
+    back = LeadInflow.from_dict(yaml.safe_load(yaml.safe_dump(grown.as_dict())))
+    assert back.expected(*nxt) == pytest.approx(grown.expected(*nxt), rel=1e-12)
+    with pytest.raises(ParameterError, match="growth_per_year"):
+        LeadInflow.from_daily(10).with_trend(-1.0, "2026-01-05")
+    with pytest.raises(ParameterError, match="no fitted trend"):
+        LeadInflow.from_daily(10).with_trend()

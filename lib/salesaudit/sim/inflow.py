@@ -386,6 +386,8 @@ def _poisson_trend(y: np.ndarray, offset: np.ndarray, t: np.ndarray) -> dict | N
     b = float(beta[1])
     z = _st.norm.ppf(0.975)
     return {
+        "level": float(beta[0]),  # log of the multiplier on the flat model at the mean week
+        "t_mean": float(t.mean()),
         "per_week": b,
         "per_year": math.exp(b * _WEEKS_PER_YEAR),
         "ci_low": math.exp((b - z * se) * _WEEKS_PER_YEAR),
@@ -468,6 +470,8 @@ class LeadInflow:
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None
     n_observed: int | None = None
     fit_summary_: dict | None = field(default=None, repr=False)
+    growth_per_year: float = 1.0  # the rates hold at ``growth_origin`` and grow × this a year (1: flat)
+    growth_origin: pd.Timestamp | None = None
 
     def __post_init__(self):
         where = "LeadInflow"
@@ -496,6 +500,13 @@ class LeadInflow:
             self.holiday_as = int(self.holiday_as)
         rates.setflags(write=False)
         self.rates = rates
+        g = self.growth_per_year
+        if not (isinstance(g, (int, float)) and math.isfinite(g) and g > 0):
+            raise _problem(where, f"`growth_per_year` is the yearly growth factor of the lead volume (1 = flat, 2 = doubling a year) and must be a number > 0, got {g!r}.")
+        if g != 1.0 and self.growth_origin is None:
+            raise _problem(where, "`growth_origin` (the moment the rates hold) is needed with a `growth_per_year` other than 1.")
+        self.growth_per_year = float(g)
+        self.growth_origin = pd.Timestamp(self.growth_origin) if self.growth_origin is not None else None
 
     # ------------------------------------------------------------------ info
     @property
@@ -698,12 +709,44 @@ class LeadInflow:
             f = math.nan
         if not (math.isfinite(f) and f >= 0):
             raise _problem("LeadInflow.scaled", f"the factor must be a number >= 0 (1.0 keeps the inflow, 2.0 doubles it), got {factor!r}.")
-        return LeadInflow(self.rates * f, self.channels, self.holiday_as, calendar=self.calendar, window=self.window, n_observed=self.n_observed)
+        return LeadInflow(self.rates * f, self.channels, self.holiday_as, calendar=self.calendar, window=self.window, n_observed=self.n_observed,
+                          growth_per_year=self.growth_per_year, growth_origin=self.growth_origin)
+
+    def with_trend(self, growth_per_year: float | None = None, origin=None) -> "LeadInflow":
+        """The same profile growing (or shrinking) ``growth_per_year`` × a year from ``origin``.
+
+        Without arguments: the log-linear trend the fit measured (``fit_summary_["trend"]``),
+        projected forward, so a growing inflow keeps growing after the window. ``1.0`` is flat.
+
+        >>> flat = LeadInflow.from_daily(10)
+        >>> up = flat.with_trend(4.0, "2026-01-05")
+        >>> round(up.expected("2026-07-06", "2026-07-13") / flat.expected("2026-07-06", "2026-07-13"), 1)  # half a year on: × 2
+        2.0
+        """
+        if growth_per_year is None:
+            tr = (self.fit_summary_ or {}).get("trend")
+            if not tr or "origin" not in tr:
+                raise _problem("LeadInflow.with_trend", "this inflow has no fitted trend (it was not fitted on data, or the window is under three weeks); give growth_per_year and origin.")
+            growth_per_year, origin = tr["per_year"], tr["origin"]
+        out = LeadInflow(self.rates, self.channels, self.holiday_as, calendar=self.calendar, window=self.window, n_observed=self.n_observed,
+                         growth_per_year=growth_per_year, growth_origin=origin if growth_per_year != 1.0 else None)
+        out.diagnostics_, out.fit_summary_ = self.diagnostics_, self.fit_summary_
+        return out
 
     # ---------------------------------------------------------------- use
     def _hour_rates(self, grid: _Grid) -> np.ndarray:
         """Expected leads per channel in each hour of the grid, shape (channels, hours)."""
-        return self.rates.reshape(len(self.channels), 168)[:, grid.cell] * grid.cover[None, :]
+        lam = self.rates.reshape(len(self.channels), 168)[:, grid.cell] * grid.cover[None, :]
+        if self.growth_per_year != 1.0:
+            lam = lam * self._growth(grid)[None, :]
+        return lam
+
+    def _growth(self, grid: _Grid) -> np.ndarray:
+        """The trend's multiplier at the middle of each hour of the grid."""
+        mid = grid.h0 + (np.arange(len(grid.cover), dtype=np.float64) + 0.5) * _HOUR_NS
+        origin = _stamp_ns(self.growth_origin, self.calendar, "LeadInflow", "growth_origin")
+        years = (mid - origin) / (365.25 * 24 * _HOUR_NS)
+        return np.exp(math.log(self.growth_per_year) * years)
 
     def expected(self, start, end, calendar: WorkCalendar | None = None, by_channel: bool = False):
         """Expected number of leads in ``[start, end)``: the rates summed over its hours (partial hours pro rata).
@@ -713,7 +756,10 @@ class LeadInflow:
         cal = self._cal(calendar)
         s, e = _window("LeadInflow.expected", start, end, cal)
         grid = _grid(s, e, cal, self.holiday_as)
-        per = (self.rates * grid.exposure()[None]).sum(axis=(1, 2))
+        if self.growth_per_year != 1.0:
+            per = self._hour_rates(grid).sum(axis=1)
+        else:
+            per = (self.rates * grid.exposure()[None]).sum(axis=(1, 2))
         if by_channel:
             return pd.Series(per, index=pd.Index(self.channels, name="channel"), name="expected")
         return float(per.sum())
@@ -884,7 +930,13 @@ class LeadInflow:
         nw = int(wcode.max()) + 1
         y_w = np.bincount(wcode[idx], minlength=nw).astype(float)
         e_w = np.bincount(wcode, weights=lam, minlength=nw)
-        summary["trend"] = _poisson_trend(y_w, e_w, np.arange(nw))
+        trend = _poisson_trend(y_w, e_w, np.arange(nw))
+        if trend is not None and trend["per_week"] != 0:
+            # the moment the trend line crosses the flat model (multiplier 1): the trend's origin
+            t_one = trend["t_mean"] - trend["level"] / trend["per_week"]
+            day = 7.0 * (w0 + t_one) - 3.0 + 3.5  # a week index counts from its Monday; its value is its middle
+            trend["origin"] = _ts(int(round(day * 86400e9)))
+        summary["trend"] = trend
         # weekday × hour profile
         cell = grid.cell
         x_cell = np.bincount(cell[idx], minlength=168).astype(float)
@@ -1009,6 +1061,8 @@ class LeadInflow:
             "calendar": _calendar_dict(self.calendar),
             "window": [str(self.window[0]), str(self.window[1])] if self.window is not None else None,
             "n_observed": self.n_observed,
+            "growth_per_year": self.growth_per_year,
+            "growth_origin": str(self.growth_origin) if self.growth_origin is not None else None,
         }
 
     @classmethod
@@ -1019,12 +1073,13 @@ class LeadInflow:
         """
         if not isinstance(data, Mapping):
             raise _problem(source, f"must be a mapping with a `rates` key, got {type(data).__name__}.")
-        unknown = set(data) - {"channels", "holiday_as", "rates", "calendar", "window", "n_observed"}
+        allowed = ["channels", "holiday_as", "rates", "calendar", "window", "n_observed", "growth_per_year", "growth_origin"]
+        unknown = set(data) - set(allowed)
         if unknown:
             from ..errors import closest
 
             first = sorted(unknown)[0]
-            raise _problem(source, f"unknown key {first!r}.{closest(first, ['channels', 'holiday_as', 'rates', 'calendar', 'window', 'n_observed'])} Allowed: channels, holiday_as, rates, calendar, window, n_observed.")
+            raise _problem(source, f"unknown key {first!r}.{closest(first, allowed)} Allowed: {', '.join(allowed)}.")
         rates = data.get("rates")
         if not isinstance(rates, Mapping) or not rates:
             raise _problem(source, "`rates` must map each channel name to 7 rows (Monday … Sunday) of 24 hourly rates (leads per hour).")
@@ -1050,6 +1105,7 @@ class LeadInflow:
             raise _problem(source, f"`window` must be two moments [start, end], got {window!r}.") from None
         n_obs = data.get("n_observed")
         try:
-            return cls(arr, channels, data.get("holiday_as", 6), calendar=calendar, window=window, n_observed=None if n_obs is None else int(n_obs))
+            return cls(arr, channels, data.get("holiday_as", 6), calendar=calendar, window=window, n_observed=None if n_obs is None else int(n_obs),
+                       growth_per_year=data.get("growth_per_year", 1.0), growth_origin=data.get("growth_origin"))
         except ParameterError as exc:
             raise _problem(source, " ".join(exc.problems)) from None
