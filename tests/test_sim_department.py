@@ -375,3 +375,15 @@ def test_seller_channels_excludes_only_what_cannot_be_chance():
     # a seller with three leads, all from the web, is not kept off the rest: too few to tell
     few = pd.DataFrame({"manager": ["a"] * 300 + ["z"] * 3, "channel": ["web", "calls", "ads"] * 100 + ["web"] * 3})
     assert seller_channels(few)["z"] is None
+
+
+def test_a_sellers_own_pace_stretches_their_deals_only():
+    from dataclasses import replace
+
+    p = DepartmentParams.example(managers=4, leads_per_year=4000).replace(touch_min_per_deal_day=0.0)
+    slow = p.replace(sellers=[replace(s, stay_scale={st.key: 3.0 for st in p.stages}) if s.key == "m01" else s for s in p.sellers])
+    a, b = simulate(p, days=120, seed=6).leads, simulate(slow, days=120, seed=6).leads
+    life = lambda x, who: (x["closed"] - x["deal_at"])[x["converted"] & (x["seller"] == who)].to_numpy()  # noqa: E731
+    np.testing.assert_allclose(life(b, "m01"), 3.0 * life(a, "m01"), rtol=1e-9)  # same draws, three times as long
+    np.testing.assert_allclose(life(b, "m02"), life(a, "m02"), rtol=1e-12)
+    assert (b["won"] == a["won"]).all()  # the pace does not change the outcomes

@@ -105,6 +105,7 @@ class Seller:
     handling_min: float = 10.0  # the seller's working minutes per lead
     logit_offset: float = 0.0  # lead → deal log-odds against the team
     forward: Optional[dict] = None  # stage → p_forward for this seller, where the data allow
+    stay_scale: Optional[dict] = None  # stage → the seller's stays against the team's (2 = twice as long), where the data allow
     capacity: float = 1.0  # share of a full working day spent selling
     hired_day: float = -1e9  # days from the start; ramp-up counts from here
     channels: Optional[tuple] = None  # channels served under the skill rule (None: all)
@@ -508,6 +509,12 @@ class _Department:
         """The seller's forward probability per stage (the team's where the data had too few)."""
         return [s.forward.get(st.key, st.p_forward) for st in self.p.stages] if s.forward else self.team_fwd
 
+    def stay_scale_of(self, s: Seller) -> list | None:
+        """The seller's stay multiplier per stage (``None``: the team's pace everywhere)."""
+        if not s.stay_scale:
+            return None
+        return [float(s.stay_scale.get(st.key, 1.0)) for st in self.p.stages]
+
     def path(self, i: int, k: int, first: int, t0: float, load: float, u=None, stays=None) -> list:
         """Walk the deal through the stages from ``first``: the end of each stage it enters.
 
@@ -516,6 +523,9 @@ class _Department:
         """
         u = self.u_stage[i] if u is None else u
         stays = self.stays[i] if stays is None else stays
+        scale = self.scale_by[k]
+        if scale is not None:
+            stays = [x * c for x, c in zip(stays, scale)]
         fwd = self.fwd_by[k]
         S = len(fwd)
         # the win chance shifts with the load at the start and the coaching lift
@@ -608,7 +618,7 @@ class _Department:
         for lst, v in ((self.load, 0), (self.free_w, self.wt.worked(now)), (self.busy, 0.0),
                        (self.cap, max(new.capacity, 1e-9)), (self.touch_now, 0.0), (self.touch_heap, []),
                        (self.touch_last, now), (self.touch_area, 0.0), (self.spec, self.seller_spec(new)),
-                       (self.fwd_by, self.forward_of(new))):
+                       (self.fwd_by, self.forward_of(new)), (self.scale_by, self.stay_scale_of(new))):
             lst.append(v)
         self._eligible.clear()
         self.pending.append(deque())
@@ -664,6 +674,7 @@ class _Department:
         self.occ_per_touch = self.T / max(self.wt.worked(self.T) * _DAY, 1e-9) if self.T > 0 else 1.0 / _DAY
         self.spec = [self.seller_spec(s) for s in self.sellers]
         self.fwd_by = [self.forward_of(s) for s in self.sellers]
+        self.scale_by = [self.stay_scale_of(s) for s in self.sellers]
         self.t_list = t.tolist()
         self.ch = ch.tolist()
         self.rng_staff = np.random.default_rng(rng.integers(2**63))
@@ -709,15 +720,18 @@ class _Department:
                 k = min(range(len(self.sellers)), key=lambda x: (self.load[x], x))
             st = self.p.stages[j]
             age = max(float(row.age_days), 1e-6)
-            # residual stay: a lognormal conditioned on having lasted ``age`` already
-            lo = stats.norm.cdf((math.log(age) - st.mu) / st.sigma)
+            # residual stay: the seller's lognormal conditioned on having lasted ``age`` already
+            c = self.scale_by[k][j] if self.scale_by[k] is not None else 1.0
+            mu = st.mu + math.log(c)
+            lo = stats.norm.cdf((math.log(age) - mu) / st.sigma)
             uu = lo + (1 - lo) * rng.random()
-            stay = math.exp(st.mu + st.sigma * stats.norm.ppf(min(uu, 1 - 1e-12))) - age
+            stay = math.exp(mu + st.sigma * stats.norm.ppf(min(uu, 1 - 1e-12))) - age
             u = rng.random(S)
             z = rng.standard_normal(S)
-            # walk from the current stage: its remaining stay replaces the drawn one
+            # walk from the current stage: its remaining stay replaces the drawn one (path() applies
+            # the seller's pace to every stay, so this one is given at the team's pace)
             stays = [math.exp(s2.mu + s2.sigma * zz) * _DAY for s2, zz in zip(self.p.stages, z)]
-            stays[j] = max(stay, 1e-6) * _DAY
+            stays[j] = max(stay, 1e-6) * _DAY / c
             ends = self.path(-1, k, j, 0.0, self.load[k], u=u.tolist(), stays=stays)
             close, won = ends[-1], self.path_won
             self.schedule_touch(k, -1, j, 0.0, ends)
