@@ -26,7 +26,8 @@ attrition                 leavers per seller-month over the data's span (exact C
 What a CRM cannot tell — the head of sales' coaching effect, ramp-up of new hires, time to fill
 a vacancy, the minutes of admin per lead — are assumptions (:data:`ASSUMPTIONS`, overridable from
 ``params/simulation/*.yaml`` via :func:`load_assumptions`), listed in ``assumptions_`` next to
-every result.
+every result. :func:`calibration_tables` and :func:`calibration_notes` give these tables and the
+notes in the report's language.
 """
 from __future__ import annotations
 
@@ -41,14 +42,15 @@ from scipy import optimize, stats
 
 from ..coaching import CoachingEffect
 from ..errors import ParameterError, closest, display_path
+from ..i18n import _check_lang, has, t
 from ..snapshot import snapshot
 from ..stats import kaplan_meier, km_quantile
 from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Stage, Staffing
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
-__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "load_assumptions", "lognormal_fit", "revenue_plan", "seller_channels",
-           "touch_by_stage"]
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "calibration_notes", "calibration_tables", "load_assumptions",
+           "lognormal_fit", "revenue_plan", "seller_channels", "touch_by_stage"]
 
 #: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
 ASSUMPTIONS: dict = {
@@ -187,6 +189,20 @@ class Calibration:
     assumptions_: pd.DataFrame
     stays_: pd.DataFrame = field(repr=False, default=None)
     notes: list = field(default_factory=list)
+    #: ``(label key, parameters)`` of each of ``notes``, for :func:`calibration_notes`
+    note_keys_: list = field(default_factory=list)
+
+
+class _Notes(list):
+    """The calibration's notes in English, with the label key and parameters of each in ``keys``."""
+
+    def __init__(self):
+        super().__init__()
+        self.keys: list = []
+
+    def add(self, key: str, **params) -> None:
+        self.keys.append((key, params))
+        self.append(t(key, "en", **params))
 
 
 def _active_people(ds, T) -> pd.DataFrame:
@@ -215,7 +231,7 @@ def _attrition(ds, lo, T) -> dict:
     return {"rate": k / months, "lo": float(lo_ci), "hi": float(hi_ci), "leavers": k, "months": months}
 
 
-def _derive_lead_status(snap, T, notes: list):
+def _derive_lead_status(snap, T, notes: _Notes):
     """Leads that are never marked disqualified (Olist): converted when a deal links to them, else disqualified
     once older than 60 days, else still in work. Returns the dataset with that status."""
     from dataclasses import replace
@@ -231,11 +247,11 @@ def _derive_lead_status(snap, T, notes: list):
     status = np.where(conv, "converted", np.where(old, "disqualified", "in_work"))
     le = le.copy()
     le["status"] = pd.Categorical(status, categories=["new", "in_work", "converted", "disqualified"])
-    notes.append("leads carry no status: a lead with a deal counts as converted, one older than 60 days without a deal as disqualified")
+    notes.add("capacity.note.lead_status")
     return replace(snap, tables={**snap.tables, "leads": le})
 
 
-def _response_proxy(snap, cal, lo, notes: list) -> pd.DataFrame | None:
+def _response_proxy(snap, cal, lo, notes: _Notes) -> pd.DataFrame | None:
     """When the export has no first-response times: the lead → deal time of converted leads
     (the deal is created at the first contact, as in Olist), in working minutes."""
     le, d = snap.tables["leads"], snap.tables["deals"]
@@ -247,8 +263,7 @@ def _response_proxy(snap, cal, lo, notes: list) -> pd.DataFrame | None:
     if m.empty:
         return None
     mins = cal.working_minutes_between(m["lead_at"], m["created_at"]) if cal is not None else (m["created_at"] - m["lead_at"]).dt.total_seconds() / 60
-    notes.append("no first-response times in the export: the response is proxied by the lead → deal time of converted leads "
-                 "(biased: only leads that converted are seen), and the slow-response effect cannot be estimated")
+    notes.add("capacity.note.response_proxy")
     return pd.DataFrame({"manager": m["manager"].astype(str).to_numpy(), "working_minutes": np.asarray(mins, float), "answered": True})
 
 
@@ -363,7 +378,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         start += pd.Timedelta(days=1)
     win_lo = T - pd.Timedelta(days=a["window_days"])
     deal_lo = T - pd.Timedelta(days=a["deal_window_days"])
-    notes: list = []
+    notes = _Notes()
     min_n = int(a["min_n"])
 
     # ---- lead inflow
@@ -405,7 +420,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             k, n = (conv.loc[c, "sum"], conv.loc[c, "count"]) if c in conv.index else (0, 0)
             share = (k + 0.5) / (n + 1.0)  # Jeffreys-like: no channel at exactly 0 or 1
             channel_logit[c] = math.log(share / (1 - share))
-        notes.append("lead → deal: the response-time model could not be fitted; each channel's own conversion share is used")
+        notes.add("capacity.note.channel_share")
 
     # ---- stages
     all_stays = stalls.stage_stays(snap)
@@ -428,7 +443,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         fwd = int((obs & (nxt != lost_key)).sum())
         p = fwd / exits if exits else 1.0
         if len(s) == 0:  # no stay ever recorded in this stage (no stage history): pass through it at once
-            notes.append(f"stage {key}: no stays in the data; deals pass through it without delay")
+            notes.add("capacity.note.stage_no_stays", stage=key)
             fit = {"mu": math.log(1e-4), "sigma": 0.01, "n": 0, "events": 0}
         else:
             fit = lognormal_fit(days, obs)
@@ -516,7 +531,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             capacity=capacity, hired_day=hired_day, is_head=is_head, ref_occupancy=occ,
         )
         if is_head and capacity <= 0:
-            notes.append(f"the head of sales {key} took no leads in the window and is not simulated as a seller")
+            notes.add("capacity.note.head_no_leads", seller=key)
         else:
             sellers.append(seller)
         if is_head:
@@ -543,14 +558,14 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         c_ = serves.get(r_["seller"])
         r_["channels"] = "all" if c_ is None else ", ".join(c_)
     if any(v is not None for v in serves.values()):
-        notes.append("some sellers took no leads of some channels: the skill rule keeps them to the channels they served")
+        notes.add("capacity.note.skill_channels")
 
     # ---- deal amounts, decision delay, overload, attrition
     won = deals[(deals["outcome"] == "won") & (deals["closed_at"] >= deal_lo) & (deals["amount"] > 0)]
     amounts = won["amount"].to_numpy(float)
     if len(amounts) < min_n:
         amounts = deals.loc[deals["amount"] > 0, "amount"].to_numpy(float)
-        notes.append("deal amounts: fewer won deals than min_n in the window; amounts of all deals are resampled")
+        notes.add("capacity.note.amounts_all_deals")
     dec_mu, dec_sigma = math.log(60.0), 1.0
     le = snap.tables["leads"]
     conv = le[le["deal_id"].notna() & le["first_response_at"].notna() & (le["created_at"] >= deal_lo)]
@@ -604,5 +619,91 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     return Calibration(
         params=params, as_of=T, inflow_=inflow.diagnostics(), inflow_summary_=dict(inflow.fit_summary_ or {}),
         stages_=pd.DataFrame(stage_rows), sellers_=pd.DataFrame(seller_rows), effects_=effects,
-        assumptions_=assumptions_tbl, stays_=stays, notes=notes,
+        assumptions_=assumptions_tbl, stays_=stays, notes=list(notes), note_keys_=list(notes.keys),
     )
+
+
+# --------------------------------------------------------------------------- the calibration in the report's language
+
+#: placeholders of the assumption meanings that list the allowed values
+_MEANING_PARAMS = {"at_limit": {"options": ", ".join(AT_LIMIT)}, "routing": {"options": ", ".join(ROUTING_RULES)}}
+
+
+def _stage_labels(cal: Calibration, lang: str) -> dict:
+    return {s.key: (s.label or {}).get(lang) or s.key for s in cal.params.stages}
+
+
+def _code(prefix: str, value, lang: str):
+    """``value`` in words when ``prefix.value`` is a label (spaces read as ``_``), else as it is."""
+    key = f"{prefix}.{str(value).replace(' ', '_')}"
+    return t(key, lang) if isinstance(value, str) and has(key) else value
+
+
+def _yes_no(values, lang: str) -> list:
+    return [t("capacity.cal.yes" if bool(v) else "capacity.cal.no", lang) for v in values]
+
+
+def _headers(df: pd.DataFrame, table: str, lang: str) -> pd.DataFrame:
+    return df.rename(columns={c: t(f"capacity.cal.{table}.{c}", lang) for c in df.columns})
+
+
+def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
+    """The calibration's tables for the report in ``lang``: ``stages``, ``sellers``, ``effects``, ``assumptions``.
+
+    Copies of ``stages_``, ``sellers_`` (without the names), ``effects_`` and ``assumptions_`` with
+    the headers, the coded cells (stage keys, sources, effects, yes/no, all channels) and the
+    assumptions' meanings in ``lang``; numbers rounded to 3 decimals (effects to 4). Assumption
+    names stay as they are: they are the keys of ``params/simulation/*.yaml``.
+    """
+    _check_lang(lang)
+    stage_label = _stage_labels(cal, lang)
+    st = cal.stages_.copy()
+    if "stage" in st:
+        st["stage"] = [stage_label.get(k, k) for k in st["stage"].astype(str)]
+    if "touch_source" in st:
+        st["touch_source"] = [_code("capacity.cal.source", v, lang) for v in st["touch_source"]]
+
+    se = cal.sellers_.drop(columns=["name"], errors="ignore")
+    for c in ("head", "own_response_fit", "own_stage_shares"):
+        if c in se:
+            se[c] = _yes_no(se[c], lang)
+    if "channels" in se:
+        se["channels"] = [_code("capacity.cal.channels", v, lang) for v in se["channels"]]
+
+    ef = cal.effects_.copy()
+    if "effect" in ef:
+        ef["effect"] = [_code("capacity.cal.effect", v, lang) for v in ef["effect"]]
+    if "detectable" in ef:
+        ef["detectable"] = _yes_no(ef["detectable"], lang)
+    if "source" in ef:
+        ef["source"] = [_code("capacity.cal.source", v, lang) for v in ef["source"]]
+
+    asm = cal.assumptions_.copy()
+    asm["meaning"] = [t(f"capacity.assumption.{k}", lang, **_MEANING_PARAMS.get(k, {})) if has(f"capacity.assumption.{k}") else m
+                      for k, m in zip(asm["name"], asm["meaning"])]
+    return {
+        "stages": _headers(st.round(3), "stages", lang),
+        "sellers": _headers(se.round(3), "sellers", lang),
+        "effects": _headers(ef.round(4), "effects", lang),
+        "assumptions": _headers(asm, "assumptions", lang),
+    }
+
+
+def calibration_notes(cal: Calibration, lang: str) -> list[str]:
+    """The calibration's notes (limits of the data) in ``lang``, in the order of ``cal.notes``.
+
+    A note of :func:`calibrate` is rebuilt from its label (a stage named by its label in ``lang``);
+    a note added to ``cal.notes`` by hand has no label and comes back as it is.
+    """
+    _check_lang(lang)
+    stage_label = _stage_labels(cal, lang)
+    known = {t(key, "en", **params): (key, params) for key, params in (cal.note_keys_ or [])}
+    out = []
+    for text in cal.notes:
+        if text not in known:
+            out.append(text)
+            continue
+        key, params = known[text]
+        params = {k: (stage_label.get(v, v) if k == "stage" else v) for k, v in params.items()}
+        out.append(t(key, lang, **params))
+    return out

@@ -1,0 +1,177 @@
+"""The calibration of notebook 06 in the report's language: tables (``calibration_tables``) and notes
+(``calibration_notes``).
+
+* Headers, coded cells (stages, sources, effects, yes/no, all channels) and the assumptions'
+  meanings come in Russian or English; numbers are rounded as the notebook showed them.
+* Every note :func:`calibrate` can write has a label; the English text is the one ``cal.notes``
+  always held, the Russian one is a translation. The demo with a huge ``min_n`` and Olist (when
+  ``../shared/realdata`` is there) write notes for real.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from conftest import REPO, needs_realdata
+from salesaudit.errors import SalesauditError
+from salesaudit.i18n import LABELS, t
+from salesaudit.sim.calibrate import ASSUMPTIONS, _Notes, calibrate, calibration_notes, calibration_tables
+
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+CALIBRATE_PY = REPO / "lib" / "salesaudit" / "sim" / "calibrate.py"
+
+#: every note calibrate() writes, as its English text was before the notes got labels
+OLD_NOTES = {
+    ("capacity.note.lead_status", ()): "leads carry no status: a lead with a deal counts as converted, one older than 60 days without a deal as disqualified",
+    ("capacity.note.response_proxy", ()): "no first-response times in the export: the response is proxied by the lead → deal time of converted leads "
+                                           "(biased: only leads that converted are seen), and the slow-response effect cannot be estimated",
+    ("capacity.note.channel_share", ()): "lead → deal: the response-time model could not be fitted; each channel's own conversion share is used",
+    ("capacity.note.stage_no_stays", (("stage", "new"),)): "stage new: no stays in the data; deals pass through it without delay",
+    ("capacity.note.head_no_leads", (("seller", "h01"),)): "the head of sales h01 took no leads in the window and is not simulated as a seller",
+    ("capacity.note.skill_channels", ()): "some sellers took no leads of some channels: the skill rule keeps them to the channels they served",
+    ("capacity.note.amounts_all_deals", ()): "deal amounts: fewer won deals than min_n in the window; amounts of all deals are resampled",
+}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    import salesaudit as sa
+
+    return sa.load(REPO / "params" / "clients" / "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def cal(demo):
+    return calibrate(demo)
+
+
+@pytest.fixture(scope="module")
+def tables(cal):
+    return {lang: calibration_tables(cal, lang) for lang in ("ru", "en")}
+
+
+def test_tables_have_translated_headers_and_no_code_column_names(cal, tables):
+    raw = {"stages": cal.stages_, "sellers": cal.sellers_, "effects": cal.effects_, "assumptions": cal.assumptions_}
+    assert set(tables["ru"]) == set(tables["en"]) == set(raw)
+    for name, df in tables["ru"].items():
+        assert all(CYRILLIC.search(h) for h in df.columns), (name, list(df.columns))
+        assert not set(df.columns) & set(raw[name].columns), name
+        assert len(df) == len(raw[name])
+    for name, df in tables["en"].items():
+        assert not set(df.columns) & set(raw[name].columns), name
+    ru, en = tables["ru"], tables["en"]
+    assert "Доля перехода вперёд" in ru["stages"] and "Forward share" in en["stages"]
+    assert "p_forward" not in ru["stages"] and "touch_source" not in ru["stages"]
+    assert list(ru["sellers"].columns[:2]) == ["Менеджер", "РОП"]
+    assert list(en["effects"].columns) == ["Effect", "Estimate", "95 % CI from", "95 % CI to", "Observations (leavers for attrition)",
+                                           "Detectable", "Used in the model", "Source"]
+    assert list(ru["assumptions"].columns) == ["Параметр", "Значение", "Что означает"]
+
+
+def test_coded_cells_are_words_and_numbers_are_rounded(cal, tables):
+    ru, en = tables["ru"], tables["en"]
+    # stages: the funnel's labels; the demo has activities on every stage, so touch work is the data's
+    assert list(ru["stages"]["Этап"]) == ["Новая заявка", "Квалификация", "Выявление потребностей", "Коммерческое предложение", "Счёт выставлен"]
+    assert list(en["stages"]["Stage"])[:2] == ["New", "Qualified"]
+    assert set(ru["stages"]["Работа: источник"]) == {"данные"} and set(en["stages"]["Touch work: source"]) == {"data"}
+    assert list(ru["stages"]["Доля перехода вперёд"]) == list(cal.stages_["p_forward"].round(3))
+    assert ru["stages"]["Доля перехода вперёд"].iloc[0] == round(float(cal.stages_["p_forward"].iloc[0]), 3)
+    # sellers: no names, the head marked, everybody serves all channels
+    s = ru["sellers"].set_index("Менеджер")
+    assert len(s.columns) + 1 == len(cal.sellers_.columns) - 1  # all but the name (and the index)
+    assert "Фролова Юлия Алексеевна" in set(cal.sellers_["name"]) and "Фролова Юлия Алексеевна" not in s.to_numpy().astype(str)
+    assert s.loc["h01", "РОП"] == "да" and s.loc["m01", "РОП"] == "нет"
+    assert set(s["Каналы"]) == {"все"} and set(en["sellers"]["Channels"]) == {"all"}
+    assert s.loc["m02", "Лидов в окне"] == int(cal.sellers_.set_index("seller").loc["m02", "leads_in_window"])
+    # effects: names, yes/no, sources in words; rounded to 4 decimals
+    e = ru["effects"].set_index("Эффект")
+    over = "Перегрузка: лог-шансы выигрыша на +10 открытых сделок"
+    assert list(e.index) == ["Медленный ответ: лог-шансы на log(1 + часы ответа)", over, "Уход менеджеров: в месяц на менеджера"]
+    assert e.loc[over, "Источник"] == "допущение" and e.loc[over, "Виден в данных"] == "нет"
+    assert e.loc["Уход менеджеров: в месяц на менеджера", "Источник"] == "данные"
+    assert list(en["effects"]["Source"]) == ["data", "assumption", "data"]
+    assert e.loc[over, "Оценка"] == round(float(cal.effects_.set_index("effect").loc["delta_overload", "estimate"]), 4)
+
+
+def test_assumption_meanings_are_in_the_language_asked(cal, tables):
+    ru = tables["ru"]["assumptions"].set_index("Параметр")["Что означает"]
+    en = tables["en"]["assumptions"].set_index("Parameter")["Meaning"]
+    derived = ["handling_min", "touch_min_per_deal_day", "volume_cv", "decision_median_min"]
+    assert list(ru.index) == list(ASSUMPTIONS) + derived  # the keys of params/simulation/*.yaml stay as they are
+    assert all(CYRILLIC.search(m) for m in ru), ru[~ru.map(lambda m: bool(CYRILLIC.search(m)))]
+    assert ru["ramp_weeks"] == "недель до полной продуктивности нового менеджера"
+    assert ru["head_hours_per_month"] == "рабочих часов РОПа в месяц"
+    assert ru["routing"] == "правило распределения лидов: round_robin, least_loaded, skill, pool"
+    assert ru["decision_median_min"] == "рабочих минут от первого ответа до создания сделки (данные)"
+    # the English meanings are those of ASSUMPTIONS, which the errors and the docs use
+    for key, (_, meaning) in ASSUMPTIONS.items():
+        assert en[key] == meaning, key
+    assert en["volume_cv"] == "month-to-month variation of lead volume beyond Poisson (data); each replication draws its level"
+    assert not any(CYRILLIC.search(m) for m in en)
+    # the calibration's own table is left in English
+    assert cal.assumptions_.set_index("name").loc["ramp_weeks", "meaning"] == ASSUMPTIONS["ramp_weeks"][1]
+
+
+def test_every_note_calibrate_writes_has_a_label_and_no_plain_note_is_left():
+    src = CALIBRATE_PY.read_text(encoding="utf-8")
+    assert "notes.append(" not in src
+    used = set(re.findall(r'notes\.add\("(capacity\.note\.[a-z_]+)"', src))
+    assert used == {k for k, _ in OLD_NOTES} == {k for k in LABELS if k.startswith("capacity.note.")}
+
+
+def test_every_note_comes_back_translated_and_its_english_text_is_unchanged(cal):
+    notes = _Notes()
+    for key, params in OLD_NOTES:
+        notes.add(key, **dict(params))
+    assert list(notes) == list(OLD_NOTES.values())
+    c = dataclasses.replace(cal, notes=list(notes), note_keys_=list(notes.keys))
+    ru, en = calibration_notes(c, "ru"), calibration_notes(c, "en")
+    assert len(ru) == len(en) == 7
+    assert all(CYRILLIC.search(n) for n in ru), ru
+    assert ru[3] == "этап «Новая заявка»: в данных нет заходов на него; сделки проходят его без задержки"  # the stage by its label
+    assert en[3] == "stage New: no stays in the data; deals pass through it without delay"
+    assert ru[4] == "РОП h01 не получал лидов в окне оценки и не моделируется как продающий менеджер"
+    assert en[:3] + en[4:] == list(OLD_NOTES.values())[:3] + list(OLD_NOTES.values())[4:]
+    # a note added by hand has no label: it is shown as it is
+    hand = dataclasses.replace(c, notes=c.notes + ["a note from elsewhere"])
+    assert calibration_notes(hand, "ru")[-1] == "a note from elsewhere"
+
+
+def test_demo_with_a_large_min_n_writes_notes_in_both_languages(demo):
+    c = calibrate(demo, assumptions={"min_n": 100000})
+    assert c.notes == [OLD_NOTES[("capacity.note.response_proxy", ())], OLD_NOTES[("capacity.note.amounts_all_deals", ())]]
+    assert c.note_keys_ == [("capacity.note.response_proxy", {}), ("capacity.note.amounts_all_deals", {})]
+    assert calibration_notes(c, "en") == c.notes
+    assert calibration_notes(c, "ru") == [
+        t("capacity.note.response_proxy", "ru"),
+        "суммы сделок: выигранных сделок в окне меньше min_n; суммы берутся из всех сделок",
+    ]
+    assert calibration_notes(c, "ru")[0].startswith("в выгрузке нет времени первого ответа")
+    # with too few observations for anybody's own fit, no seller has one
+    assert set(calibration_tables(c, "ru")["sellers"]["Своя оценка ответа"]) == {"нет"}
+    assert set(calibration_tables(c, "ru")["stages"]["Работа: источник"]) == {"среднее по отделу"}
+
+
+def test_an_unknown_language_is_refused(cal):
+    with pytest.raises(SalesauditError, match="ru, en"):
+        calibration_tables(cal, "de")
+    with pytest.raises(SalesauditError, match="ru, en"):
+        calibration_notes(cal, "de")
+
+
+@needs_realdata("olist_marketing_funnel")
+def test_olist_calibration_notes_in_russian():
+    import salesaudit as sa
+
+    ds = sa.load(REPO / "params" / "clients" / "olist.yaml")
+    c = calibrate(ds, as_of="2018-02-28 23:59:59", assumptions={"window_days": 61})
+    keys = [k for k, _ in c.note_keys_]
+    assert keys == ["capacity.note.lead_status", "capacity.note.response_proxy", "capacity.note.channel_share",
+                    "capacity.note.stage_no_stays", "capacity.note.amounts_all_deals"]
+    ru = calibration_notes(c, "ru")
+    assert len(ru) == len(c.notes) == 5 and all(CYRILLIC.search(n) for n in ru)
+    assert ru[0] == "у лидов нет статуса: лид со сделкой считается конвертированным, лид старше 60 дней без сделки — отсеянным"
+    assert "stage mql: no stays in the data" in c.notes[3]
+    assert ru[3].startswith("этап «") and "mql" not in ru[3]
