@@ -207,6 +207,10 @@ def test_calibration_recovers_the_planted_department(demo_cal):
     assert eff.loc["delta_overload", "lo"] < 0 < eff.loc["delta_overload", "hi"]
     assert eff.loc["delta_overload", "used"] == 0.0
     assert len(c.params.initial) == 96  # every open deal of the demo enters the pipeline
+    # the overloaded m02's recent deals move 4x slower (a mix with his older deals in the window):
+    # his pace stands out, everybody else's is about the team's
+    assert sel.loc["m02", "stage_pace"] > 1.4
+    assert sel.drop(index="m02")["stage_pace"].between(0.8, 1.15).all()
 
 
 def test_calibration_assumption_errors_name_the_key():

@@ -145,6 +145,7 @@ LABELS_CAPACITY: dict[str, dict[str, str]] = {
     "capacity.cal.sellers.capacity": {"ru": "Доля времени на лидах", "en": "Share of time on leads"},
     "capacity.cal.sellers.own_stage_shares": {"ru": "Свои доли перехода по этапам", "en": "Own stage forward shares"},
     "capacity.cal.sellers.channels": {"ru": "Каналы", "en": "Channels"},
+    "capacity.cal.sellers.stage_pace": {"ru": "Темп по этапам (× к команде)", "en": "Stage pace (× the team's)"},
     "capacity.cal.effects.effect": {"ru": "Эффект", "en": "Effect"},
     "capacity.cal.effects.estimate": {"ru": "Оценка", "en": "Estimate"},
     "capacity.cal.effects.lo": {"ru": "95 % ДИ от", "en": "95 % CI from"},
@@ -163,7 +164,7 @@ LABELS_CAPACITY: dict[str, dict[str, str]] = {
     "capacity.assumption.window_days": {"ru": "дней лидов до даты аудита, по которым оценены поток лидов и время ответа", "en": "days of leads before as_of used for the inflow and the response times"},
     "capacity.assumption.deal_window_days": {"ru": "дней сделок и пребываний на этапах до даты аудита, по которым оценены этапы и суммы сделок", "en": "days of deals and stage stays before as_of used for stages and amounts"},
     "capacity.assumption.min_n": {"ru": "наименьшее число наблюдений для собственной оценки менеджера (иначе берётся оценка команды)", "en": "fewest observations to estimate a seller's own figure (else the team's)"},
-    "capacity.assumption.seller_prior_deals": {"ru": "псевдосчёт сделок, притягивающий долю перехода вперёд менеджера к доле команды", "en": "pseudo-count pulling a seller's stage forward share to the team's"},
+    "capacity.assumption.seller_prior_deals": {"ru": "псевдосчёт сделок, притягивающий долю перехода вперёд и темп менеджера к командным", "en": "pseudo-count pulling a seller's stage forward share and pace to the team's"},
     "capacity.assumption.admin_min_per_lead": {"ru": "минут на внесение лида в CRM сверх первого звонка", "en": "minutes of CRM entry per lead, on top of the first call"},
     "capacity.assumption.task_min": {"ru": "минут на задачу или письмо по сделке", "en": "minutes per task or e-mail on a deal"},
     "capacity.assumption.beta_response_default": {"ru": "наклон эффекта медленного ответа, если по данным его не оценить", "en": "slow-response slope used when the data cannot estimate it"},
@@ -180,6 +181,10 @@ LABELS_CAPACITY: dict[str, dict[str, str]] = {
     "capacity.assumption.deal_limit": {"ru": "лимит сделок на менеджера в базовом сценарии (по умолчанию — из конфигурации запуска)", "en": "deal-load limit per seller in the base scenario (default: the run config's)"},
     "capacity.assumption.at_limit": {"ru": "что происходит с лидом, если менеджер на лимите: {options}", "en": "what happens to a lead for a seller at the limit: {options}"},
     "capacity.assumption.routing": {"ru": "правило распределения лидов: {options}", "en": "lead routing rule: {options}"},
+    "capacity.assumption.inflow_trend": {
+        "ru": "объём лидов на прогноз: none (уровень окна оценки) или fitted (тренд окна, продолженный вперёд)",
+        "en": "lead volume ahead: none (the window's level) or fitted (the window's trend projected forward)",
+    },
     "capacity.assumption.handling_min": {"ru": "минут менеджера на новый лид (средняя длина первого звонка + работа в CRM)", "en": "seller's minutes per new lead (mean first-call length + admin)"},
     "capacity.assumption.touch_min_per_deal_day": {
         "ru": "минут звонков, встреч и задач на открытую сделку в день, в среднем по отделу (данные); этапы с достаточным числом заходов используют свою оценку (таблица этапов)",
@@ -215,6 +220,14 @@ LABELS_CAPACITY: dict[str, dict[str, str]] = {
     "capacity.note.amounts_all_deals": {
         "ru": "суммы сделок: выигранных сделок в окне меньше min_n; суммы берутся из всех сделок",
         "en": "deal amounts: fewer won deals than min_n in the window; amounts of all deals are resampled",
+    },
+    "capacity.note.trend_used": {
+        "ru": "объём лидов растёт в {growth:.2f} раза за год (95 % ДИ {lo:.2f}…{hi:.2f}); по параметру inflow_trend: fitted этот тренд продолжен на прогноз",
+        "en": "lead volume changes × {growth:.2f} a year (95 % CI {lo:.2f}…{hi:.2f}); with inflow_trend: fitted the trend is projected over the horizon",
+    },
+    "capacity.note.trend_unused": {
+        "ru": "объём лидов в окне оценки меняется в {growth:.2f} раза за год (95 % ДИ {lo:.2f}…{hi:.2f}), а модель держит средний уровень окна; чтобы продолжить тренд, задайте inflow_trend: fitted",
+        "en": "lead volume in the window changes × {growth:.2f} a year (95 % CI {lo:.2f}…{hi:.2f}) but the model keeps the window's average level; set inflow_trend: fitted to project the trend",
     },
     "record.capacity_smallest_headcount": {"ru": "Наименьший состав для плана (80 %)", "en": "Smallest team for the plan (80 %)"},
     "record.capacity_best_limit": {"ru": "Лимит сделок с наибольшей выручкой", "en": "Deal-load limit with the highest revenue"},

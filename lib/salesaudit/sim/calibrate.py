@@ -8,13 +8,15 @@ tables that show how well each part fits:
 part                      estimated from                                              diagnostics
 ========================  ==========================================================  ===========
 lead inflow               leads of the last ``window_days`` (weekday × hour × channel)  ``inflow_``
+                          and its trend, projected when ``inflow_trend: fitted``
 first response            each seller's response times in working minutes, lognormal  ``sellers_``
                           with the unanswered leads censored (team when < ``min_n``)
 lead → deal               logistic model: channel + seller + log(1 + response hours)   ``effects_``
 slow-response effect      the same model's slope, with its 95 % CI                    ``effects_``
 overload effect           won/lost of mature deals against the seller's open deals     ``effects_``
 stage progression         forward share of finished stays; lognormal stays with the   ``stages_``
-                          open stays censored (MLE), per seller with shrinkage
+                          open stays censored (MLE); per seller forward share and pace
+                          (stays against the team's), both shrunk to the team's
 touch work                call, meeting, task minutes per open deal-day, per stage    ``stages_``
                           (:func:`touch_by_stage`; the department's average elsewhere)
 skill routing             who got which channel's leads (:func:`seller_channels`)     ``sellers_``
@@ -57,7 +59,7 @@ ASSUMPTIONS: dict = {
     "window_days": (182, "days of leads before as_of used for the inflow and the response times"),
     "deal_window_days": (365, "days of deals and stage stays before as_of used for stages and amounts"),
     "min_n": (30, "fewest observations to estimate a seller's own figure (else the team's)"),
-    "seller_prior_deals": (20.0, "pseudo-count pulling a seller's stage forward share to the team's"),
+    "seller_prior_deals": (20.0, "pseudo-count pulling a seller's stage forward share and pace to the team's"),
     "admin_min_per_lead": (5.0, "minutes of CRM entry per lead, on top of the first call"),
     "task_min": (5.0, "minutes per task or e-mail on a deal"),
     "beta_response_default": (0.0, "slow-response slope used when the data cannot estimate it"),
@@ -74,7 +76,10 @@ ASSUMPTIONS: dict = {
     "deal_limit": (None, "deal-load limit per seller in the base scenario (default: the run config's)"),
     "at_limit": ("queue", f"what happens to a lead for a seller at the limit: {', '.join(AT_LIMIT)}"),
     "routing": ("round_robin", f"lead routing rule: {', '.join(ROUTING_RULES)}"),
+    "inflow_trend": ("none", "lead volume ahead: none (the window's level) or fitted (the window's trend projected forward)"),
 }
+
+INFLOW_TRENDS = ("none", "fitted")
 
 
 def load_assumptions(path=None, **overrides) -> dict:
@@ -106,6 +111,8 @@ def load_assumptions(path=None, **overrides) -> dict:
             default = ASSUMPTIONS[key][0]
             if key == "at_limit" and value not in AT_LIMIT:
                 raise ParameterError(where, [f"`at_limit` must be one of {', '.join(AT_LIMIT)}, got {value!r}."])
+            if key == "inflow_trend" and value not in INFLOW_TRENDS:
+                raise ParameterError(where, [f"`inflow_trend` must be one of {', '.join(INFLOW_TRENDS)}, got {value!r}."])
             if key == "routing" and value not in ROUTING_RULES:
                 raise ParameterError(where, [f"`routing` must be one of {', '.join(ROUTING_RULES)}, got {value!r}."])
             if isinstance(default, (int, float)) and not isinstance(default, bool):
@@ -147,6 +154,27 @@ def lognormal_fit(t, observed=None) -> dict:
     x0 = [float(lt[o].mean()), math.log(max(float(lt[o].std()), 0.05))]
     res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
     return {"mu": float(res.x[0]), "sigma": float(math.exp(res.x[1])), "n": int(len(t)), "events": int(o.sum())}
+
+
+def lognormal_mu(t, observed, sigma: float) -> float:
+    """MLE of a lognormal's ``mu`` with ``sigma`` given, right-censored observations allowed.
+
+    >>> rng = np.random.default_rng(1)
+    >>> x = np.exp(rng.normal(2.0, 0.8, 3000))
+    >>> round(lognormal_mu(np.minimum(x, 12.0), x < 12.0, 0.8), 1)
+    2.0
+    """
+    lt = np.log(np.maximum(np.asarray(t, dtype=float), 1e-4))
+    o = np.asarray(observed, dtype=bool)
+    if o.sum() == 0:
+        return math.nan
+
+    def nll(mu):
+        z = (lt - mu) / sigma
+        return -(np.sum(stats.norm.logpdf(z[o])) + np.sum(stats.norm.logsf(z[~o])))
+
+    lo, hi = float(lt.min()) - 5 * sigma, float(lt.max()) + 5 * sigma
+    return float(optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}).x)
 
 
 def revenue_plan(ds, start, days: float) -> float | None:
@@ -383,6 +411,13 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # ---- lead inflow
     inflow = LeadInflow.fit(snap.tables["leads"], start=win_lo, end=T, calendar=cal)
+    trend = (inflow.fit_summary_ or {}).get("trend")
+    grows = trend is not None and "origin" in trend and trend["p_value"] < 0.01
+    if a["inflow_trend"] == "fitted" and trend is not None and "origin" in trend:
+        inflow = inflow.with_trend()
+        notes.add("capacity.note.trend_used", growth=trend["per_year"], lo=trend["ci_low"], hi=trend["ci_high"])
+    elif grows and not 0.8 <= trend["per_year"] <= 1.25:
+        notes.add("capacity.note.trend_unused", growth=trend["per_year"], lo=trend["ci_low"], hi=trend["ci_high"])
 
     # month-to-month variation of the lead volume beyond Poisson, over the last 12 full months
     months = snap.tables["leads"]["created_at"]
@@ -397,7 +432,14 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         counts = np.zeros(0)
     volume_cv = 0.0
     if len(counts) >= 3 and counts.mean() > 0:
-        volume_cv = float(math.sqrt(max(0.0, (counts.var(ddof=1) - counts.mean()) / counts.mean() ** 2)))
+        if inflow.growth_per_year != 1.0 and len(counts) >= 4 and (counts > 0).all():
+            # with the trend projected, the variation around a log-linear line through the months
+            mu_m = np.exp(np.polyval(np.polyfit(np.arange(len(counts)), np.log(counts), 1), np.arange(len(counts))))
+            mu_m *= counts.sum() / mu_m.sum()
+            excess = float(np.sum((counts - mu_m) ** 2 / mu_m**2) / (len(counts) - 2) - np.mean(1.0 / mu_m))
+        else:
+            excess = float((counts.var(ddof=1) - counts.mean()) / counts.mean() ** 2)
+        volume_cv = float(math.sqrt(max(0.0, excess)))
 
     # ---- response times and the lead → deal model
     snap = _derive_lead_status(snap, T, notes)
@@ -433,6 +475,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
                                float(a["task_min"]))
     touch_at = touch_tbl.set_index("stage")
     fwd_by_seller: dict = {}
+    pace_by_seller: dict = {}
     prior = float(a["seller_prior_deals"])
     for key in funnel.open_stages:
         s = stays[stays["stage"].astype(str) == key]
@@ -473,6 +516,13 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         for m, row in by.iterrows():
             if row["o"] >= 5:
                 fwd_by_seller.setdefault(m, {})[key] = float((row["f"] + prior * p) / (row["o"] + prior))
+                # the seller's pace: their stays' log-median against the team's (same sigma), pulled
+                # to the team's by the pseudo-count, as a multiplier on the team's stays
+                mine = s["manager"].astype(str).to_numpy() == m
+                mu_k = lognormal_mu(days[mine], obs[mine], fit["sigma"])
+                if math.isfinite(mu_k):
+                    w = row["o"] / (row["o"] + prior)
+                    pace_by_seller.setdefault(m, {})[key] = float(math.exp(w * (mu_k - fit["mu"])))
 
     # ---- touch work and open load per seller in the window
     deals = snap.tables["deals"]
@@ -528,6 +578,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         seller = Seller(
             key=key, name=str(row.name), reaction_median=math.exp(fit["mu"]), reaction_sigma=fit["sigma"],
             handling_min=handling, logit_offset=float(resp["seller_offset"].get(key, 0.0)), forward=fwd,
+            stay_scale=pace_by_seller.get(key) or None,
             capacity=capacity, hired_day=hired_day, is_head=is_head, ref_occupancy=occ,
         )
         if is_head and capacity <= 0:
@@ -547,6 +598,8 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
             "reaction_median": seller.reaction_median, "reaction_sigma": seller.reaction_sigma,
             "logit_offset": seller.logit_offset, "open_deals_avg": float(open_by.get(key, 0.0)), "occupancy": occ,
             "capacity": capacity, "own_stage_shares": fwd is not None,
+            # the seller's stays against the team's, geometric mean over the stages with their own figure
+            "stage_pace": float(np.exp(np.mean(np.log(list(pace_by_seller[key].values()))))) if pace_by_seller.get(key) else np.nan,
         })
     sellers.sort(key=lambda s: (s.is_head, s.key))
     # channels each seller serves (the skill rule), from who got which leads in the window
