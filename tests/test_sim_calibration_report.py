@@ -53,7 +53,8 @@ def tables(cal):
 
 
 def test_tables_have_translated_headers_and_no_code_column_names(cal, tables):
-    raw = {"stages": cal.stages_, "sellers": cal.sellers_, "effects": cal.effects_, "assumptions": cal.assumptions_}
+    raw = {"stages": cal.stages_, "sellers": cal.sellers_, "effects": cal.effects_, "conversions": cal.conversions_,
+           "assumptions": cal.assumptions_}
     assert set(tables["ru"]) == set(tables["en"]) == set(raw)
     for name, df in tables["ru"].items():
         assert all(CYRILLIC.search(h) for h in df.columns), (name, list(df.columns))
@@ -187,3 +188,12 @@ def test_olist_calibration_notes_in_russian():
     assert ru[0] == "у лидов нет статуса: лид со сделкой считается конвертированным, лид старше 60 дней без сделки — отсеянным"
     assert "stage mql: no stays in the data" in c.notes[3]
     assert ru[3].startswith("этап «") and "mql" not in ru[3]
+
+
+def test_the_conversion_check_in_both_languages(tables):
+    ru, en = tables["ru"]["conversions"], tables["en"]["conversions"]
+    assert list(ru.columns) == ["Разрез", "Группа", "Лидов", "Конверсия, факт", "95 % ДИ от", "95 % ДИ до", "Конверсия, модель", "Модель в ДИ"]
+    assert list(en.columns) == ["By", "Group", "Leads", "Conversion, observed", "95 % CI from", "95 % CI to", "Conversion, model", "Model inside the CI"]
+    assert ru.loc[ru["Разрез"] == "время ответа", "Группа"].iloc[0] == "≤15 раб. мин"
+    assert en.loc[en["By"] == "response time", "Group"].iloc[-1] == ">540 working min"
+    assert set(ru["Модель в ДИ"]) == {"да"} and set(en["Model inside the CI"]) == {"yes"}

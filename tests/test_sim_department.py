@@ -391,3 +391,18 @@ def test_a_sellers_own_pace_stretches_their_deals_only():
     np.testing.assert_allclose(life(b, "m01"), 3.0 * life(a, "m01"), rtol=1e-9)  # same draws, three times as long
     np.testing.assert_allclose(life(b, "m02"), life(a, "m02"), rtol=1e-12)
     assert (b["won"] == a["won"]).all()  # the pace does not change the outcomes
+
+
+def test_lead_to_deal_model_against_the_observed_conversions(demo_cal):
+    """By channel, response band and seller, the fitted chance of a deal lies inside the observed
+    share's 95 % CI on the demo (planted: conversion falls with the delay, m11 answers slowly)."""
+    cv = demo_cal.conversions_
+    assert set(cv["group"]) == {"channel", "response", "seller"}
+    assert cv["inside"].all(), cv[~cv["inside"]]
+    assert cv["leads"][cv["group"] == "channel"].sum() == cv["leads"][cv["group"] == "response"].sum()
+    bands = cv[cv["group"] == "response"]
+    assert bands["key"].tolist() == ["≤15", "≤60", "≤240", "≤540", ">540"]
+    assert (np.diff(bands["fitted"]) < 0).all()  # slower answers, fewer deals
+    assert bands["observed"].iloc[0] - bands["observed"].iloc[2] > 0.1
+    sel = cv[cv["group"] == "seller"].set_index("key")
+    assert sel.loc["m11", "observed"] == sel["observed"].min()

@@ -11,7 +11,8 @@ lead inflow               leads of the last ``window_days`` (weekday × hour × 
                           and its trend, projected when ``inflow_trend: fitted``
 first response            each seller's response times in working minutes, lognormal  ``sellers_``
                           with the unanswered leads censored (team when < ``min_n``)
-lead → deal               logistic model: channel + seller + log(1 + response hours)   ``effects_``
+lead → deal               logistic model: channel + seller + log(1 + response hours)   ``effects_``,
+                          observed against fitted by channel, response band, seller  ``conversions_``
 slow-response effect      the same model's slope, with its 95 % CI                    ``effects_``
 overload effect           won/lost of mature deals against the seller's open deals     ``effects_``
 stage progression         forward share of finished stays; lognormal stays with the   ``stages_``
@@ -51,7 +52,7 @@ from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, H
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
-__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "calibration_notes", "calibration_tables", "load_assumptions",
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "calibration_notes", "calibration_tables", "conversion_check", "load_assumptions",
            "lognormal_fit", "revenue_plan", "seller_channels", "touch_by_stage"]
 
 #: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
@@ -216,6 +217,8 @@ class Calibration:
     effects_: pd.DataFrame
     assumptions_: pd.DataFrame
     stays_: pd.DataFrame = field(repr=False, default=None)
+    #: lead → deal conversion observed against the model, by channel, response band and seller (:func:`conversion_check`)
+    conversions_: pd.DataFrame = field(default=None)
     notes: list = field(default_factory=list)
     #: ``(label key, parameters)`` of each of ``notes``, for :func:`calibration_notes`
     note_keys_: list = field(default_factory=list)
@@ -390,6 +393,53 @@ def seller_channels(leads: pd.DataFrame, channels=None, share: float = 0.1, alph
                 served.append(c)
         out[str(k)] = None if len(served) == len(universe) else tuple(served)
     return out
+
+
+#: response-time bands of :func:`conversion_check`, in working minutes (upper edges)
+RESPONSE_BANDS = (15.0, 60.0, 240.0, 540.0, math.inf)
+
+
+def conversion_check(rt: pd.DataFrame, channel_logit: dict, seller_offset: dict, beta: float) -> pd.DataFrame:
+    """Lead → deal conversion, observed against the fitted model, by channel, response band and seller.
+
+    ``rt``: decided leads (converted or disqualified) with ``channel``, ``manager``, ``answered``
+    and ``working_minutes`` (:func:`salesaudit.leads.response_times`). The model's chance of a
+    lead is ``sigmoid(channel + seller + beta·log(1 + response hours))``; a group's ``fitted`` is
+    the mean chance of its leads, ``observed`` its share converted with the Wilson 95 % CI
+    (``lo``, ``hi``), and ``inside`` says whether the fitted share lies in it. Response bands
+    (working minutes: up to 15, 60, 240, 540, more) need answered leads; without them only the
+    channels and sellers are checked.
+    """
+    from ..stats import wilson
+
+    cols = ["group", "key", "leads", "observed", "lo", "hi", "fitted", "inside"]
+    d = rt[rt["status"].isin(["converted", "disqualified"])]
+    if d["answered"].any():
+        d = d[d["answered"]]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    ch = d["channel"].astype("string").fillna("unknown").astype(str).to_numpy()
+    mgr = d["manager"].astype("string").fillna("—").astype(str).to_numpy()
+    mins = np.clip(d["working_minutes"].to_numpy(float), 0, None)
+    hours = np.where(np.isfinite(mins), mins, 0.0) / 60.0
+    mean_logit = float(np.mean(list(channel_logit.values()))) if channel_logit else 0.0
+    z = (np.array([channel_logit.get(c, mean_logit) for c in ch]) + np.array([seller_offset.get(m, 0.0) for m in mgr])
+         + (beta if math.isfinite(beta) else 0.0) * np.log1p(hours))
+    frame = pd.DataFrame({"channel": ch, "seller": mgr, "y": (d["status"] == "converted").to_numpy(), "p": 1.0 / (1.0 + np.exp(-z))})
+    groups = ["channel", "seller"]
+    if np.isfinite(mins).any() and d["answered"].all():
+        names = [f"≤{e:g}" for e in RESPONSE_BANDS[:-1]] + [f">{RESPONSE_BANDS[-2]:g}"]
+        frame["response"] = pd.cut(mins, [-np.inf, *RESPONSE_BANDS], labels=names)  # categorical, in band order
+        groups = ["channel", "response", "seller"]
+    rows = []
+    for g in groups:
+        agg = frame.groupby(g, observed=True).agg(leads=("y", "size"), k=("y", "sum"), fitted=("p", "mean"))
+        lo, hi = wilson(agg["k"].to_numpy(), agg["leads"].to_numpy())
+        for (key, r), a_, b_ in zip(agg.iterrows(), np.atleast_1d(lo), np.atleast_1d(hi)):
+            obs = r["k"] / r["leads"]
+            rows.append({"group": g, "key": str(key), "leads": int(r["leads"]), "observed": float(obs), "lo": float(a_),
+                         "hi": float(b_), "fitted": float(r["fitted"]), "inside": bool(a_ <= r["fitted"] <= b_)})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
@@ -672,6 +722,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     return Calibration(
         params=params, as_of=T, inflow_=inflow.diagnostics(), inflow_summary_=dict(inflow.fit_summary_ or {}),
         stages_=pd.DataFrame(stage_rows), sellers_=pd.DataFrame(seller_rows), effects_=effects,
+        conversions_=conversion_check(rt[rt["created_at"] >= deal_lo], channel_logit, resp["seller_offset"], float(beta)),
         assumptions_=assumptions_tbl, stays_=stays, notes=list(notes), note_keys_=list(notes.keys),
     )
 
@@ -701,7 +752,7 @@ def _headers(df: pd.DataFrame, table: str, lang: str) -> pd.DataFrame:
 
 
 def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
-    """The calibration's tables for the report in ``lang``: ``stages``, ``sellers``, ``effects``, ``assumptions``.
+    """The calibration's tables for the report in ``lang``: ``stages``, ``sellers``, ``effects``, ``conversions``, ``assumptions``.
 
     Copies of ``stages_``, ``sellers_`` (without the names), ``effects_`` and ``assumptions_`` with
     the headers, the coded cells (stage keys, sources, effects, yes/no, all channels) and the
@@ -734,10 +785,17 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
     asm = cal.assumptions_.copy()
     asm["meaning"] = [t(f"capacity.assumption.{k}", lang, **_MEANING_PARAMS.get(k, {})) if has(f"capacity.assumption.{k}") else m
                       for k, m in zip(asm["name"], asm["meaning"])]
+    cv = cal.conversions_.copy() if cal.conversions_ is not None else conversion_check(pd.DataFrame(columns=["status", "answered"]), {}, {}, 0.0)
+    if len(cv):
+        is_band = cv["group"] == "response"
+        cv.loc[is_band, "key"] = [t("capacity.cal.band", lang, band=k) for k in cv.loc[is_band, "key"]]
+        cv["group"] = [_code("capacity.cal.group", g, lang) for g in cv["group"]]
+        cv["inside"] = _yes_no(cv["inside"], lang)
     return {
         "stages": _headers(st.round(3), "stages", lang),
         "sellers": _headers(se.round(3), "sellers", lang),
         "effects": _headers(ef.round(4), "effects", lang),
+        "conversions": _headers(cv.round(3), "conversions", lang),
         "assumptions": _headers(asm, "assumptions", lang),
     }
 

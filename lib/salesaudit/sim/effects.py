@@ -33,7 +33,7 @@ from scipy import special, stats
 
 from ..stats import km_quantile
 
-__all__ = ["LogitFit", "logit_fit", "response_effect", "overload_effect", "open_load_at_creation"]
+__all__ = ["LogitFit", "logit_fit", "response_effect", "response_odds_ratio", "overload_effect", "open_load_at_creation"]
 
 #: prior standard deviation of a seller's log-odds offset from the team (the ridge)
 SELLER_PRIOR_SD = 0.5
@@ -110,6 +110,16 @@ def _design(frame: pd.DataFrame, cat_cols: list, num_cols: list, seller_col: str
     return np.column_stack(cols), names, np.array(pen)
 
 
+def response_odds_ratio(beta: float, slow_hours: float = 4.0, fast_hours: float = 0.25) -> float:
+    """How the odds of a deal change when a lead is answered after ``slow_hours`` instead of
+    ``fast_hours``, under the slope ``beta`` per unit of log(1 + response hours).
+
+    >>> round(response_odds_ratio(-0.73), 2)
+    0.36
+    """
+    return float(np.exp(beta * (np.log1p(slow_hours) - np.log1p(fast_hours))))
+
+
 def response_effect(rt: pd.DataFrame, min_n: int = 200) -> dict:
     """Lead → deal log-odds against log(1 + response hours), channel and seller in the model.
 
@@ -141,7 +151,7 @@ def response_effect(rt: pd.DataFrame, min_n: int = 200) -> dict:
     mean_off = float(np.mean(list(out["seller_offset"].values()))) if out["seller_offset"] else 0.0
     out["seller_offset"] = {k: v - mean_off for k, v in out["seller_offset"].items()}
     out["channel_logit"] = {k: v + mean_off for k, v in out["channel_logit"].items()}
-    out["odds_ratio_4h_vs_15min"] = float(np.exp(beta * (np.log1p(4.0) - np.log1p(0.25))))
+    out["odds_ratio_4h_vs_15min"] = response_odds_ratio(beta)
     return out
 
 
