@@ -12,6 +12,22 @@ REALDATA = SHARED / "realdata"
 DEMO_FUNNEL = REPO / "params" / "funnels" / "demo_b2b.yaml"
 
 
+@pytest.fixture(scope="module")
+def demo():
+    """The demo department (``params/clients/demo.yaml`` on ``data_samples/``), loaded once per test module."""
+    from salesaudit import load
+
+    return load(REPO / "params" / "clients" / "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_cal(demo):
+    """The capacity simulation calibrated on the demo department at its audit moment."""
+    from salesaudit.sim.calibrate import calibrate
+
+    return calibrate(demo)
+
+
 def needs_realdata(*parts: str):
     """Skip (with the reason) when ``../shared/realdata/<parts>`` is not beside the repository."""
     path = REALDATA.joinpath(*parts)

@@ -95,11 +95,6 @@ def test_manager_flags_judge_only_big_enough_samples():
     assert f.index.tolist()[0] == "a"  # worst on top
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return load(REPO / "params" / "clients" / "demo.yaml")
-
-
 def test_demo_finds_the_planted_funnel_anomalies_and_nobody_else(demo):
     s = fn.summary(demo)
     weak = ANOMALIES["weak_closer"]["manager"]

@@ -12,7 +12,6 @@ from salesaudit import hygiene as hy
 from conftest import REPO
 from test_planfact import FILES
 
-DEMO = REPO / "params" / "clients" / "demo.yaml"
 TRUTH = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 
 
@@ -20,11 +19,6 @@ TRUTH = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").r
 def tiny(client):
     return load(client(FILES, period="2026-10", deal_load={"limit": 1},
                        discounts={"max_discount_pct": 10, "allowed_payment_terms": ["prepaid", "postpaid", "instalment_3m"], "instalment_min_amount": 300000}))
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load(DEMO)
 
 
 def test_tasks_by_hand(tiny):

@@ -3,17 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import REPO
 
 from salesaudit import meeting as mt
 from salesaudit import planfact
-from salesaudit.loader import load
 from salesaudit.params import parse_period
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load(REPO / "params" / "clients" / "demo.yaml")
 
 
 @pytest.mark.parametrize(

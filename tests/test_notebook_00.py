@@ -20,11 +20,6 @@ MANIFEST = json.loads((REPO / "data_samples" / "demo_bitrix24" / "MANIFEST.json"
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return load(REPO / "params" / "clients" / "demo.yaml")
-
-
-@pytest.fixture(scope="module")
 def english_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     return run(REPO / "params" / "clients" / "demo_bitrix24.yaml", out_dir=out, language="en", notebooks=["00_data_quality"], progress=False)

@@ -10,7 +10,6 @@ from salesaudit import planfact as pf
 
 from conftest import REPO, needs_realdata
 
-DEMO = REPO / "params" / "clients" / "demo.yaml"
 
 DEALS = """deal_id,created_at,manager,amount,product,channel,stage,closed_at,outcome,discount_pct,payment_terms
 D1,2026-10-01 10:00,m01,100000,P,web,won,2026-10-05 12:00,won,15,prepaid
@@ -51,11 +50,6 @@ FILES = {"deals.csv": DEALS, "leads.csv": LEADS, "payments.csv": PAYMENTS, "acti
 def tiny(client):
     return load(client(FILES, period="2026-10", deal_load={"limit": 1},
                        discounts={"max_discount_pct": 10, "allowed_payment_terms": ["prepaid", "postpaid", "instalment_3m"], "instalment_min_amount": 300000}))
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load(DEMO)
 
 
 def test_fact_by_hand(tiny):

@@ -15,11 +15,6 @@ from salesaudit.params import Rule, load_run_config
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return load(REPO / "params" / "clients" / "demo.yaml")
-
-
 @pytest.mark.parametrize(
     "value,rule,status",
     [

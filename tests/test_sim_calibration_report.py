@@ -36,15 +36,8 @@ OLD_NOTES = {
 
 
 @pytest.fixture(scope="module")
-def demo():
-    import salesaudit as sa
-
-    return sa.load(REPO / "params" / "clients" / "demo.yaml")
-
-
-@pytest.fixture(scope="module")
-def cal(demo):
-    return calibrate(demo)
+def cal(demo_cal):
+    return demo_cal
 
 
 @pytest.fixture(scope="module")

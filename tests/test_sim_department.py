@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from salesaudit.coaching import CoachingEffect
 from salesaudit.errors import ParameterError
 from salesaudit.sim.department import DepartmentParams, HeadOfSales, apply_scenario, run_scenario, simulate
@@ -168,20 +167,6 @@ def test_worktime_overnight_weekend_and_holiday():
 
 
 # --------------------------------------------------------------------------- calibration on the demo
-
-
-@pytest.fixture(scope="module")
-def demo():
-    import salesaudit as sa
-
-    return sa.load(REPO / "params" / "clients" / "demo.yaml")
-
-
-@pytest.fixture(scope="module")
-def demo_cal(demo):
-    from salesaudit.sim.calibrate import calibrate
-
-    return calibrate(demo)
 
 
 def test_calibration_recovers_the_planted_department(demo_cal):
