@@ -128,6 +128,12 @@ def load_assumptions(path=None, **overrides) -> dict:
 # --------------------------------------------------------------------------- fitting helpers
 
 
+def _lognormal_nll(lt: np.ndarray, o: np.ndarray, mu: float, log_sigma: float) -> float:
+    """Negative log-likelihood of a lognormal (``lt``: log times; ``o``: observed, else right-censored)."""
+    z = (lt - mu) / math.exp(log_sigma)
+    return -(np.sum(stats.norm.logpdf(z[o]) - log_sigma - lt[o]) + np.sum(stats.norm.logsf(z[~o])))
+
+
 def lognormal_fit(t, observed=None) -> dict:
     """MLE of a lognormal with right-censored observations: ``mu``, ``sigma``, ``n``, ``events``.
 
@@ -146,14 +152,8 @@ def lognormal_fit(t, observed=None) -> dict:
     if o.sum() < 2:
         return {"mu": float(lt.mean()), "sigma": 1.0, "n": int(len(t)), "events": int(o.sum())}
 
-    def nll(th):
-        mu, ls = th
-        s = math.exp(ls)
-        z = (lt - mu) / s
-        return -(np.sum(stats.norm.logpdf(z[o]) - ls - lt[o]) + np.sum(stats.norm.logsf(z[~o])))
-
     x0 = [float(lt[o].mean()), math.log(max(float(lt[o].std()), 0.05))]
-    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
+    res = optimize.minimize(lambda th: _lognormal_nll(lt, o, th[0], th[1]), x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
     return {"mu": float(res.x[0]), "sigma": float(math.exp(res.x[1])), "n": int(len(t)), "events": int(o.sum())}
 
 
@@ -170,12 +170,9 @@ def lognormal_mu(t, observed, sigma: float) -> float:
     if o.sum() == 0:
         return math.nan
 
-    def nll(mu):
-        z = (lt - mu) / sigma
-        return -(np.sum(stats.norm.logpdf(z[o])) + np.sum(stats.norm.logsf(z[~o])))
-
+    log_sigma = math.log(sigma)
     lo, hi = float(lt.min()) - 5 * sigma, float(lt.max()) + 5 * sigma
-    return float(optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}).x)
+    return float(optimize.minimize_scalar(lambda mu: _lognormal_nll(lt, o, mu, log_sigma), bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}).x)
 
 
 def revenue_plan(ds, start, days: float) -> float | None:
@@ -312,8 +309,8 @@ def touch_by_stage(stays: pd.DataFrame, activities: pd.DataFrame | None, lo, T, 
     rate of a stage is its minutes over its deal-days (a ratio estimator); the CI is the ratio's
     normal interval with the deals as clusters. Activities outside any stay (before the first
     entry, after the close) count in no stage. Columns: ``stage, stays, deal_days, minutes,
-    activities, touch_min_per_day, lo, hi``; one more row, ``stage = None``, with the seller ×
-    stage deal-days is in ``attrs["deal_days_by_seller"]`` (a Series indexed by manager, stage).
+    activities, touch_min_per_day, lo, hi``. The deal-days per seller and stage are in
+    ``attrs["deal_days_by_seller"]`` (a Series indexed by manager, stage).
 
     >>> st = pd.DataFrame({"deal_id": ["1", "1", "2"], "manager": "m", "stage": ["a", "b", "a"],
     ...     "entered_at": pd.to_datetime(["2026-01-01", "2026-01-03", "2026-01-01"]), "days": [2.0, 2.0, 4.0]})
@@ -422,8 +419,8 @@ def conversion_check(rt: pd.DataFrame, channel_logit: dict, seller_offset: dict,
     mgr = d["manager"].astype("string").fillna("—").astype(str).to_numpy()
     mins = np.clip(d["working_minutes"].to_numpy(float), 0, None)
     hours = np.where(np.isfinite(mins), mins, 0.0) / 60.0
-    mean_logit = float(np.mean(list(channel_logit.values()))) if channel_logit else 0.0
-    z = (np.array([channel_logit.get(c, mean_logit) for c in ch]) + np.array([seller_offset.get(m, 0.0) for m in mgr])
+    logit = {c: Conversion(channel_logit).logit_for(c) for c in set(ch)}
+    z = (np.array([logit[c] for c in ch]) + np.array([seller_offset.get(m, 0.0) for m in mgr])
          + (beta if math.isfinite(beta) else 0.0) * np.log1p(hours))
     frame = pd.DataFrame({"channel": ch, "seller": mgr, "y": (d["status"] == "converted").to_numpy(), "p": 1.0 / (1.0 + np.exp(-z))})
     groups = ["channel", "seller"]

@@ -303,7 +303,6 @@ class _Department:
         self.rng = np.random.default_rng(seed)
         self.env = simpy.Environment()
         self.wt = WorkTime(p.start, int(math.ceil(days)) + 400, p.calendar)
-        self.mpd = self.wt.minutes_per_day
         self.stage_keys = [s.key for s in p.stages]
         self.sellers: list[Seller] = list(p.sellers)
         n_sel = len(self.sellers)
@@ -344,9 +343,9 @@ class _Department:
 
     def schedule_touch(self, k: int, i: int, first: int, t0: float, ends: list):
         """The touch work of a deal of seller ``k`` entering stage ``first`` at ``t0``, stage ends ``ends``."""
-        tv = self.touch_stage
         if not self.any_touch:
             return
+        tv = self.touch_stage
         h = self.touch_heap[k]
         heappush(h, (t0, i, tv[first]))
         for m in range(len(ends) - 1):
@@ -501,8 +500,7 @@ class _Department:
             self.won[i] = True
             self.amount[i] = self.amounts[i]
         self.close_at[i] = close
-        if self.any_touch:
-            self.schedule_touch(k, i, 0, decided, ends)
+        self.schedule_touch(k, i, 0, decided, ends)
         self.env.timeout(close - now, i).callbacks.append(self._lead_closes)
 
     def forward_of(self, s: Seller) -> list:
@@ -659,8 +657,8 @@ class _Department:
         sigmas = np.array([st.sigma for st in p.stages])
         self.stays = (np.exp(mus + sigmas * rng.standard_normal((n, S))) * _DAY).tolist()  # minutes per stage
         self.amounts = (p.amounts[rng.integers(0, len(p.amounts), n)] if len(p.amounts) else np.zeros(n)).tolist()
-        self.ch_logit = [p.conversion.logit_for(c) for c in self.channel_names]
-        self.lead_logit = np.asarray(self.ch_logit, dtype=float)[ch].tolist() if n else []
+        ch_logit = [p.conversion.logit_for(c) for c in self.channel_names]
+        self.lead_logit = np.asarray(ch_logit, dtype=float)[ch].tolist() if n else []
         # response → deal or disqualification, in working minutes
         self.decision_min = np.exp(p.decision_mu + p.decision_sigma * z_dec).tolist()
         self.reaction = p.reaction

@@ -72,7 +72,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -728,10 +728,7 @@ class LeadInflow:
             if not tr or "origin" not in tr:
                 raise _problem("LeadInflow.with_trend", "this inflow has no fitted trend (it was not fitted on data, or the window is under three weeks); give growth_per_year and origin.")
             growth_per_year, origin = tr["per_year"], tr["origin"]
-        out = LeadInflow(self.rates, self.channels, self.holiday_as, calendar=self.calendar, window=self.window, n_observed=self.n_observed,
-                         growth_per_year=growth_per_year, growth_origin=origin if growth_per_year != 1.0 else None)
-        out.diagnostics_, out.fit_summary_ = self.diagnostics_, self.fit_summary_
-        return out
+        return replace(self, growth_per_year=growth_per_year, growth_origin=origin if growth_per_year != 1.0 else None)
 
     # ---------------------------------------------------------------- use
     def _hour_rates(self, grid: _Grid) -> np.ndarray:
