@@ -234,7 +234,7 @@ def test_stage_mapping_that_matches_nothing(client):
 
 
 def test_stage_map_in_config_rescues_custom_stages(client):
-    ds = load(client({"deals.csv": "deal_id,created_at,stage\nd1,2026-01-01,Stage A\nd2,2026-01-01,Stage B\n"}, stage_map={"Stage A": "new", "stage b": "won"}))
+    ds = load(client({"deals.csv": "deal_id,created_at,stage,manager\nd1,2026-01-01,Stage A,m1\nd2,2026-01-01,Stage B,m1\n"}, stage_map={"Stage A": "new", "stage b": "won"}))
     assert ds.tables["deals"]["stage"].tolist() == ["new", "won"]
 
 
@@ -247,23 +247,28 @@ def test_no_matching_file_and_missing_folder(client, tmp_path):
 
 def test_join_with_repeated_key_is_a_whole_file_error(client, tmp_path):
     (tmp_path / "j.yaml").write_text(
-        "name: j\ntables:\n  deals:\n    files: [a.csv]\n    join: [{file: b.csv, key: k, prefix: 'b.'}]\n    columns: {deal_id: k, created_at: b.d, stage: s}\n",
+        "name: j\ntables:\n  deals:\n    files: [a.csv]\n    join: [{file: b.csv, key: k, prefix: 'b.'}]\n    columns: {deal_id: k, created_at: b.d, stage: s, manager: m}\n",
         encoding="utf-8",
     )
     with pytest.raises(InputFileError, match="join key 'k' repeats"):
-        load(client({"a.csv": "k,s\n1,new\n", "b.csv": "k,d\n1,2026-01-01\n1,2026-01-02\n"}, preset="j.yaml"))
+        load(client({"a.csv": "k,s,m\n1,new,m1\n", "b.csv": "k,d\n1,2026-01-01\n1,2026-01-02\n"}, preset="j.yaml"))
     (tmp_path / "data" / "b.csv").write_text("k,d\n1,2026-01-01\n", encoding="utf-8")
     ds = load(tmp_path / "client.yaml")
     assert ds.tables["deals"]["created_at"].tolist() == [pd.Timestamp("2026-01-01")]
 
 
-def test_aware_timestamps_convert_to_calendar_timezone(client):
-    ds = load(client({"deals.csv": "deal_id,created_at,stage\nd1,2026-01-05T07:00:00Z,new\nd2,2026-01-05T10:00:00+03:00,new\n"}))
+def test_aware_timestamps_convert_to_the_run_timezone(client):
+    deals = "deal_id,created_at,stage,manager\nd1,2026-01-05T07:00:00Z,new,m1\nd2,2026-01-05T10:00:00+03:00,new,m1\n"
+    ds = load(client({"deals.csv": deals}, timezone="Europe/Moscow"))
     assert ds.tables["deals"]["created_at"].tolist() == [pd.Timestamp("2026-01-05 10:00")] * 2
+    assert ds.calendar.timezone == "Europe/Moscow"
+    # the generic preset's own timezone is UTC
+    ds = load(client({"deals.csv": deals}))
+    assert ds.timezone == "UTC" and ds.tables["deals"]["created_at"].tolist() == [pd.Timestamp("2026-01-05 07:00")] * 2
 
 
 def test_closed_at_derived_from_history_when_export_has_none(client):
-    deals = "deal_id,created_at,stage\nd1,2026-01-05,won\nd2,2026-01-05,new\n"
+    deals = "deal_id,created_at,stage,manager\nd1,2026-01-05,won,m1\nd2,2026-01-05,new,m1\n"
     hist = "deal_id,stage,entered_at\nd1,new,2026-01-05\nd1,won,2026-01-20 15:00\nd2,new,2026-01-05\n"
     ds = load(client({"deals.csv": deals, "stage_history.csv": hist}))
     d = ds.tables["deals"].set_index("deal_id")

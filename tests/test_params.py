@@ -119,9 +119,11 @@ def test_yaml_syntax_and_missing_file(tmp_path):
 
 def test_unknown_preset_lists_the_known_ones(tmp_path):
     p = write(tmp_path, base(preset="bitrix"))
-    cfg = load_run_config(p)
+    with pytest.raises(ParameterError) as err:  # the config's preset is read with the config (its defaults)
+        load_run_config(p)
+    assert str(p.name) in str(err.value)
     with pytest.raises(ParameterError) as err:
-        load_preset(cfg.preset, cfg.base_dir, cfg.source)
+        load_preset("bitrix", tmp_path, p)
     assert "Did you mean 'bitrix24'?" in str(err.value) and "amocrm" in str(err.value)
 
 
@@ -149,5 +151,5 @@ def test_parse_period(text, grain, label, start, end):
 
 
 def test_bad_period_is_a_parameter_error(tmp_path):
-    with pytest.raises(ParameterError, match=r"period '2026/10' is not a date; use 2026-10 \(month\), 2026-W41"):
+    with pytest.raises(ParameterError, match=r"period '2026/10' is not a period; accepted forms: 2026-10 or 10.2026 \(month\), 2026-W41"):
         load_run_config(write(tmp_path, base(period="2026/10")))

@@ -139,7 +139,7 @@ def test_salesforce_history_gives_closed_at_in_local_time(client):
     funnels = REPO / "params" / "funnels"
     opp = "Id,Name,StageName,Amount,CloseDate,CreatedDate,OwnerId,LeadSource\n006A,A,Closed Won,1000,2026-02-01,2026-01-05T06:00:00.000Z,005X,Web\n006B,B,Qualification,500,2026-03-01,2026-01-06T06:00:00.000Z,005Y,Phone\n"
     hist = "Id,OpportunityId,StageName,CreatedDate,CreatedById\nh1,006A,Prospecting,2026-01-05T06:00:00.000Z,005X\nh2,006A,Closed Won,2026-02-01T07:30:00.000Z,005X\nh3,006B,Qualification,2026-01-06T06:00:00.000Z,005Y\n"
-    ds = load(client({"Opportunity.csv": opp, "OpportunityHistory.csv": hist}, preset="salesforce", funnel=str(funnels / "salesforce_default.yaml")))
+    ds = load(client({"Opportunity.csv": opp, "OpportunityHistory.csv": hist}, preset="salesforce", funnel=str(funnels / "salesforce_default.yaml"), timezone="Europe/Moscow"))
     d = ds.tables["deals"].set_index("deal_id")
     assert d.loc["006A", "created_at"] == pd.Timestamp("2026-01-05 09:00")  # UTC -> Europe/Moscow
     assert d.loc["006A", "closed_at"] == pd.Timestamp("2026-02-01 10:30") and pd.isna(d.loc["006B", "closed_at"])

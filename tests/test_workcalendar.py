@@ -198,3 +198,13 @@ def test_add_and_between_are_inverse(day, second, minutes):
     back = CAL.add_working_minutes(start, CAL.working_minutes_between(start, end))
     assert CAL.working_minutes_between(back, end) == pytest.approx(0, abs=1e-6)
     assert CAL.working_minutes_between(end, back) == pytest.approx(0, abs=1e-6)
+
+
+def test_before_the_clock_epoch():
+    """Moments before 2000-01-01 (the working clock's origin) count like any others."""
+    assert PLAIN.working_minutes_between("1999-12-31 10:00", "2000-01-03 10:00") == 540.0
+    assert PLAIN.working_minutes_between("1999-12-20 10:00", "1999-12-21 10:00") == 540.0
+    assert PLAIN.add_working_minutes("1999-12-20 10:00", 60) == T("1999-12-20 11:00")
+    assert PLAIN.add_working_minutes("2000-01-03 09:30", -60) == T("1999-12-31 17:30")
+    assert PLAIN.next_open("1999-12-31 18:00") == T("2000-01-03 09:00")
+    assert PLAIN.business_days_between("1999-12-27 09:00", "2000-01-04 09:00") == 6.0

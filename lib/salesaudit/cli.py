@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         "quarantined per table.",
     )
     p_check.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
+    p_check.add_argument("--strict", action="store_true", help="exit with 1 when the load raised any warning (default: only a refused load fails, with 2)")
+    p_check.add_argument("--language", choices=LANGUAGES, help="language of the warnings (default: the config's)")
     p_check.set_defaults(func=_cmd_check)
     return parser
 
@@ -124,13 +126,34 @@ def _cmd_run_periods(args) -> int:
 
 
 def _cmd_check(args) -> int:
+    """Load, print the verdict first (timezone, warnings), then the reconciliation.
+
+    Exit 2 when the load is refused (a fatal problem, printed as one paragraph), 1 with
+    ``--strict`` when there is any warning, else 0.
+    """
+    import textwrap
+
+    from .i18n import t
     from .loader import load_dataset
     from .params import load_run_config
 
     cfg = load_run_config(args.config)
+    lang = args.language or cfg.language
     dataset = load_dataset(cfg)
+    print(t("problem.timezone", lang, timezone=dataset.timezone))
+    warnings = dataset.warnings
+    if warnings:
+        print(f"{t('problem.severity.warning', lang)} ({len(warnings)}):")
+        for i, p in enumerate(warnings, 1):
+            paragraph = textwrap.fill(p.text(lang).split("\n", 1)[0], width=100, initial_indent=f"  {i}. ", subsequent_indent="     ")
+            print(paragraph)
+            for extra in p.text(lang).split("\n")[1:]:  # stage_map: lines, as they are to be pasted
+                print(f"       {extra}")
+    else:
+        print(t("problem.none", lang))
+    print()
     print(dataset.reconciliation().to_string())
-    return 0
+    return 1 if (warnings and args.strict) else 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

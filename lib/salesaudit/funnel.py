@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .clock import elapsed_days
 from .i18n import t
 from .show import ci_text as _pct_ci, p_text as _p_text
 from .model import require_tables
@@ -306,7 +307,7 @@ def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     d = ds.tables["deals"]
     end = d["closed_at"].where(d["outcome"] != "open", ds.as_of)
     end = end.fillna(ds.as_of)
-    days = ((end - d["created_at"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
+    days = np.clip(elapsed_days(d["created_at"], end, getattr(ds.config, "timezone", None)), 0, None)
     events = d["outcome"].astype(object).where(d["outcome"] != "open", None).to_numpy()
     return days, events, d
 

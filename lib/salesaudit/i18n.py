@@ -180,8 +180,9 @@ from ._labels_meeting import LABELS_MEETING  # noqa: E402
 from ._labels_planfact import LABELS_PLANFACT  # noqa: E402
 from ._labels_scorecard import LABELS_SCORECARD  # noqa: E402
 from ._labels_stalls import LABELS_STALLS  # noqa: E402
+from ._labels_verdict import LABELS_VERDICT  # noqa: E402
 
-for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING, LABELS_INCENTIVES, LABELS_CAPACITY):
+for _extra in (LABELS_FUNNEL, LABELS_STALLS, LABELS_LEADS, LABELS_PLANFACT, LABELS_HYGIENE, LABELS_SCORECARD, LABELS_MEETING, LABELS_INCENTIVES, LABELS_CAPACITY, LABELS_VERDICT):
     _clash = sorted(set(_extra) & set(LABELS))
     if _clash:  # pragma: no cover - a programming error, caught by the tests
         raise RuntimeError(f"label keys defined twice: {', '.join(_clash)}")

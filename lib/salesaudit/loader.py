@@ -23,9 +23,9 @@ import pandas as pd
 from .errors import InputFileError, closest, display_path
 from .model import TABLE_ORDER, TABLES, empty_table
 from .params import RunConfig, load_run_config
-from .parse import clean_text, is_null, parse_datetimes, parse_numbers
+from .parse import clean_text, is_null, parse_currencies, parse_datetimes, parse_numbers
 from .presets import Preset, TableMap, load_preset
-from .readers import FILE_COL, ROW_COL, normalize_header, read_raw
+from .readers import FILE_COL, ROW_COL, Source, find_sources, list_sources, normalize_header, read_raw
 
 __all__ = ["REASONS", "Dataset", "TableReport", "load", "load_dataset", "map_table"]
 
@@ -45,6 +45,8 @@ REASONS = {
     "closed_before_created": "the deal was closed before it was created",
     "response_before_created": "the lead was answered before it arrived",
     "inconsistent_outcome": "the outcome column contradicts the stage",
+    "other_pipeline": "the deal belongs to another pipeline than the one audited (`pipeline:` in the run config)",
+    "other_currency": "the amount is in another currency and the run config gives no exchange rate for it",
     "duplicate_exact": "a repeat of a row already accepted with the same id and values",
     "duplicate_conflict": "several rows share the id with different values",
     "unknown_deal": "the deal it refers to is not in the deals table",
@@ -70,6 +72,8 @@ class TableReport:
     read_info: list[dict] = field(default_factory=list)
     #: what the loader derived or assumed: (label key in i18n, format values)
     notes: list[tuple[str, dict]] = field(default_factory=list)
+    #: the file patterns that were tried (for a table whose files were not found)
+    patterns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +88,20 @@ class Dataset:
     reports: dict[str, TableReport]
     stage_mapping: pd.DataFrame
     as_of: pd.Timestamp
+    #: the load verdict: fatal problems and warnings (:mod:`salesaudit.verdict`)
+    problems: list = field(default_factory=list)
+    #: what the loader saw beyond the rows: pipelines and currencies with their deal counts, the data folder's files
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list:
+        """The load's warnings (:class:`salesaudit.verdict.LoadProblem` of severity ``warning``)."""
+        return [p for p in self.problems if not p.fatal]
+
+    @property
+    def timezone(self) -> str:
+        """The one timezone of every timestamp of this dataset."""
+        return self.config.timezone
 
     def has(self, name: str) -> bool:
         return name in self.tables
@@ -165,45 +183,29 @@ class _Verdicts:
 # files
 
 
-def find_files(data_dir: Path, patterns: list[str] | str) -> list[Path]:
-    """Files for a table: the first pattern that matches anything wins (all its matches, sorted).
+def find_files(data_dir: Path, patterns: list[str] | str) -> list[Source]:
+    """Sources for a table: the first pattern that matches anything wins (all its matches, sorted).
 
-    Matching ignores case, so ``deals*.csv`` also finds ``Deals_2026.CSV``.
+    Matching ignores case, so ``deals*.csv`` also finds ``Deals_2026.CSV``; it also finds
+    ``deals_2026.csv.gz`` and a ``deals.csv`` inside a zip archive
+    (:func:`salesaudit.readers.find_sources`).
     """
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    entries = sorted(p for p in data_dir.iterdir() if p.is_file()) if data_dir.is_dir() else []
-    for pattern in patterns:
-        if "/" in pattern:
-            hits = sorted(p for p in data_dir.glob(pattern) if p.is_file())
-        else:
-            hits = [p for p in entries if fnmatch.fnmatch(p.name.casefold(), pattern.casefold())]
-        if hits:
-            return hits
-    return []
+    return find_sources(data_dir, patterns)
 
 
-def _read_table_files(name: str, files: list[Path], tmap: TableMap, data_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
+def _read_table_files(name: str, files: list[Source], tmap: TableMap, data_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
     frames, infos = [], []
-    for path in files:
-        raw, info = read_raw(path, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
+    for src in files:
+        raw, info = read_raw(src, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
         for join in tmap.join:
-            raw = _apply_join(raw, join, data_dir, path, name)
-        label = _file_label(path, data_dir)
+            raw = _apply_join(raw, join, data_dir, src.label, name)
+        label = src.label
         raw[FILE_COL] = label
         frames.append(raw)
         infos.append({"file": label, "rows": len(raw), **info})
     if len(frames) == 1:
         return frames[0], infos
     return pd.concat(frames, ignore_index=True).fillna(""), infos
-
-
-def _file_label(path: Path, data_dir: Path) -> str:
-    """A file's name relative to the data folder: reports stay the same wherever the data lives."""
-    try:
-        return path.resolve().relative_to(data_dir.resolve()).as_posix()
-    except ValueError:
-        return path.name
 
 
 def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
@@ -214,22 +216,22 @@ def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
     return None
 
 
-def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_path: Path, table: str) -> pd.DataFrame:
+def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_label: str, table: str) -> pd.DataFrame:
     hits = find_files(data_dir, join.file)
     where = f"tables.{table}.join"
     if not hits:
-        raise InputFileError(display_path(main_path), f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.", f"put that file in the data folder or change `{where}.file` in the preset.")
+        raise InputFileError(main_label, f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.", f"put that file in the data folder or change `{where}.file` in the preset.")
     other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
     left_key = _find_header(raw, join.key)
     right_key = _find_header(other, join.right_key or join.key)
     if left_key is None:
-        raise InputFileError(display_path(main_path), f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
+        raise InputFileError(main_label, f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
     if right_key is None:
-        raise InputFileError(display_path(hits[0]), f"the join key column {(join.right_key or join.key)!r} is missing.", f"change `{where}.right_key` in the preset.")
+        raise InputFileError(hits[0].label, f"the join key column {(join.right_key or join.key)!r} is missing.", f"change `{where}.right_key` in the preset.")
     keys = other[right_key]
     dup = keys[keys.duplicated() & (keys != "")]
     if len(dup):
-        raise InputFileError(display_path(hits[0]), f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.key`.")
+        raise InputFileError(hits[0].label, f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.key`.")
     keep = [c for c in other.columns if not c.startswith("_")]
     right = other[keep].rename(columns={c: f"{join.prefix}{c}" for c in keep})
     rk = f"{join.prefix}{right_key}"
@@ -347,7 +349,7 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
         v.flag(text[spec.key] == "", "missing_id", spec.key)
 
     # 3. parse every column
-    tz = config.lead_response.calendar.timezone
+    tz = config.timezone or config.lead_response.calendar.timezone
     too_early: list[tuple[str, pd.Series]] = []
     future: list[tuple[str, pd.Series]] = []
     below: list[tuple[str, pd.Series]] = []
@@ -374,6 +376,10 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
         elif col.kind == "category" and col.name == "stage":
             stage_src = t
             out[col.name] = t  # mapped below
+        elif col.name == "currency":
+            codes, bad = parse_currencies(t, tmap.null_values)
+            v.flag(bad, "bad_value", col.name, t)
+            out[col.name] = codes
         elif col.kind == "category":
             norm = t.str.casefold()
             null = is_null(t, tmap.null_values)
@@ -403,6 +409,16 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
     if stage_src is not None:
         lookup = stage_lookup(preset, config)
         keys = stage_src.map(normalize_header).map(lookup)
+        if preset.pipeline_prefix:
+            # Bitrix24 writes the stages of pipeline 3 as C3:NEW: the prefix names the pipeline
+            prefix = stage_src.str.extract(preset.pipeline_prefix, expand=False)
+            has_prefix = prefix.notna()
+            if has_prefix.any():
+                stripped = stage_src.str.replace(preset.pipeline_prefix, "", regex=True)
+                keys = keys.where(keys.notna() | ~has_prefix, stripped.map(normalize_header).map(lookup))
+                if name == "deals" and "pipeline" not in out:
+                    out["pipeline"] = prefix.where(has_prefix, "0").astype(object)
+                    text["pipeline"] = pd.Series(out["pipeline"], index=raw.index).astype(str)
         if name == "deals" and "outcome" in out and tmap.stage_from_outcome:
             o = pd.Series(out["outcome"], index=raw.index)
             keys = keys.mask(o == "won", config.funnel.won).mask(o == "lost", config.funnel.lost)
@@ -433,6 +449,19 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
             out["outcome"] = derived
         if "closed_at" in out:
             v.flag(out["closed_at"] < out["created_at"], "closed_before_created", "closed_at", text["closed_at"])
+        if config.pipeline is not None:
+            _select_pipeline(out, text, v, config, preset, files_label, raw.index)
+        if "currency" in out:
+            cur = pd.Series(out["currency"], index=raw.index)
+            if config.currency is None:  # the report's currency: the one most deals are in
+                counts = cur[v.ok].dropna().value_counts()
+                config.currency = str(counts.index[0]) if len(counts) else "RUB"
+            foreign = cur.notna() & (cur != config.currency)
+            no_rate = foreign & ~cur.isin(list(config.exchange_rates))
+            v.flag(no_rate, "other_currency", "currency", text["currency"])
+            if "amount" in out:
+                rate = cur.map(config.exchange_rates).where(foreign & ~no_rate, 1.0).astype("float64")
+                out["amount"] = pd.Series(out["amount"], index=raw.index) * rate
     if name == "leads":
         if "first_response_at" in out:
             v.flag(out["first_response_at"] < out["created_at"], "response_before_created", "first_response_at", text["first_response_at"])
@@ -463,6 +492,45 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
     return frame, v, mapped, missing_optional, mapping_rows
 
 
+def _pipeline_key(value) -> str:
+    return normalize_header(str(value))
+
+
+def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, preset: Preset, files_label: str, index) -> None:
+    """Keep the deals of the pipeline the run config names (``pipeline:``); quarantine the others."""
+    if "pipeline" not in out:
+        raise InputFileError(
+            files_label,
+            f"the run config selects `pipeline: {config.pipeline}`, but the deals export names no pipeline (no column that preset `{preset.name}` maps to `pipeline`, such as Воронка, Направление or CATEGORY_ID, and no stage ids like C3:NEW).",
+            "export the deals with the pipeline column (Bitrix24: «Направление»/«Воронка»; amoCRM: «Воронка»), or remove `pipeline:` from the run config.",
+        )
+    pipe = pd.Series(out["pipeline"], index=index).astype(object)
+    want = _pipeline_key(config.pipeline)
+    match = pipe.map(lambda x: x is not None and not pd.isna(x) and _pipeline_key(x) == want)
+    if not match.any():
+        counts = pipe.dropna().astype(str).value_counts()
+        listed = "; ".join(f"{k!r}: {n} deals" for k, n in counts.head(12).items()) or "none"
+        raise InputFileError(
+            files_label,
+            f"the run config selects `pipeline: {config.pipeline}`, which no deal belongs to. The export's pipelines: {listed}.",
+            "set `pipeline:` in the run config to one of these (the id or the name as written), or remove it to audit them all.",
+        )
+    v.flag(~match, "other_pipeline", "pipeline", pipe.astype(str))
+
+
+def _convert_payments(payments: pd.DataFrame, deals_frame: pd.DataFrame, config: RunConfig) -> int:
+    """Payments of a deal in another currency are in that currency too: convert them at the config's rate."""
+    if not config.exchange_rates or "currency" not in deals_frame:
+        return 0
+    cur = deals_frame.set_index("deal_id")["currency"]
+    cur = cur[~cur.index.duplicated()]
+    pay_cur = payments["deal_id"].map(cur)
+    rate = pay_cur.map(config.exchange_rates)
+    conv = rate.notna() & (pay_cur != config.currency)
+    payments.loc[conv, "amount"] = payments.loc[conv, "amount"] * rate[conv].astype("float64")
+    return int(conv.sum())
+
+
 def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int:
     """Fill an empty ``closed_at`` of a won or lost deal with its first entry into that terminal stage."""
     need = deals["outcome"].isin(["won", "lost"]) & deals["closed_at"].isna()
@@ -489,8 +557,14 @@ def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.Dat
 # the dataset
 
 
-def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> Dataset:
-    """Load every table the preset describes from ``config.data``."""
+def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refuse: bool = True) -> Dataset:
+    """Load every table the preset describes from ``config.data``, and judge the load.
+
+    ``Dataset.problems`` holds the verdict (:func:`salesaudit.verdict.assess`). With ``refuse``
+    (the default) a fatal problem raises :class:`salesaudit.verdict.LoadRefused`, one paragraph
+    naming the file, what was expected and how to fix it; ``refuse=False`` returns the dataset
+    with its problems, for a report on a broken export.
+    """
     if not isinstance(config, RunConfig):
         config = load_run_config(config)
     preset = load_preset(config.preset, config.base_dir, config.source)
@@ -511,12 +585,13 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> D
         if tmap is None:
             reports[name] = TableReport(name, "not_in_preset")
             continue
-        files = find_files(data_dir, config.files.get(name) or tmap.files)
+        patterns = config.files.get(name) or tmap.files
+        files = find_files(data_dir, patterns)
         if not files:
-            reports[name] = TableReport(name, "no_file")
+            reports[name] = TableReport(name, "no_file", patterns=[patterns] if isinstance(patterns, str) else list(patterns))
             continue
         raw, infos = _read_table_files(name, files, tmap, data_dir)
-        label = ", ".join(display_path(f) for f in files)
+        label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
         frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
         if name in ("stage_history", "payments") and "deals" in frames:
             dv = verdicts["deals"]
@@ -542,10 +617,42 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False) -> D
         n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
         if n:
             reports["deals"].notes.append(("note.closed_at_from_history", {"n": n}))
+    if config.currency is None:
+        config.currency = "RUB"
+    if "deals" in tables and "payments" in tables:
+        n = _convert_payments(tables["payments"], tables["deals"], config)
+        if n:
+            reports["payments"].notes.append(("note.payments_converted", {"n": n, "currency": config.currency}))
+    if "deals" in tables and config.exchange_rates:
+        d = tables["deals"]
+        n = int((d["currency"].notna() & (d["currency"] != config.currency)).sum())
+        if n:
+            rates = ", ".join(f"{k} = {r:g} {config.currency}" for k, r in sorted(config.exchange_rates.items()))
+            reports["deals"].notes.append(("note.deals_converted", {"n": n, "currency": config.currency, "rates": rates}))
     quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("int64")
     stage_mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["table", "source", "stage", "rows"])
-    return Dataset(config, preset, tables, quarantine, raws, reports, stage_mapping, as_of)
+    facts = _facts(frames, verdicts, data_dir)
+    ds = Dataset(config, preset, tables, quarantine, raws, reports, stage_mapping, as_of, facts=facts)
+    from .verdict import LoadRefused, assess
+
+    ds.problems = assess(ds)
+    fatal = [p for p in ds.problems if p.fatal]
+    if fatal and refuse:
+        raise LoadRefused(fatal)
+    return ds
+
+
+def _facts(frames: dict, verdicts: dict, data_dir: Path) -> dict:
+    """Pipelines and currencies of the deals (all rows that name one), and the data folder's files."""
+    facts: dict = {"folder_files": [s.label for s in list_sources(data_dir)][:40]}
+    if "deals" in frames:
+        d, v = frames["deals"], verdicts["deals"]
+        usable = v.ok | v.reason.isin(["other_pipeline", "other_currency"])
+        for col, key in (("pipeline", "pipelines"), ("currency", "currencies")):
+            vals = d.loc[usable, col].dropna().astype(str)
+            facts[key] = {k: int(n) for k, n in vals.value_counts().sort_values(ascending=False, kind="stable").items()}
+    return facts
 
 
 def load(config_path, **overrides) -> Dataset:

@@ -163,6 +163,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("product", "str", False, "Product or product line."),
                 _c("channel", "str", False, "Lead source or channel."),
                 _c("lead_id", "id", False, "Lead the deal came from."),
+                _c("pipeline", "str", False, "Pipeline (Bitrix24 direction / CATEGORY_ID, amoCRM pipeline); `pipeline:` in the run config audits one."),
                 _c("stage", "category", True, "Current stage: a key of the funnel in the run parameters."),
                 _c("closed_at", "datetime", False, "When the deal was won or lost; empty while open."),
                 _c("outcome", "category", False, "won, lost or open; derived from the stage when the export has no such column.", OUTCOMES),

@@ -37,12 +37,25 @@ __all__ = [
     "read_yaml",
     "validate",
     "parse_period",
+    "parse_moment",
     "Period",
+    "PERIOD_FORMS",
+    "MOMENT_FORMS",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("ru", "en")
 GRAINS = ("day", "week", "month")
+
+
+def _check_timezone(v):
+    if v is None:
+        return v
+    try:
+        ZoneInfo(str(v))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Moscow, Asia/Yekaterinburg or UTC")
+    return str(v)
 
 
 class _Strict(BaseModel):
@@ -135,20 +148,21 @@ class Funnel(_Strict):
 class Calendar(_Strict):
     """The working calendar: used for lead response, business days and the simulation."""
 
-    timezone: str = Field(default="Europe/Moscow", description="IANA timezone; timestamps with a UTC offset are converted to it")
+    timezone: Optional[str] = Field(default=None, description="IANA timezone; empty: the run config's top-level `timezone` (set it there)")
     workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default=["mon", "tue", "wed", "thu", "fri"], description="working weekdays")
     start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="opening time, HH:MM")
     end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="closing time, HH:MM")
-    holidays: list[dt.date] = Field(default=[], description="non-working dates")
+    production: Optional[Literal["ru", "none"]] = Field(
+        default=None,
+        description="production calendar whose holidays and transferred working days apply (`ru`: Russia, from the maintained `holidays` package), `none` for only the dates below; empty: the preset's",
+    )
+    holidays: list[dt.date] = Field(default=[], description="non-working dates of this client, added to the production calendar's")
+    workdays_extra: list[dt.date] = Field(default=[], description="working dates on a day off (a working Saturday), added to the production calendar's")
 
     @field_validator("timezone")
     @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Moscow or Asia/Yekaterinburg")
-        return v
+    def _tz(cls, v):
+        return _check_timezone(v)
 
     @model_validator(mode="after")
     def _order(self):
@@ -159,16 +173,27 @@ class Calendar(_Strict):
         return self
 
     def build(self):
-        """A :class:`salesaudit.workcalendar.WorkCalendar` for these settings."""
+        """A :class:`salesaudit.workcalendar.WorkCalendar` for these settings.
+
+        With ``production: ru`` the Russian production calendar's holidays and transferred
+        working days are merged with this client's own dates, and the calendar knows which years
+        it covers (a date outside them is a load warning).
+        """
         from .workcalendar import WorkCalendar
 
-        return WorkCalendar(
-            timezone=self.timezone,
+        common = dict(
+            timezone=self.timezone or "UTC",
             workdays=tuple(WEEKDAYS.index(d) for d in self.workdays),
             start=self.start,
             end=self.end,
             holidays=tuple(self.holidays),
+            workdays_extra=tuple(self.workdays_extra),
         )
+        if self.production == "ru":
+            from .workcalendar import covered_years
+
+            return WorkCalendar.for_country("RU", covered_years("RU"), **common)
+        return WorkCalendar(**common)
 
 
 class LeadResponse(_Strict):
@@ -232,14 +257,18 @@ class RunConfig(_Strict):
     preset: str = Field(description="a preset name in params/crm/ (e.g. bitrix24) or a path to a preset YAML")
     files: dict[str, str] = Field(default={}, description="per table: a file name or glob overriding the preset's")
     stage_map: dict[str, str] = Field(default={}, description="extra CRM stage name -> funnel key mappings")
-    funnel: Funnel
+    funnel: Funnel = Field(description="the funnel: inline, a file path, or a name in params/funnels/ (`bitrix24_default`); omitted: the preset's default funnel")
+    timezone: Optional[str] = Field(default=None, description="IANA timezone of every timestamp (timestamps with a UTC offset are converted to it; the working calendar inherits it); empty: the preset's (Europe/Moscow for bitrix24 and amocrm, UTC for generic)")
+    pipeline: Optional[str] = Field(default=None, description="audit one pipeline (Bitrix24 CATEGORY_ID such as 3, or the pipeline's name); deals of other pipelines are quarantined as `other_pipeline`")
+    currency: Optional[str] = Field(default=None, description="ISO code of the report's currency (names such as руб. or $ are understood); empty: the currency most deals are in, else RUB. Amounts in other currencies need `exchange_rates`")
+    exchange_rates: dict[str, float] = Field(default={}, description="ISO code -> units of `currency` per unit, e.g. USD: 92.5; deals in a currency without a rate are quarantined as `other_currency`")
     lead_response: LeadResponse = LeadResponse()
     deal_load: DealLoad = DealLoad()
     discounts: Discounts = Discounts()
     scorecard: Scorecard = Scorecard()
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
-    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future")
-    period: Optional[str] = Field(default=None, description="2026-10 (month), 2026-W41 (week) or 2026-10-14 (day)")
+    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, 2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), 2026-10 or 10.2026 (end of that month)")
+    period: Optional[str] = Field(default=None, description="2026-10 or 10.2026 (month), 2026-W41 (ISO week), 2026-10-14 or 14.10.2026 (day)")
     grain: Literal["day", "week", "month"] = Field(default="month", description="reporting grain of the period")
     language: Literal["ru", "en"] = Field(default="ru", description="report language")
     seed: int = Field(default=20261031, description="seed of every random draw (samples, simulations)")
@@ -267,14 +296,72 @@ class RunConfig(_Strict):
     @field_validator("period", mode="before")
     @classmethod
     def _period_text(cls, v):
-        # YAML reads an unquoted 2026-10-14 as a date
-        return v.isoformat() if isinstance(v, dt.date) else v
+        # YAML reads an unquoted 2026-10-14 as a date; the label is kept in its canonical form
+        if v is None:
+            return v
+        if isinstance(v, dt.date):
+            v = v.isoformat()
+        if isinstance(v, float):  # YAML reads 10.2026 as a number
+            v = f"{v:.4f}"
+        return parse_period(str(v)).label
 
-    @field_validator("period")
+    @field_validator("as_of", mode="before")
     @classmethod
-    def _period(cls, v):
-        if v is not None:
-            parse_period(v)
+    def _as_of(cls, v):
+        return None if v is None else parse_moment(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v):
+        return _check_timezone(v)
+
+    @field_validator("pipeline", mode="before")
+    @classmethod
+    def _pipeline(cls, v):
+        return None if v is None else str(v).strip()
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v):
+        from .parse import currency_code
+
+        if v is None:
+            return v
+        code = currency_code(v)
+        if code is None:
+            raise ValueError(f"{v!r} is not a currency; use an ISO code such as RUB, USD, EUR, KZT")
+        return code
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def _rates(cls, v):
+        from .parse import currency_code
+
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for k, rate in v.items():
+            code = currency_code(str(k))
+            if code is None:
+                raise ValueError(f"{k!r} is not a currency; use ISO codes as keys, e.g. USD: 92.5")
+            out[code] = rate
+        return out
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _rates_positive(cls, v):
+        bad = [k for k, r in v.items() if not r > 0]
+        if bad:
+            raise ValueError(f"rates must be positive numbers; check {', '.join(bad)}")
+        return v
+
+    @field_validator("notebooks", mode="before")
+    @classmethod
+    def _notebooks(cls, v):
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            v = [part.strip() for item in v for part in str(item).replace(",", " ").split() if part.strip()]
         return v
 
     @model_validator(mode="after")
@@ -314,9 +401,67 @@ class Period(BaseModel):
     end: dt.datetime
 
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_MONTH_RU = re.compile(r"^(\d{1,2})[./](\d{4})$")
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DAY_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+PERIOD_FORMS = "2026-10 or 10.2026 (month), 2026-W41 (ISO week), 2026-10-14 or 14.10.2026 (day)"
+MOMENT_FORMS = (
+    "2026-10-31 23:59, 2026-10-31T23:59:00+03:00, 31.10.2026 23:59, 31.10.2026 (the end of that day), "
+    "2026-10 or 10.2026 (the end of that month)"
+)
+_MOMENT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+_MOMENT_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_moment(value) -> dt.datetime:
+    """A moment as people write it in a config; a date alone is the end of that day, a month its end.
+
+    An offset (``+03:00``, ``Z``) is kept: the run config converts it to its timezone.
+
+    >>> parse_moment("31.10.2026 23:59")
+    datetime.datetime(2026, 10, 31, 23, 59)
+    >>> parse_moment("10.2026")
+    datetime.datetime(2026, 10, 31, 23, 59, 59)
+    >>> parse_moment("2026-10-31T20:59:00Z").isoformat()
+    '2026-10-31T20:59:00+00:00'
+    """
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(23, 59, 59))
+    text = str(value).strip()
+    if isinstance(value, float):  # YAML reads 10.2026 as a number
+        text = f"{value:.4f}"
+    try:
+        if m := _MOMENT_ISO.match(text):
+            y, mo, d, hh, mm, ss, off = m.groups()
+            if hh is None:
+                out = dt.datetime(int(y), int(mo), int(d), 23, 59, 59)
+            else:
+                out = dt.datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss or 0))
+            if off:
+                if off.upper() == "Z":
+                    tz = dt.timezone.utc
+                else:
+                    sign = 1 if off[0] == "+" else -1
+                    digits = off[1:].replace(":", "")
+                    tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+                out = out.replace(tzinfo=tz)
+            return out
+        if m := _MOMENT_RU.match(text):
+            d, mo, y, hh, mm, ss = m.groups()
+            if hh is None:
+                return dt.datetime(int(y), int(mo), int(d), 23, 59, 59)
+            return dt.datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss or 0))
+        if _MONTH.match(text) or _MONTH_RU.match(text):
+            p = parse_period(text)
+            return p.end - dt.timedelta(seconds=1)
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a moment; accepted forms: {MOMENT_FORMS}")
 
 
 def parse_period(text: str, grain: str | None = None) -> Period:
@@ -326,11 +471,16 @@ def parse_period(text: str, grain: str | None = None) -> Period:
     ('2026-10-05', '2026-10-12')
     >>> parse_period("2026-10-14", grain="month").label
     '2026-10'
+    >>> parse_period("10.2026").label, parse_period("14.10.2026").label
+    ('2026-10', '2026-10-14')
     """
     text = str(text).strip()
     try:
         if m := _MONTH.match(text):
             start = dt.datetime(int(m[1]), int(m[2]), 1)
+            found = "month"
+        elif m := _MONTH_RU.match(text):
+            start = dt.datetime(int(m[2]), int(m[1]), 1)
             found = "month"
         elif m := _WEEK.match(text):
             start = dt.datetime.combine(dt.date.fromisocalendar(int(m[1]), int(m[2]), 1), dt.time())
@@ -338,10 +488,13 @@ def parse_period(text: str, grain: str | None = None) -> Period:
         elif m := _DAY.match(text):
             start = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
             found = "day"
+        elif m := _DAY_RU.match(text):
+            start = dt.datetime(int(m[3]), int(m[2]), int(m[1]))
+            found = "day"
         else:
             raise ValueError
     except ValueError:
-        raise ValueError(f"period {text!r} is not a date; use 2026-10 (month), 2026-W41 (ISO week) or 2026-10-14 (day)") from None
+        raise ValueError(f"period {text!r} is not a period; accepted forms: {PERIOD_FORMS}") from None
     grain = grain or found
     if grain not in GRAINS:
         raise ValueError(f"grain {grain!r}; allowed: {', '.join(GRAINS)}")
@@ -462,6 +615,14 @@ def load_run_config(path, **overrides) -> RunConfig:
     for key, value in overrides.items():
         if value is not None:
             data[key] = value
+    preset = _preset_for(data, path)
+    if data.get("funnel") is None and preset is not None and preset.funnel:
+        data["funnel"] = str((preset.source.parent / preset.funnel).resolve())
+    elif data.get("funnel") is None:
+        name = preset.name if preset is not None else data.get("preset")
+        raise ParameterError(display_path(path), [f"the key `funnel` is missing and the preset {name!r} has no default funnel. Name one: `funnel: <name>` from {', '.join(available_funnels(path.parent)) or 'params/funnels/'}, or a path to a funnel YAML."])
+    if isinstance(data.get("funnel"), str):
+        data["funnel"] = str(_funnel_path(data["funnel"], path))
     for section in _INCLUDABLE:
         if isinstance(data.get(section), str):
             inc = (path.parent / data[section]).resolve()
@@ -471,7 +632,63 @@ def load_run_config(path, **overrides) -> RunConfig:
             data[section] = sub
     cfg = validate(RunConfig, data, path)
     cfg.source = path.resolve()
+    _resolve_time(cfg, preset, path)
     return cfg
+
+
+def _preset_for(data: dict, path: Path):
+    """The run config's preset (for its defaults), or None when the config names none (validation says so)."""
+    if not isinstance(data.get("preset"), str):
+        return None
+    from .presets import load_preset
+
+    return load_preset(data["preset"], path.parent, path)
+
+
+def funnel_dirs(base_dir: Path | None = None) -> list[Path]:
+    """Where funnel names are looked up: ``<config dir>/../funnels`` then the repository's ``params/funnels``."""
+    dirs = []
+    if base_dir is not None:
+        dirs.append((Path(base_dir) / ".." / "funnels").resolve())
+    dirs.append(Path(__file__).resolve().parents[2] / "params" / "funnels")
+    return list(dict.fromkeys(dirs))
+
+
+def available_funnels(base_dir: Path | None = None) -> list[str]:
+    names = set()
+    for d in funnel_dirs(base_dir):
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.yaml"))
+    return sorted(names)
+
+
+def _funnel_path(text: str, config: Path) -> Path:
+    """A funnel given as a name (``bitrix24_default``) or as a path relative to the config."""
+    if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
+        return (config.parent / text).resolve()
+    for d in funnel_dirs(config.parent):
+        if (d / f"{text}.yaml").exists():
+            return d / f"{text}.yaml"
+    names = available_funnels(config.parent)
+    raise ParameterError(display_path(config), [f"`funnel` is {text!r}, which is not a known funnel;{closest(text, names)} allowed names: {', '.join(names)} (or a path to a funnel YAML)."])
+
+
+def _resolve_time(cfg: RunConfig, preset, path: Path) -> None:
+    """One timezone for the whole run: the top-level key, else the calendar's (older configs), else the preset's.
+
+    The calendar inherits it, the production calendar defaults to the preset's, and an ``as_of``
+    written with a UTC offset becomes a naive local time in that timezone.
+    """
+    cal = cfg.lead_response.calendar
+    if cfg.timezone and cal.timezone and cal.timezone != cfg.timezone:
+        raise ParameterError(display_path(path), [f"two timezones: `timezone` is {cfg.timezone} but `lead_response.calendar.timezone` is {cal.timezone}. A run has one timezone: keep the top-level `timezone` and remove the calendar's."])
+    tz = cfg.timezone or cal.timezone or (preset.timezone if preset is not None else "UTC")
+    cfg.timezone = tz
+    cal.timezone = tz
+    if cal.production is None:
+        cal.production = (preset.production_calendar if preset is not None else None) or "none"
+    if cfg.as_of is not None and cfg.as_of.tzinfo is not None:
+        cfg.as_of = cfg.as_of.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
 #: the header of a schema reference table (:func:`schema_rows`)

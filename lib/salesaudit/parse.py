@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["NULL_TOKENS", "is_null", "parse_datetimes", "parse_numbers", "clean_text", "DATE_FORMATS"]
+__all__ = ["NULL_TOKENS", "is_null", "parse_datetimes", "parse_numbers", "clean_text", "DATE_FORMATS", "CURRENCY_ALIASES", "currency_code", "parse_currencies"]
 
 #: cell values that mean "no value" in real exports (compared case-insensitively)
 NULL_TOKENS = (
@@ -154,3 +154,46 @@ def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tup
     bad = ~null & values.isna()
     values[~np.isfinite(values.fillna(0.0))] = np.nan
     return values, bad
+
+
+#: currency names as CRM exports write them -> ISO 4217 code (compared case-insensitively,
+#: spaces and a trailing dot ignored); a three-letter code is taken as it is
+CURRENCY_ALIASES = {
+    "₽": "RUB", "руб": "RUB", "рубль": "RUB", "рубли": "RUB", "рублей": "RUB", "российский рубль": "RUB",
+    "р": "RUB", "rur": "RUB", "rub": "RUB", "russian ruble": "RUB", "russian rouble": "RUB",
+    "$": "USD", "us$": "USD", "usd": "USD", "доллар": "USD", "доллар сша": "USD", "доллары": "USD", "us dollar": "USD", "dollar": "USD",
+    "€": "EUR", "eur": "EUR", "евро": "EUR", "euro": "EUR",
+    "₸": "KZT", "тенге": "KZT", "казахстанский тенге": "KZT", "kzt": "KZT",
+    "br": "BYN", "белорусский рубль": "BYN", "бел. руб": "BYN", "byn": "BYN", "byr": "BYN",
+    "₴": "UAH", "гривна": "UAH", "uah": "UAH",
+    "¥": "CNY", "юань": "CNY", "китайский юань": "CNY", "cny": "CNY", "rmb": "CNY",
+    "£": "GBP", "фунт стерлингов": "GBP", "gbp": "GBP",
+    "сум": "UZS", "узбекский сум": "UZS", "uzs": "UZS",
+    "драм": "AMD", "amd": "AMD", "лари": "GEL", "gel": "GEL", "лира": "TRY", "турецкая лира": "TRY", "try": "TRY",
+    "дирхам": "AED", "aed": "AED", "сом": "KGS", "kgs": "KGS",
+}
+_ISO_CODE = re.compile(r"^[A-Za-z]{3}$")
+
+
+def currency_code(text) -> str | None:
+    """The ISO code of a currency as an export writes it, or None when it is not a currency.
+
+    >>> [currency_code(x) for x in ["Российский рубль", "руб.", "USD", "$", "eur", "тугрик"]]
+    ['RUB', 'RUB', 'USD', 'USD', 'EUR', None]
+    """
+    t = re.sub(r"\s+", " ", str(text).replace("\xa0", " ")).strip().casefold().rstrip(".").strip()
+    if t in CURRENCY_ALIASES:
+        return CURRENCY_ALIASES[t]
+    if _ISO_CODE.match(t):
+        return t.upper()
+    return None
+
+
+def parse_currencies(s: pd.Series, null_values=()) -> tuple[pd.Series, pd.Series]:
+    """ISO codes for a column of currency names (None where empty), and the mask of values that are no currency."""
+    text = clean_text(s)
+    null = is_null(text, null_values)
+    uniq = {v: currency_code(v) for v in pd.unique(text[~null])}
+    codes = text.map(uniq).where(~null, None).astype(object)
+    bad = ~null & codes.isna()
+    return codes.where(codes.notna(), None), bad

@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .clock import elapsed_days
 from .i18n import t
 from .model import PLAN_METRICS, require_tables
 from .params import parse_period
@@ -430,7 +431,7 @@ def _pay_curves(ds, T: pd.Timestamp, grid_days: int = 800) -> dict:
     won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna() & (deals["closed_at"] <= T) & (deals["amount"] > 0)]
     pay = ds.tables["payments"]
     pay = pay[pay["paid_at"] <= T].merge(won[["deal_id", "closed_at", "amount"]].rename(columns={"amount": "deal_amount"}), on="deal_id")
-    pay["lag"] = np.maximum((pay["paid_at"] - pay["closed_at"]).dt.total_seconds() / 86400.0, 0.0)
+    pay["lag"] = np.maximum(elapsed_days(pay["closed_at"], pay["paid_at"], getattr(ds.config, "timezone", None)), 0.0)
     pay["share"] = pay["amount"] / pay["deal_amount"]
     terms = won["payment_terms"].astype(object).where(won["payment_terms"].notna(), "?").astype(str)
     terms.index = won["deal_id"].to_numpy()
@@ -501,7 +502,7 @@ def forecast(ds, period=None, as_of=None, n_sims: int = 10000, grid: int = 20, m
     ent["closed"] = ent["deal_id"].map(closed_by)
     ent["event"] = ent["deal_id"].map(outcome_by)
     end_t = ent["closed"].where(ent["closed"].notna(), T)
-    ent["dur"] = np.maximum((end_t - ent["entered_at"]).dt.total_seconds() / 86400.0, 0.0)
+    ent["dur"] = np.maximum(elapsed_days(ent["entered_at"], end_t, getattr(ds.config, "timezone", None)), 0.0)
     if recent_days:
         ent = ent[ent["entered_at"] >= T - pd.Timedelta(days=recent_days)]
     cif = {s: cumulative_incidence(g["dur"].to_numpy(), g["event"].astype(object).to_numpy()) for s, g in ent.groupby("stage") if len(g)}

@@ -70,6 +70,9 @@ class Preset(_Strict):
     crm: str = ""
     description: str = ""
     funnel: Optional[str] = Field(default=None, description="the CRM's default funnel file, relative to the preset")
+    timezone: str = Field(default="UTC", description="the timezone of the CRM's exports when the run config names none")
+    production_calendar: Optional[Literal["ru", "none"]] = Field(default=None, description="the production calendar a client of this CRM usually works by (`ru`), when the run config names none")
+    pipeline_prefix: Optional[str] = Field(default=None, description="regular expression of a pipeline prefix on stage ids, e.g. '^C(\\d+):' for Bitrix24's C3:NEW; the group is the pipeline id")
     tables: dict[str, TableMap]
     stages: dict[str, str] = Field(default={}, description="CRM stage name or id -> funnel key")
     #: where the preset was read from (set by the loader)
@@ -93,6 +96,13 @@ class Preset(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v):
+        from .params import _check_timezone
+
+        return _check_timezone(v)
 
     @model_validator(mode="after")
     def _has_tables(self):

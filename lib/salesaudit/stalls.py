@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .clock import utc_ns
 from .i18n import has as _has_label
 from .i18n import t
 from .model import require_tables
@@ -143,7 +144,9 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
     as_of_ns = pd.Timestamp(ds.as_of).as_unit("ns").value
     observed = left_ns != _NAT
     end_ns = np.where(observed, left_ns, as_of_ns)
-    days = np.maximum(end_ns - entered_ns, 0) / _NS_PER_DAY
+    # elapsed time: a stay across a clock change is not an hour short (salesaudit.clock)
+    tz = getattr(ds.config, "timezone", None)
+    days = np.maximum(utc_ns(end_ns.view("datetime64[ns]"), tz) - utc_ns(entered_ns.view("datetime64[ns]"), tz), 0) / _NS_PER_DAY
     is_current = ~observed
     manager = deals["manager"].take(deal_pos).reset_index(drop=True)
     manager = manager.fillna(NO_MANAGER).astype("string")

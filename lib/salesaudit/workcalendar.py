@@ -28,16 +28,41 @@ epoch and ``t``. Then ``working_minutes_between(a, b) = W(b) - W(a)`` and
 Timestamp('2026-10-19 09:15:00')
 >>> cal.is_working_time("2026-01-05 10:00")  # New Year holidays in Russia
 False
+
+Holidays need not be typed in by hand: :func:`production_calendar` reads the
+official production calendar (производственный календарь) from the maintained
+`holidays <https://pypi.org/project/holidays/>`_ package, including *transferred
+working days* such as Saturday 2025-11-01, and :meth:`WorkCalendar.for_country`
+builds a calendar from it. Such a calendar knows which years its holiday list
+really covers, and :meth:`WorkCalendar.uncovered_years` names the years of the
+data that lie outside them, so that a date after the last published decree is
+reported instead of silently treated as an ordinary weekday.
+
+>>> ru = WorkCalendar.for_country("RU", years=[2025])
+>>> ru.is_working_day("2025-11-01"), ru.is_working_day("2025-11-03")  # a working Saturday, a day off
+(True, False)
+>>> ru.uncovered_years(["2025-06-01", "2031-06-01"])
+[2031]
 """
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import re
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["WorkCalendar", "RU_HOLIDAYS_2025_2026"]
+__all__ = [
+    "WorkCalendar",
+    "RU_HOLIDAYS_2025_2026",
+    "PRODUCTION_CALENDARS",
+    "ProductionCalendar",
+    "production_calendar",
+    "covered_years",
+]
 
 #: Russian public non-working days of 2025 and 2026 (approximate).
 #:
@@ -73,6 +98,182 @@ RU_HOLIDAYS_2025_2026: tuple[str, ...] = (
     "2026-11-04",
     "2026-12-31",
 )
+
+#: Countries whose production calendar :func:`production_calendar` reads, as
+#: lower-case codes (the values of the run config's ``calendar.production``
+#: besides ``none``).
+PRODUCTION_CALENDARS: tuple[str, ...] = ("ru",)
+
+#: "Day off (substituted from 11/01/2025)": the en_US label of a transferred day off.
+_SUBSTITUTED_FROM = re.compile(r"substituted from (\d{1,2})/(\d{1,2})/(\d{4})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProductionCalendar:
+    """A country's official working calendar for some years; see :func:`production_calendar`.
+
+    Attributes
+    ----------
+    country:
+        ISO 3166 code, upper case (``"RU"``).
+    years:
+        The years the lists were built for, sorted.
+    holidays:
+        Non-working dates of those years, sorted: public holidays (also those
+        that fall on a weekend), days off moved onto weekdays by a transfer and
+        observed days off.
+    workdays_extra:
+        Weekend days that are working days by a transfer (Saturday 2025-11-01,
+        whose day off moved to Monday 2025-11-03), sorted.
+    extrapolated:
+        The years of ``years`` outside :func:`covered_years`: the package only
+        repeats the fixed-date holidays for them, without the decree's
+        transfers and observed days off, so their lists are incomplete.
+    source:
+        The package and version the lists were read from (``"holidays 0.109"``).
+    """
+
+    country: str
+    years: tuple[int, ...]
+    holidays: tuple[_dt.date, ...]
+    workdays_extra: tuple[_dt.date, ...]
+    extrapolated: tuple[int, ...] = ()
+    source: str = ""
+
+    @property
+    def covered(self) -> tuple[int, ...]:
+        """The years of ``years`` the package knows the decree for (not extrapolated)."""
+        return tuple(y for y in self.years if y not in self.extrapolated)
+
+
+def _country_code(country: str) -> str:
+    code = str(country).strip().lower()
+    if code not in PRODUCTION_CALENDARS:
+        raise ValueError(
+            f"no production calendar for country {country!r}; available: "
+            + ", ".join(PRODUCTION_CALENDARS)
+            + " (or give the holidays yourself: WorkCalendar(holidays=...))"
+        )
+    return code.upper()
+
+
+def _normalize_years(years: Iterable[int] | int) -> tuple[int, ...]:
+    if isinstance(years, (int, np.integer)):
+        years = (years,)
+    out = tuple(sorted({int(y) for y in years}))
+    if not out:
+        raise ValueError("years must name at least one year")
+    return out
+
+
+def _substituted_from(names: Iterable[tuple[_dt.date, str]]) -> set[_dt.date]:
+    """The dates named in en_US "Day off (substituted from MM/DD/YYYY)" labels
+    (a fallback for a package that no longer exposes ``weekend_workdays``)."""
+    out = set()
+    for _, name in names:
+        for label in str(name).split(";"):
+            m = _SUBSTITUTED_FROM.search(label)
+            if m:
+                month, day, year = (int(g) for g in m.groups())
+                out.add(_dt.date(year, month, day))
+    return out
+
+
+def covered_years(country: str = "RU") -> tuple[int, ...]:
+    """The years for which the ``holidays`` package carries the government's decree.
+
+    Rule: a year is covered when it has an entry in one of the country's
+    ``special_*`` tables of the package (``special_public_holidays``: the
+    transfers of days off, ``special_public_holidays_observed``: the days off
+    given for holidays falling on a weekend). These tables are typed in from
+    each year's decree, so they exist exactly for the published years. For
+    any other year the package still answers, but only by repeating the
+    fixed-date holidays: with ``holidays`` 0.109 the years 2028 and later have
+    no transfer and no observed day off (Unity Day on Saturday 2028-11-04 gets
+    no Monday off), while 2027 has its decree (Saturday 2027-02-20 is a working
+    day, 2027-02-22 and 2027-11-05 are days off). The union of the tables'
+    years is taken, not a range, so a stray later entry cannot vouch for a
+    missing year. Should the package stop exposing the tables, a year counts as
+    covered when one of its en_US names is a transfer ("substituted from") or an
+    observed day off.
+
+    The answer depends only on the installed package version (deterministic).
+    Upgrade ``holidays`` to get the decrees of new years.
+
+    >>> {2025, 2026, 2027} <= set(covered_years("RU"))
+    True
+    """
+    return _covered_years(_country_code(country))
+
+
+@functools.lru_cache(maxsize=None)
+def _covered_years(code: str) -> tuple[int, ...]:
+    import holidays  # lazily: importing this module stays cheap
+
+    cal = holidays.country_holidays(code)
+    lo = int(getattr(cal, "start_year", 1))
+    hi = int(getattr(cal, "end_year", 9999))
+    years: set[int] = set()
+    for attr in dir(cal):
+        table = getattr(cal, attr, None) if attr.startswith("special_") else None
+        if isinstance(table, dict):
+            years.update(int(y) for y, entries in table.items() if isinstance(y, (int, np.integer)) and entries)
+    if not years:  # fallback: read the labels
+        probe = range(max(lo, 1991), min(hi, _dt.date.today().year + 5) + 1)
+        named = holidays.country_holidays(code, years=probe, language="en_US")
+        years = {d.year for d, name in named.items() if _SUBSTITUTED_FROM.search(name) or "(observed)" in name}
+    return tuple(sorted(y for y in years if lo <= y <= hi))
+
+
+def production_calendar(country: str = "RU", years: Iterable[int] | int | None = None) -> ProductionCalendar:
+    """The official production calendar of ``country`` for ``years``, from the ``holidays`` package.
+
+    ``years`` defaults to all :func:`covered_years`. A requested year the
+    package has no decree for is still filled with its fixed-date holidays
+    but listed in :attr:`ProductionCalendar.extrapolated`.
+
+    The transferred working days come from the package's own structured data
+    (``weekend_workdays``: the weekend dates whose day off a decree moved to
+    a weekday); weekend dates that are holidays themselves (Sunday 2025-01-05,
+    whose day off moved to 2025-12-31, stays a New Year holiday) are not
+    working days. Only when the package lacks that attribute are the en_US
+    labels "Day off (substituted from MM/DD/YYYY)" parsed instead.
+
+    >>> pc = production_calendar("RU", [2025])
+    >>> pc.workdays_extra
+    (datetime.date(2025, 11, 1),)
+    >>> [d.isoformat() for d in pc.holidays if d.month == 11]
+    ['2025-11-03', '2025-11-04']
+    >>> production_calendar("ru", 2028).extrapolated  # holidays 0.109 has no 2028 decree
+    (2028,)
+    """
+    code = _country_code(country)
+    wanted = covered_years(code) if years is None else _normalize_years(years)
+    return _production_calendar(code, wanted)
+
+
+@functools.lru_cache(maxsize=32)
+def _production_calendar(code: str, years: tuple[int, ...]) -> ProductionCalendar:
+    import holidays  # lazily: importing this module stays cheap
+
+    cal = holidays.country_holidays(code, years=years, language="en_US")
+    wanted = set(years)
+    days = {d for d in cal.keys() if d.year in wanted}
+    weekend = {int(w) for w in getattr(cal, "weekend", (5, 6))}
+    moved = getattr(cal, "weekend_workdays", None)
+    if moved is None:  # an older or refactored package: read the labels
+        moved = _substituted_from(cal.items())
+    extra = {d for d in moved if d.year in wanted and d.weekday() in weekend and d not in days}
+    covered = set(_covered_years(code))
+    return ProductionCalendar(
+        country=code,
+        years=years,
+        holidays=tuple(sorted(days)),
+        workdays_extra=tuple(sorted(extra)),
+        extrapolated=tuple(y for y in years if y not in covered),
+        source=f"holidays {getattr(holidays, '__version__', '?')}",
+    )
+
 
 #: Origin of the working clock. Any date works; moments before it simply get a
 #: negative clock value.
@@ -143,6 +344,16 @@ class WorkCalendar:
         the half-open interval ``[start, end)``; there is no lunch break.
     holidays:
         Non-working dates (``date`` objects, Timestamps or ISO strings).
+    workdays_extra:
+        Working dates although their weekday is not in ``workdays``: the
+        Saturdays and Sundays made working days by a transfer (keyword only).
+        A date cannot be both a holiday and an extra working day; an extra date
+        whose weekday is a working day anyway changes nothing.
+    years:
+        The years the holiday list is known to cover (keyword only), or
+        ``None``: the user's own list, with no claim about its years.
+        :meth:`uncovered_years` reports data outside them.
+        :meth:`for_country` fills both from the official production calendar.
 
     >>> cal = WorkCalendar(holidays=["2026-11-04"])
     >>> cal.minutes_per_day
@@ -164,6 +375,9 @@ class WorkCalendar:
         start: str | _dt.time = "09:00",
         end: str | _dt.time = "18:00",
         holidays: Iterable[Any] = (),
+        *,
+        workdays_extra: Iterable[Any] = (),
+        years: Iterable[int] | None = None,
     ):
         self.timezone = timezone
         days = sorted({int(d) for d in workdays})
@@ -177,10 +391,34 @@ class WorkCalendar:
         if self._end_min <= self._start_min:
             raise ValueError(f"the working day must end after it starts: {self.start}–{self.end}")
         self.holidays = tuple(sorted({pd.Timestamp(h).date() for h in holidays}))
+        self.workdays_extra = tuple(sorted({pd.Timestamp(h).date() for h in workdays_extra}))
+        both = sorted(set(self.holidays) & set(self.workdays_extra))
+        if both:
+            raise ValueError(
+                "a date cannot be both a holiday and an extra working day: " + ", ".join(d.isoformat() for d in both)
+            )
+        if isinstance(years, (int, np.integer)):
+            years = (years,)
+        self.years = None if years is None else tuple(sorted({int(y) for y in years}))
         weekmask = [1 if d in self.workdays else 0 for d in range(7)]
         self._busdaycal = np.busdaycalendar(
             weekmask=weekmask,
             holidays=np.array([np.datetime64(h, "D") for h in self.holidays], dtype="datetime64[D]"),
+        )
+        # Extra working days on weekdays outside ``workdays`` (the others are
+        # working days anyway). numpy's busdaycalendar has a single weekly
+        # pattern, so these are counted on top of it; see ``_day_index``.
+        extra = np.array(
+            [np.datetime64(d, "D") for d in self.workdays_extra if d.weekday() not in self.workdays],
+            dtype="datetime64[D]",
+        )
+        self._extra = np.sort(extra)
+        self._extra_before_epoch = int(np.searchsorted(self._extra, _EPOCH, side="left"))
+        # the working-day index of every extra day (strictly increasing)
+        self._extra_index = (
+            self._pattern_index(self._extra)
+            + np.arange(len(self._extra), dtype=np.int64)
+            - self._extra_before_epoch
         )
         self._start_ns = np.int64(self._start_min) * _NS_PER_MIN
         self._day_ns = np.int64(self._end_min - self._start_min) * _NS_PER_MIN
@@ -188,7 +426,56 @@ class WorkCalendar:
     def __reduce__(self):
         """Pickle by the constructor's arguments (numpy's busdaycalendar cannot be pickled),
         so a calendar can travel to process-pool and Dask workers."""
-        return (WorkCalendar, (self.timezone, self.workdays, self.start, self.end, self.holidays))
+        args = (self.timezone, self.workdays, self.start, self.end, self.holidays)
+        if not self.workdays_extra and self.years is None:
+            return (WorkCalendar, args)
+        return (_restore_calendar, (args, {"workdays_extra": self.workdays_extra, "years": self.years}))
+
+    @classmethod
+    def for_country(
+        cls,
+        country: str = "RU",
+        years: Iterable[int] | int | None = None,
+        *,
+        timezone: str = "Europe/Moscow",
+        workdays: Iterable[int] = (0, 1, 2, 3, 4),
+        start: str | _dt.time = "09:00",
+        end: str | _dt.time = "18:00",
+        holidays: Iterable[Any] = (),
+        workdays_extra: Iterable[Any] = (),
+    ) -> "WorkCalendar":
+        """A calendar with the official production calendar of ``country`` merged with the user's lists.
+
+        ``years`` as in :func:`production_calendar` (default: every year the
+        package has a decree for). The user's ``holidays`` (a corporate day
+        off) and ``workdays_extra`` (a working Sunday) win over the production
+        calendar; a date in both of the user's lists is an error. The
+        calendar's :attr:`years` are the requested years the package has the
+        decree for, so :meth:`uncovered_years` reports the others.
+
+        >>> cal = WorkCalendar.for_country("RU", [2025, 2026], holidays=["2025-12-30"])
+        >>> cal.years
+        (2025, 2026)
+        >>> cal.working_minutes_between("2025-12-29 17:00", "2026-01-12 10:00")  # Dec 30 off too
+        120.0
+        """
+        production = production_calendar(country, years)
+        own_off = {pd.Timestamp(h).date() for h in holidays}
+        own_on = {pd.Timestamp(h).date() for h in workdays_extra}
+        both = sorted(own_off & own_on)
+        if both:
+            raise ValueError(
+                "a date cannot be both a holiday and an extra working day: " + ", ".join(d.isoformat() for d in both)
+            )
+        return cls(
+            timezone=timezone,
+            workdays=workdays,
+            start=start,
+            end=end,
+            holidays=(set(production.holidays) - own_on) | own_off,
+            workdays_extra=(set(production.workdays_extra) - own_off) | own_on,
+            years=production.covered,
+        )
 
     # ------------------------------------------------------------------ info
     @property
@@ -197,10 +484,34 @@ class WorkCalendar:
         return self._end_min - self._start_min
 
     def __repr__(self) -> str:
+        extra = f", workdays_extra=<{len(self.workdays_extra)} dates>" if self.workdays_extra else ""
+        years = f", years={_years_text(self.years)}" if self.years is not None else ""
         return (
             f"WorkCalendar(timezone={self.timezone!r}, workdays={self.workdays!r}, start={self.start!r}, "
-            f"end={self.end!r}, holidays=<{len(self.holidays)} dates>)"
+            f"end={self.end!r}, holidays=<{len(self.holidays)} dates>{extra}{years})"
         )
+
+    def uncovered_years(self, values) -> list[int]:
+        """The sorted years of ``values`` outside :attr:`years` (``NaT`` ignored).
+
+        Empty when the calendar makes no claim (``years=None``). Use it to warn
+        that the holidays of those years are unknown.
+
+        >>> cal = WorkCalendar(holidays=RU_HOLIDAYS_2025_2026, years=(2025, 2026))
+        >>> cal.uncovered_years(pd.Series(pd.to_datetime(["2024-12-30", None, "2026-03-01", "2027-01-11"])))
+        [2024, 2027]
+        >>> WorkCalendar().uncovered_years("2031-01-01")
+        []
+        """
+        if self.years is None:
+            return []
+        ns, _ = self._ns(values)
+        ns = ns[ns != _NAT]
+        if not len(ns):
+            return []
+        found = np.unique(ns.view("datetime64[ns]").astype("datetime64[Y]").astype(np.int64) + 1970)
+        known = set(self.years)
+        return [int(y) for y in found if int(y) not in known]
 
     def is_working_day(self, ts):
         """Whether the date of ``ts`` is a working day (not a weekend, not a holiday).
@@ -211,8 +522,49 @@ class WorkCalendar:
         ns, shape = self._ns(ts)
         ok = ns != _NAT
         out = np.zeros(len(ns), dtype=bool)
-        out[ok] = np.is_busday(ns[ok].view("datetime64[ns]").astype("datetime64[D]"), busdaycal=self._busdaycal)
+        out[ok] = self._is_workday(ns[ok].view("datetime64[ns]").astype("datetime64[D]"))
         return shape.bools(out)
+
+    # ------------------------------------------------------------ working days
+    def _is_workday(self, day: np.ndarray) -> np.ndarray:
+        """Whether each ``datetime64[D]`` is a working day."""
+        out = np.is_busday(day, busdaycal=self._busdaycal)
+        if len(self._extra):
+            out = out | np.isin(day, self._extra)
+        return out
+
+    def _pattern_index(self, day: np.ndarray) -> np.ndarray:
+        """Working days of the weekly pattern (holidays excluded) in ``[_EPOCH, day)``,
+        or minus those in ``[day, _EPOCH)`` before the epoch. (``np.busday_count``
+        with its arguments reversed counts ``(day, _EPOCH]`` instead.)"""
+        day = np.asarray(day, dtype="datetime64[D]")
+        after = np.busday_count(_EPOCH, np.maximum(day, _EPOCH), busdaycal=self._busdaycal)
+        before = np.busday_count(np.minimum(day, _EPOCH), _EPOCH, busdaycal=self._busdaycal)
+        return (after - before).astype(np.int64)
+
+    def _day_index(self, day: np.ndarray) -> np.ndarray:
+        """Working days in ``[_EPOCH, day)`` (minus those in ``[day, _EPOCH)`` before
+        the epoch): the weekly pattern's count plus the extra working days in between."""
+        k = self._pattern_index(day)
+        if len(self._extra):
+            k = k + np.searchsorted(self._extra, day, side="left") - self._extra_before_epoch
+        return k
+
+    def _nth_workday(self, k: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`_day_index` on working days: the working day with index ``k``."""
+        if not len(self._extra):
+            return np.busday_offset(_EPOCH, k, roll="forward", busdaycal=self._busdaycal)
+        # extra working days with a smaller index come before the answer; the
+        # remaining index counts the weekly pattern's working days
+        pos = np.searchsorted(self._extra_index, k, side="left")
+        day = np.busday_offset(
+            _EPOCH, k - (pos - self._extra_before_epoch), roll="forward", busdaycal=self._busdaycal
+        )
+        hit = pos < len(self._extra)
+        hit[hit] = self._extra_index[pos[hit]] == k[hit]
+        if hit.any():
+            day[hit] = self._extra[pos[hit]]
+        return day
 
     # ------------------------------------------------------------ conversions
     def _ns(self, ts) -> tuple[np.ndarray, _Shape]:
@@ -242,8 +594,8 @@ class WorkCalendar:
         """Working clock ``W(t)`` in nanoseconds for valid (non-NaT) moments."""
         t = ns.view("datetime64[ns]")
         day = t.astype("datetime64[D]")
-        k = np.busday_count(_EPOCH, day, busdaycal=self._busdaycal).astype(np.int64)
-        is_bd = np.is_busday(day, busdaycal=self._busdaycal)
+        k = self._day_index(day)
+        is_bd = self._is_workday(day)
         tod = ns - day.astype("datetime64[ns]").view(np.int64)
         within = np.clip(tod - self._start_ns, 0, self._day_ns)
         return k * self._day_ns + np.where(is_bd, within, 0)
@@ -257,7 +609,7 @@ class WorkCalendar:
         back = closing_on_boundary & (r == 0)
         k = np.where(back, k - 1, k)
         r = np.where(back, self._day_ns, r)
-        day = np.busday_offset(_EPOCH, k, roll="forward", busdaycal=self._busdaycal)
+        day = self._nth_workday(k)
         return day.astype("datetime64[ns]").view(np.int64) + self._start_ns + r
 
     # ---------------------------------------------------------------- methods
@@ -276,7 +628,7 @@ class WorkCalendar:
             day = v.view("datetime64[ns]").astype("datetime64[D]")
             tod = v - day.astype("datetime64[ns]").view(np.int64)
             out[ok] = (
-                np.is_busday(day, busdaycal=self._busdaycal)
+                self._is_workday(day)
                 & (tod >= self._start_ns)
                 & (tod < self._start_ns + self._day_ns)
             )
@@ -376,3 +728,19 @@ class WorkCalendar:
         """
         minutes = self.working_minutes_between(a, b)
         return minutes / self.minutes_per_day
+
+
+def _restore_calendar(args: tuple, kwargs: dict) -> WorkCalendar:
+    """Unpickle a :class:`WorkCalendar` that has keyword-only settings."""
+    return WorkCalendar(*args, **kwargs)
+
+
+def _years_text(years: tuple[int, ...]) -> str:
+    """``(2024, 2025, 2026, 2028)`` → ``"2024–2026,2028"``."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][1] + 1:
+            runs[-1][1] = y
+        else:
+            runs.append([y, y])
+    return ",".join(f"{a}–{b}" if a != b else str(a) for a, b in runs) or "()"

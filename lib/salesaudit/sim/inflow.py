@@ -440,6 +440,8 @@ def _calendar_dict(cal: WorkCalendar | None) -> dict | None:
         "start": cal.start,
         "end": cal.end,
         "holidays": [d.isoformat() for d in cal.holidays],
+        "workdays_extra": [d.isoformat() for d in getattr(cal, "workdays_extra", ())],
+        "years": list(cal.years) if getattr(cal, "years", None) else None,
     }
 
 
