@@ -94,7 +94,16 @@ def test_quality_tables(demo):
 
 
 def test_quality_degrades_without_deals(client):
-    ds = load(client({"leads.csv": "lead_id,created_at,channel\nl1,2026-01-05 10:00,web\n"}))
+    from salesaudit.loader import load_dataset
+    from salesaudit.params import load_run_config
+    from salesaudit.verdict import LoadRefused
+
+    path = client({"leads.csv": "lead_id,created_at,channel\nl1,2026-01-05 10:00,web\n"})
+    with pytest.raises(LoadRefused, match="The deals table is missing"):
+        load(path)
+    # the data-quality tables still work on what was loaded (a look at a refused export)
+    ds = load_dataset(load_run_config(path), refuse=False)
+    assert [p.code for p in ds.problems if p.fatal] == ["deals_missing"] and {p.table for p in ds.warnings} == {"managers", "stage_history", "activities", "payments", "plans"}
     assert dq.summary(ds)["tables_loaded"] == ["leads"]
     assert "deals_with_empty_required_field" not in dq.summary(ds)
     assert dq.reference_checks(ds, "en").empty
