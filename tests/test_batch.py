@@ -58,3 +58,56 @@ def test_cli_periods_exit_code_and_listing(tmp_path):
     assert rec["period"] == "2026-W41" and rec["grain"] == "week"
     both = subprocess.run(cmd[:6] + ["--period", "2026-10"] + cmd[6:], capture_output=True, text=True)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+# ---------------------------------------------------------------------------
+# coverage: periods outside the data are refused, partly covered ones carry the banner
+
+
+def _cut_config(tmp_path):
+    """The demo department exported on 2026-10-20 (absolute paths, so the copy works from anywhere)."""
+    import yaml
+    from conftest import DEMO_FUNNEL
+
+    cfg = yaml.safe_load((REPO / "params" / "clients" / "demo.yaml").read_text(encoding="utf-8"))
+    cfg.update({"data": str(REPO / "data_samples" / "demo_generic"), "funnel": str(DEMO_FUNNEL), "as_of": "2026-10-20 23:59:59"})
+    path = tmp_path / "cut.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_periods_outside_the_data_fail_without_running_and_partial_ones_get_the_banner(tmp_path, monkeypatch):
+    import salesaudit.loader
+
+    loads = []
+    real = salesaudit.loader.load_dataset
+    monkeypatch.setattr(salesaudit.loader, "load_dataset", lambda *a, **k: loads.append(1) or real(*a, **k))
+    out = tmp_path / "out"
+    res = run_periods(_cut_config(tmp_path), "2026-10..2026-12", out_dir=out, notebooks_dir=FIXTURES / "batch", workers=2, progress=False)
+    assert loads == [1]  # the data are loaded once for the whole batch
+    assert [(p.period, p.ok) for p in res.periods] == [("2026-10", True), ("2026-11", False), ("2026-12", False)]
+    assert [p.coverage.status for p in res.periods] == ["partial", "none", "none"]
+    for p in res.periods[1:]:
+        assert p.error == (f"The period {p.period} lies outside the data: the export covers 01.08.2025 – 20.10.2026 (first and last "
+                           f"dated row). How to fix: choose a period inside that range with --period, or export the data for {p.period}.")
+        assert p.index is None and not (out / p.period).exists()  # no notebook ran
+    banner = "Период 2026-10 покрыт данными частично: с 01.10.2026 по 20.10.2026."
+    assert res.periods[0].banner == banner
+    for page in ("2026-10/00_period.html", "2026-10/index.html", "index.html"):
+        assert banner in (out / page).read_text(encoding="utf-8"), page
+    index = res.index.read_text(encoding="utf-8")
+    assert "Период 2026-11 лежит вне данных: выгрузка охватывает 01.08.2025 – 20.10.2026" in index  # report language
+
+
+def test_cli_refuses_a_range_wholly_outside_the_data(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "salesaudit.cli", "run", "--config", str(_cut_config(tmp_path)), "--periods", "2027-01..2027-03",
+                           "--notebooks-dir", str(FIXTURES / "batch"), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (
+        "salesaudit: error: All periods 2027-01..2027-03 lie outside the data: the export covers 01.08.2025 – 20.10.2026 "
+        "(first and last dated row). How to fix: choose periods inside that range with --periods, or export the data for 2027-01..2027-03."
+    )
+    assert not out.exists()

@@ -93,7 +93,10 @@ def test_failing_notebook_does_not_stop_the_others(both):
     assert result.ok is False
     bad = result.notebooks[1]
     assert bad.ename == "SalesauditError"
-    assert bad.evalue == MESSAGE and bad.error == MESSAGE
+    assert bad.evalue == MESSAGE and bad.message == MESSAGE
+    # one paragraph: the notebook, the failing cell (no heading above it in this fixture), the message as is
+    assert (bad.cell, bad.cell_heading) == (3, None)
+    assert bad.error == f"Notebook 01_broken failed in cell 3: {MESSAGE}"
     data = _json(bad.json)
     assert data["_status"] == "failed"
     assert data["_error"] == {"ename": "SalesauditError", "evalue": MESSAGE}
@@ -113,7 +116,7 @@ def test_index_lists_notebooks_statuses_and_key_results(both):
     assert '<td>answer</td><td class="num">42</td>' in page
     assert 'href="00_answer.html"' in page and 'href="01_broken.html"' in page
     assert "Ответ" in page and "Сломанный" in page
-    assert MESSAGE in page
+    assert f"Раздел 01_broken завершился с ошибкой в ячейке 3: {MESSAGE}" in page  # in the report language
     assert "by_manager" not in page  # not a scalar
     # self-contained: no external assets
     assert "<link" not in page and "<script" not in page and "http" not in page
@@ -145,7 +148,8 @@ def test_cli_failed_notebook_returns_1(tmp_path, capsys):
     rc = _run_cli("--config", str(CONFIG), "--notebooks", "01_broken.ipynb", "--out", str(tmp_path))
     captured = capsys.readouterr()
     assert rc == 1
-    assert "01_broken" in captured.out and "FAILED" in captured.out and MESSAGE in captured.out
+    assert "01_broken" in captured.out and "FAILED" in captured.out
+    assert f"Notebook 01_broken failed in cell 3: {MESSAGE}" in captured.out
     assert "Report: " in captured.out
 
 
@@ -196,6 +200,8 @@ def test_find_notebooks_names_numbers_and_suffix():
     assert all_ == ["00_answer.ipynb", "01_broken.ipynb"]
     assert [p.name for p in find_notebooks(FIX, ["01_broken", "00_answer.ipynb"])] == all_  # sorted by name
     assert [p.name for p in find_notebooks(FIX, ["01"])] == ["01_broken.ipynb"]
+    assert [p.name for p in find_notebooks(FIX, ["01_broken,00_answer"])] == all_  # --notebooks a,b
+    assert [p.name for p in find_notebooks(FIX, ["00_answer,", " 01"])] == all_
 
 
 def test_find_notebooks_unknown_name_lists_available():
@@ -244,3 +250,178 @@ def test_index_shows_short_lists_and_skips_long_ones():
     rows = dict((label, value) for label, value, _ in _index_rows({"some_stages": ["proposal"], "empty": [], "many": list(range(20)), "_x": [1]}, "en"))
     assert rows["some_stages"] == "proposal" and rows["empty"] == "—"
     assert "many" not in rows and "_x" not in rows
+
+
+# ---------------------------------------------------------------------------
+# a failing notebook: one paragraph naming the notebook, the cell and its heading
+
+
+def _notebook(cells) -> "nbformat.NotebookNode":
+    import nbformat
+
+    made = []
+    for kind, source, *tags in cells:
+        cell = nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = list(tags)
+        made.append(cell)
+    return nbformat.v4.new_notebook(cells=made, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+
+
+PARAMS_CELL = ("code", 'config_path = None\nperiod = None\ngrain = "month"\nlanguage = "ru"', "parameters")
+
+
+@pytest.fixture(scope="module")
+def headed(tmp_path_factory):
+    """One real run of two failing notebooks whose failing cells sit under headings."""
+    import nbformat
+
+    folder = tmp_path_factory.mktemp("headed")
+    nbformat.write(_notebook([
+        ("md", "# Title cell, not in the report", "remove_cell"), PARAMS_CELL,
+        ("md", "## Section A"), ("code", "x = 1"),
+        ("md", "## Section B\n\nSome text."), ("code", "y = 2"),
+        ("code", "raise ValueError('boom at B')"),
+    ]), str(folder / "00_markdown.ipynb"))
+    nbformat.write(_notebook([
+        PARAMS_CELL,
+        ("code", "from IPython.display import Markdown, display\ndisplay(Markdown('## Section A'))"),
+        ("code", "display(Markdown('### Rendered section'))\n1 / 0"),
+    ]), str(folder / "01_rendered.ipynb"))
+    out = folder / "out"
+    result = run(CONFIG, out_dir=out, notebooks_dir=folder, progress=False, preflight=False, language="en")
+    return result
+
+
+def test_failing_cell_under_a_markdown_heading(headed):
+    bad = headed.notebooks[0]
+    assert (bad.stem, bad.status, bad.cell, bad.cell_heading) == ("00_markdown", "failed", 7, "Section B")
+    assert bad.error == 'Notebook 00_markdown failed in cell 7 ("Section B"): ValueError: boom at B'
+
+
+def test_failing_cell_heading_rendered_by_the_cell_itself(headed):
+    bad = headed.notebooks[1]
+    assert (bad.cell, bad.cell_heading) == (3, "Rendered section")
+    assert bad.error == 'Notebook 01_rendered failed in cell 3 ("Rendered section"): ZeroDivisionError: division by zero'
+    page = headed.index.read_text(encoding="utf-8")
+    assert "Notebook 01_rendered failed in cell 3 (&quot;Rendered section&quot;)" in page
+
+
+def test_failing_cell_heading_from_a_show_heading_call_and_a_comment():
+    from salesaudit.runner import failing_cell
+
+    def failed(source):
+        return {"cell_type": "code", "source": source, "metadata": {},
+                "outputs": [{"output_type": "error", "ename": "E", "evalue": "v", "traceback": []}]}
+
+    nb = _notebook([PARAMS_CELL, ("md", "## Earlier section")])
+    nb.cells.insert(1, {"cell_type": "code", "source": "config_path = 'x'", "metadata": {"tags": ["injected-parameters"]}, "outputs": []})
+    nb.cells.append(failed('team = f()\nshow.heading("index.key_results", lang)'))
+    assert failing_cell(nb, "ru") == (3, "Ключевые показатели")  # the heading the cell would render; papermill's cell not counted
+    nb.cells[-1] = failed("# compute the team summary\nteam = f()")
+    assert failing_cell(nb, "en") == (3, "compute the team summary")
+    nb.cells[-1] = failed("team = f()")
+    assert failing_cell(nb, "en") == (3, "Earlier section")
+    assert failing_cell(_notebook([PARAMS_CELL, ("code", "x = 1")])) == (None, None)
+
+
+# ---------------------------------------------------------------------------
+# no kernel noise: shutting a kernel down does not interrupt it
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_kernel_shutdown_sends_no_interrupt(quiet, tmp_path):
+    """ipykernel logs ``ERROR | KeyboardInterrupt caught in kernel`` when jupyter_client's pre-shutdown
+    SIGINT lands inside a request handler. The kernel here records any SIGINT in a file; the stock
+    manager (quiet=False) shows that the test sees the interrupt."""
+    import asyncio
+
+    from jupyter_client import AsyncKernelManager
+
+    from salesaudit.runner import QuietShutdownKernelManager
+
+    marker = tmp_path / "sigint"
+    code = (
+        "import signal, pathlib\n"
+        f"def _mark(*_):\n    pathlib.Path({str(marker)!r}).write_text('interrupted')\n"
+        "get_ipython().kernel.saved_sigint_handler = _mark  # restored as the idle handler after this cell\n"
+    )
+
+    async def main():
+        km = (QuietShutdownKernelManager if quiet else AsyncKernelManager)(kernel_name="python3")
+        await km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel()
+
+    asyncio.run(main())
+    assert marker.exists() is (not quiet)
+
+
+# ---------------------------------------------------------------------------
+# banner and load warnings
+
+
+def test_export_html_and_index_show_the_banner_and_warnings(both):
+    import nbformat
+
+    _, result = both
+    nb = nbformat.read(str(result.notebooks[0].ipynb), as_version=4)
+    banner = "The period 2026-09 is only partly covered by the data: 01.09.2026 to 20.09.2026."
+    page = __import__("salesaudit.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en", banner=banner)
+    body = page[page.index("<body"):]
+    assert body.count(banner) == 1 and body.index(banner) < body.index("The answer")
+    assert banner not in __import__("salesaudit.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en")
+
+    from salesaudit.params import load_run_config
+    from salesaudit.runner import render_index
+
+    index = render_index(load_run_config(CONFIG, language="en"), result.notebooks, banner=banner,
+                         warnings=["Table payments: no file matched <payments*.csv>.", "  "])
+    assert index.count(banner) == 1
+    assert "Data warnings" in index and "Table payments: no file matched &lt;payments*.csv&gt;." in index
+    assert index.index(banner) < index.index("<h1>") < index.index("Data warnings") < index.index('class="summary"')
+    plain = render_index(load_run_config(CONFIG), result.notebooks)
+    assert "salesaudit-banner" not in plain and "Предупреждения о данных" not in plain
+
+
+def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeypatch):
+    """run() with the preflight: the load warnings (verdict.warning_texts) go to index.html, the banner to every page."""
+    import yaml
+
+    from conftest import DEMO_FUNNEL, REPO
+
+    import salesaudit.verdict
+
+    cfg = yaml.safe_load((REPO / "params" / "clients" / "demo.yaml").read_text(encoding="utf-8"))
+    cfg.update({"data": str(REPO / "data_samples" / "demo_generic"), "funnel": str(DEMO_FUNNEL),
+                "as_of": "2026-10-20 23:59:59", "period": "2026-10", "language": "en"})
+    config = tmp_path / "cut.yaml"
+    config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    seen = []
+
+    def fake_warning_texts(ds, lang):
+        seen.append((type(ds).__name__, lang))
+        return ["More than 5 % of the deals were quarantined for a missing amount."]
+
+    monkeypatch.setattr(salesaudit.verdict, "warning_texts", fake_warning_texts)
+    res = run(config, out_dir=tmp_path / "out", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
+    assert seen == [("Dataset", "en")]
+    assert res.ok and res.coverage.status == "partial"
+    banner = "The period 2026-10 is only partly covered by the data: 01.10.2026 to 20.10.2026."
+    assert res.banner == banner and res.warnings == ["More than 5 % of the deals were quarantined for a missing amount."]
+    index = res.index.read_text(encoding="utf-8")
+    assert banner in index and "Data warnings" in index and "quarantined for a missing amount" in index
+    assert banner in res.notebooks[0].html.read_text(encoding="utf-8")
+    with pytest.raises(SalesauditError, match=r"The period 2027-05 lies outside the data: the export covers 01\.08\.2025 – 20\.10\.2026"):
+        run(config, out_dir=tmp_path / "never", period="2027-05", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
+    assert not (tmp_path / "never").exists()

@@ -60,7 +60,7 @@ LABELS_VERDICT: dict[str, dict[str, str]] = {
         "en": "Amounts in other currencies were converted at the run config's rates ({rates}).",
     },
     "problem.currencies.quarantined": {
-        "ru": "{n} сделок в валютах без курса ({missing}) в карантине: рубли с ними не складываются. Как исправить: задайте курсы в параметрах запуска, например `exchange_rates: {{{example}}}`.",
+        "ru": "{n} сделок в валютах без курса ({missing}) в карантине: с суммами в {currency} они не складываются. Как исправить: задайте курсы в параметрах запуска, например `exchange_rates: {{{example}}}`.",
         "en": "{n} deals in currencies without a rate ({missing}) are quarantined: they are never added to {currency}. How to fix: give the rates in the run config, e.g. `exchange_rates: {{{example}}}`.",
     },
     "problem.calendar_years": {

@@ -4,6 +4,12 @@
 notebooks once per period into ``<out>/<period>/`` and writes ``<out>/index.html`` listing the
 periods. Periods are independent, so they run in a process pool with a progress bar; one failing
 period is reported with its error and does not stop the others.
+
+With the preflight (the default) the data are loaded once, before any period runs, and every
+period's coverage is checked (:mod:`salesaudit.coverage`): when every period lies outside the data
+the batch is refused as a whole (a SalesauditError naming the range); a period outside the data
+is marked failed with the reason and runs no notebook; a partly covered period runs with the
+banner on every page. The load warnings go to every period's index page.
 """
 from __future__ import annotations
 
@@ -66,6 +72,8 @@ class PeriodResult:
     notebooks: list[tuple[str, bool, str]] = field(default_factory=list)  # (stem, ok, error)
     error: str = ""
     seconds: float = 0.0
+    coverage: Optional[object] = None  # salesaudit.coverage.Coverage (with the preflight)
+    banner: Optional[str] = None  # shown on every page of a partly covered period
 
 
 @dataclass
@@ -79,7 +87,8 @@ class BatchResult:
         return all(p.ok for p in self.periods)
 
 
-def _one(config: str, period: str, grain: str, out: str, language, notebooks, notebooks_dir, kernel_name) -> PeriodResult:
+def _one(config: str, period: str, grain: str, out: str, language, notebooks, notebooks_dir, kernel_name,
+         banner: Optional[str] = None, load_warnings: Optional[list[str]] = None) -> PeriodResult:
     """Run one period (in a worker process); never raises."""
     from time import perf_counter
 
@@ -88,13 +97,14 @@ def _one(config: str, period: str, grain: str, out: str, language, notebooks, no
     start = perf_counter()
     target = Path(out) / period
     try:
-        res = run(config, out_dir=target, period=period, grain=grain, language=language, notebooks=notebooks, notebooks_dir=notebooks_dir, progress=False, preflight=False, kernel_name=kernel_name)
+        res = run(config, out_dir=target, period=period, grain=grain, language=language, notebooks=notebooks, notebooks_dir=notebooks_dir,
+                  progress=False, preflight=False, kernel_name=kernel_name, banner=banner, load_warnings=load_warnings)
     except Exception as exc:  # a failing period is reported, the others go on
         msg = str(exc) if isinstance(exc, SalesauditError) else f"{type(exc).__name__}: {exc}"
-        return PeriodResult(period, False, target, None, [], msg, perf_counter() - start)
+        return PeriodResult(period, False, target, None, [], msg, perf_counter() - start, banner=banner)
     nbs = [(n.stem, n.ok, n.error or "") for n in res.notebooks]
-    err = "; ".join(f"{s}: {e}" for s, ok, e in nbs if not ok)
-    return PeriodResult(period, res.ok, res.out_dir, res.index, nbs, err, perf_counter() - start)
+    err = "; ".join(e for s, ok, e in nbs if not ok)  # each error names its notebook
+    return PeriodResult(period, res.ok, res.out_dir, res.index, nbs, err, perf_counter() - start, banner=banner)
 
 
 def run_periods(
@@ -118,10 +128,22 @@ def run_periods(
     cfg = load_run_config(config, language=language, grain=grain)
     grain = grain or cfg.grain
     labels = expand_periods(periods, grain) if isinstance(periods, str) else [parse_period(p, grain).label for p in periods]
-    if preflight:  # one whole-file problem stops the batch before any period runs
+    coverages: dict = {}
+    warnings: list[str] = []
+    if preflight:  # one whole-file problem stops the batch before any period runs; the data are loaded once
+        from .coverage import fmt_date, period_coverage
         from .loader import load_dataset
+        from .verdict import warning_texts
 
-        load_dataset(cfg)
+        ds = load_dataset(cfg)
+        warnings = [str(w) for w in (warning_texts(ds, cfg.language) or [])]
+        coverages = {label: period_coverage(ds, label, grain) for label in labels}
+        if labels and all(c.outside for c in coverages.values()):
+            span = f"{labels[0]}..{labels[-1]}" if len(labels) > 1 else labels[0]
+            c = coverages[labels[0]]
+            if c.first is None:
+                raise SalesauditError(t("coverage.no_dates", "en", period=span))
+            raise SalesauditError(t("coverage.range_outside", "en", periods=span, first=fmt_date(c.first), last=fmt_date(c.last)))
     out = Path(out_dir) if out_dir is not None else Path("reports") / config.stem / f"{grain}s"
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -130,13 +152,20 @@ def run_periods(
     bar = tqdm(total=len(labels), unit="period", desc="periods", disable=not progress, file=sys.stderr)
     args = (str(config.resolve()),)
     tail = (grain, str(out), language, nb_list, str(notebooks_dir) if notebooks_dir else None, kernel_name)
-    if workers <= 1 or len(labels) == 1:
-        for label in labels:
-            results[label] = _one(*args, label, *tail)
+    for label, cov in coverages.items():
+        if cov.outside:  # refused without running a notebook
+            results[label] = PeriodResult(label, False, out / label, None, [], cov.refusal("en"), coverage=cov)
+            bar.update(1)
+    todo = [label for label in labels if label not in results]
+    extra = {label: {"banner": coverages[label].banner(cfg.language) if label in coverages else None, "load_warnings": warnings}
+             for label in todo}
+    if workers <= 1 or len(todo) <= 1:
+        for label in todo:
+            results[label] = _one(*args, label, *tail, **extra[label])
             bar.update(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_one, *args, label, *tail): label for label in labels}
+            futures = {pool.submit(_one, *args, label, *tail, **extra[label]): label for label in todo}
             for fut in as_completed(futures):
                 label = futures[fut]
                 try:
@@ -146,6 +175,8 @@ def run_periods(
                 bar.set_postfix_str(label)
                 bar.update(1)
     bar.close()
+    for label, cov in coverages.items():
+        results[label].coverage = cov
     ordered = [results[label] for label in labels]
     index = out / "index.html"
     index.write_text(render_period_index(cfg, grain, ordered, out), encoding="utf-8")
@@ -164,15 +195,20 @@ def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path)
         if r.index is not None:
             rel = r.index.resolve().relative_to(out.resolve()).as_posix()
             link = f'<a href="{quote(rel)}">{e(r.period)}</a>'
+        cov = r.coverage
+        if cov is not None and getattr(cov, "partial", False):
+            link += f'<div class="note">{e(cov.banner(lang))}</div>'
+        error = cov.refusal(lang) if cov is not None and getattr(cov, "outside", False) else r.error
         status = t("index.status.ok" if r.ok else "index.status.failed", lang)
-        rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td>{link}</td><td>{e(status)}</td><td>{e(r.error)}</td></tr>')
+        rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td>{link}</td><td>{e(status)}</td><td>{e(error)}</td></tr>')
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return "\n".join(
         [
             "<!DOCTYPE html>",
             f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(title)}</title>',
             "<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
-            "td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}tr.failed td{color:#b00020}</style></head><body>",
+            "td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}tr.failed td{color:#b00020}"
+            ".note{font-size:.85em;color:#8a5300;margin-top:.2rem}</style></head><body>",
             f"<h1>{e(title)}</h1>",
             f'<p>{e(t("index.periods", lang, grain=t(f"index.grain.{grain}", lang), first=results[0].period if results else "—", last=results[-1].period if results else "—"))}</p>',
             f'<p><strong>{e(t("index.periods_summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</strong></p>',

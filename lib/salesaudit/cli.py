@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--language", choices=LANGUAGES, help="report language overriding the config")
     p_run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<config name>[/<period>])")
     p_run.add_argument("--notebooks", nargs="+", metavar="NAME",
-                       help="run only these notebooks, e.g. 00_data_quality 01_funnel (default: the config's list, else all)")
+                       help="run only these notebooks, e.g. 00_data_quality 01_funnel or 00_data_quality,01_funnel (default: the config's list, else all)")
     p_run.add_argument("--notebooks-dir", metavar="DIR", help="folder with the NN_name.ipynb notebooks (default: the repository's notebooks/)")
     p_run.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     p_run.add_argument("--no-preflight", action="store_true",
@@ -110,6 +110,8 @@ def _cmd_run(args) -> int:
             print(f"{nb.stem:<{width}}  ok      ({nb.seconds:.1f} s)")
         else:
             print(f"{nb.stem:<{width}}  FAILED  {nb.error}")
+    if result.banner:  # a partly covered period: the reader of the terminal should know too
+        print(result.banner)
     print(f"Report: {Path(result.index).resolve()}")
     return 0 if result.ok else 1
 

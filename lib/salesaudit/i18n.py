@@ -167,6 +167,40 @@ LABELS: dict[str, dict[str, str]] = {
     "dq.plot.completeness": {"ru": "Доля заполненных полей сделки", "en": "Share of deal fields filled"},
     "dq.plot.not_in_export": {"ru": "Нет в выгрузке: {columns}", "en": "Not in the export: {columns}"},
     "dq.plot.monthly": {"ru": "Строк в месяц", "en": "Rows per month"},
+    # ------------------------------------------------------------------
+    # coverage.* and run.*: period coverage and run messages (runner.py)
+    "coverage.partial": {
+        "ru": "Период {period} покрыт данными частично: с {start} по {end}.",
+        "en": "The period {period} is only partly covered by the data: {start} to {end}.",
+    },
+    "coverage.outside": {
+        "ru": "Период {period} лежит вне данных: выгрузка охватывает {first} – {last} (первая и последняя строка с датой). "
+              "Как исправить: выберите период внутри этого диапазона (--period) или выгрузите данные за {period}.",
+        "en": "The period {period} lies outside the data: the export covers {first} – {last} (first and last dated row). "
+              "How to fix: choose a period inside that range with --period, or export the data for {period}.",
+    },
+    "coverage.range_outside": {
+        "ru": "Все периоды {periods} лежат вне данных: выгрузка охватывает {first} – {last} (первая и последняя строка с датой). "
+              "Как исправить: выберите периоды внутри этого диапазона (--periods) или выгрузите данные за {periods}.",
+        "en": "All periods {periods} lie outside the data: the export covers {first} – {last} (first and last dated row). "
+              "How to fix: choose periods inside that range with --periods, or export the data for {periods}.",
+    },
+    "coverage.no_dates": {
+        "ru": "Период {period} нельзя проверить: в выгрузке нет ни одной строки с датой (сделки, лиды, смены стадий, дела, оплаты). "
+              "Как исправить: проверьте выгрузку и столбцы дат в пресете CRM.",
+        "en": "The period {period} cannot be audited: the export holds no dated row (deals, leads, stage changes, activities, payments). "
+              "How to fix: check the export and the date columns of the CRM preset.",
+    },
+    "run.load_warnings": {"ru": "Предупреждения о данных", "en": "Data warnings"},
+    "run.failed": {"ru": "Раздел {notebook} завершился с ошибкой: {error}", "en": "Notebook {notebook} failed: {error}"},
+    "run.failed_cell": {
+        "ru": "Раздел {notebook} завершился с ошибкой в ячейке {cell}: {error}",
+        "en": "Notebook {notebook} failed in cell {cell}: {error}",
+    },
+    "run.failed_cell_heading": {
+        "ru": "Раздел {notebook} завершился с ошибкой в ячейке {cell} («{heading}»): {error}",
+        "en": "Notebook {notebook} failed in cell {cell} (\"{heading}\"): {error}",
+    },
 }
 
 

@@ -20,8 +20,19 @@ config after the command-line overrides. Everything else a notebook needs it
 reads from the config itself.
 
 A failing notebook does not stop the run: it is reported as failed and the next
-one runs. A problem with the config or the data (found by the preflight load)
-stops the run before any notebook, as a :class:`~salesaudit.errors.SalesauditError`.
+one runs, with one paragraph naming the notebook, the failing cell (its number and
+the heading of the section it belongs to) and the error. A problem with the config
+or the data (found by the preflight load) stops the run before any notebook, as a
+:class:`~salesaudit.errors.SalesauditError`; so does a period that lies wholly
+outside the data (:mod:`salesaudit.coverage`). A period the data cover only in
+part gets a banner at the top of every page, and the load warnings of the
+preflight (:func:`salesaudit.verdict.warning_texts`) are shown on the index page.
+
+Kernels are shut down without the interrupt (SIGINT) jupyter_client sends before
+every shutdown: papermill asks the kernel for its info right after the last cell,
+and a SIGINT that lands while the kernel is still in that request's handler makes
+ipykernel log ``ERROR | KeyboardInterrupt caught in kernel`` on a run that went
+well (see :class:`QuietShutdownKernelManager`).
 """
 from __future__ import annotations
 
@@ -29,6 +40,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -37,12 +49,24 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
+from jupyter_client import AsyncKernelManager
+
 from .errors import SalesauditError, closest, display_path
 from .i18n import has as _has_label, t
 from .params import RunConfig, load_run_config, parse_period
 from .record import MIME, read_records
 
-__all__ = ["run", "RunResult", "NotebookResult", "find_notebooks", "default_notebooks_dir", "export_html"]
+__all__ = [
+    "run",
+    "RunResult",
+    "NotebookResult",
+    "find_notebooks",
+    "default_notebooks_dir",
+    "export_html",
+    "render_index",
+    "QuietShutdownKernelManager",
+    "failing_cell",
+]
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 #: cells with these tags never reach the HTML report
@@ -63,9 +87,12 @@ class NotebookResult:
     ipynb: Optional[Path]
     html: Optional[Path]
     json: Path
-    error: Optional[str] = None  # one-line/paragraph message for people
+    error: Optional[str] = None  # one paragraph for people: notebook, failing cell and heading, error
     ename: Optional[str] = None
     evalue: Optional[str] = None
+    cell: Optional[int] = None  # 1-based number of the failing cell in the notebook as written
+    cell_heading: Optional[str] = None  # the heading of the section the failing cell belongs to
+    message: Optional[str] = None  # the error alone (the SalesauditError message, or "ename: evalue")
     records: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -82,6 +109,9 @@ class RunResult:
     index: Path
     notebooks: list[NotebookResult]
     config: Optional[RunConfig] = None
+    coverage: Optional[Any] = None  # salesaudit.coverage.Coverage of the period (with preflight and a period)
+    banner: Optional[str] = None  # the notice shown at the top of every page (a partly covered period)
+    warnings: list[str] = field(default_factory=list)  # the load warnings shown on the index page
 
     @property
     def ok(self) -> bool:
@@ -132,6 +162,8 @@ def find_notebooks(notebooks_dir, names: Optional[Iterable[str]] = None) -> list
         )
     if names is None:
         return available
+    # "01_funnel,02_stage_stalls" as well as separate names
+    names = [part for raw in names for part in str(raw).replace(",", " ").split()]
     by_stem = {p.stem: p for p in available}
     chosen: set[Path] = set()
     unknown: list[str] = []
@@ -177,6 +209,9 @@ def run(
     progress: bool = True,
     preflight: bool = True,
     kernel_name: str = "python3",
+    *,
+    banner: Optional[str] = None,
+    load_warnings: Optional[Iterable[str]] = None,
 ) -> RunResult:
     """Execute the audit notebooks for the run config ``config`` and write the reports.
 
@@ -184,7 +219,13 @@ def run(
     ``notebooks`` (names, default: the config's ``notebooks`` key, else all)
     selects notebooks in ``notebooks_dir`` (default: the repository's
     ``notebooks/``). With ``preflight`` the dataset is loaded once before any
-    notebook so that a data problem stops the run early.
+    notebook so that a data problem stops the run early: a period wholly outside
+    the data raises a SalesauditError, a partly covered one gets a banner on
+    every page, and the load warnings are shown on the index page.
+
+    ``banner`` and ``load_warnings`` are for callers that did the preflight
+    themselves (a batch of periods loads the data once): a banner found by this
+    run's own preflight takes precedence, its warnings replace ``load_warnings``.
     """
     from tqdm import tqdm
 
@@ -198,10 +239,20 @@ def run(
     names = list(notebooks) if notebooks is not None else cfg.notebooks
     selected = find_notebooks(nb_dir, names)
 
+    coverage = None
+    warnings = [str(w) for w in (load_warnings or [])]
     if preflight:
+        from .coverage import period_coverage
         from .loader import load_dataset  # a SalesauditError here stops the run
+        from .verdict import warning_texts
 
-        load_dataset(cfg)
+        ds = load_dataset(cfg)
+        warnings = [str(w) for w in (warning_texts(ds, lang) or [])]
+        if cfg.period:
+            coverage = period_coverage(ds, cfg.period, cfg.grain)
+            if coverage.outside:
+                raise SalesauditError(coverage.refusal("en"))
+            banner = coverage.banner(lang) or banner
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(cfg, config_path)
     out = out.resolve()
@@ -225,12 +276,33 @@ def run(
     with _quiet_kernel_env():
         for path in bar:
             bar.set_description(path.stem)
-            results.append(_run_one(path, out, parameters, nb_dir, kernel_name, lang))
+            results.append(_run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner))
     bar.close()
 
     index = out / "index.html"
-    index.write_text(render_index(cfg, results), encoding="utf-8")
-    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg)
+    index.write_text(render_index(cfg, results, banner=banner, warnings=warnings), encoding="utf-8")
+    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg, coverage=coverage,
+                     banner=banner, warnings=warnings)
+
+
+class QuietShutdownKernelManager(AsyncKernelManager):
+    """A kernel manager that shuts the kernel down without interrupting it first.
+
+    ``KernelManager.shutdown_kernel`` sends SIGINT before the shutdown request.
+    papermill asks the kernel for its info right after the last cell and shuts it
+    down as soon as the reply arrives, while ipykernel may still be inside that
+    request's handler - where SIGINT raises KeyboardInterrupt and the kernel logs
+    ``ERROR | KeyboardInterrupt caught in kernel.`` on stderr after a run that
+    went well. When the runner shuts a kernel down every cell has finished, so
+    there is nothing to interrupt: the shutdown request alone stops the kernel
+    (one that does not stop in time is still killed by jupyter_client). An
+    explicit ``interrupt_kernel()`` is unchanged.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
 
 
 @contextmanager
@@ -258,7 +330,8 @@ def _notebook_title(nb, stem: str, lang: str) -> str:
     return stem
 
 
-def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: str, lang: str) -> NotebookResult:
+def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: str, lang: str,
+             banner: Optional[str] = None) -> NotebookResult:
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -271,7 +344,8 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
         stale.unlink(missing_ok=True)
 
     title = stem
-    status, ename, evalue, error = "ok", None, None, None
+    status, ename, evalue, message = "ok", None, None, None
+    failed_in_cell = False
     start = time.perf_counter()
     try:
         title = _notebook_title(nbformat.read(str(path), as_version=4), stem, lang)
@@ -286,13 +360,16 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
             report_mode=False,
             # ipykernel >= 7 warns on every start that local TCP is unencrypted; keep the terminal clean
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # no SIGINT before the shutdown: it makes the kernel log a KeyboardInterrupt at ERROR
+            kernel_manager_class=QuietShutdownKernelManager,
         )
     except PapermillExecutionError as exc:
         status, ename, evalue = "failed", exc.ename, exc.evalue
-        error = evalue if _is_user_error(exc.ename, exc.traceback) else f"{ename}: {evalue}"
+        message = evalue if _is_user_error(exc.ename, exc.traceback) else f"{ename}: {evalue}"
+        failed_in_cell = True
     except Exception as exc:  # a kernel that died or never started, an unreadable notebook, ...
         status, ename, evalue = "failed", type(exc).__name__, str(exc)
-        error = evalue if isinstance(exc, SalesauditError) else f"{ename}: {evalue}"
+        message = evalue if isinstance(exc, SalesauditError) else f"{ename}: {evalue}"
 
     executed = None
     records: dict[str, Any] = {}
@@ -303,15 +380,19 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
         except Exception:  # a half-written file: keep the failure that caused it
             executed = None
 
+    cell, cell_heading = None, None
+    if failed_in_cell and executed is not None:
+        cell, cell_heading = failing_cell(executed, lang)
+
     html_path: Optional[Path] = None
     if executed is not None:
         try:
-            out_html.write_text(export_html(executed, title=title, lang=lang), encoding="utf-8")
+            out_html.write_text(export_html(executed, title=title, lang=lang, banner=banner), encoding="utf-8")
             html_path = out_html
         except Exception as exc:
             if status == "ok":
                 status, ename, evalue = "failed", type(exc).__name__, str(exc)
-                error = t("runner.html_failed", lang, error=f"{ename}: {evalue}")
+                message = t("runner.html_failed", lang, error=f"{ename}: {evalue}")
 
     seconds = time.perf_counter() - start
 
@@ -331,12 +412,131 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
         ipynb=out_ipynb if out_ipynb.exists() else None,
         html=html_path,
         json=out_json,
-        error=error,
+        error=None if status == "ok" else failure_text(stem, message or "", cell, cell_heading, "en"),
         ename=ename,
         evalue=evalue,
+        cell=cell,
+        cell_heading=cell_heading,
+        message=message,
         records=records,
         seconds=seconds,
     )
+
+
+def failure_text(notebook: str, message: str, cell: Optional[int], heading: Optional[str], lang: str) -> str:
+    """One paragraph for a failed notebook: the notebook, the failing cell and its heading, the error."""
+    if cell is None:
+        return t("run.failed", lang, notebook=notebook, error=message)
+    if heading:
+        return t("run.failed_cell_heading", lang, notebook=notebook, cell=cell, heading=heading, error=message)
+    return t("run.failed_cell", lang, notebook=notebook, cell=cell, error=message)
+
+
+#: cells papermill adds to an executed notebook (not part of the notebook as written)
+_ADDED_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+_HEADING_CALL = re.compile(r"""\bheading\(\s*["']([\w.\-]+)["']""")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def _tags(cell) -> set:
+    return set((cell.get("metadata") or {}).get("tags") or [])
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _md_headings(text: str) -> list[str]:
+    """The Markdown headings of ``text`` (``#`` lines outside fenced code), in order."""
+    found, fenced = [], False
+    for line in str(text).splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        m = None if fenced else _MD_HEADING.match(line)
+        if m:
+            found.append(m.group(1).strip())
+    return found
+
+
+def _output_headings(outputs) -> list[str]:
+    """Headings a code cell rendered (``show.heading`` displays a Markdown heading) up to its error."""
+    found = []
+    for out in outputs or []:
+        if out.get("output_type") == "error":
+            break
+        data = out.get("data") or {}
+        md = data.get("text/markdown")
+        if md:
+            found.extend(_md_headings("".join(md) if isinstance(md, list) else md))
+    return found
+
+
+def _called_heading(source: str, lang: str) -> Optional[str]:
+    """The heading a code cell would render: its first ``show.heading("key", ...)`` call, as a label."""
+    from .i18n import LABELS
+
+    for key in _HEADING_CALL.findall(source):
+        if key in LABELS:
+            text = t(key, lang)
+            if "{" not in text:
+                return text
+    return None
+
+
+def _first_comment(source: str) -> Optional[str]:
+    """The first comment line of a code cell (``# ...``), if its first non-blank line is one."""
+    for line in source.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#") and not line.startswith("#!") and line.lstrip("#").strip():
+            return line.lstrip("#").strip()
+        return None
+    return None
+
+
+def failing_cell(nb, lang: str = "en") -> tuple[Optional[int], Optional[str]]:
+    """(number, heading) of the first failing cell of an executed notebook.
+
+    The number counts the cells of the notebook as written, from 1 (the cells
+    papermill adds are not counted). The heading is the one the failing cell
+    renders or would render (a Markdown heading it displayed before the error,
+    else its first ``show.heading("key", ...)`` call), else the first comment
+    line of the cell, else the nearest heading above it that the report shows
+    (a Markdown cell's heading or one an earlier cell rendered); None when
+    there is none.
+    """
+    cells = [c for c in nb.get("cells", []) if not (_tags(c) & _ADDED_CELL_TAGS)]
+    index = None
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = (cell.get("metadata") or {}).get("papermill") or {}
+        if meta.get("exception") is True or any(o.get("output_type") == "error" for o in cell.get("outputs") or []):
+            index = i
+            break
+    if index is None:
+        return None, None
+    cell = cells[index]
+    source = _source(cell)
+    own = _output_headings(cell.get("outputs"))
+    heading = own[0] if own else _called_heading(source, lang) or _first_comment(source)
+    if heading is None:
+        for prev in reversed(cells[:index]):
+            if _tags(prev) & set(REMOVE_CELL_TAGS):
+                continue  # not in the report: its heading would mean nothing to the reader
+            if prev.get("cell_type") == "markdown":
+                found = _md_headings(_source(prev))
+            elif prev.get("cell_type") == "code":
+                found = _output_headings(prev.get("outputs"))
+            else:
+                found = []
+            if found:
+                heading = found[-1]
+                break
+    return index + 1, heading
 
 
 def _is_user_error(ename: Optional[str], traceback: Optional[list]) -> bool:
@@ -389,12 +589,36 @@ def _report_preprocessors():
     return [tags, HideRecordsAndStderr(enabled=True)]
 
 
-def export_html(nb, title: Optional[str] = None, lang: str = "ru") -> str:
+_BANNER_STYLE = (
+    "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
+    "color:#4a3000;font-weight:600;padding:10px 16px;margin:12px 0 16px;"
+)
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def banner_html(text: str) -> str:
+    """The coverage banner as a self-styled block (shown at the top of every page of a run)."""
+    return f'<div class="salesaudit-banner" role="note" style="{_BANNER_STYLE}">{html.escape(text)}</div>'
+
+
+def _with_banner(page: str, text: Optional[str]) -> str:
+    """``page`` with the banner as the first thing in its body."""
+    if not text:
+        return page
+    m = _BODY_OPEN.search(page)
+    block = banner_html(text)
+    if m is None:
+        return block + page
+    return page[: m.end()] + "\n" + block + page[m.end():]
+
+
+def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optional[str] = None) -> str:
     """The HTML report of an executed notebook: outputs and text only.
 
     No code, no input/output prompts, no parameter cells (``parameters``,
     papermill's ``injected-parameters``), no cells tagged ``remove_cell``,
-    no stderr streams and no recorded key results.
+    no stderr streams and no recorded key results. ``banner`` (a partly covered
+    period, see :meth:`salesaudit.coverage.Coverage.banner`) is shown at the top.
     """
     from nbconvert import HTMLExporter
 
@@ -408,7 +632,7 @@ def export_html(nb, title: Optional[str] = None, lang: str = "ru") -> str:
         exporter.register_preprocessor(pre, enabled=True)
     resources = {"metadata": {"name": title or "report"}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return _with_banner(body, banner)
 
 
 # ---------------------------------------------------------------------------
@@ -440,6 +664,10 @@ th { font-size: .85em; color: var(--muted); font-weight: 600; }
 caption { text-align: left; font-weight: 600; color: var(--muted); padding-bottom: 4px; }
 td.num { font-variant-numeric: tabular-nums; }
 .none { color: var(--muted); font-size: .9em; margin-top: 8px; }
+.warnings { background: #fff8e1; border: 1px solid #f0a020; border-left: 6px solid #f0a020; border-radius: 6px;
+            padding: 10px 18px; margin: 0 0 20px; }
+.warnings h2 { font-size: 1.1em; margin: 0 0 6px; color: #8a5300; }
+.warnings p { margin: 6px 0; }
 footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
 """
 
@@ -481,8 +709,13 @@ def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
     return rows
 
 
-def render_index(cfg: RunConfig, results: list[NotebookResult]) -> str:
-    """The self-contained ``index.html`` of a run."""
+def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional[str] = None,
+                 warnings: Optional[Iterable[str]] = None) -> str:
+    """The self-contained ``index.html`` of a run.
+
+    ``banner`` (a partly covered period) is shown first; ``warnings`` (the load
+    warnings, one paragraph each) in a box under the title.
+    """
     lang = cfg.language
     e = html.escape
     title = t("index.title", lang, client=cfg.client)
@@ -500,11 +733,19 @@ def render_index(cfg: RunConfig, results: list[NotebookResult]) -> str:
         f"<style>{_CSS}</style>",
         "</head>",
         "<body><main>",
+        *([banner_html(banner)] if banner else []),
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">{e(t("index.period", lang))}: <strong>{e(period)}</strong> · '
         f'{e(t("index.date", lang))}: <strong>{e(audit_date)}</strong></p>',
-        f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>',
     ]
+    warnings = [str(w) for w in (warnings or []) if str(w).strip()]
+    if warnings:
+        parts.append(f'<section class="warnings" role="alert"><h2>{e(t("run.load_warnings", lang))}</h2>')
+        parts.extend(f"<p>{e(w)}</p>" for w in warnings)
+        parts.append("</section>")
+    parts.append(
+        f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>'
+    )
     for r in results:
         status = t("index.status.ok" if r.ok else "index.status.failed", lang)
         heading = e(r.title)
@@ -520,7 +761,8 @@ def render_index(cfg: RunConfig, results: list[NotebookResult]) -> str:
         line += f'<span class="time">{e(t("index.seconds", lang, seconds=r.seconds))}</span>'
         parts.append(f"<div>{line}</div>")
         if not r.ok:
-            parts.append(f'<p class="error"><strong>{e(t("index.error", lang))}:</strong> {e(r.error or "")}</p>')
+            shown = failure_text(r.stem, r.message, r.cell, r.cell_heading, lang) if r.message is not None else (r.error or "")
+            parts.append(f'<p class="error"><strong>{e(t("index.error", lang))}:</strong> {e(shown)}</p>')
         rows = _index_rows(r.records, lang)
         if rows:
             parts.append(f'<table><caption>{e(t("index.key_results", lang))}</caption>'
