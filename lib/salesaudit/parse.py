@@ -73,6 +73,16 @@ def is_null(s: pd.Series, extra=()) -> pd.Series:
     return s.str.casefold().isin(tokens)
 
 
+_NS_MIN, _NS_MAX = pd.Timestamp.min.as_unit("us"), pd.Timestamp.max.as_unit("us")
+
+
+def _as_ns(parsed: pd.Series) -> pd.Series:
+    """Parsed datetimes at nanosecond resolution; a date outside what that holds (before 1677,
+    after 2262, e.g. 31.12.9999) becomes NaT and so a bad date, instead of an overflow."""
+    inside = parsed.isna() | ((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
 def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None = None, null_values=()) -> tuple[pd.Series, pd.Series]:
     """Parse dates in the formats CRMs export; values with a UTC offset are converted to ``timezone``.
 
@@ -92,11 +102,11 @@ def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None
             parsed = pd.to_datetime(text[with_tz], utc=True, errors="coerce", format="ISO8601")
             if timezone:
                 parsed = parsed.dt.tz_convert(timezone)
-            out[with_tz] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+            out[with_tz] = _as_ns(parsed.dt.tz_localize(None))
             todo &= ~with_tz
         iso = todo & text.str.match(_ISO)
         if iso.any():
-            out[iso] = pd.to_datetime(text[iso], errors="coerce", format="ISO8601").astype("datetime64[ns]")
+            out[iso] = _as_ns(pd.to_datetime(text[iso], errors="coerce", format="ISO8601"))
             todo &= out.isna() & ~iso
         formats = DATE_FORMATS_DAYFIRST + DATE_FORMATS_MONTHFIRST if dayfirst else DATE_FORMATS_MONTHFIRST + DATE_FORMATS_DAYFIRST
         for fmt in formats:
@@ -106,7 +116,7 @@ def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None
             ok = parsed.notna()
             if ok.any():
                 idx = parsed.index[ok]
-                out[idx] = parsed[ok].astype("datetime64[ns]")
+                out[idx] = _as_ns(parsed[ok])
                 todo[idx] = False
     bad = ~null & out.isna()
     return out, bad
@@ -151,8 +161,8 @@ def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tup
         dots = ~has_c & t.str.match(_THOUSANDS_DOT) & (t.str.count(r"\.") > 1)
         t = t.mask(dots, t.str.replace(".", "", regex=False))
     values = pd.to_numeric(t.where(~null, None), errors="coerce").astype("float64")
+    values[~np.isfinite(values.fillna(0.0))] = np.nan  # 1e309, 400 nines: no amount a CRM holds
     bad = ~null & values.isna()
-    values[~np.isfinite(values.fillna(0.0))] = np.nan
     return values, bad
 
 

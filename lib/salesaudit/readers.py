@@ -392,7 +392,34 @@ def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.Data
             f"the CSV is malformed near line {reader.line_num + 1} ({exc}).",
             "check for an unclosed quote there, or set `sep:` for this table in the preset.",
         ) from None
+    if rows:
+        _check_last_quote(text, numbers[-1], sep, label)
     return _frame(header, rows, numbers, label), {"encoding": used_encoding, "sep": sep}
+
+
+def _check_last_quote(text: str, first_line: int, sep: str, label: str) -> None:
+    """Refuse a file whose last record opens a quote that is never closed.
+
+    Python's lenient CSV reader takes everything after such a quote, to the end of the file, as
+    one cell: the rows after it would silently vanish. Only the last record can hide it, so only
+    that record is read again, strictly.
+    """
+    lines = io.StringIO(text, newline="").readlines()
+    tail = "".join(lines[first_line - 1:])
+    if tail.count('"') == 0:
+        return
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return  # another irregularity the lenient reader tolerates, as before
+        swallowed = max(len(lines) - first_line, 0)
+        raise InputFileError(
+            label,
+            f"a quote opened on line {first_line} is never closed, so the {swallowed} line(s) after it would be read as one cell.",
+            f"close or remove the quote on line {first_line}, or export the file again.",
+        ) from None
 
 
 def _is_utf8(data: bytes) -> bool:
