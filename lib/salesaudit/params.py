@@ -645,21 +645,32 @@ def _preset_for(data: dict, path: Path):
     return load_preset(data["preset"], path.parent, path)
 
 
-def funnel_dirs(base_dir: Path | None = None) -> list[Path]:
-    """Where funnel names are looked up: ``<config dir>/../funnels`` then the repository's ``params/funnels``."""
+def named_dirs(kind: str, base_dir: Path | None = None) -> list[Path]:
+    """Where a name of ``kind`` (``crm``, ``funnels``) is looked up: ``<config dir>/../<kind>``, then
+    the repository's ``params/<kind>``."""
     dirs = []
     if base_dir is not None:
-        dirs.append((Path(base_dir) / ".." / "funnels").resolve())
-    dirs.append(Path(__file__).resolve().parents[2] / "params" / "funnels")
+        dirs.append((Path(base_dir) / ".." / kind).resolve())
+    dirs.append(Path(__file__).resolve().parents[2] / "params" / kind)
     return list(dict.fromkeys(dirs))
 
 
-def available_funnels(base_dir: Path | None = None) -> list[str]:
+def available_names(kind: str, base_dir: Path | None = None) -> list[str]:
+    """The YAML files of ``kind`` that can be named, without their ``.yaml``."""
     names = set()
-    for d in funnel_dirs(base_dir):
+    for d in named_dirs(kind, base_dir):
         if d.is_dir():
             names.update(p.stem for p in d.glob("*.yaml"))
     return sorted(names)
+
+
+def funnel_dirs(base_dir: Path | None = None) -> list[Path]:
+    """Where funnel names are looked up: ``<config dir>/../funnels`` then the repository's ``params/funnels``."""
+    return named_dirs("funnels", base_dir)
+
+
+def available_funnels(base_dir: Path | None = None) -> list[str]:
+    return available_names("funnels", base_dir)
 
 
 def _funnel_path(text: str, config: Path) -> Path:

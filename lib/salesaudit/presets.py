@@ -25,7 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .errors import ParameterError, PresetError, closest, display_path
 from .model import TABLES
-from .params import _Strict, read_yaml, validate
+from .params import _Strict, available_names, named_dirs, read_yaml, validate
 from .readers import ENCODINGS, SEPARATORS
 
 __all__ = ["Join", "TableMap", "Preset", "load_preset", "preset_dirs", "available_presets", "REPO_ROOT"]
@@ -113,23 +113,11 @@ class Preset(_Strict):
 
 def preset_dirs(base_dir: Path | None = None) -> list[Path]:
     """Where preset names are looked up: ``<config dir>/../crm`` then the repository's ``params/crm``."""
-    dirs = []
-    if base_dir is not None:
-        dirs.append((Path(base_dir) / ".." / "crm").resolve())
-    dirs.append(REPO_ROOT / "params" / "crm")
-    out = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
+    return named_dirs("crm", base_dir)
 
 
 def available_presets(base_dir: Path | None = None) -> list[str]:
-    names = set()
-    for d in preset_dirs(base_dir):
-        if d.is_dir():
-            names.update(p.stem for p in d.glob("*.yaml"))
-    return sorted(names)
+    return available_names("crm", base_dir)
 
 
 def load_preset(name_or_path: str, base_dir: Path | None = None, config_file=None) -> Preset:
