@@ -100,3 +100,13 @@ def test_every_problem_text_exists_in_both_languages_and_fills_its_placeholders(
             text = p.text(lang)
             assert not re.search(r"\{[a-z_]+\}", text), (p.code, lang, text)
             assert "None" not in text and "nan" not in text
+
+
+def test_index_page_keeps_the_stage_map_lines_pasteable(client):
+    from salesaudit.runner import render_index
+
+    ds = _load(client, {"deals.csv": _deals(100, unknown=6)})
+    from salesaudit.verdict import warning_texts
+
+    page = render_index(ds.config, [], warnings=warning_texts(ds, "en"))
+    assert '<pre>stage_map:\n  &quot;archive&quot;: ___</pre>' in page

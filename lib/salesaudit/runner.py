@@ -592,6 +592,7 @@ def _report_preprocessors():
 _BANNER_STYLE = (
     "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
     "color:#4a3000;font-weight:600;padding:10px 16px;margin:12px 0 16px;"
+    "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;"
 )
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
@@ -668,6 +669,7 @@ td.num { font-variant-numeric: tabular-nums; }
             padding: 10px 18px; margin: 0 0 20px; }
 .warnings h2 { font-size: 1.1em; margin: 0 0 6px; color: #8a5300; }
 .warnings p { margin: 6px 0; }
+.warnings pre { margin: 2px 0 8px 16px; font-size: .9em; }
 footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
 """
 
@@ -741,7 +743,9 @@ def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional
     warnings = [str(w) for w in (warnings or []) if str(w).strip()]
     if warnings:
         parts.append(f'<section class="warnings" role="alert"><h2>{e(t("run.load_warnings", lang))}</h2>')
-        parts.extend(f"<p>{e(w)}</p>" for w in warnings)
+        for w in warnings:  # a warning's first line is its paragraph; lines after it (stage_map:) are to be pasted as they are
+            first, _, rest = w.partition("\n")
+            parts.append(f"<p>{e(first)}</p>" + (f"<pre>{e(rest)}</pre>" if rest else ""))
         parts.append("</section>")
     parts.append(
         f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>'
