@@ -129,3 +129,23 @@ def test_check_prints_the_timezone_and_accepts_an_offset_as_of(tmp_path, capsys)
     assert code == 0
     assert out.splitlines()[0] == "Timezone of every timestamp: Europe/Moscow."
     assert "The load raised no problems." in out
+
+
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("client: [a, b]", "it should be text"),
+        ("seed: many", "it should be a whole number"),
+        ("deal_load: {limit: 0}", "it should be greater than 0"),
+        ("lead_response: {same_day: sometimes}", "it should be true or false"),
+        ("lead_response: {calendar: {holidays: [31st of May]}}", "it should be a date such as 2026-10-31"),
+        ("lead_response: {calendar: {start: '9am'}}", "does not have the expected form"),
+        ("discounts: {max_discount_pct: lots}", "it should be a number"),
+    ],
+)
+def test_wrong_values_are_explained_in_plain_words(tmp_path, line, words):
+    with pytest.raises(ParameterError) as err:
+        load_run_config(write(tmp_path, f"data: data\npreset: generic\nfunnel: demo_b2b\n{line}\n"))
+    msg = str(err.value)
+    assert words in msg and "c.yaml" in msg
+    assert "Input should be" not in msg and "input should be" not in msg

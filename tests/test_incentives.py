@@ -175,7 +175,7 @@ def _good():
     (lambda d: d["components"][1]["kpis"][0].update(weight=0.4), r"`components\[1\]`: the weights add up to 0\.9; make them add up to 1"),
     (lambda d: d["components"][1]["kpis"][3].pop("target"), r"`components\[1\]\.kpis\[3\]`: `target` is required for the KPI nps"),
     (lambda d: d["components"][1]["kpis"][0].update(kpi="revenue"), r"`components\[1\]\.kpis\[0\]\.kpi` is 'revenue'; allowed values: 'department_revenue'"),
-    (lambda d: d["components"][1]["kpis"][0].update(threshold_pct=-5), r"`components\[1\]\.kpis\[0\]\.threshold_pct` is -5: input should be greater than or equal to 0"),
+    (lambda d: d["components"][1]["kpis"][0].update(threshold_pct=-5), r"`components\[1\]\.kpis\[0\]\.threshold_pct` is -5: it should be at least 0"),
     (lambda d: d.update(lable=d.pop("label")), r"unknown key `lable`\. Did you mean 'label'\?"),
     (lambda d: d.update(components=[]), r"`components` is \[\]"),
 ])

@@ -77,7 +77,7 @@ def test_nested_keys_are_named_with_their_path(tmp_path):
     assert "`lead_response.calendar.start` is '9am'" in msg
     with pytest.raises(ParameterError, match="unknown timezone 'Mars/Olympus'"):
         load_run_config(write(tmp_path, base(lead_response={"calendar": {"timezone": "Mars/Olympus"}})))
-    with pytest.raises(ParameterError, match=r"`deal_load.limit` is 0: input should be greater than 0"):
+    with pytest.raises(ParameterError, match=r"`deal_load.limit` is 0: it should be greater than 0"):
         load_run_config(write(tmp_path, base(deal_load={"limit": 0})))
 
 

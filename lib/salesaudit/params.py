@@ -558,6 +558,44 @@ def _key(loc) -> str:
     return out or "(top level)"
 
 
+#: pydantic's error kinds in the words of someone editing a YAML file
+_PLAIN = {
+    "string_type": "it should be text (put it in quotes if it looks like a number or a date)",
+    "int_type": "it should be a whole number, e.g. 30",
+    "int_parsing": "it should be a whole number, e.g. 30",
+    "int_from_float": "it should be a whole number, e.g. 30",
+    "float_type": "it should be a number, e.g. 10 or 2.5",
+    "float_parsing": "it should be a number, e.g. 10 or 2.5",
+    "bool_type": "it should be true or false",
+    "bool_parsing": "it should be true or false",
+    "date_type": "it should be a date such as 2026-10-31",
+    "date_parsing": "it should be a date such as 2026-10-31",
+    "date_from_datetime_parsing": "it should be a date such as 2026-10-31",
+    "datetime_type": "it should be a moment such as 2026-10-31 23:59",
+    "datetime_parsing": "it should be a moment such as 2026-10-31 23:59",
+    "list_type": "it should be a list, e.g. [a, b] or one `- item` per line",
+    "dict_type": "it should be a mapping of `key: value` lines",
+    "model_type": "it should be a section of `key: value` lines",
+    "too_short": "it has too few items",
+    "too_long": "it has too many items",
+    "string_pattern_mismatch": "it does not have the expected form",
+}
+
+
+def _plain(kind: str, err: dict) -> str:
+    """One error in plain words: what the value should be (no pydantic jargon)."""
+    ctx = err.get("ctx", {}) or {}
+    if kind in _PLAIN:
+        text = _PLAIN[kind]
+        if kind == "string_pattern_mismatch" and "pattern" in ctx:
+            text += f" ({ctx['pattern']})"
+        return text
+    bounds = {"greater_than": "greater than {gt}", "greater_than_equal": "at least {ge}", "less_than": "less than {lt}", "less_than_equal": "at most {le}"}
+    if kind in bounds:
+        return "it should be " + bounds[kind].format(**ctx)
+    return str(err["msg"]).replace("Input should be", "it should be").replace("input should be", "it should be")
+
+
 def format_validation_error(model: type[BaseModel], exc: ValidationError) -> list[str]:
     """Turn pydantic's errors into one sentence per problem: key, what was found, what is allowed."""
     problems = []
@@ -580,7 +618,7 @@ def format_validation_error(model: type[BaseModel], exc: ValidationError) -> lis
             msg = str(err.get("ctx", {}).get("error", err["msg"]))
             problems.append(f"`{key}`: {msg}.")
         else:
-            problems.append(f"`{key}` is {got!r}: {err['msg'].lower()}.")
+            problems.append(f"`{key}` is {got!r}: {_plain(kind, err)}.")
     return problems
 
 
