@@ -78,6 +78,22 @@ LABELS_VERDICT: dict[str, dict[str, str]] = {
         "ru": "Оплаты по сделкам в других валютах ({n}) пересчитаны в {currency} по курсам из параметров.",
         "en": "Payments of deals in other currencies ({n}) were converted to {currency} at the run config's rates.",
     },
+    "note.read_by_content.csv": {
+        "ru": "Файл {file} на самом деле CSV-текст, а не то, что обещает его расширение: он прочитан по содержимому.",
+        "en": "The file {file} is in fact CSV text, not what its ending says: it was read by its content.",
+    },
+    "note.read_by_content.xlsx": {
+        "ru": "Файл {file} на самом деле книга Excel (XLSX), а не то, что обещает его расширение: он прочитан по содержимому.",
+        "en": "The file {file} is in fact an Excel workbook (XLSX), not what its ending says: it was read by its content.",
+    },
+    "note.read_by_content.html": {
+        "ru": "Файл {file} на самом деле HTML-таблица, а не то, что обещает его расширение: он прочитан как таблица.",
+        "en": "The file {file} is in fact an HTML table, not what its ending says: it was read as a table.",
+    },
+    "note.read_by_content.parquet": {
+        "ru": "Файл {file} на самом деле файл Parquet, а не то, что обещает его расширение: он прочитан по содержимому.",
+        "en": "The file {file} is in fact a Parquet file, not what its ending says: it was read by its content.",
+    },
     "note.deals_converted": {
         "ru": "Суммы {n} сделок в других валютах пересчитаны в {currency}: {rates}.",
         "en": "The amounts of {n} deals in other currencies were converted to {currency}: {rates}.",

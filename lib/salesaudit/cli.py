@@ -153,6 +153,11 @@ def _cmd_check(args) -> int:
                 print(f"       {extra}")
     else:
         print(t("problem.none", lang))
+    notes = [t(key, lang, **fmt) for rep in dataset.reports.values() for key, fmt in rep.notes]
+    if notes:  # what the loader derived or assumed (a file read by its content, amounts converted…)
+        print(f"{t('dq.notes', lang)}:")
+        for note in notes:
+            print(textwrap.fill(note, width=100, initial_indent="  - ", subsequent_indent="    "))
     print()
     print(dataset.reconciliation().to_string())
     return 1 if (warnings and args.strict) else 0

@@ -601,6 +601,9 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         if len(mapping):
             mappings.append(mapping)
         reports[name] = TableReport(name, "loaded", [i["file"] for i in infos], len(raw), int(v.ok.sum()), int((~v.ok).sum()), mapped, missing_opt, infos)
+        for info in infos:  # content and ending disagree: say how the file was read
+            if info.get("format_note") and info.get("format") in ("csv", "xlsx", "html", "parquet"):
+                reports[name].notes.append((f"note.read_by_content.{info['format']}", {"file": info["file"]}))
     if not frames:
         expected = "; ".join(f"{t}: {', '.join(m.files)}" for t, m in preset.tables.items())
         present = ", ".join(p.name for p in sorted(data_dir.iterdir())[:20]) or "nothing"
