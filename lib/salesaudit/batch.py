@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 from urllib.parse import quote
 
+from .cache import CACHE_DIRNAME
 from .errors import SalesauditError
 from .i18n import t
 from .params import load_run_config, parse_period
@@ -97,8 +98,10 @@ def _one(config: str, period: str, grain: str, out: str, language, notebooks, no
     start = perf_counter()
     target = Path(out) / period
     try:
+        # the batch loaded the data once into <out>/.dataset; each period's notebooks read it, one after another
         res = run(config, out_dir=target, period=period, grain=grain, language=language, notebooks=notebooks, notebooks_dir=notebooks_dir,
-                  progress=False, preflight=False, kernel_name=kernel_name, banner=banner, load_warnings=load_warnings)
+                  progress=False, preflight=False, kernel_name=kernel_name, banner=banner, load_warnings=load_warnings,
+                  workers=1, cache_dir=Path(out) / CACHE_DIRNAME)
     except Exception as exc:  # a failing period is reported, the others go on
         msg = str(exc) if isinstance(exc, SalesauditError) else f"{type(exc).__name__}: {exc}"
         return PeriodResult(period, False, target, None, [], msg, perf_counter() - start, banner=banner)
@@ -136,6 +139,7 @@ def run_periods(
         from .verdict import warning_texts
 
         ds = load_dataset(cfg)
+        loaded = ds
         warnings = [str(w) for w in (warning_texts(ds, cfg.language) or [])]
         coverages = {label: period_coverage(ds, label, grain) for label in labels}
         if labels and all(c.outside for c in coverages.values()):
@@ -147,6 +151,10 @@ def run_periods(
     out = Path(out_dir) if out_dir is not None else Path("reports") / config.stem / f"{grain}s"
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if preflight:  # every period reads this one load (salesaudit.cache)
+        from .cache import save_dataset
+
+        save_dataset(loaded, out / CACHE_DIRNAME)
     nb_list = list(notebooks) if notebooks is not None else None
     results: dict[str, PeriodResult] = {}
     bar = tqdm(total=len(labels), unit="period", desc="periods", disable=not progress, file=sys.stderr)

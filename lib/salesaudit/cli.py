@@ -11,6 +11,7 @@ usage errors also exit with 2).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -57,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--period", type=_period, help="audit period overriding the config: 2026-10, 2026-W41 or 2026-10-14")
     when.add_argument("--periods", metavar="FIRST..LAST",
                       help="run every period of a range, in parallel, e.g. 2026-01..2026-10 (with --grain week or day for weekly or daily reports)")
-    p_run.add_argument("--workers", type=int, default=2, metavar="N", help="parallel periods with --periods (default: 2)")
+    p_run.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="notebooks run side by side (with --periods: periods side by side); default: the number of cores")
     p_run.add_argument("--grain", choices=GRAINS, help="time grain overriding the config")
     p_run.add_argument("--language", choices=LANGUAGES, help="report language overriding the config")
     p_run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<config name>[/<period>])")
@@ -103,7 +105,7 @@ def _cmd_run(args) -> int:
     if args.periods:
         return _cmd_run_periods(args)
 
-    result = run(args.config, period=args.period, **_run_options(args))
+    result = run(args.config, period=args.period, workers=args.workers, **_run_options(args))
     width = max((len(nb.stem) for nb in result.notebooks), default=0)
     for nb in result.notebooks:
         if nb.ok:
@@ -119,7 +121,7 @@ def _cmd_run(args) -> int:
 def _cmd_run_periods(args) -> int:
     from .batch import run_periods
 
-    result = run_periods(args.config, args.periods, workers=args.workers, **_run_options(args))
+    result = run_periods(args.config, args.periods, workers=args.workers or os.cpu_count() or 1, **_run_options(args))
     width = max((len(p.period) for p in result.periods), default=0)
     for p in result.periods:
         print(f"{p.period:<{width}}  {'ok    ' if p.ok else 'FAILED'}  {p.error}".rstrip())

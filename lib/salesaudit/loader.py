@@ -456,6 +456,7 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
             if config.currency is None:  # the report's currency: the one most deals are in
                 counts = cur[v.ok].dropna().value_counts()
                 config.currency = str(counts.index[0]) if len(counts) else "RUB"
+                config._filled.add("currency")
             foreign = cur.notna() & (cur != config.currency)
             no_rate = foreign & ~cur.isin(list(config.exchange_rates))
             v.flag(no_rate, "other_currency", "currency", text["currency"])
@@ -622,6 +623,7 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
             reports["deals"].notes.append(("note.closed_at_from_history", {"n": n}))
     if config.currency is None:
         config.currency = "RUB"
+        config._filled.add("currency")
     if "deals" in tables and "payments" in tables:
         n = _convert_payments(tables["payments"], tables["deals"], config)
         if n:
@@ -658,6 +660,18 @@ def _facts(frames: dict, verdicts: dict, data_dir: Path) -> dict:
     return facts
 
 
-def load(config_path, **overrides) -> Dataset:
-    """Load a run config (``params/clients/*.yaml``) and its dataset in one call."""
-    return load_dataset(load_run_config(config_path, **overrides))
+def load(config_path, cache=None, **overrides) -> Dataset:
+    """Load a run config (``params/clients/*.yaml``) and its dataset in one call.
+
+    ``cache`` is a folder written by :func:`salesaudit.cache.save_dataset` (``salesaudit run``
+    passes its own to every notebook): when it holds this config's dataset, the dataset is read
+    from it instead of loading the export again.
+    """
+    cfg = load_run_config(config_path, **overrides)
+    if cache:
+        from .cache import load_cached
+
+        ds = load_cached(cfg, cache)
+        if ds is not None:
+            return ds
+    return load_dataset(cfg)

@@ -18,7 +18,7 @@ from typing import Any, Literal, Optional, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import ParameterError, closest, display_path
 from .model import TABLES
@@ -275,6 +275,9 @@ class RunConfig(_Strict):
     notebooks: Optional[list[str]] = Field(default=None, description="notebook file names to run; all by default")
     #: where the config was read from (set by the loader, not by the user)
     source: Optional[Path] = Field(default=None, exclude=True)
+    #: keys the loader filled in because the config left them empty (the currency most deals are in,
+    #: the audit moment of a run's load): the dataset cache keys on what the user wrote
+    _filled: set = PrivateAttr(default_factory=set)
 
     @field_validator("required_deal_fields")
     @classmethod
@@ -685,11 +688,17 @@ def _preset_for(data: dict, path: Path):
 
 def named_dirs(kind: str, base_dir: Path | None = None) -> list[Path]:
     """Where a name of ``kind`` (``crm``, ``funnels``) is looked up: ``<config dir>/../<kind>``, then
-    the repository's ``params/<kind>``."""
+    the built-in ``params/<kind>`` (the checkout's, or the installed copy: :func:`salesaudit.resources.params_dir`)."""
+    from .errors import SalesauditError
+    from .resources import params_dir
+
     dirs = []
     if base_dir is not None:
         dirs.append((Path(base_dir) / ".." / kind).resolve())
-    dirs.append(Path(__file__).resolve().parents[2] / "params" / kind)
+    try:
+        dirs.append(params_dir() / kind)
+    except SalesauditError:  # no built-in parameters: only the config's neighbours can be named
+        pass
     return list(dict.fromkeys(dirs))
 
 

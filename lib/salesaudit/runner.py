@@ -54,6 +54,7 @@ from jupyter_client import AsyncKernelManager
 from .errors import SalesauditError, closest, display_path
 from .i18n import has as _has_label, t
 from .params import RunConfig, load_run_config, parse_period
+from .cache import CACHE_DIRNAME
 from .record import MIME, read_records
 
 __all__ = [
@@ -212,6 +213,8 @@ def run(
     *,
     banner: Optional[str] = None,
     load_warnings: Optional[Iterable[str]] = None,
+    workers: Optional[int] = None,
+    cache_dir=None,
 ) -> RunResult:
     """Execute the audit notebooks for the run config ``config`` and write the reports.
 
@@ -226,6 +229,11 @@ def run(
     ``banner`` and ``load_warnings`` are for callers that did the preflight
     themselves (a batch of periods loads the data once): a banner found by this
     run's own preflight takes precedence, its warnings replace ``load_warnings``.
+
+    The data are loaded once per run: the preflight stores the loaded dataset in
+    ``cache_dir`` (default ``<out>/.dataset``, :mod:`salesaudit.cache`) and every
+    notebook reads it (papermill parameter ``dataset_cache``). Notebooks run side
+    by side in ``workers`` processes (default: the number of cores).
     """
     from tqdm import tqdm
 
@@ -239,14 +247,24 @@ def run(
     names = list(notebooks) if notebooks is not None else cfg.notebooks
     selected = find_notebooks(nb_dir, names)
 
+    out = Path(out_dir) if out_dir is not None else default_out_dir(cfg, config_path)
+    out = out.resolve()
+    cache = Path(cache_dir).resolve() if cache_dir is not None else out / CACHE_DIRNAME
+
     coverage = None
     warnings = [str(w) for w in (load_warnings or [])]
     if preflight:
+        from .cache import dataset_key, load_cached, save_dataset
         from .coverage import period_coverage
         from .loader import load_dataset  # a SalesauditError here stops the run
         from .verdict import warning_texts
 
-        ds = load_dataset(cfg)
+        key = dataset_key(cfg)
+        # a stored load is reused only for a fixed audit moment: "now" is loaded afresh
+        ds = load_cached(cfg, cache, key) if cfg.as_of is not None else None
+        fresh = ds is None
+        if fresh:
+            ds = load_dataset(cfg)
         warnings = [str(w) for w in (warning_texts(ds, lang) or [])]
         if cfg.period:
             coverage = period_coverage(ds, cfg.period, cfg.grain)
@@ -254,8 +272,6 @@ def run(
                 raise SalesauditError(coverage.refusal("en"))
             banner = coverage.banner(lang) or banner
 
-    out = Path(out_dir) if out_dir is not None else default_out_dir(cfg, config_path)
-    out = out.resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -263,26 +279,72 @@ def run(
             f"Cannot create the report folder {display_path(out)}: {exc.strerror or exc}. "
             f"How to fix: choose another folder with --out."
         ) from None
+    if preflight and fresh:
+        save_dataset(ds, cache, key)
 
     parameters = {
         "config_path": str(config_path),
         "period": cfg.period,
         "grain": cfg.grain,
         "language": lang,
+        "dataset_cache": str(cache) if (preflight or (cache / "meta.json").is_file()) else None,
     }
 
-    results: list[NotebookResult] = []
-    bar = tqdm(selected, unit="notebook", disable=not progress, file=sys.stderr, leave=True)
+    workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
+    bar = tqdm(total=len(selected), unit="notebook", disable=not progress, file=sys.stderr, leave=True)
+    by_path: dict[Path, NotebookResult] = {}
     with _quiet_kernel_env():
-        for path in bar:
-            bar.set_description(path.stem)
-            results.append(_run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner))
+        if workers == 1 or len(selected) <= 1:
+            for path in selected:
+                bar.set_description(path.stem)
+                by_path[path] = _run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner)
+                bar.update(1)
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # the longest notebooks first, so that the last to finish is a short one
+            order = sorted(selected, key=lambda p: -_expected_seconds(p))
+            with ProcessPoolExecutor(max_workers=min(workers, len(selected))) as pool:
+                futures = {pool.submit(_run_one, path, out, parameters, nb_dir, kernel_name, lang, banner=banner): path for path in order}
+                for fut in as_completed(futures):
+                    path = futures[fut]
+                    try:
+                        by_path[path] = fut.result()
+                    except Exception as exc:  # the worker process itself died
+                        by_path[path] = _dead_worker(path, out, exc)
+                    bar.set_description(path.stem)
+                    bar.update(1)
     bar.close()
+    results = [by_path[p] for p in selected]
 
     index = out / "index.html"
     index.write_text(render_index(cfg, results, banner=banner, warnings=warnings), encoding="utf-8")
     return RunResult(out_dir=out, index=index, notebooks=results, config=cfg, coverage=coverage,
                      banner=banner, warnings=warnings)
+
+
+def _expected_seconds(path: Path) -> float:
+    """How long a notebook took last time (its committed cells' execution times), for scheduling."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0.0
+    total = 0.0
+    for cell in nb.get("cells", []):
+        ex = (cell.get("metadata") or {}).get("execution") or {}
+        a, b = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+        if a and b:
+            try:
+                total += (dt.datetime.fromisoformat(b.replace("Z", "+00:00")) - dt.datetime.fromisoformat(a.replace("Z", "+00:00"))).total_seconds()
+            except ValueError:
+                pass
+    return total
+
+
+def _dead_worker(path: Path, out: Path, exc: BaseException) -> NotebookResult:
+    message = f"{type(exc).__name__}: {exc}"
+    return NotebookResult(stem=path.stem, status="failed", title=path.stem, ipynb=None, html=None, json=out / f"{path.stem}.json",
+                          error=f"Notebook {path.stem} failed: {message}", ename=type(exc).__name__, evalue=str(exc), message=message)
 
 
 class QuietShutdownKernelManager(AsyncKernelManager):
