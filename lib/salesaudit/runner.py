@@ -290,10 +290,10 @@ def run(
         "dataset_cache": str(cache) if (preflight or (cache / "meta.json").is_file()) else None,
     }
 
-    workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
+    workers = max(1, min(int(workers if workers is not None else (os.cpu_count() or 1)), len(selected) or 1))
     bar = tqdm(total=len(selected), unit="notebook", disable=not progress, file=sys.stderr, leave=True)
     by_path: dict[Path, NotebookResult] = {}
-    with _quiet_kernel_env():
+    with _quiet_kernel_env(workers):
         if workers == 1 or len(selected) <= 1:
             for path in selected:
                 bar.set_description(path.stem)
@@ -368,16 +368,25 @@ class QuietShutdownKernelManager(AsyncKernelManager):
 
 
 @contextmanager
-def _quiet_kernel_env():
-    """Silence debugpy's 'frozen modules' warning that Python 3.11 kernels print on start."""
-    key = "PYDEVD_DISABLE_FILE_VALIDATION"
-    old = os.environ.get(key)
-    os.environ.setdefault(key, "1")
+def _quiet_kernel_env(workers: int = 1):
+    """The kernels' environment for a run.
+
+    Silences debugpy's 'frozen modules' warning that Python 3.11 kernels print on start, and with
+    notebooks side by side gives each kernel its share of the cores (``SALESAUDIT_WORKERS``, read
+    by the simulation's sweeps), so that nested pools do not fight for the same cores.
+    """
+    values = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    if workers > 1 and "SALESAUDIT_WORKERS" not in os.environ:
+        values["SALESAUDIT_WORKERS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    old = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        os.environ.setdefault(k, v)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(key, None)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
 
 
 def _notebook_title(nb, stem: str, lang: str) -> str:

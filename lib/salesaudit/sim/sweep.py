@@ -39,7 +39,7 @@ import itertools
 import math
 import os
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -294,7 +294,11 @@ def run_sweep(
         elif mode == "serial":
             n_workers = 1
         else:
-            n_workers = int(workers or os.cpu_count() or 1)
+            # SALESAUDIT_WORKERS: set by `salesaudit run` for notebooks that run side by side, so that
+            # one notebook's pool does not fight the others for the same cores
+            n_workers = int(workers or os.environ.get("SALESAUDIT_WORKERS") or os.cpu_count() or 1)
+            if n_workers == 1 and mode == "processes":
+                mode = "serial"  # a pool of one process only adds its start-up; the numbers are the same
         total = len(scen) * replications
         if chunk is None:
             chunk = max(1, min(replications, math.ceil(total / (_TASKS_PER_WORKER * n_workers)))) if total else 1
