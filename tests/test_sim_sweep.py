@@ -105,6 +105,14 @@ def test_process_pool_gives_the_serial_numbers(serial):
     pd.testing.assert_frame_equal(serial, as_frame)
 
 
+def test_a_kernels_share_of_the_cores_gives_the_serial_numbers(serial, monkeypatch):
+    """`salesaudit run` with notebooks side by side sets SALESAUDIT_WORKERS; one worker runs in-process."""
+    monkeypatch.setenv("SALESAUDIT_WORKERS", "1")
+    pd.testing.assert_frame_equal(serial, run_sweep(mmc_scenario, SCENARIOS, REPS, seed=11, progress=False))
+    monkeypatch.setenv("SALESAUDIT_WORKERS", "2")
+    pd.testing.assert_frame_equal(serial, run_sweep(mmc_scenario, SCENARIOS, REPS, seed=11, progress=False))
+
+
 def test_local_cluster_gives_the_serial_numbers(serial, cluster):
     address = cluster.scheduler_address
     assert isinstance(address, str) and address.startswith("tcp://")
