@@ -1,6 +1,6 @@
 # salesaudit: two commands do everything on a fresh machine with Python 3.11.
 #   make demo   create .venv, install, run the notebook suite on data_samples/, print the report path
-#   make test   the full test suite: pytest (library, doctests) and nbval (notebooks)
+#   make test   ruff, then the full test suite: pytest (library, doctests) and nbval (notebooks)
 #   make app    serve notebook 05 (incentive schemes) as a Voila app on 127.0.0.1, code hidden
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -13,9 +13,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# reinstall when the dependency list changes
+# reinstall when the dependency list changes (dev: tests; lab: JupyterLab; app: Voila for `make app`)
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,lab,app]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/salesaudit run --config params/clients/demo.yaml --out reports/demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check lib tests bench
 	$(PY) -m pytest tests lib/salesaudit notebooks --doctest-modules \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -35,8 +36,9 @@ app: $(STAMP)
 
 # benchmarks print figures beside a reference engine; they assert no speed
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,lab,app,bench]'
 	$(PY) bench/bench_funnel_stalls.py --deals 1000000
+	$(PY) bench/bench_run.py
 	$(PY) bench/bench_sim.py
 
 # regenerate the committed sample department (deterministic: same seed, same bytes)

@@ -35,7 +35,6 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-REPO = HERE.parent
 AS_OF = pd.Timestamp("2026-10-31 23:59:59")
 STAGES = ["new", "qualified", "needs", "proposal", "invoice"]
 NORM_DAYS = [1, 3, 5, 7, 5]
@@ -146,8 +145,9 @@ def make_dataset(deals: pd.DataFrame, history: pd.DataFrame):
     from salesaudit.loader import Dataset, TableReport
     from salesaudit.params import load_run_config
     from salesaudit.presets import load_preset
+    from salesaudit.resources import params_dir
 
-    cfg = load_run_config(REPO / "params" / "clients" / "demo.yaml")
+    cfg = load_run_config(params_dir() / "clients" / "demo.yaml")
     reports = {t: TableReport(t, "not_in_preset") for t in ("managers", "deals", "leads", "stage_history", "activities", "payments", "plans")}
     return Dataset(cfg, load_preset("generic"), {"deals": deals, "stage_history": history}, pd.DataFrame(), {}, reports, pd.DataFrame(), AS_OF)
 
@@ -295,7 +295,8 @@ def main(argv=None) -> int:
     print(f"{'RSS added by the work, MB':28}{a['rss_peak_mb'] - a['rss_base_mb']:>14.0f}{b['rss_peak_mb'] - b['rss_base_mb']:>14.0f}")
     print(f"ratio salesaudit / duckdb: {a['seconds'] / b['seconds']:.2f}x")
     same = a["check"]["steps"] == b["check"]["steps"]
-    print(f"step counts agree: {same}; stays {a['check']['stays']:,} vs {b['check']['stays']:,}; open stays {a['check']['open_stays']:,} vs {b['check']['open_stays']:,}; skips {a['check']['skips']:,} vs {b['check']['skips']:,}")
+    print(f"step counts agree: {same}; stays {a['check']['stays']:,} vs {b['check']['stays']:,}; "
+          f"open stays {a['check']['open_stays']:,} vs {b['check']['open_stays']:,}; skips {a['check']['skips']:,} vs {b['check']['skips']:,}")
     return 0 if same else 1
 
 

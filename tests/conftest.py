@@ -29,9 +29,14 @@ def demo_cal(demo):
 
 
 def needs_realdata(*parts: str):
-    """Skip (with the reason) when ``../shared/realdata/<parts>`` is not beside the repository."""
+    """Mark a test ``realdata`` and skip it (with the reason) when ``../shared/realdata/<parts>`` is not beside the repository."""
     path = REALDATA.joinpath(*parts)
-    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent: the real datasets live in ../shared beside the repository")
+    skip = pytest.mark.skipif(not path.exists(), reason=f"{path} is absent: the real datasets live in ../shared beside the repository")
+
+    def mark(test):
+        return pytest.mark.realdata(skip(test))
+
+    return mark
 
 
 @pytest.fixture

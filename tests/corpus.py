@@ -153,8 +153,10 @@ FILES = {
 
 #: the columns that tie the tables together, per shape
 KEYS = {
-    "generic": {"deal_id": "deal_id", "deal_lead": "lead_id", "lead_id": "lead_id", "history_deal": "deal_id", "payment_deal": "deal_id", "activity_deal": "deal_id", "activity_lead": "lead_id", "amount": "amount", "stage": "stage", "currency": "currency"},
-    "bitrix24": {"deal_id": "ID", "deal_lead": "ID лида", "lead_id": "ID", "history_deal": "OWNER_ID", "payment_deal": "ID сделки", "activity_deal": "ID сделки", "activity_lead": "ID лида", "amount": "Сумма", "stage": "Стадия сделки", "currency": "Валюта"},
+    "generic": {"deal_id": "deal_id", "deal_lead": "lead_id", "lead_id": "lead_id", "history_deal": "deal_id", "payment_deal": "deal_id",
+                "activity_deal": "deal_id", "activity_lead": "lead_id", "amount": "amount", "stage": "stage", "currency": "currency"},
+    "bitrix24": {"deal_id": "ID", "deal_lead": "ID лида", "lead_id": "ID", "history_deal": "OWNER_ID", "payment_deal": "ID сделки",
+                 "activity_deal": "ID сделки", "activity_lead": "ID лида", "amount": "Сумма", "stage": "Стадия сделки", "currency": "Валюта"},
     "amocrm": {"deal_id": "ID", "amount": "Бюджет ", "stage": "Этап сделки"},
 }
 
@@ -909,7 +911,8 @@ CASES: list[Case] = [
     Case("bitrix_currencies_no_rate", "bitrix24", b_currencies, accepted(warnings=["currencies"], stdout=["USD"], check=c_currencies)),
     Case("bitrix_currencies_rate_90", "bitrix24", b_currencies_rate, accepted(warnings=["currencies"], check=c_currencies_rate)),
     # accepted, the mutated rows quarantined with exact counts
-    Case("deals_bad_rows", "generic", b_bad_rows, accepted(quarantine={("deals", "bad_date"): 3, ("deals", "negative_amount"): 2, ("deals", "duplicate_exact"): 2, ("deals", "duplicate_conflict"): 2})),
+    Case("deals_bad_rows", "generic", b_bad_rows,
+         accepted(quarantine={("deals", "bad_date"): 3, ("deals", "negative_amount"): 2, ("deals", "duplicate_exact"): 2, ("deals", "duplicate_conflict"): 2})),
     Case("history_unknown_deals", "generic", b_history_unknown_deals, accepted(quarantine={("stage_history", "unknown_deal"): 4})),
     Case("bitrix_pipeline_selected", "bitrix24", b_pipeline_selected, accepted(check=c_pipeline_selected)),
     Case("bitrix_stage_ids_pipeline3", "bitrix24", b_stage_ids_pipeline3, accepted(check=c_stage_ids_pipeline3)),

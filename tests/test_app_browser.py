@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,8 +20,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 NOTEBOOK = REPO / "notebooks" / "05_incentives.ipynb"
 KEY, PATH = "department_revenue", ("components", 1, "rate_pct")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's chromium is not installed ({CHROMIUM} is absent): "
-                                "`apt-get install chromium` (as .ci/run does) to run the browser test")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.notebook,  # Voila executes notebook 05 in a kernel
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's chromium is not installed ({CHROMIUM} is absent): "
+                       "`apt-get install chromium` (as .ci/run does) to run the browser test"),
+]
 
 
 def _free_port() -> int:

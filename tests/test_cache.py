@@ -14,6 +14,8 @@ import salesaudit as sa
 from salesaudit import cache, quality
 from salesaudit.cache import dataset_key, load_cached, save_dataset
 
+pytestmark = pytest.mark.notebook  # two tests run real notebooks
+
 
 def test_doctests(monkeypatch):
     monkeypatch.chdir(REPO)

@@ -170,6 +170,7 @@ def partial_run(tmp_path_factory):
     return proc, out
 
 
+@pytest.mark.notebook
 def test_partial_period_banner_on_every_page(partial_run):
     proc, out = partial_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -183,6 +184,7 @@ def test_partial_period_banner_on_every_page(partial_run):
         assert first_block and "salesaudit-banner" in first_block.group(1), page
 
 
+@pytest.mark.notebook
 def test_successful_run_prints_no_kernel_errors(partial_run):
     proc, _ = partial_run
     assert proc.returncode == 0

@@ -5,12 +5,11 @@ import json
 
 import pandas as pd
 import pytest
-
-from salesaudit import load
-from salesaudit import hygiene as hy
-
 from conftest import REPO
 from test_planfact import FILES
+
+from salesaudit import hygiene as hy
+from salesaudit import load
 
 TRUTH = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 

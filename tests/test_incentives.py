@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 
 from salesaudit import incentives as inc
 from salesaudit import load
 from salesaudit.coaching import CoachingEffect
 from salesaudit.errors import ParameterError, SalesauditError
-
-from conftest import REPO
 
 SCHEMES_DIR = REPO / "params" / "incentives"
 ASSUMPTIONS = SCHEMES_DIR / "assumptions.yaml"

@@ -3,12 +3,13 @@ plans or payments (the real Maven sample) gets sentences, not errors."""
 from __future__ import annotations
 
 import pytest
+from conftest import REPO, needs_realdata
 
 from salesaudit import incentives as inc
 from salesaudit import load
 from salesaudit.runner import run
 
-from conftest import REPO, needs_realdata
+pytestmark = pytest.mark.notebook
 
 
 def _records(config, tmp_path, **kw):

@@ -3,12 +3,11 @@ to what the library computes."""
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 
 from salesaudit import incentives as inc
 from salesaudit import load
 from salesaudit.incentives import widgets as iw
-
-from conftest import REPO
 
 SCHEMES_DIR = REPO / "params" / "incentives"
 

@@ -99,7 +99,8 @@ def test_suspicious_disqualifications(client):
         "D4,2026-10-05 13:00:00,web,m2,2026-10-05 13:05:00,disqualified,Не целевой,\n"  # answered, but no call at all
         "C1,2026-10-05 14:00:00,web,m2,2026-10-05 14:05:00,converted,,\n"
     )
-    acts = "activity_id,type,manager,deal_id,lead_id,created_at,duration_sec,due_at,done_at\n" "a1,call,m1,,D1,2026-10-05 10:05:00,60,,\n" "a2,call,m1,,D2,2026-10-05 11:05:00,0,,\n" "a3,email,m2,,D4,2026-10-05 13:05:00,,,\n"
+    acts = ("activity_id,type,manager,deal_id,lead_id,created_at,duration_sec,due_at,done_at\n" "a1,call,m1,,D1,2026-10-05 10:05:00,60,,\n"
+            "a2,call,m1,,D2,2026-10-05 11:05:00,0,,\n" "a3,email,m2,,D4,2026-10-05 13:05:00,,,\n")
     ds = _load(client, {"leads.csv": leads, "activities.csv": acts}, as_of="2026-10-31 23:59:59")
     sus = ld.suspicious_disqualifications(ds).set_index("lead_id")
     assert sorted(sus.index) == ["D2", "D3", "D4"]

@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 

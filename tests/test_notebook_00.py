@@ -25,6 +25,7 @@ def english_run(tmp_path_factory):
     return run(REPO / "params" / "clients" / "demo_bitrix24.yaml", out_dir=out, language="en", notebooks=["00_data_quality"], progress=False)
 
 
+@pytest.mark.notebook
 def test_recorded_results_match_the_manifest(english_run):
     assert english_run.ok, [n.error for n in english_run.notebooks]
     (nb,) = english_run.notebooks
@@ -38,6 +39,7 @@ def test_recorded_results_match_the_manifest(english_run):
     assert rec["tables_loaded"] == ["managers", "deals", "leads", "stage_history", "activities", "payments", "plans"]
 
 
+@pytest.mark.notebook
 def test_english_report_has_english_labels_and_no_code(english_run):
     (nb,) = english_run.notebooks
     html = nb.html.read_text(encoding="utf-8")

@@ -4,12 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO, needs_realdata
 
 from salesaudit import load
 from salesaudit import planfact as pf
-
-from conftest import REPO, needs_realdata
-
 
 DEALS = """deal_id,created_at,manager,amount,product,channel,stage,closed_at,outcome,discount_pct,payment_terms
 D1,2026-10-01 10:00,m01,100000,P,web,won,2026-10-05 12:00,won,15,prepaid

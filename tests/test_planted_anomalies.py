@@ -12,6 +12,8 @@ from conftest import REPO
 
 from salesaudit.runner import run
 
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 PLANTED = {ANOMALIES[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer")}
 

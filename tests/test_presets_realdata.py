@@ -97,7 +97,8 @@ def test_amocrm_real_header_with_repeats_and_not_closed(client):
     header = _header("amocrm_leads_export_header.txt")
     assert header.count("Товар") == 2 and header.count("Источник") == 2
     header = [("Бюджет " if h == "Бюджет" else h) for h in header]  # the trailing-space variant
-    values = {"ID": "77", "Бюджет ": "35000", "Ответственный": "Анна", "Дата создания сделки": "31-12-2025 14:05:00", "Дата закрытия": "не закрыта", "Этап сделки": "Переговоры", "Источник": "Сайт", "Товар": "Станок"}
+    values = {"ID": "77", "Бюджет ": "35000", "Ответственный": "Анна", "Дата создания сделки": "31-12-2025 14:05:00", "Дата закрытия": "не закрыта",
+              "Этап сделки": "Переговоры", "Источник": "Сайт", "Товар": "Станок"}
     import csv
     import io
 
@@ -115,7 +116,8 @@ def test_amocrm_real_header_with_repeats_and_not_closed(client):
 
 def test_hubspot_pipedrive_salesforce_presets_read_their_documented_headers(client):
     funnels = REPO / "params" / "funnels"
-    hub = "Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,Deal owner,Pipeline\n1,A,Closed Won,1000,2026-02-01 10:00,2026-01-05 09:00,Ann,Sales Pipeline\n2,B,qualifiedtobuy,500,,01/06/2026 09:00,Bob,Sales Pipeline\n"
+    hub = ("Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,Deal owner,Pipeline\n1,A,Closed Won,1000,2026-02-01 10:00,2026-01-05 09:00,Ann,Sales Pipeline\n"
+           "2,B,qualifiedtobuy,500,,01/06/2026 09:00,Bob,Sales Pipeline\n")
     ds = load(client({"hubspot-crm-exports-all-deals-2026-02-01.csv": hub}, preset="hubspot", funnel=str(funnels / "hubspot_default.yaml")))
     d = ds.tables["deals"]
     assert d["stage"].tolist() == ["won", "qualified"] and d["outcome"].tolist() == ["won", "open"]
@@ -137,8 +139,10 @@ def test_hubspot_pipedrive_salesforce_presets_read_their_documented_headers(clie
 
 def test_salesforce_history_gives_closed_at_in_local_time(client):
     funnels = REPO / "params" / "funnels"
-    opp = "Id,Name,StageName,Amount,CloseDate,CreatedDate,OwnerId,LeadSource\n006A,A,Closed Won,1000,2026-02-01,2026-01-05T06:00:00.000Z,005X,Web\n006B,B,Qualification,500,2026-03-01,2026-01-06T06:00:00.000Z,005Y,Phone\n"
-    hist = "Id,OpportunityId,StageName,CreatedDate,CreatedById\nh1,006A,Prospecting,2026-01-05T06:00:00.000Z,005X\nh2,006A,Closed Won,2026-02-01T07:30:00.000Z,005X\nh3,006B,Qualification,2026-01-06T06:00:00.000Z,005Y\n"
+    opp = ("Id,Name,StageName,Amount,CloseDate,CreatedDate,OwnerId,LeadSource\n006A,A,Closed Won,1000,2026-02-01,2026-01-05T06:00:00.000Z,005X,Web\n"
+           "006B,B,Qualification,500,2026-03-01,2026-01-06T06:00:00.000Z,005Y,Phone\n")
+    hist = ("Id,OpportunityId,StageName,CreatedDate,CreatedById\nh1,006A,Prospecting,2026-01-05T06:00:00.000Z,005X\n"
+            "h2,006A,Closed Won,2026-02-01T07:30:00.000Z,005X\nh3,006B,Qualification,2026-01-06T06:00:00.000Z,005Y\n")
     ds = load(client({"Opportunity.csv": opp, "OpportunityHistory.csv": hist}, preset="salesforce", funnel=str(funnels / "salesforce_default.yaml"), timezone="Europe/Moscow"))
     d = ds.tables["deals"].set_index("deal_id")
     assert d.loc["006A", "created_at"] == pd.Timestamp("2026-01-05 09:00")  # UTC -> Europe/Moscow

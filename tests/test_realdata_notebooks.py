@@ -10,6 +10,8 @@ from scipy.stats import CensoredData, ecdf
 
 from salesaudit.runner import run
 
+pytestmark = pytest.mark.notebook
+
 NOTEBOOKS = ["00_data_quality", "01_funnel", "02_stage_stalls"]
 
 

@@ -256,7 +256,7 @@ def test_index_shows_short_lists_and_skips_long_ones():
 # a failing notebook: one paragraph naming the notebook, the cell and its heading
 
 
-def _notebook(cells) -> "nbformat.NotebookNode":
+def _notebook(cells) -> "nbformat.NotebookNode":  # noqa: F821 (imported inside)
     import nbformat
 
     made = []
@@ -397,7 +397,6 @@ def test_export_html_and_index_show_the_banner_and_warnings(both):
 def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeypatch):
     """run() with the preflight: the load warnings (verdict.warning_texts) go to index.html, the banner to every page."""
     import yaml
-
     from conftest import DEMO_FUNNEL, REPO
 
     import salesaudit.verdict

@@ -13,8 +13,8 @@ import dataclasses
 import re
 
 import pytest
-
 from conftest import REPO, needs_realdata
+
 from salesaudit.errors import SalesauditError
 from salesaudit.i18n import LABELS, t
 from salesaudit.sim.calibrate import ASSUMPTIONS, _Notes, calibrate, calibration_notes, calibration_tables

@@ -26,7 +26,6 @@ from salesaudit.sim.queue import confidence_interval
 from salesaudit.sim.worktime import WorkTime
 from salesaudit.workcalendar import WorkCalendar
 
-
 # --------------------------------------------------------------------------- M/M/c
 
 

@@ -1,11 +1,10 @@
 """The answers of notebook 06 on hand-made sweep tables, the plan default, and the snapshot."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO
+
 from salesaudit.sim import experiments as ex
 from salesaudit.sim.department import DepartmentParams
 from salesaudit.stats import wilson

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 from scipy import stats
 
 import salesaudit as sa
@@ -21,17 +22,15 @@ from salesaudit.sim import inflow as inflow_module
 from salesaudit.sim.inflow import DIAGNOSTIC_COLUMNS, LeadInflow
 from salesaudit.stats import wilson
 from salesaudit.synth import (
-    CHANNELS,
     _HOURS_IN,
     _LEADS_IN_HOURS,
     _LEADS_OFF_DAY,
     _LEADS_OUT_WORKDAY,
     _MONTH_FACTOR,
     _WEEKDAY_FACTOR,
+    CHANNELS,
 )
 from salesaudit.workcalendar import WorkCalendar
-
-from conftest import REPO
 
 TS = pd.Timestamp
 

@@ -11,11 +11,10 @@ trend projected forward).
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO
 
 OLIST = REPO.parent / "shared" / "realdata" / "olist_marketing_funnel"
-pytestmark = pytest.mark.skipif(not OLIST.exists(), reason="../shared/realdata/olist_marketing_funnel is not beside the repository")
+pytestmark = [pytest.mark.realdata, pytest.mark.skipif(not OLIST.exists(), reason="../shared/realdata/olist_marketing_funnel is not beside the repository")]
 
 
 def test_olist_backtest_inside_its_wide_interval_and_limits_noted():

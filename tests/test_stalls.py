@@ -294,6 +294,7 @@ def test_demo_action_list_and_summary(demo, demo_stays):
     assert s["share_over_norm"]["proposal"] > 0.7 and s["stays_source"] == "stage_history"
 
 
+@pytest.mark.notebook
 def test_report_in_english_via_the_runner_on_the_bitrix_export(tmp_path, demo):
     """The notebook end to end (papermill, a real kernel) on the other export format, in English."""
     res = run(REPO / "params" / "clients" / "demo_bitrix24.yaml", out_dir=tmp_path, language="en", notebooks=["02_stage_stalls"], progress=False)

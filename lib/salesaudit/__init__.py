@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 PUBLIC = {
     "load": ("loader", "Load a run config and its dataset: every row accepted or quarantined."),
     "load_dataset": ("loader", "Load the dataset of an already validated RunConfig."),
-    "Dataset": ("loader", "Canonical tables, quarantine, reconciliation and how each table was read."),
+    "Dataset": ("dataset", "Canonical tables, quarantine, reconciliation and how each table was read."),
     "REASONS": ("loader", "Quarantine reason codes, in the order they are checked."),
     "load_run_config": ("params", "Read and validate a run config YAML (params/clients/*.yaml)."),
     "RunConfig": ("params", "The run-config schema: data, preset, funnel, calendar, limits, policy."),

@@ -117,7 +117,7 @@ def load_cached(config, folder, key: str | None = None):
     ``config`` is the run config of the caller (its period, grain and language are kept); the
     stored tables, quarantine and verdict are the preflight's.
     """
-    from .loader import Dataset, TableReport
+    from .dataset import Dataset, TableReport
     from .presets import load_preset
     from .verdict import LoadProblem
 

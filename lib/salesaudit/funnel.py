@@ -27,9 +27,10 @@ import pandas as pd
 
 from .clock import elapsed_days
 from .i18n import t
-from .show import ci_text as _pct_ci, p_text as _p_text
 from .model import require_tables
-from .stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cumulative_incidence, cif_at, holm, wilson  # noqa: F401
+from .show import ci_text as _pct_ci
+from .show import p_text as _p_text
+from .stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cumulative_incidence, holm, wilson  # noqa: F401
 
 __all__ = [
     "steps",
@@ -394,7 +395,6 @@ def channel_conversion(ds) -> pd.DataFrame:
 
 def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
     """Key results of the funnel analysis (language-neutral), for ``record``."""
-    funnel = ds.funnel
     reach = deal_reach(ds)
     team = step_conversion(ds, reach=reach)
     per = step_conversion(ds, by="manager", reach=reach)

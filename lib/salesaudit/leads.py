@@ -32,8 +32,9 @@ import pandas as pd
 
 from .funnel import _rates, manager_flags
 from .i18n import t
-from .show import ci_text as _pct_ci, p_text as _p_text
 from .model import require_tables
+from .show import ci_text as _pct_ci
+from .show import p_text as _p_text
 from .stats import km_quantiles, wilson
 
 __all__ = [

@@ -13,13 +13,12 @@ was expected and which preset key to change.
 """
 from __future__ import annotations
 
-import fnmatch
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .dataset import Dataset, TableReport
 from .errors import InputFileError, closest, display_path
 from .model import TABLE_ORDER, TABLES, empty_table
 from .params import RunConfig, load_run_config
@@ -27,7 +26,7 @@ from .parse import clean_text, is_null, parse_currencies, parse_datetimes, parse
 from .presets import Preset, TableMap, load_preset
 from .readers import FILE_COL, ROW_COL, Source, find_sources, list_sources, normalize_header, read_raw
 
-__all__ = ["REASONS", "Dataset", "TableReport", "load", "load_dataset", "map_table"]
+__all__ = ["REASONS", "Dataset", "TableReport", "load", "load_dataset", "map_table"]  # Dataset, TableReport: from salesaudit.dataset
 
 #: quarantine reason codes, in the order they are checked (a row gets the first that applies)
 REASONS = {
@@ -55,106 +54,6 @@ REASONS = {
 
 _MIN_DATE = pd.Timestamp("2000-01-01")
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value"]
-
-
-@dataclass
-class TableReport:
-    """What happened to one table while loading."""
-
-    table: str
-    status: str  # loaded | not_in_preset | no_file
-    files: list[str] = field(default_factory=list)
-    input_rows: int = 0
-    accepted: int = 0
-    quarantined: int = 0
-    mapped: dict[str, str] = field(default_factory=dict)
-    missing_optional: list[str] = field(default_factory=list)
-    read_info: list[dict] = field(default_factory=list)
-    #: what the loader derived or assumed: (label key in i18n, format values)
-    notes: list[tuple[str, dict]] = field(default_factory=list)
-    #: the file patterns that were tried (for a table whose files were not found)
-    patterns: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Dataset:
-    """A loaded dataset: canonical tables, quarantine, and how each table was read."""
-
-    config: RunConfig
-    preset: Preset
-    tables: dict[str, pd.DataFrame]
-    quarantine: pd.DataFrame
-    raw: dict[str, pd.DataFrame]
-    reports: dict[str, TableReport]
-    stage_mapping: pd.DataFrame
-    as_of: pd.Timestamp
-    #: the load verdict: fatal problems and warnings (:mod:`salesaudit.verdict`)
-    problems: list = field(default_factory=list)
-    #: what the loader saw beyond the rows: pipelines and currencies with their deal counts, the data folder's files
-    facts: dict = field(default_factory=dict)
-
-    @property
-    def warnings(self) -> list:
-        """The load's warnings (:class:`salesaudit.verdict.LoadProblem` of severity ``warning``)."""
-        return [p for p in self.problems if not p.fatal]
-
-    @property
-    def timezone(self) -> str:
-        """The one timezone of every timestamp of this dataset."""
-        return self.config.timezone
-
-    def has(self, name: str) -> bool:
-        return name in self.tables
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        from .model import require_tables
-
-        require_tables(self, name, analysis=f"reading `{name}`")
-        return self.tables[name]
-
-    @property
-    def funnel(self):
-        return self.config.funnel
-
-    @property
-    def calendar(self):
-        return self.config.calendar
-
-    def manager_names(self) -> dict:
-        """Manager key -> display name (the key itself when there is no managers table)."""
-        if self.has("managers"):
-            m = self.tables["managers"]
-            return dict(zip(m["manager"].astype(object), m["name"].astype(object)))
-        return {}
-
-    def reconciliation(self) -> pd.DataFrame:
-        """Rows per table: input, accepted, quarantined, and whether they add up."""
-        rows = []
-        for name in TABLE_ORDER:
-            rep = self.reports[name]
-            rows.append(
-                {
-                    "table": name,
-                    "status": rep.status,
-                    "files": ", ".join(rep.files),
-                    "input": rep.input_rows,
-                    "accepted": rep.accepted,
-                    "quarantined": rep.quarantined,
-                    "balanced": rep.input_rows == rep.accepted + rep.quarantined,
-                }
-            )
-        return pd.DataFrame(rows)
-
-    def quarantine_examples(self, reason: str, n: int = 3) -> pd.DataFrame:
-        """The first ``n`` source rows quarantined for ``reason``, as they were in the file."""
-        q = self.quarantine[self.quarantine["reason"] == reason].head(n)
-        out = []
-        for rec in q.itertuples(index=False):
-            raw = self.raw[rec.table]
-            src = raw[(raw[FILE_COL] == rec.file) & (raw[ROW_COL] == rec.row)]
-            row = src.drop(columns=[c for c in src.columns if c.startswith("_")]).iloc[0].to_dict() if len(src) else {}
-            out.append({"table": rec.table, "file": rec.file, "row": rec.row, "column": rec.column, "value": rec.value, **{k: v for k, v in row.items() if v != ""}})
-        return pd.DataFrame(out)
 
 
 class _Verdicts:
@@ -220,18 +119,21 @@ def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_label: str, table:
     hits = find_files(data_dir, join.file)
     where = f"tables.{table}.join"
     if not hits:
-        raise InputFileError(main_label, f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.", f"put that file in the data folder or change `{where}.file` in the preset.")
+        raise InputFileError(main_label, f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.",
+                             f"put that file in the data folder or change `{where}.file` in the preset.")
     other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
     left_key = _find_header(raw, join.key)
     right_key = _find_header(other, join.right_key or join.key)
     if left_key is None:
-        raise InputFileError(main_label, f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {', '.join(c for c in raw.columns if not c.startswith('_'))}.")
+        columns = ", ".join(c for c in raw.columns if not c.startswith("_"))
+        raise InputFileError(main_label, f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {columns}.")
     if right_key is None:
         raise InputFileError(hits[0].label, f"the join key column {(join.right_key or join.key)!r} is missing.", f"change `{where}.right_key` in the preset.")
     keys = other[right_key]
     dup = keys[keys.duplicated() & (keys != "")]
     if len(dup):
-        raise InputFileError(hits[0].label, f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.", f"deduplicate that file or choose another key in `{where}.key`.")
+        raise InputFileError(hits[0].label, f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.",
+                             f"deduplicate that file or choose another key in `{where}.key`.")
     keep = [c for c in other.columns if not c.startswith("_")]
     right = other[keep].rename(columns={c: f"{join.prefix}{c}" for c in keep})
     rk = f"{join.prefix}{right_key}"
@@ -282,7 +184,9 @@ def stage_lookup(preset: Preset, config: RunConfig) -> dict[str, str]:
     return lookup
 
 
-def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig, preset: Preset, as_of: pd.Timestamp, files_label: str) -> tuple[pd.DataFrame, _Verdicts, dict, list[str], pd.DataFrame]:
+def map_table(
+    name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig, preset: Preset, as_of: pd.Timestamp, files_label: str
+) -> tuple[pd.DataFrame, _Verdicts, dict, list[str], pd.DataFrame]:
     """Map one raw table into canonical columns and give each row a verdict.
 
     Returns the canonical frame (all rows, same index as ``raw``), the verdicts,
@@ -325,7 +229,8 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
                 hint = closest(wanted if isinstance(ref, str) else ref[0], file_cols)
                 raise InputFileError(
                     files_label,
-                    f"the required column {wanted!r} (canonical `{name}.{col.name}`) is not in the file.{hint} The file's columns are: {', '.join(file_cols[:40])}{' …' if len(file_cols) > 40 else ''}.",
+                    f"the required column {wanted!r} (canonical `{name}.{col.name}`) is not in the file.{hint} "
+                    f"The file's columns are: {', '.join(file_cols[:40])}{' …' if len(file_cols) > 40 else ''}.",
                     f"change `{where}.{col.name}` in {display_path(preset.source)} to the file's column name, or export that column.",
                 )
             missing_optional.append(col.name)
@@ -350,7 +255,6 @@ def map_table(name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig
 
     # 3. parse every column
     tz = config.timezone or config.lead_response.calendar.timezone
-    too_early: list[tuple[str, pd.Series]] = []
     future: list[tuple[str, pd.Series]] = []
     below: list[tuple[str, pd.Series]] = []
     stage_src = None
@@ -502,7 +406,8 @@ def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, pre
     if "pipeline" not in out:
         raise InputFileError(
             files_label,
-            f"the run config selects `pipeline: {config.pipeline}`, but the deals export names no pipeline (no column that preset `{preset.name}` maps to `pipeline`, such as Воронка, Направление or CATEGORY_ID, and no stage ids like C3:NEW).",
+            f"the run config selects `pipeline: {config.pipeline}`, but the deals export names no pipeline (no column that preset `{preset.name}` "
+            "maps to `pipeline`, such as Воронка, Направление or CATEGORY_ID, and no stage ids like C3:NEW).",
             "export the deals with the pipeline column (Bitrix24: «Направление»/«Воронка»; amoCRM: «Воронка»), or remove `pipeline:` from the run config.",
         )
     pipe = pd.Series(out["pipeline"], index=index).astype(object)
@@ -571,7 +476,8 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
     preset = load_preset(config.preset, config.base_dir, config.source)
     data_dir = config.data_dir
     if not data_dir.is_dir():
-        raise InputFileError(display_path(data_dir), "the data folder does not exist.", f"set `data:` in {display_path(config.source) if config.source else 'the run config'} to the folder with the export files (relative to the config).")
+        where = display_path(config.source) if config.source else "the run config"
+        raise InputFileError(display_path(data_dir), "the data folder does not exist.", f"set `data:` in {where} to the folder with the export files (relative to the config).")
     as_of = pd.Timestamp(config.audit_moment())
     tables, raws, reports, verdicts, frames = {}, {}, {}, {}, {}
     mappings = []
@@ -608,7 +514,8 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
     if not frames:
         expected = "; ".join(f"{t}: {', '.join(m.files)}" for t, m in preset.tables.items())
         present = ", ".join(p.name for p in sorted(data_dir.iterdir())[:20]) or "nothing"
-        raise InputFileError(display_path(data_dir), f"no file in it matches any table of preset `{preset.name}` (expected {expected}); the folder holds: {present}.", "rename the files, point `data:` at the right folder, or set `files:` per table in the run config.")
+        raise InputFileError(display_path(data_dir), f"no file in it matches any table of preset `{preset.name}` (expected {expected}); the folder holds: {present}.",
+                             "rename the files, point `data:` at the right folder, or set `files:` per table in the run config.")
     qs = []
     for name, frame in frames.items():
         v = verdicts[name]
@@ -616,7 +523,8 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         bad = ~v.ok
         if bad.any():
             raw = raws[name]
-            qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values, "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
+            qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values,
+                                    "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
     if "deals" in tables and "stage_history" in tables:
         n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
         if n:

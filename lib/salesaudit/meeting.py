@@ -83,7 +83,8 @@ def summary(ds, period: str, grain: str) -> dict:
 
 def display_back(back: pd.DataFrame, lang: str, names: dict) -> pd.DataFrame:
     """Fact against plan, one row per manager (team first), ``fact / plan (attainment)`` per metric."""
-    cell = back.assign(text=[f"{f:,.0f} / {p:,.0f} ({a:.0f}%)".replace(",", "\u202f") if np.isfinite(a) else f"{f:,.0f} / —".replace(",", "\u202f") for f, p, a in zip(back["fact"], back["plan"], back["attainment_pct"])])
+    cell = back.assign(text=[f"{f:,.0f} / {p:,.0f} ({a:.0f}%)".replace(",", "\u202f") if np.isfinite(a) else f"{f:,.0f} / —".replace(",", "\u202f")
+                             for f, p, a in zip(back["fact"], back["plan"], back["attainment_pct"])])
     wide = cell.pivot_table(index="manager", columns="metric", values="text", aggfunc="first")
     wide = wide[[m for m in METRICS if m in wide.columns]]
     order = [planfact.TEAM] + sorted(i for i in wide.index if i != planfact.TEAM)

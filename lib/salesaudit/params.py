@@ -14,14 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args, get_origin
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal, Optional
+from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import ParameterError, closest, display_path
 from .model import TABLES
+from .presets import load_preset
+from .schema import (  # noqa: F401  (read_yaml, validate… are also imported from here)
+    SCHEMA_TABLE_HEAD,
+    _check_timezone,
+    _Strict,
+    available_names,
+    format_validation_error,
+    named_dirs,
+    read_yaml,
+    schema_rows,
+    validate,
+)
 
 __all__ = [
     "Labels",
@@ -46,20 +57,6 @@ __all__ = [
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("ru", "en")
 GRAINS = ("day", "week", "month")
-
-
-def _check_timezone(v):
-    if v is None:
-        return v
-    try:
-        ZoneInfo(str(v))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Moscow, Asia/Yekaterinburg or UTC")
-    return str(v)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True)
 
 
 class Labels(_Strict):
@@ -154,7 +151,8 @@ class Calendar(_Strict):
     end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="closing time, HH:MM")
     production: Optional[Literal["ru", "none"]] = Field(
         default=None,
-        description="production calendar whose holidays and transferred working days apply (`ru`: Russia, from the maintained `holidays` package), `none` for only the dates below; empty: the preset's",
+        description="production calendar whose holidays and transferred working days apply (`ru`: Russia, from the maintained `holidays` package), "
+                    "`none` for only the dates below; empty: the preset's",
     )
     holidays: list[dt.date] = Field(default=[], description="non-working dates of this client, added to the production calendar's")
     workdays_extra: list[dt.date] = Field(default=[], description="working dates on a day off (a working Saturday), added to the production calendar's")
@@ -258,16 +256,21 @@ class RunConfig(_Strict):
     files: dict[str, str] = Field(default={}, description="per table: a file name or glob overriding the preset's")
     stage_map: dict[str, str] = Field(default={}, description="extra CRM stage name -> funnel key mappings")
     funnel: Funnel = Field(description="the funnel: inline, a file path, or a name in params/funnels/ (`bitrix24_default`); omitted: the preset's default funnel")
-    timezone: Optional[str] = Field(default=None, description="IANA timezone of every timestamp (timestamps with a UTC offset are converted to it; the working calendar inherits it); empty: the preset's (Europe/Moscow for bitrix24 and amocrm, UTC for generic)")
-    pipeline: Optional[str] = Field(default=None, description="audit one pipeline (Bitrix24 CATEGORY_ID such as 3, or the pipeline's name); deals of other pipelines are quarantined as `other_pipeline`")
-    currency: Optional[str] = Field(default=None, description="ISO code of the report's currency (names such as руб. or $ are understood); empty: the currency most deals are in, else RUB. Amounts in other currencies need `exchange_rates`")
+    timezone: Optional[str] = Field(default=None, description="IANA timezone of every timestamp (timestamps with a UTC offset are converted to it; the working calendar "
+                                                           "inherits it); empty: the preset's (Europe/Moscow for bitrix24 and amocrm, UTC for generic)")
+    pipeline: Optional[str] = Field(default=None, description="audit one pipeline (Bitrix24 CATEGORY_ID such as 3, or the pipeline's name); "
+                                                           "deals of other pipelines are quarantined as `other_pipeline`")
+    currency: Optional[str] = Field(default=None, description="ISO code of the report's currency (names such as руб. or $ are understood); empty: the currency most "
+                                                           "deals are in, else RUB. Amounts in other currencies need `exchange_rates`")
     exchange_rates: dict[str, float] = Field(default={}, description="ISO code -> units of `currency` per unit, e.g. USD: 92.5; deals in a currency without a rate are quarantined as `other_currency`")
     lead_response: LeadResponse = LeadResponse()
     deal_load: DealLoad = DealLoad()
     discounts: Discounts = Discounts()
     scorecard: Scorecard = Scorecard()
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
-    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, 2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), 2026-10 or 10.2026 (end of that month)")
+    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, "
+                                                                 "2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), "
+                                                                 "2026-10 or 10.2026 (end of that month)")
     period: Optional[str] = Field(default=None, description="2026-10 or 10.2026 (month), 2026-W41 (ISO week), 2026-10-14 or 14.10.2026 (day)")
     grain: Literal["day", "week", "month"] = Field(default="month", description="reporting grain of the period")
     language: Literal["ru", "en"] = Field(default="ru", description="report language")
@@ -520,121 +523,6 @@ def parse_period(text: str, grain: str | None = None) -> Period:
 # loading and error messages
 
 
-def read_yaml(path) -> Any:
-    """Read a YAML file, turning a missing file or a syntax error into a ParameterError."""
-    path = Path(path)
-    if not path.exists():
-        raise ParameterError(display_path(path), ["the file does not exist. Check the path (relative paths are relative to the config that names them)."])
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParameterError(display_path(path), [f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}. Check the indentation and quoting there."]) from None
-    except UnicodeDecodeError:
-        raise ParameterError(display_path(path), ["is not UTF-8 text. Save it as UTF-8."]) from None
-
-
-def _field_model(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model that owns the last key of ``loc`` (for listing allowed keys)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        ann = current.model_fields[part].annotation
-        # unwrap Optional[...] / list[...] / dict[...]
-        for _ in range(3):
-            if get_origin(ann) is not None:
-                args = [a for a in get_args(ann) if a is not type(None)]
-                ann = args[-1] if args else ann
-        current = ann
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _key(loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-#: pydantic's error kinds in the words of someone editing a YAML file
-_PLAIN = {
-    "string_type": "it should be text (put it in quotes if it looks like a number or a date)",
-    "int_type": "it should be a whole number, e.g. 30",
-    "int_parsing": "it should be a whole number, e.g. 30",
-    "int_from_float": "it should be a whole number, e.g. 30",
-    "float_type": "it should be a number, e.g. 10 or 2.5",
-    "float_parsing": "it should be a number, e.g. 10 or 2.5",
-    "bool_type": "it should be true or false",
-    "bool_parsing": "it should be true or false",
-    "date_type": "it should be a date such as 2026-10-31",
-    "date_parsing": "it should be a date such as 2026-10-31",
-    "date_from_datetime_parsing": "it should be a date such as 2026-10-31",
-    "datetime_type": "it should be a moment such as 2026-10-31 23:59",
-    "datetime_parsing": "it should be a moment such as 2026-10-31 23:59",
-    "list_type": "it should be a list, e.g. [a, b] or one `- item` per line",
-    "dict_type": "it should be a mapping of `key: value` lines",
-    "model_type": "it should be a section of `key: value` lines",
-    "too_short": "it has too few items",
-    "too_long": "it has too many items",
-    "string_pattern_mismatch": "it does not have the expected form",
-}
-
-
-def _plain(kind: str, err: dict) -> str:
-    """One error in plain words: what the value should be (no pydantic jargon)."""
-    ctx = err.get("ctx", {}) or {}
-    if kind in _PLAIN:
-        text = _PLAIN[kind]
-        if kind == "string_pattern_mismatch" and "pattern" in ctx:
-            text += f" ({ctx['pattern']})"
-        return text
-    bounds = {"greater_than": "greater than {gt}", "greater_than_equal": "at least {ge}", "less_than": "less than {lt}", "less_than_equal": "at most {le}"}
-    if kind in bounds:
-        return "it should be " + bounds[kind].format(**ctx)
-    return str(err["msg"]).replace("Input should be", "it should be").replace("input should be", "it should be")
-
-
-def format_validation_error(model: type[BaseModel], exc: ValidationError) -> list[str]:
-    """Turn pydantic's errors into one sentence per problem: key, what was found, what is allowed."""
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = _key(loc)
-        kind = err["type"]
-        got = err.get("input")
-        if kind == "extra_forbidden":
-            owner = _field_model(model, loc)
-            allowed = [n for n, f in owner.model_fields.items() if not f.exclude] if owner else []
-            hint = closest(loc[-1], allowed)
-            problems.append(f"unknown key `{key}`.{hint} Allowed keys here: {', '.join(allowed)}.")
-        elif kind == "missing":
-            problems.append(f"the key `{key}` is required but missing.")
-        elif kind in ("literal_error", "enum"):
-            expected = err.get("ctx", {}).get("expected", "")
-            problems.append(f"`{key}` is {got!r}; allowed values: {expected}.")
-        elif kind == "value_error":
-            msg = str(err.get("ctx", {}).get("error", err["msg"]))
-            problems.append(f"`{key}`: {msg}.")
-        else:
-            problems.append(f"`{key}` is {got!r}: {_plain(kind, err)}.")
-    return problems
-
-
-def validate(model: type[BaseModel], data: Any, file) -> BaseModel:
-    """Validate ``data`` against ``model``; errors name ``file`` and the keys."""
-    if not isinstance(data, dict):
-        raise ParameterError(display_path(file), [f"must be a YAML mapping of keys to values, found {type(data).__name__}."])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ParameterError(display_path(file), format_validation_error(model, exc)) from None
-
-
 _INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts", "scorecard")
 
 
@@ -661,7 +549,8 @@ def load_run_config(path, **overrides) -> RunConfig:
         data["funnel"] = str((preset.source.parent / preset.funnel).resolve())
     elif data.get("funnel") is None:
         name = preset.name if preset is not None else data.get("preset")
-        raise ParameterError(display_path(path), [f"the key `funnel` is missing and the preset {name!r} has no default funnel. Name one: `funnel: <name>` from {', '.join(available_funnels(path.parent)) or 'params/funnels/'}, or a path to a funnel YAML."])
+        raise ParameterError(display_path(path), [f"the key `funnel` is missing and the preset {name!r} has no default funnel. Name one: `funnel: <name>` from "
+                                                  f"{', '.join(available_funnels(path.parent)) or 'params/funnels/'}, or a path to a funnel YAML."])
     if isinstance(data.get("funnel"), str):
         data["funnel"] = str(_funnel_path(data["funnel"], path))
     for section in _INCLUDABLE:
@@ -681,34 +570,7 @@ def _preset_for(data: dict, path: Path):
     """The run config's preset (for its defaults), or None when the config names none (validation says so)."""
     if not isinstance(data.get("preset"), str):
         return None
-    from .presets import load_preset
-
     return load_preset(data["preset"], path.parent, path)
-
-
-def named_dirs(kind: str, base_dir: Path | None = None) -> list[Path]:
-    """Where a name of ``kind`` (``crm``, ``funnels``) is looked up: ``<config dir>/../<kind>``, then
-    the built-in ``params/<kind>`` (the checkout's, or the installed copy: :func:`salesaudit.resources.params_dir`)."""
-    from .errors import SalesauditError
-    from .resources import params_dir
-
-    dirs = []
-    if base_dir is not None:
-        dirs.append((Path(base_dir) / ".." / kind).resolve())
-    try:
-        dirs.append(params_dir() / kind)
-    except SalesauditError:  # no built-in parameters: only the config's neighbours can be named
-        pass
-    return list(dict.fromkeys(dirs))
-
-
-def available_names(kind: str, base_dir: Path | None = None) -> list[str]:
-    """The YAML files of ``kind`` that can be named, without their ``.yaml``."""
-    names = set()
-    for d in named_dirs(kind, base_dir):
-        if d.is_dir():
-            names.update(p.stem for p in d.glob("*.yaml"))
-    return sorted(names)
 
 
 def funnel_dirs(base_dir: Path | None = None) -> list[Path]:
@@ -739,7 +601,8 @@ def _resolve_time(cfg: RunConfig, preset, path: Path) -> None:
     """
     cal = cfg.lead_response.calendar
     if cfg.timezone and cal.timezone and cal.timezone != cfg.timezone:
-        raise ParameterError(display_path(path), [f"two timezones: `timezone` is {cfg.timezone} but `lead_response.calendar.timezone` is {cal.timezone}. A run has one timezone: keep the top-level `timezone` and remove the calendar's."])
+        raise ParameterError(display_path(path), [f"two timezones: `timezone` is {cfg.timezone} but `lead_response.calendar.timezone` is {cal.timezone}. "
+                                                  "A run has one timezone: keep the top-level `timezone` and remove the calendar's."])
     tz = cfg.timezone or cal.timezone or (preset.timezone if preset is not None else "UTC")
     cfg.timezone = tz
     cal.timezone = tz
@@ -747,58 +610,6 @@ def _resolve_time(cfg: RunConfig, preset, path: Path) -> None:
         cal.production = (preset.production_calendar if preset is not None else None) or "none"
     if cfg.as_of is not None and cfg.as_of.tzinfo is not None:
         cfg.as_of = cfg.as_of.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
-
-
-#: the header of a schema reference table (:func:`schema_rows`)
-SCHEMA_TABLE_HEAD = ["| key | type | default | meaning |", "|---|---|---|---|"]
-
-
-def schema_rows(model: type[BaseModel], prefix: str = "", *, skip=(), kind_hook=None) -> list[str]:
-    """Markdown table rows ``| key | type | default | meaning |`` of a pydantic model's fields.
-
-    Nested models follow their key (``a.b``; a list of models as ``a[].b``). ``Optional[X]``
-    reads "X or empty", a ``Literal`` "one of ...". ``kind_hook(name, inner_type)`` may return
-    ``(kind, descend)`` to print a field its own way (and whether to list a model's fields
-    below it); ``skip`` names fields to leave out. Used for ``docs/parameters.md`` and
-    ``docs/incentives.md``.
-    """
-    import json
-    from typing import Union
-
-    lines: list[str] = []
-    for name, f in model.model_fields.items():
-        if f.exclude or name in skip:
-            continue
-        ann = f.annotation
-        optional = get_origin(ann) is Union and type(None) in get_args(ann)
-        if optional:
-            ann = next(a for a in get_args(ann) if a is not type(None))
-        is_list = get_origin(ann) is list
-        inner = get_args(ann)[0] if is_list and get_args(ann) else ann
-        sub = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-        custom = kind_hook(name, inner) if kind_hook is not None else None
-        if custom is not None:
-            kind, descend = custom
-            sub = sub if descend else None
-        elif get_origin(inner) is Literal:
-            kind = "one of " + ", ".join(f"`{x}`" for x in get_args(inner))
-        else:
-            kind = getattr(inner, "__name__", None) or str(inner).replace("typing.", "")
-            if is_list:
-                kind = f"list of {kind}"
-        if optional:
-            kind += " or empty"
-        if f.is_required():
-            default = "required"
-        elif isinstance(f.default, BaseModel):
-            default = "see below"
-        else:
-            default = "`" + json.dumps(f.default, default=str, ensure_ascii=False) + "`"
-        meaning = f.description or ((sub.__doc__ or "").strip().splitlines()[0] if sub is not None else "")
-        lines.append(f"| `{prefix}{name}` | {kind} | {default} | {meaning} |")
-        if sub is not None:
-            lines += schema_rows(sub, f"{prefix}{name}{'[]' if is_list else ''}.", skip=skip, kind_hook=kind_hook)
-    return lines
 
 
 def markdown_reference() -> str:

@@ -25,12 +25,21 @@ from pydantic import Field, field_validator, model_validator
 
 from .errors import ParameterError, PresetError, closest, display_path
 from .model import TABLES
-from .params import _Strict, available_names, named_dirs, read_yaml, validate
 from .readers import ENCODINGS, SEPARATORS
+from .schema import _Strict, available_names, named_dirs, read_yaml, validate
 
-__all__ = ["Join", "TableMap", "Preset", "load_preset", "preset_dirs", "available_presets", "REPO_ROOT"]
+__all__ = ["Join", "TableMap", "Preset", "load_preset", "preset_dirs", "available_presets"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+def __getattr__(name: str):
+    # ``REPO_ROOT``: the folder holding ``params/``, ``notebooks/`` and ``data_samples/`` – the source
+    # checkout, or the installed copies (see :mod:`salesaudit.resources`); looked up when first used
+    if name == "REPO_ROOT":
+        from .resources import params_dir
+
+        return params_dir().parent
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ColumnRef = Union[str, list[str]]
 
@@ -100,7 +109,7 @@ class Preset(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v):
-        from .params import _check_timezone
+        from .schema import _check_timezone
 
         return _check_timezone(v)
 
@@ -112,7 +121,7 @@ class Preset(_Strict):
 
 
 def preset_dirs(base_dir: Path | None = None) -> list[Path]:
-    """Where preset names are looked up: ``<config dir>/../crm`` then the repository's ``params/crm``."""
+    """Where preset names are looked up: ``<config dir>/../crm`` then the built-in ``params/crm`` (:func:`salesaudit.resources.params_dir`)."""
     return named_dirs("crm", base_dir)
 
 

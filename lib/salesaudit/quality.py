@@ -102,7 +102,8 @@ def quarantine_examples(ds: Dataset, lang: str, n: int = 2) -> dict[str, pd.Data
     for code in REASONS:
         if (ds.quarantine["reason"] == code).any():
             ex = ds.quarantine_examples(code, n)
-            ex = ex.rename(columns={"table": t("dq.col.table", lang), "file": t("dq.col.file", lang), "row": t("dq.col.row", lang), "column": t("dq.col.column", lang), "value": t("dq.col.value", lang)})
+            ex = ex.rename(columns={"table": t("dq.col.table", lang), "file": t("dq.col.file", lang), "row": t("dq.col.row", lang),
+                                    "column": t("dq.col.column", lang), "value": t("dq.col.value", lang)})
             out[code] = ex
     return out
 

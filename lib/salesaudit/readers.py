@@ -551,7 +551,8 @@ def _gunzip(data: bytes, label: str) -> bytes:
                 raise zlib.error("unexpected end of data")
             buf = d.unused_data.lstrip(b"\x00")
     except zlib.error as exc:
-        raise InputFileError(label, f"this file is gzip-compressed, but the compressed data is damaged ({_snippet(exc)}).", "download or export the file again, or unpack it yourself and put the unpacked file in the data folder.") from None
+        raise InputFileError(label, f"this file is gzip-compressed, but the compressed data is damaged ({_snippet(exc)}).",
+                             "download or export the file again, or unpack it yourself and put the unpacked file in the data folder.") from None
     return bytes(out)
 
 
@@ -718,7 +719,8 @@ def read_raw(source, *, encoding: str = "auto", sep: str = "auto", sheet=0) -> t
     elif name.lower().endswith(".gz"):
         gz_name = name
     if fmt in ("gzip", "zip"):
-        raise InputFileError(label, f"this file is an archive inside an archive ({'gzip' if fmt == 'gzip' else 'zip'} in {compression}), {_NEITHER}", "unpack it and put the export itself in the data folder.")
+        raise InputFileError(label, f"this file is an archive inside an archive ({'gzip' if fmt == 'gzip' else 'zip'} in {compression}), {_NEITHER}",
+                             "unpack it and put the export itself in the data folder.")
     if not data:
         raise InputFileError(label, "the file is empty (0 bytes once unpacked).", "export the table again; the export must have a header row and data rows.")
     _refuse_unreadable(fmt, data, label)

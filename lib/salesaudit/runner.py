@@ -51,10 +51,11 @@ from urllib.parse import quote
 
 from jupyter_client import AsyncKernelManager
 
-from .errors import SalesauditError, closest, display_path
-from .i18n import has as _has_label, t
-from .params import RunConfig, load_run_config, parse_period
 from .cache import CACHE_DIRNAME
+from .errors import SalesauditError, closest, display_path
+from .i18n import has as _has_label
+from .i18n import t
+from .params import RunConfig, load_run_config, parse_period
 from .record import MIME, read_records
 
 __all__ = [
@@ -129,17 +130,10 @@ class RunResult:
 
 
 def default_notebooks_dir() -> Path:
-    """The repository's ``notebooks/`` folder."""
-    import salesaudit
+    """The audit notebooks: the checkout's ``notebooks/``, else the copy installed with the package."""
+    from .resources import notebooks_dir
 
-    path = Path(salesaudit.__file__).resolve().parents[2] / "notebooks"
-    if not path.is_dir():
-        raise SalesauditError(
-            f"Cannot find the audit notebooks: the folder {path} does not exist (salesaudit is not run "
-            f"from its source repository). How to fix: pass the folder holding the NN_name.ipynb "
-            f"notebooks with --notebooks-dir."
-        )
-    return path
+    return notebooks_dir()
 
 
 def find_notebooks(notebooks_dir, names: Optional[Iterable[str]] = None) -> list[Path]:

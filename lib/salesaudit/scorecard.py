@@ -189,7 +189,8 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
         rt = leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
         who = rt["manager"].astype(object)
-        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt), "below", "within_sla", "lower"), ("overnight", leads_mod.overnight_flags(rt), "above", "left_overnight", "higher")):
+        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt), "below", "within_sla", "lower"),
+                                          ("overnight", leads_mod.overnight_flags(rt), "above", "left_overnight", "higher")):
             decided = rt[col].notna()
             for r in f[f["flag"] == bad].itertuples():
                 mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)

@@ -34,7 +34,7 @@ from .clock import utc_ns
 from .i18n import has as _has_label
 from .i18n import t
 from .model import require_tables
-from .stats import rate_above_tolerance, holm, kaplan_meier, km_quantile, km_quantiles, km_survival_at, wilson
+from .stats import holm, kaplan_meier, km_quantile, km_quantiles, rate_above_tolerance, wilson
 
 __all__ = [
     "UNITS",
@@ -441,7 +441,7 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     Ai = np.where(has, A[np.maximum(pos, 0)], 0.0)
     Bi = np.where(has, B[np.maximum(pos, 0)], 0.0)
     n_m = np.bincount(codes, minlength=k).astype("float64")
-    O = np.bincount(codes, weights=d.astype("float64"), minlength=k)
+    O = np.bincount(codes, weights=d.astype("float64"), minlength=k)  # noqa: E741 (observed events, the log-rank O)
     E = np.bincount(codes, weights=Hi, minlength=k)
     V1 = np.bincount(codes, weights=Ai, minlength=k)
     srt = np.lexsort((t, codes))
@@ -511,7 +511,8 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
                     "z": float(lr.at[m, "z"]),
                 }
             )
-    cols = ["stage", "manager", "stays", "open", "median", "p80", "norm", "share_over_norm", "share_over_ci_low", "share_over_ci_high", "team_median", "chi2", "p_value", "p_adjusted", "direction", "judgeable", "flag", "faster"]
+    cols = ["stage", "manager", "stays", "open", "median", "p80", "norm", "share_over_norm", "share_over_ci_low", "share_over_ci_high", "team_median",
+            "chi2", "p_value", "p_adjusted", "direction", "judgeable", "flag", "faster"]
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(parts)
@@ -754,7 +755,8 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
 # key results
 
 
-def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: float = 0.05, stall_share: float = 0.5, min_stays: int = 15, tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10) -> dict:
+def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: float = 0.05, stall_share: float = 0.5, min_stays: int = 15,
+            tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10) -> dict:
     """Key results of the stall and compliance analysis (language-neutral), for ``record``.
 
     ``stalled_stages``; ``slow_managers`` / ``fast_managers`` (``"manager:stage"`` flagged by
@@ -882,7 +884,8 @@ def describe_skippers(per_manager: pd.DataFrame, lang: str, names: dict | None =
     """One fragment per manager flagged for skipping mandatory stages (:func:`compliance`)."""
     f = per_manager[per_manager["flag"]]
     return [
-        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible, rate=r.skip_rate, lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
+        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible, rate=r.skip_rate,
+          lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
         for r in f.itertuples()
     ]
 
@@ -1023,7 +1026,8 @@ def plot_money_at_risk(actions: pd.DataFrame, funnel, lang: str, top: int = 20):
         ax.set_axis_off()
         return fig
     stages = [s for s in funnel.open_stages if s in set(actions["stage"].astype(str))]
-    pv = actions.assign(stage=actions["stage"].astype(str), amount=actions["amount"].fillna(0.0)).pivot_table(index="manager", columns="stage", values="amount", aggfunc="sum", fill_value=0.0).reindex(columns=stages, fill_value=0.0)
+    pv = (actions.assign(stage=actions["stage"].astype(str), amount=actions["amount"].fillna(0.0))
+          .pivot_table(index="manager", columns="stage", values="amount", aggfunc="sum", fill_value=0.0).reindex(columns=stages, fill_value=0.0))
     pv = pv.loc[pv.sum(axis=1).sort_values(ascending=True, kind="mergesort").index[-top:]]
     colors = sns.color_palette("deep", len(funnel.open_stages))
     left = np.zeros(len(pv))

@@ -53,6 +53,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 

@@ -22,7 +22,6 @@ import difflib
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from .errors import SalesauditError
 

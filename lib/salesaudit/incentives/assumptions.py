@@ -13,7 +13,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..coaching import CoachingEffect
-from ..params import read_yaml, validate
+from ..schema import read_yaml, validate
 
 __all__ = ["Coaching", "Focus", "MonteCarlo", "Receivables", "Gaming", "Assumptions", "load_assumptions"]
 
@@ -44,7 +44,8 @@ class Focus(_Strict):
     initial_coaching_hours: float = Field(default=40, ge=0, description="coaching hours per month before the horizon (the team's skill stock at the start)")
     team_revenue: Optional[float] = Field(default=None, gt=0, description="the team's monthly revenue (without the head's deals) at the initial coaching level; empty: the mean of the history")
     department_plan: Optional[float] = Field(default=None, gt=0, description="the department's monthly revenue plan; empty: the mean plan of the history, or team_revenue × 1.1 without plans")
-    head_plan: Optional[float] = Field(default=None, gt=0, description="the head's personal plan where a scheme has one but gives no number; empty: the hours of the initial split × revenue_per_selling_hour")
+    head_plan: Optional[float] = Field(default=None, gt=0,
+                                       description="the head's personal plan where a scheme has one but gives no number; empty: the hours of the initial split × revenue_per_selling_hour")
     head_discount: float = Field(default=0.9, gt=0, le=1, description="the head weights the pay of month t by head_discount^t when choosing (1: not short-sighted)")
     split_step: float = Field(default=0.05, gt=0, le=0.5, description="the shares of flexible hours on own deals tried: 0, step, 2·step, … 1")
     coaching: Coaching = Coaching()

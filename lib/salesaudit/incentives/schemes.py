@@ -40,7 +40,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ..errors import ParameterError, closest, display_path
-from ..params import SCHEMA_TABLE_HEAD, Labels, format_validation_error, read_yaml, schema_rows, validate
+from ..params import Labels
+from ..schema import SCHEMA_TABLE_HEAD, format_validation_error, read_yaml, schema_rows
 
 __all__ = [
     "Base",
@@ -618,7 +619,7 @@ def _nice_step(x: float) -> float:
 
 
 def _kind(name: str, inner) -> tuple[str, bool] | None:
-    """How the incentive reference prints a field's type (see :func:`salesaudit.params.schema_rows`)."""
+    """How the incentive reference prints a field's type (see :func:`salesaudit.schema.schema_rows`)."""
     if name == "components":
         return "list of components (below)", False
     if inner is Labels:

@@ -19,10 +19,9 @@ import html
 import io
 import os
 
-import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import ParameterError, SalesauditError
 from ..i18n import t
 from .focus import focus, focus_context
 from .history import history
@@ -40,6 +39,19 @@ def interactive() -> bool:
     """Whether the kernel serves a person (JupyterLab, Voilà) rather than a batch run."""
     env = os.environ
     return bool(env.get("VOILA_BASE_URL") or env.get("VOILA_SERVER_URL") or env.get("SERVER_SOFTWARE", "").startswith("voila") or env.get("JPY_SESSION_NAME"))
+
+
+def _ipywidgets():
+    """``ipywidgets``, imported when controls are built (it comes with the ``lab`` and ``app`` extras, not the core install)."""
+    try:
+        import ipywidgets
+    except ImportError as exc:
+        raise SalesauditError(
+            "The owner's controls need ipywidgets, which is not installed. How to fix: install the `lab` or `app` extra "
+            "(pip install 'salesaudit[lab]' or 'salesaudit[app]'), or run the notebook as a report (salesaudit run), "
+            "which shows the results without the controls."
+        ) from exc
+    return ipywidgets
 
 
 def _png(fig) -> dict:
@@ -73,7 +85,7 @@ class IncentiveApp:
     VIEWS = ("history", "cost", "curves", "focus")
 
     def __init__(self, schemes: dict, inputs: pd.DataFrame, assumptions, lang: str, seed: int, selected=None, n_sims: int = 2000, outcomes=None):
-        import ipywidgets as w
+        w = _ipywidgets()
 
         self.original = dict(schemes)
         self.schemes = dict(schemes)
@@ -117,7 +129,7 @@ class IncentiveApp:
         return list(self.picker.value)[:MAX_SCHEMES]
 
     def _slider(self, key: str, tun: dict):
-        import ipywidgets as w
+        w = _ipywidgets()
 
         path = tun["path"]
         label = t(f"incentives.field.{tun['field']}", self.lang)
@@ -136,7 +148,7 @@ class IncentiveApp:
         return s
 
     def _build_controls(self) -> None:
-        import ipywidgets as w
+        w = _ipywidgets()
 
         self.sliders = {k: v for k, v in self.sliders.items() if k[0] == "assumption"}
         tabs = []
@@ -155,7 +167,7 @@ class IncentiveApp:
         self.controls.set_title(len(tabs) - 1, t("incentives.widgets.assumptions", self.lang))
 
     def _assumption_controls(self):
-        import ipywidgets as w
+        w = _ipywidgets()
 
         a = self.assumptions
         items = []

@@ -48,7 +48,7 @@ from ..errors import ParameterError, closest, display_path
 from ..i18n import _check_lang, has, t
 from ..snapshot import snapshot
 from ..stats import kaplan_meier, km_quantile
-from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Stage, Staffing
+from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Staffing, Stage
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
@@ -94,7 +94,8 @@ def load_assumptions(path=None, **overrides) -> dict:
     if path is not None:
         p = Path(path)
         if not p.exists():
-            raise ParameterError(display_path(p), ["the simulation assumptions file does not exist. How to fix: point `assumptions_path` at a file under params/simulation/, or leave it empty for the defaults."])
+            raise ParameterError(display_path(p), ["the simulation assumptions file does not exist. How to fix: point `assumptions_path` at a file under "
+                                                   "params/simulation/, or leave it empty for the defaults."])
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ParameterError(display_path(p), [f"expected a mapping of assumption: value, got {type(data).__name__}."])
@@ -674,7 +675,8 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     elif len(conv) >= min_n:
         created = conv["deal_id"].astype(str).map(dict(zip(deals["deal_id"].astype(str), deals["created_at"])))
         ok = created.notna()
-        mins = cal.working_minutes_between(conv.loc[ok, "first_response_at"], pd.to_datetime(created[ok])) if cal is not None else (pd.to_datetime(created[ok]) - conv.loc[ok, "first_response_at"]).dt.total_seconds() / 60
+        mins = (cal.working_minutes_between(conv.loc[ok, "first_response_at"], pd.to_datetime(created[ok])) if cal is not None
+                else (pd.to_datetime(created[ok]) - conv.loc[ok, "first_response_at"]).dt.total_seconds() / 60)
         f = lognormal_fit(np.maximum(np.asarray(mins, float), 1.0))
         dec_mu, dec_sigma = f["mu"], f["sigma"]
     over = overload_effect(deals, T)
@@ -711,7 +713,8 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         [{"name": k, "value": a[k], "meaning": ASSUMPTIONS[k][1]} for k in ASSUMPTIONS]
         + [
             {"name": "handling_min", "value": round(handling, 2), "meaning": "seller's minutes per new lead (mean first-call length + admin)"},
-            {"name": "touch_min_per_deal_day", "value": round(touch, 2), "meaning": "call, meeting and task minutes per open deal per day, department average (data); stages with enough stays use their own (stages_)"},
+            {"name": "touch_min_per_deal_day", "value": round(touch, 2),
+             "meaning": "call, meeting and task minutes per open deal per day, department average (data); stages with enough stays use their own (stages_)"},
             {"name": "volume_cv", "value": round(volume_cv, 3), "meaning": "month-to-month variation of lead volume beyond Poisson (data); each replication draws its level"},
             {"name": "decision_median_min", "value": round(math.exp(dec_mu), 1), "meaning": "working minutes from the first response to the deal (data)"},
         ]

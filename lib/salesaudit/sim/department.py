@@ -44,14 +44,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heapify, heappop, heappush
 from dataclasses import dataclass, field, replace
+from heapq import heapify, heappop, heappush
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import special, stats
+from scipy import stats
 
 from ..coaching import CoachingEffect
 from .inflow import LeadInflow

@@ -193,7 +193,8 @@ def _lead_arrays(leads: pd.DataFrame, calendar: WorkCalendar | None, where: str)
     created = pd.to_datetime(leads["created_at"])
     if getattr(created.dt, "tz", None) is not None:
         if calendar is None:
-            raise _problem(where, "`created_at` carries a timezone, but hours of the day must be local times and no calendar was given. Pass the calendar (its timezone converts the times) or the canonical table, whose times are naive local times.")
+            raise _problem(where, "`created_at` carries a timezone, but hours of the day must be local times and no calendar was given. "
+                                  "Pass the calendar (its timezone converts the times) or the canonical table, whose times are naive local times.")
         created = created.dt.tz_convert(calendar.timezone).dt.tz_localize(None)
     ns = created.to_numpy(dtype="datetime64[ns]").view(np.int64)
     if "channel" in leads.columns:
@@ -620,7 +621,8 @@ class LeadInflow:
         """
         leads = dataset.tables.get("leads") if hasattr(dataset, "tables") else None
         if leads is None:
-            raise _problem("LeadInflow.from_dataset", "the dataset has no leads table. Export the leads and map them in the preset's `tables:` section, or set the inflow with LeadInflow.from_daily(...).")
+            raise _problem("LeadInflow.from_dataset", "the dataset has no leads table. Export the leads and map them in the preset's `tables:` section, "
+                                                      "or set the inflow with LeadInflow.from_daily(...).")
         if end is None and getattr(dataset, "as_of", None) is not None:
             end = dataset.as_of
         kw.setdefault("calendar", getattr(dataset, "calendar", None))
@@ -818,7 +820,8 @@ class LeadInflow:
         observed leads with a Wilson 95% CI.
         """
         if self.diagnostics_ is None:
-            raise _problem("LeadInflow.diagnostics", "this inflow was not fitted on data (it was set in the parameters or scaled), so it has no fit diagnostics. Fit it with LeadInflow.fit(leads, ...) or check it against data with .diagnose(leads, ...).")
+            raise _problem("LeadInflow.diagnostics", "this inflow was not fitted on data (it was set in the parameters or scaled), so it has no fit diagnostics. "
+                                                     "Fit it with LeadInflow.fit(leads, ...) or check it against data with .diagnose(leads, ...).")
         return self.diagnostics_.copy()
 
     def diagnose(self, leads: pd.DataFrame, start=None, end=None, calendar: WorkCalendar | None = None) -> tuple[pd.DataFrame, dict]:

@@ -220,7 +220,8 @@ def _check_dask_workers(client) -> None:
         worker, reason = next(iter(bad.items()))
         raise ParameterError(
             "executor",
-            [f"{len(bad)} Dask worker(s) cannot import salesaudit (e.g. {worker}: {reason}). How to fix: install it on the workers, pip install 'salesaudit[cluster]', in the same environment as the workers run in."],
+            [f"{len(bad)} Dask worker(s) cannot import salesaudit (e.g. {worker}: {reason}). How to fix: install it on the workers, "
+             "pip install 'salesaudit[cluster]', in the same environment as the workers run in."],
         )
 
 
@@ -359,7 +360,8 @@ def _resolve_executor(executor):
         try:
             client = distributed.Client(address, set_as_default=False)
         except Exception as exc:
-            raise ParameterError("executor", [f"cannot connect to the Dask scheduler at {address} ({type(exc).__name__}: {exc}). How to fix: check the address and that `dask scheduler` runs there."]) from None
+            raise ParameterError("executor", [f"cannot connect to the Dask scheduler at {address} ({type(exc).__name__}: {exc}). "
+                                              "How to fix: check the address and that `dask scheduler` runs there."]) from None
         try:
             _check_dask_workers(client)
         except BaseException:
@@ -447,7 +449,8 @@ def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
             for i, reps in tasks:
                 futures[pool.submit(_run_chunk, func, scen[i], i, reps, entropy)] = (i, reps)
         except Exception as exc:  # e.g. func cannot be pickled
-            raise ScenarioError(f"cannot send the sweep to the process pool: {type(exc).__name__}: {exc}. The scenario function must be a module-level function and the scenarios picklable; executor='serial' runs anything.") from exc
+            raise ScenarioError(f"cannot send the sweep to the process pool: {type(exc).__name__}: {exc}. The scenario function must be a module-level "
+                                "function and the scenarios picklable; executor='serial' runs anything.") from exc
         for fut in as_completed(futures):
             i, reps = futures[fut]
             _take(fut.result, i, reps, scen, done, _pool_hint)
