@@ -47,9 +47,10 @@ data-samples: $(STAMP)
 
 # regenerate docs/data_model.md, docs/parameters.md and docs/incentives.md from the code
 docs: $(STAMP)
-	$(PY) -m salesaudit.model > docs/data_model.md
-	$(PY) -m salesaudit.params > docs/parameters.md
+	$(PY) -m salesaudit.data.model > docs/data_model.md
+	$(PY) -m salesaudit.data.params > docs/parameters.md
 	$(PY) -m salesaudit.incentives > docs/incentives.md
+	$(PY) -c 'import salesaudit; print(salesaudit.api_markdown(), end="")' > docs/api.md
 
 clean:
 	rm -rf reports .pytest_cache

@@ -142,9 +142,9 @@ def reset_peak() -> None:
 
 
 def make_dataset(deals: pd.DataFrame, history: pd.DataFrame):
-    from salesaudit.loader import Dataset, TableReport
-    from salesaudit.params import load_run_config
-    from salesaudit.presets import load_preset
+    from salesaudit.data.loader import Dataset, TableReport
+    from salesaudit.data.params import load_run_config
+    from salesaudit.data.presets import load_preset
     from salesaudit.resources import params_dir
 
     cfg = load_run_config(params_dir() / "clients" / "demo.yaml")
@@ -155,8 +155,8 @@ def make_dataset(deals: pd.DataFrame, history: pd.DataFrame):
 def run_salesaudit(deals: pd.DataFrame, history: pd.DataFrame) -> dict:
     import scipy.stats  # noqa: F401  (imported before the clock starts, as duckdb is)
 
-    from salesaudit import funnel as fn
-    from salesaudit import stalls as st
+    from salesaudit.analysis import funnel as fn
+    from salesaudit.analysis import stalls as st
 
     ds = make_dataset(deals, history)
     times = {}

@@ -4,7 +4,7 @@ Two ways side by side, in one run, on the same machine:
 
 * **reference**: how the runner worked before the dataset cache (#12): one notebook after
   another, each starting its kernel and loading and validating the export itself;
-* **salesaudit**: ``salesaudit.runner.run`` today: one load in the preflight, stored in the
+* **salesaudit**: ``salesaudit.runs.runner.run`` today: one load in the preflight, stored in the
   run's folder and read by every notebook, notebooks side by side in ``--workers`` processes.
 
 Per notebook, from papermill's own cell timings in the executed notebook: *kernel* is the time
@@ -48,7 +48,7 @@ def split(executed: Path) -> dict:
 def export_seconds(executed: Path) -> float:
     import nbformat
 
-    from salesaudit.runner import export_html
+    from salesaudit.runs.runner import export_html
 
     nb = nbformat.read(str(executed), as_version=4)
     t0 = time.perf_counter()
@@ -61,15 +61,15 @@ def reference(config: Path, out: Path) -> float:
     import nbformat
     import papermill
 
-    from salesaudit.params import load_run_config
+    from salesaudit.data.params import load_run_config
     from salesaudit.resources import notebooks_dir
-    from salesaudit.runner import QuietShutdownKernelManager, export_html, find_notebooks
+    from salesaudit.runs.runner import QuietShutdownKernelManager, export_html, find_notebooks
 
     cfg = load_run_config(config)
     nb_dir = notebooks_dir()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    from salesaudit.loader import load_dataset
+    from salesaudit.data.loader import load_dataset
 
     load_dataset(cfg)  # the preflight of that time: a full load that nothing reused
     params = {"config_path": str(config.resolve()), "period": cfg.period, "grain": cfg.grain, "language": cfg.language, "dataset_cache": None}
@@ -82,7 +82,7 @@ def reference(config: Path, out: Path) -> float:
 
 
 def ours(config: Path, out: Path, workers: int) -> float:
-    from salesaudit.runner import run
+    from salesaudit.runs.runner import run
 
     t0 = time.perf_counter()
     res = run(config, out_dir=out, progress=False, workers=workers)
@@ -99,8 +99,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     config = Path(args.config)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    from salesaudit.loader import load_dataset
-    from salesaudit.params import load_run_config
+    from salesaudit.data.loader import load_dataset
+    from salesaudit.data.params import load_run_config
 
     t0 = time.perf_counter()
     load_dataset(load_run_config(config))

@@ -8,8 +8,8 @@ import sys
 import pytest
 from conftest import REPO
 
-from salesaudit.batch import expand_periods, run_periods
 from salesaudit.errors import SalesauditError
+from salesaudit.runs.batch import expand_periods, run_periods
 
 FIXTURES = REPO / "tests" / "fixtures"
 CONFIG = FIXTURES / "runner" / "config.yaml"
@@ -49,7 +49,7 @@ def test_one_failing_period_does_not_stop_the_others(tmp_path):
 
 
 def test_cli_periods_exit_code_and_listing(tmp_path):
-    cmd = [sys.executable, "-m", "salesaudit.cli", "run", "--config", str(CONFIG), "--periods", "2026-W40..2026-W41", "--grain", "week",
+    cmd = [sys.executable, "-m", "salesaudit.runs.cli", "run", "--config", str(CONFIG), "--periods", "2026-W40..2026-W41", "--grain", "week",
            "--notebooks-dir", str(FIXTURES / "batch"), "--out", str(tmp_path), "--no-preflight", "--no-progress", "--workers", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -77,11 +77,11 @@ def _cut_config(tmp_path):
 
 
 def test_periods_outside_the_data_fail_without_running_and_partial_ones_get_the_banner(tmp_path, monkeypatch):
-    import salesaudit.loader
+    import salesaudit.data.loader
 
     loads = []
-    real = salesaudit.loader.load_dataset
-    monkeypatch.setattr(salesaudit.loader, "load_dataset", lambda *a, **k: loads.append(1) or real(*a, **k))
+    real = salesaudit.data.loader.load_dataset
+    monkeypatch.setattr(salesaudit.data.loader, "load_dataset", lambda *a, **k: loads.append(1) or real(*a, **k))
     out = tmp_path / "out"
     res = run_periods(_cut_config(tmp_path), "2026-10..2026-12", out_dir=out, notebooks_dir=FIXTURES / "batch", workers=2, progress=False)
     assert loads == [1]  # the data are loaded once for the whole batch
@@ -101,7 +101,7 @@ def test_periods_outside_the_data_fail_without_running_and_partial_ones_get_the_
 
 def test_cli_refuses_a_range_wholly_outside_the_data(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "salesaudit.cli", "run", "--config", str(_cut_config(tmp_path)), "--periods", "2027-01..2027-03",
+    proc = subprocess.run([sys.executable, "-m", "salesaudit.runs.cli", "run", "--config", str(_cut_config(tmp_path)), "--periods", "2027-01..2027-03",
                            "--notebooks-dir", str(FIXTURES / "batch"), "--out", str(out), "--no-progress"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2

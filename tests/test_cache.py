@@ -1,4 +1,4 @@
-"""The dataset cache (salesaudit.cache): one load per run, read back identical, invalidated by a changed file."""
+"""The dataset cache (salesaudit.data.cache): one load per run, read back identical, invalidated by a changed file."""
 from __future__ import annotations
 
 import doctest
@@ -11,8 +11,9 @@ import yaml
 from conftest import REPO
 
 import salesaudit as sa
-from salesaudit import cache, quality
-from salesaudit.cache import dataset_key, load_cached, save_dataset
+from salesaudit.analysis import quality
+from salesaudit.data import cache
+from salesaudit.data.cache import dataset_key, load_cached, save_dataset
 
 pytestmark = pytest.mark.notebook  # two tests run real notebooks
 
@@ -72,7 +73,7 @@ def test_load_reads_the_cache_and_a_changed_file_is_a_miss(tmp_path):
 
 
 def test_a_run_loads_once_and_hands_the_load_to_its_notebooks(tmp_path):
-    from salesaudit.runner import run
+    from salesaudit.runs.runner import run
 
     path, _ = _copy_demo(tmp_path)
     res = run(path, out_dir=tmp_path / "out", notebooks=["07_rop_scorecard", "08_meeting"], progress=False, workers=2)
@@ -88,7 +89,7 @@ def test_a_run_loads_once_and_hands_the_load_to_its_notebooks(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_notebooks_side_by_side_give_the_same_records(tmp_path, workers):
-    from salesaudit.runner import run
+    from salesaudit.runs.runner import run
 
     res = run(REPO / "params" / "clients" / "demo.yaml", out_dir=tmp_path / "out", notebooks=["07_rop_scorecard", "08_meeting"], progress=False, workers=workers)
     assert res.ok

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesaudit import clock
-from salesaudit.loader import load
-from salesaudit.stalls import stage_stays
+from salesaudit.analysis.stalls import stage_stays
+from salesaudit.data import clock
+from salesaudit.data.loader import load
 
 # Europe/Berlin: clocks go forward at 02:00 on 29.03.2026 (23-hour day), back at 03:00 on 25.10.2026 (25-hour day)
 DEALS = "deal_id,created_at,manager,stage\n" + "\n".join(

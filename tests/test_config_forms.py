@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salesaudit.cli import main
+from salesaudit.data.params import MOMENT_FORMS, load_run_config, parse_moment, parse_period
 from salesaudit.errors import ParameterError
-from salesaudit.params import MOMENT_FORMS, load_run_config, parse_moment, parse_period
+from salesaudit.runs.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FUNNEL = REPO / "params" / "funnels" / "demo_b2b.yaml"

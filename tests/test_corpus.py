@@ -1,6 +1,6 @@
 """Every export of the malformed corpus (``tests/corpus.py``) gets its verdict from the real command line.
 
-Each case runs ``python -m salesaudit.cli check --config … --language en`` in a subprocess and
+Each case runs ``python -m salesaudit.runs.cli check --config … --language en`` in a subprocess and
 checks the exit code, that no traceback leaks, and the one-paragraph error of a refused load or a
 wrong config; an accepted load is then loaded in-process to check the exact warning codes, the exact
 quarantine counts and that every table reconciles (input = accepted + quarantined).
@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import CASES, N_DEALS, Case, Export, base_tables, build_case  # noqa: E402
 
+from salesaudit.data.loader import load_dataset  # noqa: E402
+from salesaudit.data.params import load_run_config  # noqa: E402
 from salesaudit.errors import ParameterError, SalesauditError  # noqa: E402
-from salesaudit.loader import load_dataset  # noqa: E402
-from salesaudit.params import load_run_config  # noqa: E402
 
 
 def run_check(config: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "salesaudit.cli", "check", "--config", str(config), "--language", "en", *extra]
+    cmd = [sys.executable, "-m", "salesaudit.runs.cli", "check", "--config", str(config), "--language", "en", *extra]
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", cwd=config.parent, env=env, timeout=300)
 

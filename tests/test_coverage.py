@@ -16,8 +16,8 @@ import yaml
 from conftest import DEMO_FUNNEL, REPO
 
 from salesaudit import load
-from salesaudit.coverage import Coverage, data_range, fmt_date, period_coverage
-from salesaudit.params import parse_period
+from salesaudit.data.coverage import Coverage, data_range, fmt_date, period_coverage
+from salesaudit.data.params import parse_period
 
 DEMO = REPO / "params" / "clients" / "demo.yaml"
 DEMO_DATA = REPO / "data_samples" / "demo_generic"
@@ -27,7 +27,7 @@ BANNER_EN = "The period 2026-10 is only partly covered by the data: 01.10.2026 t
 
 
 def _independent_range(ds):
-    """min/max of the activity dates, computed here without salesaudit.coverage."""
+    """min/max of the activity dates, computed here without salesaudit.data.coverage."""
     columns = [("deals", "created_at"), ("deals", "closed_at"), ("leads", "created_at"),
                ("stage_history", "entered_at"), ("activities", "created_at"), ("payments", "paid_at")]
     values = pd.concat([ds.tables[t][c] for t, c in columns if t in ds.tables and c in ds.tables[t]]).dropna()
@@ -50,7 +50,7 @@ def _partial_config(folder: Path) -> Path:
 
 
 def _cli(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "salesaudit.cli", "run", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "salesaudit.runs.cli", "run", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=600)
 
 
@@ -195,6 +195,6 @@ def test_successful_run_prints_no_kernel_errors(partial_run):
 def test_doctests():
     import doctest
 
-    import salesaudit.coverage
+    import salesaudit.data.coverage
 
-    assert doctest.testmod(salesaudit.coverage).failed == 0
+    assert doctest.testmod(salesaudit.data.coverage).failed == 0

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from salesaudit.loader import load
+from salesaudit.data.loader import load
 from salesaudit.synth import BITRIX_CHANNELS, generate
 
 SAMPLES = REPO / "data_samples"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import salesaudit
-from salesaudit import model, params
+from salesaudit.data import model, params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,11 @@ def test_every_public_name_resolves_and_is_documented_in_its_module():
         obj = getattr(salesaudit, name)
         assert obj is getattr(__import__(f"salesaudit.{module}", fromlist=[name]), name)
         assert summary.endswith(".")
-    assert sorted(salesaudit.PUBLIC) == [n for n in salesaudit.__all__ if n not in ("PUBLIC", "__version__")]
+    assert sorted(salesaudit.PUBLIC) == [n for n in salesaudit.__all__ if n not in ("PUBLIC", "__version__", "api_markdown")]
+
+
+def test_api_doc_is_generated_from_the_public_table():
+    assert (REPO / "docs" / "api.md").read_text(encoding="utf-8") == salesaudit.api_markdown(), "run `make docs`"
 
 
 def test_readme_names_the_two_commands_and_every_notebook():

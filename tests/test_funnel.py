@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import REALDATA, REPO, needs_realdata
 
-from salesaudit import funnel as fn
-from salesaudit.loader import load
+from salesaudit.analysis import funnel as fn
+from salesaudit.data.loader import load
 from salesaudit.stats import cif_at, cumulative_incidence
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""CRM hygiene (salesaudit.hygiene): by hand and on the demo against the planted truth."""
+"""CRM hygiene (salesaudit.analysis.hygiene): by hand and on the demo against the planted truth."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ import pytest
 from conftest import REPO
 from test_planfact import FILES
 
-from salesaudit import hygiene as hy
 from salesaudit import load
+from salesaudit.analysis import hygiene as hy
 
 TRUTH = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 
@@ -98,7 +98,7 @@ def test_call_sample_is_stratified_and_reproducible(demo):
 
 
 def test_summary(demo):
-    from salesaudit.i18n import LABELS
+    from salesaudit.report.i18n import LABELS
 
     s = hy.summary(demo)
     assert s["hygiene_over_deal_limit"] == ["m02"]

@@ -13,8 +13,8 @@ from conftest import REPO
 
 from salesaudit import incentives as inc
 from salesaudit import load
-from salesaudit.coaching import CoachingEffect
 from salesaudit.errors import ParameterError, SalesauditError
+from salesaudit.sim.coaching import CoachingEffect
 
 SCHEMES_DIR = REPO / "params" / "incentives"
 ASSUMPTIONS = SCHEMES_DIR / "assumptions.yaml"

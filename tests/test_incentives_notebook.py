@@ -7,7 +7,7 @@ from conftest import REPO, needs_realdata
 
 from salesaudit import incentives as inc
 from salesaudit import load
-from salesaudit.runner import run
+from salesaudit.runs.runner import run
 
 pytestmark = pytest.mark.notebook
 

@@ -1,4 +1,4 @@
-"""Lead processing (salesaudit.leads): working-time response, SLA, same-day rule, disqualification."""
+"""Lead processing (salesaudit.analysis.leads): working-time response, SLA, same-day rule, disqualification."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import salesaudit as sa
-from salesaudit import leads as ld
+from salesaudit.analysis import leads as ld
+from salesaudit.data.presets import REPO_ROOT
 from salesaudit.errors import MissingTablesError
-from salesaudit.presets import REPO_ROOT
 
 CALENDAR = {"timezone": "Europe/Moscow", "workdays": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00", "holidays": ["2026-11-04"]}
 LEAD_COLUMNS = "lead_id,created_at,channel,manager,first_response_at,status,disqualify_reason,deal_id\n"
@@ -25,8 +25,8 @@ HAND_LEADS = LEAD_COLUMNS + (
 
 def _load(client, files, **cfg):
     """A small export, loaded without the verdict's refusal: lead tests need no deals table."""
-    from salesaudit.loader import load_dataset
-    from salesaudit.params import load_run_config
+    from salesaudit.data.loader import load_dataset
+    from salesaudit.data.params import load_run_config
 
     cfg.setdefault("as_of", "2026-11-09 10:20:00")
     cfg.setdefault("lead_response", {"sla_minutes": 30, "same_day": True, "calendar": CALENDAR})

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import FUNNELS, Table, base_tables  # noqa: E402
 
+from salesaudit.data.loader import load_dataset  # noqa: E402
+from salesaudit.data.params import load_run_config  # noqa: E402
 from salesaudit.errors import SalesauditError  # noqa: E402
-from salesaudit.loader import load_dataset  # noqa: E402
-from salesaudit.params import load_run_config  # noqa: E402
 
 N_SMALL = 20
 FILES = {"deals": "deals.csv", "stage_history": "stage_history.csv", "payments": "payments.csv"}

@@ -6,9 +6,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from salesaudit.data.loader import REASONS, load
+from salesaudit.data.model import TABLES, empty_table
 from salesaudit.errors import InputFileError
-from salesaudit.loader import REASONS, load
-from salesaudit.model import TABLES, empty_table
 
 DEALS_HEADER = "deal_id,created_at,manager,amount,stage,closed_at,discount_pct"
 

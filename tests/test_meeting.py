@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from salesaudit import meeting as mt
-from salesaudit import planfact
-from salesaudit.params import parse_period
+from salesaudit.analysis import meeting as mt
+from salesaudit.analysis import planfact
+from salesaudit.data.params import parse_period
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ import sys
 import pytest
 from conftest import REPO
 
-from salesaudit import quality as dq
-from salesaudit.loader import load
-from salesaudit.runner import run
+from salesaudit.analysis import quality as dq
+from salesaudit.data.loader import load
+from salesaudit.runs.runner import run
 
 MANIFEST = json.loads((REPO / "data_samples" / "demo_bitrix24" / "MANIFEST.json").read_text(encoding="utf-8"))
 
@@ -57,7 +57,7 @@ def test_cli_stops_before_any_notebook_on_a_whole_file_problem(tmp_path):
     (data / "deals.csv").write_text("deal_id,created,stage\nd1,2026-01-01,new\n", encoding="utf-8")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"data: data\npreset: generic\nfunnel: {REPO / 'params' / 'funnels' / 'demo_b2b.yaml'}\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "salesaudit.cli", "run", "--config", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "salesaudit.runs.cli", "run", "--config", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "salesaudit: error: Cannot load" in proc.stderr and "tables.deals.columns.created_at" in proc.stderr
@@ -65,7 +65,7 @@ def test_cli_stops_before_any_notebook_on_a_whole_file_problem(tmp_path):
 
 
 def test_check_prints_the_reconciliation():
-    proc = subprocess.run([sys.executable, "-m", "salesaudit.cli", "check", "--config", str(REPO / "params" / "clients" / "demo.yaml")], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "salesaudit.runs.cli", "check", "--config", str(REPO / "params" / "clients" / "demo.yaml")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "stage_history" in proc.stdout and "7123" in proc.stdout and "7119" in proc.stdout
 
@@ -96,9 +96,9 @@ def test_quality_tables(demo):
 
 
 def test_quality_degrades_without_deals(client):
-    from salesaudit.loader import load_dataset
-    from salesaudit.params import load_run_config
-    from salesaudit.verdict import LoadRefused
+    from salesaudit.data.loader import load_dataset
+    from salesaudit.data.params import load_run_config
+    from salesaudit.data.verdict import LoadRefused
 
     path = client({"leads.csv": "lead_id,created_at,channel\nl1,2026-01-05 10:00,web\n"})
     with pytest.raises(LoadRefused, match="The deals table is missing"):

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from salesaudit.data.params import load_funnel, load_run_config, parse_period
+from salesaudit.data.presets import available_presets, load_preset
 from salesaudit.errors import ParameterError, PresetError
-from salesaudit.params import load_funnel, load_run_config, parse_period
-from salesaudit.presets import available_presets, load_preset
 
 REPO = Path(__file__).resolve().parents[1]
 FUNNEL = REPO / "params" / "funnels" / "demo_b2b.yaml"

@@ -1,4 +1,4 @@
-"""Plan vs fact, reverse funnel, forecast and growth (salesaudit.planfact): by hand and on the demo."""
+"""Plan vs fact, reverse funnel, forecast and growth (salesaudit.analysis.planfact): by hand and on the demo."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, needs_realdata
 
 from salesaudit import load
-from salesaudit import planfact as pf
+from salesaudit.analysis import planfact as pf
 
 DEALS = """deal_id,created_at,manager,amount,product,channel,stage,closed_at,outcome,discount_pct,payment_terms
 D1,2026-10-01 10:00,m01,100000,P,web,won,2026-10-05 12:00,won,15,prepaid
@@ -169,7 +169,7 @@ def test_demo_growth_against_pandas(demo):
 
 
 def test_summary_and_labels(demo):
-    from salesaudit.i18n import LABELS
+    from salesaudit.report.i18n import LABELS
 
     s = pf.summary(demo)
     assert s["planfact_team_revenue_attainment_pct"] == pytest.approx(75.4, abs=0.05)
@@ -188,7 +188,7 @@ def test_maven_has_no_plans():
 
 def test_days_of_a_month_add_up_to_the_month():
     """Per-period results reconcile: daily, weekly-clipped and monthly facts of October agree."""
-    from salesaudit.loader import load as _load
+    from salesaudit.data.loader import load as _load
 
     ds = _load(REPO / "params" / "clients" / "demo.yaml")
     start, end = pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-01")

@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import REPO
 
-from salesaudit.runner import run
+from salesaudit.runs.runner import run
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import REALDATA, REPO, needs_realdata
 
-from salesaudit.loader import load
-from salesaudit.readers import read_raw
+from salesaudit.data.loader import load
+from salesaudit.data.readers import read_raw
 
 
 @needs_realdata("maven_crm_sales_opportunities", "sales_pipeline.csv")

@@ -1,5 +1,5 @@
 """Tests for the production calendar (the ``holidays`` package) and transferred working days
-in salesaudit.workcalendar: hand-computed values, a brute-force reference and round-trip properties."""
+in salesaudit.data.calendar: hand-computed values, a brute-force reference and round-trip properties."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesaudit import workcalendar
-from salesaudit.workcalendar import (
+from salesaudit.data import calendar as workcalendar
+from salesaudit.data.calendar import (
     PRODUCTION_CALENDARS,
     RU_HOLIDAYS_2025_2026,
     ProductionCalendar,

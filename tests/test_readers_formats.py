@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from salesaudit.data.readers import Source, find_sources, list_sources, read_raw, sniff_format
 from salesaudit.errors import InputFileError
-from salesaudit.readers import Source, find_sources, list_sources, read_raw, sniff_format
 
 CSV_TEXT = "ID;Сумма;Стадия\r\n1;100;Новая\r\n2;250,5;Успешно\r\n"
 

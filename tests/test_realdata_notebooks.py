@@ -8,7 +8,7 @@ import pytest
 from conftest import REALDATA, REPO, needs_realdata
 from scipy.stats import CensoredData, ecdf
 
-from salesaudit.runner import run
+from salesaudit.runs.runner import run
 
 pytestmark = pytest.mark.notebook
 

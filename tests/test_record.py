@@ -1,4 +1,4 @@
-"""salesaudit.record: JSON-safe values, reading records back, nothing visible in HTML."""
+"""salesaudit.runs.record: JSON-safe values, reading records back, nothing visible in HTML."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from salesaudit.record import MIME, read_records, record, to_jsonable
+from salesaudit.runs.record import MIME, read_records, record, to_jsonable
 
 
 def _record_output(key, value):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from salesaudit.cli import main
 from salesaudit.errors import SalesauditError
-from salesaudit.i18n import LABELS, LANGUAGES, t
-from salesaudit.runner import find_notebooks, run
+from salesaudit.report.i18n import LABELS, LANGUAGES, t
+from salesaudit.runs.cli import main
+from salesaudit.runs.runner import find_notebooks, run
 
 FIX = Path(__file__).parent / "fixtures" / "runner"
 CONFIG = FIX / "config.yaml"
@@ -183,7 +183,7 @@ def test_cli_argparse_errors_keep_argparse_behaviour(capsys):
 
 def test_cli_as_a_process_prints_no_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "salesaudit.cli", "run", "--config", str(tmp_path / "missing.yaml"), "--no-progress"],
+        [sys.executable, "-m", "salesaudit.runs.cli", "run", "--config", str(tmp_path / "missing.yaml"), "--no-progress"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )
     assert proc.returncode == 2
@@ -245,7 +245,7 @@ def test_t_formats_and_rejects_unknown_keys_and_languages():
 
 
 def test_index_shows_short_lists_and_skips_long_ones():
-    from salesaudit.runner import _index_rows
+    from salesaudit.runs.runner import _index_rows
 
     rows = dict((label, value) for label, value, _ in _index_rows({"some_stages": ["proposal"], "empty": [], "many": list(range(20)), "_x": [1]}, "en"))
     assert rows["some_stages"] == "proposal" and rows["empty"] == "—"
@@ -311,7 +311,7 @@ def test_failing_cell_heading_rendered_by_the_cell_itself(headed):
 
 
 def test_failing_cell_heading_from_a_show_heading_call_and_a_comment():
-    from salesaudit.runner import failing_cell
+    from salesaudit.runs.runner import failing_cell
 
     def failed(source):
         return {"cell_type": "code", "source": source, "metadata": {},
@@ -341,7 +341,7 @@ def test_kernel_shutdown_sends_no_interrupt(quiet, tmp_path):
 
     from jupyter_client import AsyncKernelManager
 
-    from salesaudit.runner import QuietShutdownKernelManager
+    from salesaudit.runs.runner import QuietShutdownKernelManager
 
     marker = tmp_path / "sigint"
     code = (
@@ -377,13 +377,13 @@ def test_export_html_and_index_show_the_banner_and_warnings(both):
     _, result = both
     nb = nbformat.read(str(result.notebooks[0].ipynb), as_version=4)
     banner = "The period 2026-09 is only partly covered by the data: 01.09.2026 to 20.09.2026."
-    page = __import__("salesaudit.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en", banner=banner)
+    page = __import__("salesaudit.runs.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en", banner=banner)
     body = page[page.index("<body"):]
     assert body.count(banner) == 1 and body.index(banner) < body.index("The answer")
-    assert banner not in __import__("salesaudit.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en")
+    assert banner not in __import__("salesaudit.runs.runner", fromlist=["export_html"]).export_html(nb, title="Ответ", lang="en")
 
-    from salesaudit.params import load_run_config
-    from salesaudit.runner import render_index
+    from salesaudit.data.params import load_run_config
+    from salesaudit.runs.runner import render_index
 
     index = render_index(load_run_config(CONFIG, language="en"), result.notebooks, banner=banner,
                          warnings=["Table payments: no file matched <payments*.csv>.", "  "])
@@ -399,7 +399,7 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
     import yaml
     from conftest import DEMO_FUNNEL, REPO
 
-    import salesaudit.verdict
+    import salesaudit.data.verdict
 
     cfg = yaml.safe_load((REPO / "params" / "clients" / "demo.yaml").read_text(encoding="utf-8"))
     cfg.update({"data": str(REPO / "data_samples" / "demo_generic"), "funnel": str(DEMO_FUNNEL),
@@ -412,7 +412,7 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
         seen.append((type(ds).__name__, lang))
         return ["More than 5 % of the deals were quarantined for a missing amount."]
 
-    monkeypatch.setattr(salesaudit.verdict, "warning_texts", fake_warning_texts)
+    monkeypatch.setattr(salesaudit.data.verdict, "warning_texts", fake_warning_texts)
     res = run(config, out_dir=tmp_path / "out", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
     assert seen == [("Dataset", "en")]
     assert res.ok and res.coverage.status == "partial"

@@ -7,10 +7,10 @@ import pytest
 import yaml
 from conftest import REPO
 
-from salesaudit import scorecard as sc
+from salesaudit.analysis import scorecard as sc
+from salesaudit.data.loader import load
+from salesaudit.data.params import Rule, load_run_config
 from salesaudit.errors import ParameterError
-from salesaudit.loader import load
-from salesaudit.params import Rule, load_run_config
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 
@@ -53,7 +53,7 @@ def test_demo_head_is_experienced_and_lagging_managers_are_the_planted_ones(demo
 
 
 def test_demo_checkpoints_against_independent_figures(demo):
-    from salesaudit import leads, planfact
+    from salesaudit.analysis import leads, planfact
 
     cp = sc.checkpoints(demo, "en").set_index("key")
     assert set(cp.index) == {"plan_attainment", "plan_trend", "cumulative_lag", "same_day_processing", "mom_growth", "analytics_per_manager", "lagging_managers"}

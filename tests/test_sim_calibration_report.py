@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, needs_realdata
 
 from salesaudit.errors import SalesauditError
-from salesaudit.i18n import LABELS, t
+from salesaudit.report.i18n import LABELS, t
 from salesaudit.sim.calibrate import ASSUMPTIONS, _Notes, calibrate, calibration_notes, calibration_tables
 
 CYRILLIC = re.compile("[А-Яа-яЁё]")

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesaudit.coaching import CoachingEffect
+from salesaudit.data.calendar import WorkCalendar
 from salesaudit.errors import ParameterError
+from salesaudit.sim.coaching import CoachingEffect
 from salesaudit.sim.department import DepartmentParams, HeadOfSales, apply_scenario, run_scenario, simulate
 from salesaudit.sim.erlang import asa, erlang_c, service_level
 from salesaudit.sim.queue import confidence_interval
 from salesaudit.sim.worktime import WorkTime
-from salesaudit.workcalendar import WorkCalendar
 
 # --------------------------------------------------------------------------- M/M/c
 
@@ -319,7 +319,7 @@ def test_touch_by_stage_recovers_the_generators_minutes_per_stage_visit(demo):
     """synth plants per stage visit: calls (Poisson 0.7/0.9/1.1/1.0/0.7, ~4.0 min each with 12 %
     missed), one task (45 % at new, else 60 %; 5 min each), at proposal a meeting half the time
     (3–9 × 10 min) and an e-mail at proposal and invoice 70 % of the time (5 min)."""
-    from salesaudit import stalls
+    from salesaudit.analysis import stalls
     from salesaudit.sim.calibrate import touch_by_stage
 
     call = 230.0 * math.exp(0.6**2 / 2) / 60 * 0.88  # lognormal mean (the clip at 25–1800 s barely matters) × answered

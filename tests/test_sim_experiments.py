@@ -69,7 +69,7 @@ def test_default_plan_prorates_months_and_falls_back(tmp_path):
 
 def test_snapshot_forgets_the_future():
     import salesaudit as sa
-    from salesaudit.snapshot import snapshot
+    from salesaudit.data.snapshot import snapshot
 
     ds = sa.load(REPO / "params" / "clients" / "demo.yaml")
     T = pd.Timestamp("2026-03-31 23:59:59")

@@ -17,6 +17,7 @@ from conftest import REPO
 from scipy import stats
 
 import salesaudit as sa
+from salesaudit.data.calendar import WorkCalendar
 from salesaudit.errors import ParameterError
 from salesaudit.sim import inflow as inflow_module
 from salesaudit.sim.inflow import DIAGNOSTIC_COLUMNS, LeadInflow
@@ -30,7 +31,6 @@ from salesaudit.synth import (
     _WEEKDAY_FACTOR,
     CHANNELS,
 )
-from salesaudit.workcalendar import WorkCalendar
 
 TS = pd.Timestamp
 

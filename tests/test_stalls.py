@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from conftest import REALDATA, REPO, needs_realdata
 
-from salesaudit import stalls as st
-from salesaudit.loader import load
-from salesaudit.params import Funnel
-from salesaudit.runner import run
+from salesaudit.analysis import stalls as st
+from salesaudit.data.loader import load
+from salesaudit.data.params import Funnel
+from salesaudit.runs.runner import run
 from salesaudit.stats import km_survival_at, logrank
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from salesaudit import synth
-from salesaudit.model import TABLE_ORDER, empty_table
+from salesaudit.data.model import TABLE_ORDER, empty_table
 from salesaudit.synth import (
     BAD_DATE_TEXT,
     BITRIX_STAGE_IDS,

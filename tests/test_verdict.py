@@ -1,14 +1,14 @@
-"""The load verdict (salesaudit.verdict): thresholds, calendar years, texts in both languages."""
+"""The load verdict (salesaudit.data.verdict): thresholds, calendar years, texts in both languages."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from salesaudit.i18n import LABELS
-from salesaudit.loader import load_dataset
-from salesaudit.params import load_run_config
-from salesaudit.verdict import THRESHOLDS, LoadRefused, assess
+from salesaudit.data.loader import load_dataset
+from salesaudit.data.params import load_run_config
+from salesaudit.data.verdict import THRESHOLDS, LoadRefused, assess
+from salesaudit.report.i18n import LABELS
 
 HEAD = "deal_id,created_at,manager,amount,product,channel,stage\n"
 
@@ -103,10 +103,10 @@ def test_every_problem_text_exists_in_both_languages_and_fills_its_placeholders(
 
 
 def test_index_page_keeps_the_stage_map_lines_pasteable(client):
-    from salesaudit.runner import render_index
+    from salesaudit.runs.runner import render_index
 
     ds = _load(client, {"deals.csv": _deals(100, unknown=6)})
-    from salesaudit.verdict import warning_texts
+    from salesaudit.data.verdict import warning_texts
 
     page = render_index(ds.config, [], warnings=warning_texts(ds, "en"))
     assert '<pre>stage_map:\n  &quot;archive&quot;: ___</pre>' in page

@@ -1,4 +1,4 @@
-"""Tests for salesaudit.workcalendar: hand-computed cases, vectorised input, a round-trip property."""
+"""Tests for salesaudit.data.calendar: hand-computed cases, vectorised input, a round-trip property."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesaudit import workcalendar
-from salesaudit.workcalendar import RU_HOLIDAYS_2025_2026, WorkCalendar
+from salesaudit.data import calendar as workcalendar
+from salesaudit.data.calendar import RU_HOLIDAYS_2025_2026, WorkCalendar
 
 CAL = WorkCalendar(holidays=RU_HOLIDAYS_2025_2026)
 PLAIN = WorkCalendar()  # Mon–Fri 09:00–18:00, no holidays

@@ -2,7 +2,7 @@
 
 The margin %, NPS and LTV, how receivables fall due, how the Monte Carlo draws, and every
 parameter of the focus model (hours, the head's selling productivity, the coaching effect of
-:class:`salesaudit.coaching.CoachingEffect`, how the head chooses). Each is shown next to the
+:class:`salesaudit.sim.coaching.CoachingEffect`, how the head chooses). Each is shown next to the
 result that uses it. A wrong key or value raises :class:`~salesaudit.errors.ParameterError`.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..coaching import CoachingEffect
-from ..schema import read_yaml, validate
+from ..data.schema import read_yaml, validate
+from ..sim.coaching import CoachingEffect
 
 __all__ = ["Coaching", "Focus", "MonteCarlo", "Receivables", "Gaming", "Assumptions", "load_assumptions"]
 
@@ -23,7 +23,7 @@ class _Strict(BaseModel):
 
 
 class Coaching(_Strict):
-    """How coaching hours lift the team's conversion (salesaudit.coaching.CoachingEffect)."""
+    """How coaching hours lift the team's conversion (salesaudit.sim.coaching.CoachingEffect)."""
 
     max_lift: float = Field(default=0.4, ge=0, le=5, description="largest relative lift of the team's revenue at unlimited coaching (0.4 = +40 %)")
     half_hours: float = Field(default=40, gt=0, description="steady coaching hours per month that give half of max_lift")

@@ -5,7 +5,7 @@ other services, and the rest — the *flexible* hours — split between:
 
 * **own deals**: ``revenue_per_selling_hour`` of revenue per hour, this month;
 * **managing** (coaching the team): the team's revenue is its no-coaching level times
-  :class:`salesaudit.coaching.CoachingEffect`'s multiplier — a skill stock built by the hours,
+  :class:`salesaudit.sim.coaching.CoachingEffect`'s multiplier — a skill stock built by the hours,
   shown after ``lag`` months, carried over (``carryover``) and with diminishing returns
   (``max_lift``, ``half_hours``). The team starts at the stock of ``initial_coaching_hours`` a
   month, and ``team_revenue`` is its revenue at that level.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..i18n import t
+from ..report.i18n import t
 from .schemes import Scheme, complete_inputs, payout
 
 __all__ = ["focus_context", "focus", "FocusResult", "focus_inputs", "explanation", "seeds_claim"]
@@ -167,7 +167,7 @@ def seeds_claim(result: FocusResult, seeds_scheme: str, others) -> dict:
 def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> str:
     """The seeds' claim as the model answers it, in ``lang`` (Markdown), or an empty string when no
     compared scheme has a personal plan."""
-    from ..stalls import money
+    from ..analysis.stalls import money
 
     seeds = [k for k, s in schemes.items() if s.has_personal_plan]
     others = [k for k in schemes if k not in seeds]

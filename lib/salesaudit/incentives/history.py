@@ -30,7 +30,7 @@ __all__ = ["monthly_inputs", "history", "history_summary"]
 
 
 def _head(ds):
-    from ..scorecard import head_of_sales
+    from ..analysis.scorecard import head_of_sales
 
     return head_of_sales(ds)["manager"]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..i18n import t
+from ..report.i18n import t
 
 __all__ = ["plot_history", "plot_cost_distribution", "plot_payout_curves", "plot_focus", "display", "scheme_names", "assumptions_table", "describe_scheme"]
 
 
 def _plt():
-    from ..show import plotting
+    from ..report.show import plotting
 
     return plotting()[0]
 
@@ -168,7 +168,7 @@ def assumptions_table(focus_assumptions: dict, lang: str) -> pd.DataFrame:
 
 def describe_scheme(scheme, lang: str) -> str:
     """One Markdown line per component of a scheme, in ``lang``."""
-    from ..stalls import money
+    from ..analysis.stalls import money
     from .schemes import Base, FocusUnits, GrowthPercent, KpiBasket, PlanPercent, RevenuePercent
 
     parts = []

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from ..data.params import Labels
+from ..data.schema import SCHEMA_TABLE_HEAD, format_validation_error, read_yaml, schema_rows
 from ..errors import ParameterError, closest, display_path
-from ..params import Labels
-from ..schema import SCHEMA_TABLE_HEAD, format_validation_error, read_yaml, schema_rows
 
 __all__ = [
     "Base",
@@ -619,7 +619,7 @@ def _nice_step(x: float) -> float:
 
 
 def _kind(name: str, inner) -> tuple[str, bool] | None:
-    """How the incentive reference prints a field's type (see :func:`salesaudit.schema.schema_rows`)."""
+    """How the incentive reference prints a field's type (see :func:`salesaudit.data.schema.schema_rows`)."""
     if name == "components":
         return "list of components (below)", False
     if inner is Labels:

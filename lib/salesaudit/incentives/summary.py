@@ -1,4 +1,4 @@
-"""Key results of notebook 05 for :func:`salesaudit.record.record` (keys ``record.incentives_*``)."""
+"""Key results of notebook 05 for :func:`salesaudit.runs.record.record` (keys ``record.incentives_*``)."""
 from __future__ import annotations
 
 import pandas as pd

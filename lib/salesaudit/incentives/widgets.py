@@ -22,7 +22,7 @@ import os
 import pandas as pd
 
 from ..errors import ParameterError, SalesauditError
-from ..i18n import t
+from ..report.i18n import t
 from .focus import focus, focus_context
 from .history import history
 from .montecarlo import monte_carlo, payout_curves, simulate_inputs
@@ -68,7 +68,7 @@ def _html(text: str) -> dict:
 
 
 def _money(x, lang) -> str:
-    from ..stalls import money
+    from ..analysis.stalls import money
 
     return money(x, lang)
 

@@ -1,14 +1,14 @@
 """Backtest: calibrate on the past, simulate what followed, compare with what really happened.
 
 :func:`backtest` calibrates the model on the dataset as it was at ``as_of``
-(:func:`salesaudit.snapshot.snapshot`: nothing from later leaks in), simulates the next ``days``
+(:func:`salesaudit.data.snapshot.snapshot`: nothing from later leaks in), simulates the next ``days``
 with ``replications`` replications, and puts the actual figures of that period next to the
 simulated 90 % prediction interval (5th–95th percentile of the replications):
 
 * leads that arrived,
 * deals created,
 * deals won and their revenue (the won amount on the day the deal was won; this is the
-  model's "revenue", not the payments received that :mod:`salesaudit.planfact` counts).
+  model's "revenue", not the payments received that :mod:`salesaudit.analysis.planfact` counts).
 
 ``error`` is (simulated median − actual) / actual.
 """

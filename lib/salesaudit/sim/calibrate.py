@@ -1,6 +1,6 @@
 """Calibrate the department simulation from a dataset, with fit diagnostics.
 
-:func:`calibrate` reads what the CRM knew at ``as_of`` (:func:`salesaudit.snapshot.snapshot`)
+:func:`calibrate` reads what the CRM knew at ``as_of`` (:func:`salesaudit.data.snapshot.snapshot`)
 and returns a :class:`Calibration`: the :class:`~.department.DepartmentParams` to simulate, and
 tables that show how well each part fits:
 
@@ -43,11 +43,11 @@ import pandas as pd
 import yaml
 from scipy import optimize, stats
 
-from ..coaching import CoachingEffect
+from ..data.snapshot import snapshot
 from ..errors import ParameterError, closest, display_path
-from ..i18n import _check_lang, has, t
-from ..snapshot import snapshot
+from ..report.i18n import _check_lang, has, t
 from ..stats import kaplan_meier, km_quantile
+from .coaching import CoachingEffect
 from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Staffing, Stage
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
@@ -401,7 +401,7 @@ def conversion_check(rt: pd.DataFrame, channel_logit: dict, seller_offset: dict,
     """Lead → deal conversion, observed against the fitted model, by channel, response band and seller.
 
     ``rt``: decided leads (converted or disqualified) with ``channel``, ``manager``, ``answered``
-    and ``working_minutes`` (:func:`salesaudit.leads.response_times`). The model's chance of a
+    and ``working_minutes`` (:func:`salesaudit.analysis.leads.response_times`). The model's chance of a
     lead is ``sigmoid(channel + seller + beta·log(1 + response hours))``; a group's ``fitted`` is
     the mean chance of its leads, ``observed`` its share converted with the Wilson 95 % CI
     (``lo``, ``hi``), and ``inside`` says whether the fitted share lies in it. Response bands
@@ -442,8 +442,8 @@ def conversion_check(rt: pd.DataFrame, channel_logit: dict, seller_offset: dict,
 
 def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     """Fit the simulation to the dataset as it was at ``as_of`` (default: the dataset's)."""
-    from .. import leads as leads_mod
-    from .. import stalls
+    from ..analysis import leads as leads_mod
+    from ..analysis import stalls
 
     a = load_assumptions(**(assumptions or {}))
     T = pd.Timestamp(ds.as_of if as_of is None else as_of)

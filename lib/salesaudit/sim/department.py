@@ -14,7 +14,7 @@ What happens to one lead
    answer first.
 3. The seller **responds** in working time (:class:`~.worktime.WorkTime`): out of hours the lead
    waits for the opening, and a lead not answered by the close of its working day is counted as
-   *left overnight* (the rule of :func:`salesaudit.leads.response_times`). The response comes
+   *left overnight* (the rule of :func:`salesaudit.analysis.leads.response_times`). The response comes
    after the seller's own *reaction delay* (lognormal, calibrated per seller) — longer when the
    seller's open deals eat more of the day (touch work per open deal) — and after the seller
    has finished the leads before it (each takes ``handling_min`` working minutes).
@@ -31,7 +31,7 @@ What happens to one lead
 Around them: sellers are hired (and ramp up over ``ramp_weeks``), leave at the attrition rate
 (their open deals and queued leads move to the others) and are replaced after
 ``time_to_fill_days``; the head of sales sells with ``selling_share`` of a seller's capacity and
-coaches with part of the rest (:class:`salesaudit.coaching.CoachingEffect`).
+coaches with part of the rest (:class:`salesaudit.sim.coaching.CoachingEffect`).
 
 With no calendar, no reaction delay, exponential handling, the ``pool`` rule, no limit and one
 stage, the model is exactly an M/M/c queue, and the tests check it against Erlang C.
@@ -53,7 +53,7 @@ import pandas as pd
 import simpy
 from scipy import stats
 
-from ..coaching import CoachingEffect
+from .coaching import CoachingEffect
 from .inflow import LeadInflow
 from .worktime import WorkTime
 
@@ -249,7 +249,7 @@ class DepartmentParams:
     @classmethod
     def example(cls, managers: int = 10, leads_per_year: float = 20000, seed: int = 0) -> "DepartmentParams":
         """A plausible uncalibrated B2B department (for benchmarks and examples)."""
-        from ..workcalendar import WorkCalendar
+        from ..data.calendar import WorkCalendar
 
         cal = WorkCalendar(start="09:00", end="18:00")
         per_day = leads_per_year / 365.25

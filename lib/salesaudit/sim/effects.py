@@ -123,7 +123,7 @@ def response_odds_ratio(beta: float, slow_hours: float = 4.0, fast_hours: float 
 def response_effect(rt: pd.DataFrame, min_n: int = 200) -> dict:
     """Lead → deal log-odds against log(1 + response hours), channel and seller in the model.
 
-    ``rt`` is :func:`salesaudit.leads.response_times` (it carries ``status`` and
+    ``rt`` is :func:`salesaudit.analysis.leads.response_times` (it carries ``status`` and
     ``working_minutes``). Returns ``fit`` (:class:`LogitFit` or None), ``beta`` with ``lo``/``hi``,
     ``n`` decided leads, ``detectable`` (the 95 % CI excludes 0), ``channel_logit`` and
     ``seller_offset`` (dicts for :class:`~.department.Conversion`), and the ratio of conversion

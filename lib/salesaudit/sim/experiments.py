@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..i18n import has, t
+from ..report.i18n import has, t
 from .calibrate import revenue_plan
 from .department import run_scenario
 from .sweep import probability, run_sweep, summarise
@@ -125,7 +125,7 @@ def best_limit(table: pd.DataFrame, metric: str = "revenue") -> dict:
 
 
 def _plt():
-    from ..show import plotting
+    from ..report.show import plotting
 
     return plotting()[0]
 

@@ -79,8 +79,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from ..data.calendar import WorkCalendar
 from ..errors import ParameterError
-from ..workcalendar import WorkCalendar
 
 __all__ = ["LeadInflow", "DIAGNOSTIC_COLUMNS", "WEEKDAYS", "UNKNOWN_CHANNEL", "PROFILES"]
 
@@ -1009,7 +1009,7 @@ class LeadInflow:
         if lang not in _LABELS:
             raise _problem("LeadInflow.plot", f"`lang` must be one of {', '.join(map(repr, _LABELS))}, got {lang!r}.")
         lab = {**_LABELS[lang], **(dict(labels) if labels else {})}
-        from ..show import plotting
+        from ..report.show import plotting
 
         plt, _ = plotting()
         if ax is None:

@@ -2,7 +2,7 @@
 
 The simulation clock counts minutes from a midnight (``start``). A manager
 works only inside the working intervals of the client's calendar
-(:class:`salesaudit.workcalendar.WorkCalendar`): weekdays, hours and holidays.
+(:class:`salesaudit.data.calendar.WorkCalendar`): weekdays, hours and holidays.
 :class:`WorkTime` turns the calendar into sorted interval arrays once, and then
 answers, in scalar Python with :mod:`bisect` (about a microsecond each):
 
@@ -16,7 +16,7 @@ Without a calendar (``calendar=None``) every minute is a working minute, which
 is how the model reduces to a plain M/M/c queue for validation.
 
 >>> import pandas as pd
->>> from salesaudit.workcalendar import WorkCalendar
+>>> from salesaudit.data.calendar import WorkCalendar
 >>> cal = WorkCalendar(start="09:00", end="18:00")          # Mon–Fri 9–18
 >>> wt = WorkTime(pd.Timestamp("2026-10-02"), days=10, calendar=cal)   # a Friday
 >>> wt.worked(9 * 60 + 30)             # Friday 09:30: half an hour worked
@@ -103,7 +103,7 @@ class WorkTime:
     def day_end(self, t: float) -> float:
         """Closing time of the working day a lead arriving at ``t`` belongs to.
 
-        As in :func:`salesaudit.leads.response_times`: the day of the next opening,
+        As in :func:`salesaudit.analysis.leads.response_times`: the day of the next opening,
         so a lead from 18:30 or Saturday is due by the close of the next working day.
         """
         if self.always:

@@ -1,0 +1,744 @@
+"""Plan vs fact, the reverse funnel, the month-end forecast and growth (notebook 04).
+
+* :func:`fact` — what happened per period bucket (day, ISO week or month) and manager, the team
+  included (``manager == ""``), in the metric names of :data:`salesaudit.data.model.PLAN_METRICS`
+  plus ``deals_created``, ``deals_closed``, ``conversion_closed`` and ``revenue_won``.
+  ``revenue`` is **money received** (``payments.paid_at`` in the bucket), not the amount of deals
+  won (that is ``revenue_won``). ``conversion`` is won deals per lead × 100 (the plans' convention),
+  ``conversion_closed`` won / (won + lost) × 100, ``avg_deal`` the mean amount of the deals won.
+* :func:`plan_vs_fact` — the period's plans against the fact, attainment in %, and the cumulative
+  lag by day (the plan prorated by working days of the run's calendar).
+* :func:`reverse_funnel` — the leads, deals, calls and meetings a revenue target needs, with
+  bootstrap intervals.
+* :func:`forecast` — the period-end revenue forecast from the open pipeline (method below), with a
+  backtest mode (``as_of=`` earlier than the data's audit moment).
+* :func:`growth` — month over month and year over year.
+
+Forecast method
+---------------
+For every open stage ``s`` the history known at the forecast moment ``T`` gives one record per
+entry into ``s`` in the last ``recent_days`` (180) days before ``T``: the time from the entry to the deal's close (won or lost, the competing outcomes)
+or, for deals still open at ``T``, censored at ``T``. The Aalen–Johansen estimator
+(:func:`salesaudit.stats.cumulative_incidence`) gives ``F_won(t)``, ``F_lost(t)`` and the
+probability ``S(t)`` of being still open ``t`` days after entering ``s``. "Comparable" deals are
+the same manager's entries into ``s`` when there are at least ``min_entries`` (30) of them, else
+the team's (a manager whose deals slow down, like the demo's overloaded m02, is judged on his own
+recent pace). An open deal that has
+been in its stage ``a`` days is won by the period end ``E`` with probability
+``(F_won(a + h) − F_won(a)) / S(a)``, ``h = E − T`` (conditioning on being open at age ``a``).
+A won deal pays out over time: ``g_k(d)``, the share of the amount received within ``d`` days of
+the win, is estimated per payment-terms group ``k`` from past won deals (≥ 10 deals, else all).
+A deal won at ``T + u`` therefore adds ``amount × g_k(E − T − u)`` by ``E``; the win time follows
+the increments of ``F_won`` on a grid. Already won deals add their expected further payments
+``amount × (g_k(E − w) − g_k(T − w))``. The band: 10 000 seeded Monte Carlo draws of independent
+Bernoulli wins of the open deals (each adding its expected paid share given a win), plus the
+received money and the expected payments of won deals; P10/P50/P90 and the share of draws at or
+above the revenue plan. Deals created after ``T`` are not in the pipeline, so the band leans low.
+Backtest on the demo (as of 2026-10-15): P10–P90 5.89–7.62 mln RUB, realised 6.43 mln.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.clock import elapsed_days
+from ..data.model import PLAN_METRICS, require_tables
+from ..data.params import parse_period
+from ..report.i18n import t
+from ..stats import cumulative_incidence, wilson
+
+__all__ = [
+    "ADDITIVE",
+    "FACT_METRICS",
+    "missing_tables",
+    "fact",
+    "plan_vs_fact",
+    "cumulative_lag",
+    "reverse_funnel",
+    "forecast",
+    "growth",
+    "summary",
+    "display",
+    "plot_cumulative",
+    "plot_attainment",
+    "plot_forecast",
+]
+
+_ANALYSIS = "plan vs fact"
+#: metrics that add up over days and managers (the others are ratios)
+ADDITIVE = ("revenue", "deals_won", "leads", "calls", "call_minutes", "meetings", "tasks_done", "deals_created", "deals_closed", "revenue_won")
+FACT_METRICS = PLAN_METRICS + ("deals_created", "deals_closed", "conversion_closed", "revenue_won")
+TEAM = ""
+
+
+def missing_tables(ds, needed=("plans", "payments", "activities")) -> list[str]:
+    """Tables plan vs fact needs that the dataset lacks (empty list: all there)."""
+    return [n for n in ("deals",) + tuple(needed) if not ds.has(n)]
+
+
+def _period(ds, period=None, grain=None):
+    if period is None:
+        period = ds.config.period
+    if period is None:
+        raise ValueError("no period: pass one (2026-10, 2026-W41, 2026-10-14) or set `period` in the run config")
+    if hasattr(period, "start"):
+        return period
+    return parse_period(period, grain)
+
+
+def _mgr(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "—").astype(str)
+
+
+def _bucket(ts: pd.Series, grain: str) -> pd.Series:
+    ts = pd.to_datetime(ts)
+    if grain == "day":
+        return ts.dt.strftime("%Y-%m-%d")
+    if grain == "month":
+        return ts.dt.strftime("%Y-%m")
+    iso = ts.dt.isocalendar()
+    return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+
+
+def _events(ds, start, end) -> pd.DataFrame:
+    """Long table of dated events: time, manager, metric, value (additive metrics only)."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    parts = []
+
+    def add(frame, time_col, metric, value=None):
+        if frame is None or not len(frame):
+            return
+        tm = pd.to_datetime(frame[time_col])
+        sel = (tm >= start) & (tm < end)
+        f = frame[sel]
+        parts.append(pd.DataFrame({"time": tm[sel].to_numpy(), "manager": _mgr(f["manager"]).to_numpy(), "metric": metric,
+                                   "value": 1.0 if value is None else np.asarray(value[sel], dtype=float)}))
+
+    deals = ds.tables["deals"]
+    add(deals, "created_at", "deals_created")
+    won = deals[deals["outcome"] == "won"]
+    add(won, "closed_at", "deals_won")
+    add(won, "closed_at", "revenue_won", won["amount"].fillna(0.0).to_numpy())
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    add(closed, "closed_at", "deals_closed")
+    if ds.has("leads"):
+        add(ds.tables["leads"], "created_at", "leads")
+    if ds.has("activities"):
+        a = ds.tables["activities"]
+        calls = a[a["type"] == "call"]
+        add(calls, "created_at", "calls")
+        add(calls, "created_at", "call_minutes", (calls["duration_sec"].fillna(0.0) / 60.0).to_numpy())
+        add(a[a["type"] == "meeting"], "created_at", "meetings")
+        tasks = a[(a["type"] == "task") & a["done_at"].notna()]
+        add(tasks, "done_at", "tasks_done")
+    if ds.has("payments"):
+        p = ds.tables["payments"].merge(deals[["deal_id", "manager"]], on="deal_id", how="left")
+        add(p, "paid_at", "revenue", p["amount"].to_numpy())
+    if not parts:
+        return pd.DataFrame(columns=["time", "manager", "metric", "value"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _ratios(wide: pd.DataFrame) -> pd.DataFrame:
+    for m in ADDITIVE:
+        if m not in wide.columns:
+            wide[m] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wide["conversion"] = np.where(wide["leads"] > 0, 100.0 * wide["deals_won"] / wide["leads"].where(wide["leads"] > 0), np.nan)
+        wide["conversion_closed"] = np.where(wide["deals_closed"] > 0, 100.0 * wide["deals_won"] / wide["deals_closed"].where(wide["deals_closed"] > 0), np.nan)
+        wide["avg_deal"] = np.where(wide["deals_won"] > 0, wide["revenue_won"] / wide["deals_won"].where(wide["deals_won"] > 0), np.nan)
+    return wide
+
+
+def fact(ds, start, end, grain: str = "month") -> pd.DataFrame:
+    """The fact per bucket × manager in ``[start, end)``; the team has ``manager == ""``.
+
+    Columns: ``bucket`` (a plan period label: ``2026-10``, ``2026-W41`` or ``2026-10-14``),
+    ``manager``, then one column per name in :data:`FACT_METRICS`. Tables the export lacks give
+    zeros for their metrics (see :func:`missing_tables`).
+    """
+    require_tables(ds, "deals", analysis=_ANALYSIS)
+    ev = _events(ds, start, end)
+    ev["bucket"] = _bucket(ev["time"], grain) if len(ev) else pd.Series(dtype=str)
+    per = ev.pivot_table(index=["bucket", "manager"], columns="metric", values="value", aggfunc="sum", fill_value=0.0)
+    team = ev.pivot_table(index=["bucket"], columns="metric", values="value", aggfunc="sum", fill_value=0.0)
+    team["manager"] = TEAM
+    team = team.reset_index().set_index(["bucket", "manager"])
+    wide = pd.concat([per, team]).reset_index()
+    wide.columns.name = None
+    wide = _ratios(wide)
+    return wide[["bucket", "manager", *FACT_METRICS]].sort_values(["bucket", "manager"], ignore_index=True)
+
+
+def _workdays(cal, start, end) -> int:
+    days = pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end) - pd.Timedelta(nanoseconds=1), freq="D")
+    return int(np.sum(cal.is_working_day(pd.Series(days)))) if len(days) else 0
+
+
+def _plans_for(ds, p) -> pd.DataFrame:
+    """Plan rows for the window ``p``: plans of other periods overlapping it are prorated by working days."""
+    plans = ds.tables["plans"].copy()
+    plans["manager"] = plans["manager"].astype(object).where(plans["manager"].notna(), TEAM).astype(str)
+    cal = ds.calendar
+    rows = []
+    for label, g in plans.groupby(plans["period"].astype(str)):
+        try:
+            pp = parse_period(label)
+        except ValueError:
+            continue
+        lo, hi = max(pp.start, p.start), min(pp.end, p.end)
+        if lo >= hi:
+            continue
+        exact = pp.start == p.start and pp.end == p.end
+        share = 1.0 if exact else _workdays(cal, lo, hi) / max(_workdays(cal, pp.start, pp.end), 1)
+        if pp.grain != p.grain and pp.end - pp.start < p.end - p.start and not exact:
+            share_target = g.copy()  # a finer plan inside the window: additive targets add up
+        else:
+            share_target = g.copy()
+        share_target["target"] = np.where(share_target["metric"].isin(ADDITIVE), share_target["target"] * share, share_target["target"])
+        share_target["finer"] = pp.end - pp.start < p.end - p.start
+        rows.append(share_target)
+    if not rows:
+        return pd.DataFrame(columns=["manager", "metric", "target"])
+    allp = pd.concat(rows, ignore_index=True)
+    # prefer plans of the window's own grain or coarser; finer plans only when nothing else exists
+    coarse = allp[~allp["finer"]]
+    use = coarse if len(coarse) else allp
+    add = use[use["metric"].isin(ADDITIVE)].groupby(["manager", "metric"], as_index=False)["target"].sum()
+    rat = use[~use["metric"].isin(ADDITIVE)].groupby(["manager", "metric"], as_index=False)["target"].mean()
+    return pd.concat([add, rat], ignore_index=True)
+
+
+def plan_vs_fact(ds, period=None, grain=None) -> pd.DataFrame:
+    """Plan against fact for the period, per manager (with a plan) and the team, per planned metric.
+
+    Columns: ``manager`` (``""`` the team), ``metric``, ``plan``, ``fact``, ``attainment_pct``
+    (fact / plan × 100), ``gap`` (fact − plan), plus ``expected_to_date`` and ``lag_pct``: the plan
+    prorated by working days up to ``min(as_of, period end)`` and the fact's shortfall against it
+    in % (negative: behind). Ratio metrics (conversion, avg_deal) are not prorated.
+    """
+    require_tables(ds, "deals", "plans", analysis=_ANALYSIS)
+    p = _period(ds, period, grain)
+    plans = _plans_for(ds, p)
+    f = fact(ds, p.start, p.end, p.grain)
+    f = f.drop(columns="bucket").groupby("manager", as_index=False).sum(numeric_only=True) if len(f) else f.drop(columns="bucket")
+    f = _ratios(f)
+    long = f.melt(id_vars="manager", var_name="metric", value_name="fact")
+    out = plans.merge(long, on=["manager", "metric"], how="left")
+    out["fact"] = out["fact"].where(out["fact"].notna(), np.where(out["metric"].isin(ADDITIVE), 0.0, np.nan))
+    out = out.rename(columns={"target": "plan"})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["attainment_pct"] = np.where(out["plan"] > 0, 100.0 * out["fact"] / out["plan"], np.nan)
+    out["gap"] = out["fact"] - out["plan"]
+    cal = ds.calendar
+    cut = min(pd.Timestamp(ds.as_of), pd.Timestamp(p.end))
+    done = _workdays(cal, p.start, cut) / max(_workdays(cal, p.start, p.end), 1)
+    out["expected_to_date"] = np.where(out["metric"].isin(ADDITIVE), out["plan"] * done, out["plan"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lag_pct"] = np.where(out["expected_to_date"] > 0, 100.0 * (out["fact"] / out["expected_to_date"] - 1.0), np.nan)
+    order = {m: i for i, m in enumerate(PLAN_METRICS)}
+    out["_o"] = out["metric"].map(order).fillna(99)
+    out["_t"] = out["manager"] != TEAM
+    out = out.sort_values(["_t", "manager", "_o"]).drop(columns=["_o", "_t"]).reset_index(drop=True)
+    out.attrs.update(period=p.label, share_of_period_elapsed=done)
+    return out
+
+
+def cumulative_lag(ds, period=None, grain=None, metrics=("revenue", "deals_won", "leads", "calls")) -> pd.DataFrame:
+    """Cumulative plan and fact by day within the period, per manager and the team.
+
+    The plan of an additive metric is prorated by working days (a day's share is 1 / working
+    days of the period on a working day, 0 otherwise). Columns: ``date``, ``manager``,
+    ``metric``, ``plan_cum``, ``fact_cum``, ``lag`` (fact − plan), ``lag_pct``. Days after the
+    audit moment are left out.
+    """
+    require_tables(ds, "deals", "plans", analysis=_ANALYSIS)
+    p = _period(ds, period, grain)
+    plans = _plans_for(ds, p)
+    plans = plans[plans["metric"].isin(metrics)]
+    days = pd.date_range(p.start, pd.Timestamp(p.end) - pd.Timedelta(days=1), freq="D")
+    days = days[days <= pd.Timestamp(ds.as_of)]
+    work = np.asarray(ds.calendar.is_working_day(pd.Series(days)), dtype=float)
+    total = max(_workdays(ds.calendar, p.start, p.end), 1)
+    share = np.cumsum(work) / total
+    ev = _events(ds, p.start, p.end)
+    ev = ev[ev["metric"].isin(metrics)]
+    ev["date"] = pd.to_datetime(ev["time"]).dt.normalize()
+    daily_m = ev.groupby(["manager", "metric", "date"])["value"].sum()
+    daily_t = ev.groupby(["metric", "date"])["value"].sum()
+    rows = []
+    for r in plans.itertuples(index=False):
+        if r.manager == TEAM:
+            s = daily_t.xs(r.metric, level="metric") if r.metric in daily_t.index.get_level_values("metric") else pd.Series(dtype=float)
+        else:
+            key = (r.manager, r.metric)
+            s = daily_m.loc[key] if key in daily_m.index.droplevel("date") else pd.Series(dtype=float)
+        f = s.reindex(days, fill_value=0.0).cumsum().to_numpy()
+        rows.append(pd.DataFrame({"date": days, "manager": r.manager, "metric": r.metric, "plan_cum": r.target * share, "fact_cum": f}))
+    if not rows:
+        return pd.DataFrame(columns=["date", "manager", "metric", "plan_cum", "fact_cum", "lag", "lag_pct"])
+    out = pd.concat(rows, ignore_index=True)
+    out["lag"] = out["fact_cum"] - out["plan_cum"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lag_pct"] = np.where(out["plan_cum"] > 0, 100.0 * out["lag"] / out["plan_cum"], np.nan)
+    return out
+
+
+# --------------------------------------------------------------------------- reverse funnel
+
+
+def _history_window(ds, p, months: int = 6):
+    end = pd.Timestamp(p.start)
+    return end - pd.DateOffset(months=months), end
+
+
+def reverse_funnel(ds, revenue_target: float | None = None, period=None, months: int = 6, n_boot: int = 4000, alpha: float = 0.05) -> pd.DataFrame:
+    """What a revenue target needs: won deals, deals, leads, calls and meetings, with intervals.
+
+    Rates come from the ``months`` months before the period starts: the average won deal (mean
+    amount of deals won there), deal → won among deals closed there, lead → deal among decided
+    leads created there (converted / (converted + disqualified)), calls and meetings per deal
+    created there. Needed: won = target / average deal, deals = won / p_won, leads = deals /
+    p_lead, calls = deals × calls per deal, meetings likewise. Intervals: a seeded bootstrap
+    (``ds.config.seed``) resampling the won amounts and drawing the two rates and the per-deal
+    activity rates from their binomial / Poisson sampling distributions; the Wilson intervals
+    of the rates are in ``attrs["rates"]``. The default target is the team's revenue plan.
+
+    Columns: ``metric`` (won, deals, leads, calls, meetings), ``total``, ``low``, ``high``,
+    ``per_manager``, ``per_manager_low``, ``per_manager_high``, ``per_day``, ``per_week``.
+    Per manager: divided among the managers with a plan in the period (else the managers with
+    deals in the window); per working day of the period; per week = per day × working days a week.
+    """
+    require_tables(ds, "deals", analysis="the reverse funnel")
+    p = _period(ds, period)
+    lo, hi = _history_window(ds, p, months)
+    if revenue_target is None:
+        require_tables(ds, "plans", analysis="the reverse funnel")
+        pl = _plans_for(ds, p)
+        tr = pl[(pl["manager"] == TEAM) & (pl["metric"] == "revenue")]["target"]
+        if not len(tr):
+            tr = pl[(pl["manager"] != TEAM) & (pl["metric"] == "revenue")]["target"].sum()
+            revenue_target = float(tr)
+        else:
+            revenue_target = float(tr.iloc[0])
+    deals = ds.tables["deals"]
+    closed_in = deals["closed_at"].between(lo, hi, inclusive="left")
+    won_amt = deals.loc[closed_in & (deals["outcome"] == "won"), "amount"].dropna().to_numpy(dtype=float)
+    n_closed = int((closed_in & deals["outcome"].isin(["won", "lost"])).sum())
+    k_won = int((closed_in & (deals["outcome"] == "won")).sum())
+    created = deals["created_at"].between(lo, hi, inclusive="left")
+    n_deals = int(created.sum())
+    if ds.has("leads"):
+        L = ds.tables["leads"]
+        lc = L["created_at"].between(lo, hi, inclusive="left")
+        k_lead = int((lc & (L["status"] == "converted")).sum())
+        n_lead = int((lc & L["status"].isin(["converted", "disqualified"])).sum())
+    else:
+        k_lead = n_lead = 0
+    calls = meetings = 0
+    if ds.has("activities"):
+        a = ds.tables["activities"]
+        ac = a["created_at"].between(lo, hi, inclusive="left") & a["deal_id"].notna()
+        calls = int((ac & (a["type"] == "call")).sum())
+        meetings = int((ac & (a["type"] == "meeting")).sum())
+    rng = np.random.default_rng(ds.config.seed)
+    avg = float(np.mean(won_amt)) if len(won_amt) else np.nan
+    p_won = k_won / n_closed if n_closed else np.nan
+    p_lead = k_lead / n_lead if n_lead else np.nan
+    cpd = calls / n_deals if n_deals else np.nan
+    mpd = meetings / n_deals if n_deals else np.nan
+
+    def need(avg_, pw, pl_, c, m):
+        won = revenue_target / avg_
+        d = won / pw
+        return np.array([won, d, d / pl_, d * c, d * m])
+
+    point = need(avg, p_won, p_lead, cpd, mpd)
+    if len(won_amt) and n_closed and n_lead and n_deals:
+        b_avg = rng.choice(won_amt, size=(n_boot, len(won_amt)), replace=True).mean(axis=1)
+        b_pw = np.maximum(rng.binomial(n_closed, p_won, n_boot), 1) / n_closed
+        b_pl = np.maximum(rng.binomial(n_lead, p_lead, n_boot), 1) / n_lead
+        b_c = rng.poisson(calls, n_boot) / n_deals
+        b_m = rng.poisson(meetings, n_boot) / n_deals
+        boot = need(b_avg, b_pw, b_pl, b_c, b_m)
+        low = np.nanpercentile(boot, 100 * alpha / 2, axis=1)
+        high = np.nanpercentile(boot, 100 * (1 - alpha / 2), axis=1)
+    else:
+        low = high = np.full(5, np.nan)
+    # managers to share the target
+    n_mgr = 0
+    if ds.has("plans"):
+        pl = _plans_for(ds, p)
+        n_mgr = pl.loc[pl["manager"] != TEAM, "manager"].nunique()
+    if not n_mgr:
+        n_mgr = deals.loc[created, "manager"].nunique() or 1
+    wd = max(_workdays(ds.calendar, p.start, p.end), 1)
+    per_week_days = len(ds.calendar.workdays) if hasattr(ds.calendar, "workdays") else 5
+    out = pd.DataFrame({
+        "metric": ["won", "deals", "leads", "calls", "meetings"],
+        "total": point, "low": low, "high": high,
+        "per_manager": point / n_mgr, "per_manager_low": low / n_mgr, "per_manager_high": high / n_mgr,
+        "per_day": point / wd, "per_week": point / wd * per_week_days,
+    })
+    wl, wh = wilson(k_won, n_closed) if n_closed else (np.nan, np.nan)
+    ll, lh = wilson(k_lead, n_lead) if n_lead else (np.nan, np.nan)
+    out.attrs.update(
+        revenue_target=revenue_target, period=p.label, window=(lo, hi), managers=int(n_mgr), working_days=wd,
+        rates=pd.DataFrame({
+            "rate": ["avg_deal", "won_of_closed", "deal_of_lead", "calls_per_deal", "meetings_per_deal"],
+            "value": [avg, p_won, p_lead, cpd, mpd],
+            "n": [len(won_amt), n_closed, n_lead, n_deals, n_deals],
+            "low": [np.percentile(b_avg, 2.5) if len(won_amt) else np.nan, wl, ll, np.nan, np.nan],
+            "high": [np.percentile(b_avg, 97.5) if len(won_amt) else np.nan, wh, lh, np.nan, np.nan],
+        }) if len(won_amt) and n_closed and n_lead and n_deals else pd.DataFrame(),
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- forecast
+
+
+def _known_state(ds, T: pd.Timestamp):
+    """Deals as known at ``T``: created by T, outcome only if closed by T, current stage at T."""
+    deals = ds.tables["deals"]
+    d = deals[deals["created_at"] <= T].copy()
+    closed_known = d["outcome"].isin(["won", "lost"]) & d["closed_at"].notna() & (d["closed_at"] <= T)
+    d["outcome_T"] = np.where(closed_known, d["outcome"].astype(object), "open")
+    d["closed_T"] = d["closed_at"].where(closed_known)
+    open_stages = list(ds.funnel.open_stages)
+    entries = None
+    if ds.has("stage_history") and len(ds.tables["stage_history"]):
+        h = ds.tables["stage_history"]
+        h = h[(h["entered_at"] <= T) & h["stage"].isin(open_stages) & h["deal_id"].isin(d["deal_id"])]
+        entries = h[["deal_id", "stage", "entered_at"]].copy()
+        entries["stage"] = entries["stage"].astype(str)
+        last = entries.sort_values("entered_at").groupby("deal_id").tail(1).set_index("deal_id")
+        d["stage_T"] = d["deal_id"].map(last["stage"]).astype(object)
+        d["entered_T"] = d["deal_id"].map(last["entered_at"])
+    else:
+        d["stage_T"] = d["stage"].astype(object).where(d["stage"].isin(open_stages), open_stages[-1])
+        d["entered_T"] = d["created_at"]
+    d["stage_T"] = d["stage_T"].where(d["stage_T"].notna(), open_stages[0])
+    d["entered_T"] = d["entered_T"].where(d["entered_T"].notna(), d["created_at"])
+    if entries is None:
+        entries = d[["deal_id", "stage_T", "entered_T"]].rename(columns={"stage_T": "stage", "entered_T": "entered_at"})
+    return d, entries
+
+
+def _pay_curves(ds, T: pd.Timestamp, grid_days: int = 800) -> dict:
+    """Share of a won deal's amount received within d days of the win, per payment-terms group."""
+    deals = ds.tables["deals"]
+    won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna() & (deals["closed_at"] <= T) & (deals["amount"] > 0)]
+    pay = ds.tables["payments"]
+    pay = pay[pay["paid_at"] <= T].merge(won[["deal_id", "closed_at", "amount"]].rename(columns={"amount": "deal_amount"}), on="deal_id")
+    pay["lag"] = np.maximum(elapsed_days(pay["closed_at"], pay["paid_at"], getattr(ds.config, "timezone", None)), 0.0)
+    pay["share"] = pay["amount"] / pay["deal_amount"]
+    terms = won["payment_terms"].astype(object).where(won["payment_terms"].notna(), "?").astype(str)
+    terms.index = won["deal_id"].to_numpy()
+    follow = ((T - won["closed_at"]).dt.total_seconds() / 86400.0).to_numpy()
+    follow = pd.Series(follow, index=won["deal_id"].to_numpy())
+    grid = np.arange(grid_days + 1, dtype=float)
+    pay["group"] = pay["deal_id"].map(terms)
+
+    def curve(ids) -> np.ndarray:
+        # share received within d days among deals followed at least d days (censoring-aware mean)
+        ids = pd.Index(ids)
+        if not len(ids):
+            return np.zeros_like(grid)
+        fol = follow.reindex(ids).to_numpy()
+        pp = pay[pay["deal_id"].isin(ids)]
+        out = np.zeros_like(grid)
+        lag, sh, did = pp["lag"].to_numpy(), pp["share"].to_numpy(), pp["deal_id"].to_numpy()
+        fol_by = follow.reindex(did).to_numpy()
+        for i, dd in enumerate(grid):
+            at_risk = fol >= dd
+            n = at_risk.sum()
+            if n == 0:
+                out[i] = out[i - 1] if i else 0.0
+                continue
+            m = (lag <= dd) & (fol_by >= dd)
+            out[i] = min(sh[m].sum() / n, 1.0)
+        return np.maximum.accumulate(out)
+
+    curves = {"*": curve(won["deal_id"])}
+    for g, ids in terms.groupby(terms).groups.items():
+        if len(ids) >= 10:
+            curves[g] = curve(ids)
+    curves["_grid"] = grid
+    return curves
+
+
+def _g(curves, group, days):
+    c = curves.get(group, curves["*"])
+    idx = np.clip(np.floor(np.asarray(days, dtype=float)), 0, len(c) - 1).astype(int)
+    return np.where(np.asarray(days) < 0, 0.0, c[idx])
+
+
+def _step(times, values, x, before):
+    i = np.searchsorted(times, x, side="right") - 1
+    return np.where(i >= 0, values[np.clip(i, 0, None)], before)
+
+
+def forecast(ds, period=None, as_of=None, n_sims: int = 10000, grid: int = 20, min_entries: int = 30, recent_days: int | None = 180) -> dict:
+    """Period-end revenue (money received) forecast from the open pipeline; see the module doc.
+
+    ``as_of``: the forecast moment (default ``ds.as_of``); only what was known then is used.
+    Returns a dict: ``as_of``, ``period``, ``received`` (by ``as_of`` in the period),
+    ``expected_from_won`` (further payments of deals already won), ``expected_from_open``,
+    ``p10``, ``p50``, ``p90``, ``mean``, ``plan`` (team revenue plan or None),
+    ``chance_to_meet_plan``, ``actual`` (money received in the whole period as far as the data
+    know — a backtest's realised figure when ``as_of`` is earlier than the data), ``deals`` (per
+    open deal: stage, days in stage, amount, p_win, expected revenue) and ``sims`` (the draws).
+    """
+    require_tables(ds, "deals", "payments", analysis="the forecast")
+    p = _period(ds, period)
+    T = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(ds.as_of)
+    E = pd.Timestamp(p.end)
+    h = max((E - T).total_seconds() / 86400.0, 0.0)
+    d, entries = _known_state(ds, T)
+    outcome_by = d.set_index("deal_id")["outcome_T"]
+    closed_by = d.set_index("deal_id")["closed_T"]
+    ent = entries.copy()
+    ent["closed"] = ent["deal_id"].map(closed_by)
+    ent["event"] = ent["deal_id"].map(outcome_by)
+    end_t = ent["closed"].where(ent["closed"].notna(), T)
+    ent["dur"] = np.maximum(elapsed_days(ent["entered_at"], end_t, getattr(ds.config, "timezone", None)), 0.0)
+    if recent_days:
+        ent = ent[ent["entered_at"] >= T - pd.Timedelta(days=recent_days)]
+    cif = {s: cumulative_incidence(g["dur"].to_numpy(), g["event"].astype(object).to_numpy()) for s, g in ent.groupby("stage") if len(g)}
+    ent["manager"] = ent["deal_id"].map(d.set_index("deal_id")["manager"].astype(object))
+    for (s, m), g in ent.groupby(["stage", "manager"]):
+        if len(g) >= min_entries:
+            cif[(s, m)] = cumulative_incidence(g["dur"].to_numpy(), g["event"].astype(object).to_numpy())
+    opn = d[d["outcome_T"] == "open"].copy()
+    opn["age"] = np.maximum((T - opn["entered_T"]).dt.total_seconds() / 86400.0, 0.0)
+    curves = _pay_curves(ds, T)
+    opn["group"] = opn["payment_terms"].astype(object).where(opn["payment_terms"].notna(), "?").astype(str)
+    pw, pay_share = [], []
+    us = (np.arange(grid) + 0.5) / grid * h
+    for r in opn.itertuples(index=False):
+        tab = cif.get((r.stage_T, r.manager), cif.get(r.stage_T))
+        if tab is None or h == 0 or len(tab) == 0:
+            pw.append(0.0)
+            pay_share.append(0.0)
+            continue
+        tm = tab["time"].to_numpy(dtype=float)
+        Fw = tab["cif_won"].to_numpy(dtype=float)
+        S = tab["survival"].to_numpy(dtype=float)
+        s_a = float(_step(tm, S, r.age, 1.0))
+        if s_a <= 0:
+            pw.append(0.0)
+            pay_share.append(0.0)
+            continue
+        edges = r.age + np.linspace(0.0, h, grid + 1)
+        F = _step(tm, Fw, edges, 0.0)
+        inc = np.diff(F) / s_a
+        pwin = float(min(max(F[-1] - F[0], 0.0) / s_a, 1.0))
+        share = float(np.sum(inc * _g(curves, r.group, h - us)) / pwin) if pwin > 0 else 0.0
+        pw.append(pwin)
+        pay_share.append(min(share, 1.0))
+    opn["p_win"] = np.asarray(pw, dtype=float)
+    opn["paid_share_if_won"] = np.asarray(pay_share, dtype=float)
+    opn["amount"] = opn["amount"].fillna(0.0)
+    opn["expected"] = opn["p_win"] * opn["paid_share_if_won"] * opn["amount"]
+    pay = ds.tables["payments"]
+    received = float(pay.loc[(pay["paid_at"] >= p.start) & (pay["paid_at"] <= T) & (pay["paid_at"] < E), "amount"].sum())
+    actual = float(pay.loc[(pay["paid_at"] >= p.start) & (pay["paid_at"] < E) & (pay["paid_at"] <= pd.Timestamp(ds.as_of)), "amount"].sum())
+    # deals already won by T: expected further payments by E
+    won = d[d["outcome_T"] == "won"].copy()
+    paid_T = pay[pay["paid_at"] <= T].groupby("deal_id")["amount"].sum()
+    won["paid"] = won["deal_id"].map(paid_T).fillna(0.0)
+    won["left"] = np.maximum(won["amount"].fillna(0.0) - won["paid"], 0.0)
+    won = won[won["left"] > 0]
+    won["group"] = won["payment_terms"].astype(object).where(won["payment_terms"].notna(), "?").astype(str)
+    w_age_T = ((T - won["closed_T"]).dt.total_seconds() / 86400.0).to_numpy()
+    exp_won = 0.0
+    for grp, aT, amt, left in zip(won["group"], w_age_T, won["amount"].fillna(0.0), won["left"]):
+        g0, g1 = float(_g(curves, grp, aT)), float(_g(curves, grp, aT + h))
+        exp_won += min(amt * max(g1 - g0, 0.0), left)
+    rng = np.random.default_rng(ds.config.seed)
+    wins = rng.random((n_sims, len(opn))) < opn["p_win"].to_numpy()[None, :]
+    sims = received + exp_won + wins @ (opn["paid_share_if_won"] * opn["amount"]).to_numpy()
+    plan = None
+    if ds.has("plans"):
+        pl = _plans_for(ds, p)
+        tr = pl[(pl["manager"] == TEAM) & (pl["metric"] == "revenue")]["target"]
+        plan = float(tr.iloc[0]) if len(tr) else (float(pl.loc[pl["metric"] == "revenue", "target"].sum()) or None)
+    q = np.percentile(sims, [10, 50, 90])
+    cols = ["deal_id", "manager", "stage_T", "age", "amount", "p_win", "paid_share_if_won", "expected"]
+    return {
+        "as_of": T, "period": p.label, "received": received, "expected_from_won": exp_won,
+        "expected_from_open": float(opn["expected"].sum()), "open_deals": int(len(opn)),
+        "p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2]), "mean": float(sims.mean()),
+        "plan": plan, "chance_to_meet_plan": float(np.mean(sims >= plan)) if plan else None,
+        "actual": actual, "actual_complete": pd.Timestamp(ds.as_of) >= E - pd.Timedelta(seconds=1),
+        "deals": opn[cols].rename(columns={"stage_T": "stage", "age": "days_in_stage"}).sort_values("expected", ascending=False, ignore_index=True),
+        "sims": sims,
+    }
+
+
+# --------------------------------------------------------------------------- growth
+
+
+def growth(ds) -> pd.DataFrame:
+    """Revenue received and deals won per month, per manager and the team, MoM and YoY.
+
+    Columns: ``month`` (``2026-10``), ``manager`` (``""`` the team), ``metric`` (revenue,
+    deals_won), ``value``, ``prev_month``, ``mom_pct``, ``year_ago``, ``yoy_pct`` (NaN where the
+    earlier month has no data or a zero).
+    """
+    require_tables(ds, "deals", analysis="growth")
+    deals = ds.tables["deals"]
+    lo = deals["created_at"].min()
+    hi = pd.Timestamp(ds.as_of) + pd.Timedelta(seconds=1)
+    f = fact(ds, lo, hi, "month")
+    long = f[["bucket", "manager", "revenue", "deals_won"]].melt(id_vars=["bucket", "manager"], var_name="metric", value_name="value")
+    long = long.rename(columns={"bucket": "month"})
+    months = pd.period_range(pd.Period(lo, "M"), pd.Period(pd.Timestamp(ds.as_of), "M"), freq="M").strftime("%Y-%m")
+    full = pd.MultiIndex.from_product([months, long["manager"].unique(), ["revenue", "deals_won"]], names=["month", "manager", "metric"])
+    s = long.set_index(["month", "manager", "metric"])["value"].reindex(full, fill_value=0.0).sort_index()
+    out = s.reset_index()
+    out["month_p"] = pd.PeriodIndex(out["month"], freq="M")
+    key = out.set_index(["month_p", "manager", "metric"])["value"]
+
+    def look(shift):
+        idx = list(zip(out["month_p"] - shift, out["manager"], out["metric"]))
+        return key.reindex(pd.MultiIndex.from_tuples(idx, names=key.index.names)).to_numpy()
+
+    out["prev_month"] = look(1)
+    out["year_ago"] = look(12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["mom_pct"] = np.where(out["prev_month"] > 0, 100.0 * (out["value"] / out["prev_month"] - 1), np.nan)
+        out["yoy_pct"] = np.where(out["year_ago"] > 0, 100.0 * (out["value"] / out["year_ago"] - 1), np.nan)
+    return out.drop(columns="month_p")[["month", "manager", "metric", "value", "prev_month", "mom_pct", "year_ago", "yoy_pct"]]
+
+
+# --------------------------------------------------------------------------- summary and display
+
+
+def summary(ds, period=None, backtest_as_of=None) -> dict:
+    """Key results for :func:`salesaudit.runs.record.record` (keys documented in ``record.*`` labels)."""
+    out: dict = {}
+    if missing_tables(ds, ("plans",)):
+        return {"planfact_available": False}
+    p = _period(ds, period)
+    pvf = plan_vs_fact(ds, p)
+    team = pvf[pvf["manager"] == TEAM].set_index("metric")
+    out["planfact_available"] = True
+    out["planfact_period"] = p.label
+    for m in ("revenue", "deals_won", "leads"):
+        if m in team.index:
+            out[f"planfact_team_{m}_attainment_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
+    mgr = pvf[(pvf["manager"] != TEAM) & (pvf["metric"] == "revenue")]
+    out["planfact_managers_below_plan_revenue"] = sorted(mgr.loc[mgr["attainment_pct"] < 100, "manager"].tolist())
+    if ds.has("payments"):
+        fc = forecast(ds, p)
+        out.update(planfact_forecast_p10=round(fc["p10"]), planfact_forecast_p50=round(fc["p50"]), planfact_forecast_p90=round(fc["p90"]),
+                   planfact_chance_to_meet_plan=None if fc["chance_to_meet_plan"] is None else round(fc["chance_to_meet_plan"], 3))
+    return out
+
+
+_COLS = {
+    "manager": "planfact.col.manager", "metric": "planfact.col.metric", "plan": "planfact.col.plan", "fact": "planfact.col.fact",
+    "attainment_pct": "planfact.col.attainment_pct", "gap": "planfact.col.gap", "expected_to_date": "planfact.col.expected_to_date",
+    "lag_pct": "planfact.col.lag_pct", "total": "planfact.col.total", "low": "planfact.col.low", "high": "planfact.col.high",
+    "per_manager": "planfact.col.per_manager", "per_manager_low": "planfact.col.per_manager_low", "per_manager_high": "planfact.col.per_manager_high",
+    "per_day": "planfact.col.per_day", "per_week": "planfact.col.per_week", "month": "planfact.col.month", "value": "planfact.col.value",
+    "prev_month": "planfact.col.prev_month", "mom_pct": "planfact.col.mom_pct", "year_ago": "planfact.col.year_ago", "yoy_pct": "planfact.col.yoy_pct",
+    "deal_id": "planfact.col.deal_id", "stage": "planfact.col.stage", "days_in_stage": "planfact.col.days_in_stage", "amount": "planfact.col.amount",
+    "p_win": "planfact.col.p_win", "paid_share_if_won": "planfact.col.paid_share_if_won", "expected": "planfact.col.expected",
+    "rate": "planfact.col.rate", "n": "planfact.col.n",
+}
+
+
+def display(df: pd.DataFrame, lang: str, names: dict | None = None, digits: int = 1) -> pd.DataFrame:
+    """A report copy: manager names (``""`` → the team), metric names and column headers in ``lang``."""
+    out = df.copy()
+    if "manager" in out.columns:
+        names = names or {}
+        out["manager"] = out["manager"].map(lambda m: t("planfact.team", lang) if m == TEAM else names.get(m, m))
+    for col in ("metric", "rate"):
+        if col in out.columns:
+            out[col] = out[col].map(lambda m: t(f"planfact.metric.{m}", lang) if f"planfact.metric.{m}" in _labels() else m)
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(digits if c not in ("p_win", "paid_share_if_won", "value") or c == "value" else 3)
+    return out.rename(columns={c: t(k, lang) for c, k in _COLS.items() if c in out.columns})
+
+
+def _labels():
+    from ..report.i18n import LABELS
+
+    return LABELS
+
+
+def _plt():
+    from ..report.show import plotting
+
+    return plotting()[0]
+
+
+def plot_cumulative(lag: pd.DataFrame, lang: str, metric: str = "revenue", names: dict | None = None):
+    """Cumulative plan (dashed) vs fact: the team on top, then small multiples per manager."""
+    plt = _plt()
+    names = names or {}
+    sel = lag[lag["metric"] == metric]
+    mgrs = [m for m in sorted(sel["manager"].unique()) if m != TEAM]
+    ncol = 4
+    nrow = 1 + int(np.ceil(len(mgrs) / ncol))
+    fig = plt.figure(figsize=(12, 2.6 * nrow + 0.6))
+    gs = fig.add_gridspec(nrow, ncol)
+    ax = fig.add_subplot(gs[0, :])
+    tm = sel[sel["manager"] == TEAM]
+    ax.plot(tm["date"], tm["plan_cum"], "--", color="grey", label=t("planfact.plot.plan", lang))
+    ax.plot(tm["date"], tm["fact_cum"], color="C0", label=t("planfact.plot.fact", lang))
+    ax.set_title(t("planfact.plot.cumulative_team", lang, metric=t(f"planfact.metric.{metric}", lang)))
+    ax.legend(loc="upper left")
+    for i, m in enumerate(mgrs):
+        a = fig.add_subplot(gs[1 + i // ncol, i % ncol])
+        s = sel[sel["manager"] == m]
+        behind = s["fact_cum"].iloc[-1] < s["plan_cum"].iloc[-1] if len(s) else False
+        a.plot(s["date"], s["plan_cum"], "--", color="grey")
+        a.plot(s["date"], s["fact_cum"], color="C3" if behind else "C2")
+        a.set_title(str(names.get(m, m)).split(" ")[0] + f" ({m})", fontsize=9)
+        a.tick_params(labelsize=7)
+        a.set_xticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_attainment(pvf: pd.DataFrame, lang: str, names: dict | None = None):
+    """Heatmap of attainment % (manager × metric); 100 % is white, below red, above green."""
+    plt = _plt()
+    import seaborn as sns
+
+    names = names or {}
+    d = pvf.copy()
+    d["who"] = d["manager"].map(lambda m: t("planfact.team", lang) if m == TEAM else f"{m} {str(names.get(m, m)).split(' ')[0]}")
+    d["what"] = d["metric"].map(lambda m: t(f"planfact.metric.{m}", lang))
+    order_m = [t(f"planfact.metric.{m}", lang) for m in PLAN_METRICS if m in set(d["metric"])]
+    order_w = list(dict.fromkeys(d["who"]))
+    piv = d.pivot_table(index="who", columns="what", values="attainment_pct").reindex(index=order_w, columns=order_m)
+    fig, ax = plt.subplots(figsize=(1.1 * len(order_m) + 3, 0.42 * len(order_w) + 1.5))
+    sns.heatmap(piv, annot=True, fmt=".0f", cmap="RdYlGn", center=100, vmin=0, vmax=200, cbar=False, ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(t("planfact.plot.attainment", lang))
+    fig.tight_layout()
+    return fig
+
+
+def plot_forecast(fc: dict, lang: str):
+    """Histogram of the simulated period revenue with P10/P50/P90, the plan and the realised figure."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.hist(fc["sims"] / 1e6, bins=50, color="C0", alpha=0.6)
+    for k, ls in (("p10", ":"), ("p50", "-"), ("p90", ":")):
+        ax.axvline(fc[k] / 1e6, color="C0", ls=ls, label=f"{k.upper()} {fc[k] / 1e6:,.2f}")
+    if fc["plan"]:
+        ax.axvline(fc["plan"] / 1e6, color="C3", lw=2, label=t("planfact.plot.plan", lang) + f" {fc['plan'] / 1e6:,.2f}")
+    ax.set_xlabel(t("planfact.plot.revenue_mln", lang))
+    ax.set_title(t("planfact.plot.forecast", lang, period=fc["period"], as_of=pd.Timestamp(fc["as_of"]).strftime("%d.%m.%Y")))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

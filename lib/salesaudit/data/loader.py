@@ -1,0 +1,585 @@
+"""Load a CRM export into the canonical model: every row accepted or quarantined.
+
+``load_dataset(config)`` reads each table the preset describes, maps columns and
+values, parses dates and numbers, and checks each row. A row with a problem is
+not dropped: it goes to ``Dataset.quarantine`` with one machine-readable reason
+(the first that applies, in the order of :data:`REASONS`), and for every table
+``input rows = accepted + quarantined`` (see ``Dataset.reconciliation()``).
+
+A problem with a whole file (missing required column, undecodable bytes, an
+empty file, a mapping that matches nothing) raises
+:class:`~salesaudit.errors.InputFileError`: one paragraph naming the file, what
+was expected and which preset key to change.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFileError, closest, display_path
+from .dataset import Dataset, TableReport
+from .model import TABLE_ORDER, TABLES, empty_table
+from .params import RunConfig, load_run_config
+from .parse import clean_text, is_null, parse_currencies, parse_datetimes, parse_numbers
+from .presets import Preset, TableMap, load_preset
+from .readers import FILE_COL, ROW_COL, Source, find_sources, list_sources, normalize_header, read_raw
+
+__all__ = ["REASONS", "Dataset", "TableReport", "load", "load_dataset", "map_table"]  # Dataset, TableReport: from salesaudit.data.dataset
+
+#: quarantine reason codes, in the order they are checked (a row gets the first that applies)
+REASONS = {
+    "empty_row": "every cell of the row is empty",
+    "bad_shape": "the row has more values than the header has columns",
+    "missing_id": "the row's id is empty",
+    "bad_date": "a date cannot be parsed (or lies before 2000)",
+    "bad_number": "a number cannot be parsed",
+    "bad_value": "a value is not one of the allowed ones",
+    "missing_value": "a required value is empty",
+    "future_date": "a date lies after the audit moment (as_of)",
+    "negative_amount": "an amount is negative",
+    "out_of_range": "a number lies outside its allowed range",
+    "unknown_stage": "the stage is not in the funnel (nor in the stage mapping)",
+    "closed_before_created": "the deal was closed before it was created",
+    "response_before_created": "the lead was answered before it arrived",
+    "inconsistent_outcome": "the outcome column contradicts the stage",
+    "other_pipeline": "the deal belongs to another pipeline than the one audited (`pipeline:` in the run config)",
+    "other_currency": "the amount is in another currency and the run config gives no exchange rate for it",
+    "duplicate_exact": "a repeat of a row already accepted with the same id and values",
+    "duplicate_conflict": "several rows share the id with different values",
+    "unknown_deal": "the deal it refers to is not in the deals table",
+    "deal_quarantined": "the deal it refers to was itself quarantined",
+}
+
+_MIN_DATE = pd.Timestamp("2000-01-01")
+QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value"]
+
+
+class _Verdicts:
+    """The first problem found in each row."""
+
+    def __init__(self, index):
+        self.reason = pd.Series("", index=index, dtype=object)
+        self.column = pd.Series("", index=index, dtype=object)
+        self.value = pd.Series("", index=index, dtype=object)
+
+    def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
+        m = mask.fillna(False).astype(bool) & (self.reason == "")
+        if not m.any():
+            return
+        self.reason[m] = reason
+        self.column[m] = column
+        if values is not None:
+            self.value[m] = values[m].astype(str)
+
+    @property
+    def ok(self) -> pd.Series:
+        return self.reason == ""
+
+
+# ---------------------------------------------------------------------------
+# files
+
+
+def find_files(data_dir: Path, patterns: list[str] | str) -> list[Source]:
+    """Sources for a table: the first pattern that matches anything wins (all its matches, sorted).
+
+    Matching ignores case, so ``deals*.csv`` also finds ``Deals_2026.CSV``; it also finds
+    ``deals_2026.csv.gz`` and a ``deals.csv`` inside a zip archive
+    (:func:`salesaudit.data.readers.find_sources`).
+    """
+    return find_sources(data_dir, patterns)
+
+
+def _read_table_files(name: str, files: list[Source], tmap: TableMap, data_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
+    frames, infos = [], []
+    for src in files:
+        raw, info = read_raw(src, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
+        for join in tmap.join:
+            raw = _apply_join(raw, join, data_dir, src.label, name)
+        label = src.label
+        raw[FILE_COL] = label
+        frames.append(raw)
+        infos.append({"file": label, "rows": len(raw), **info})
+    if len(frames) == 1:
+        return frames[0], infos
+    return pd.concat(frames, ignore_index=True).fillna(""), infos
+
+
+def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
+    target = normalize_header(ref)
+    for col in raw.columns:
+        if not str(col).startswith("_") and normalize_header(col) == target:
+            return col
+    return None
+
+
+def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_label: str, table: str) -> pd.DataFrame:
+    hits = find_files(data_dir, join.file)
+    where = f"tables.{table}.join"
+    if not hits:
+        raise InputFileError(main_label, f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.",
+                             f"put that file in the data folder or change `{where}.file` in the preset.")
+    other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
+    left_key = _find_header(raw, join.key)
+    right_key = _find_header(other, join.right_key or join.key)
+    if left_key is None:
+        columns = ", ".join(c for c in raw.columns if not c.startswith("_"))
+        raise InputFileError(main_label, f"the join key column {join.key!r} is missing.", f"change `{where}.key` in the preset to one of: {columns}.")
+    if right_key is None:
+        raise InputFileError(hits[0].label, f"the join key column {(join.right_key or join.key)!r} is missing.", f"change `{where}.right_key` in the preset.")
+    keys = other[right_key]
+    dup = keys[keys.duplicated() & (keys != "")]
+    if len(dup):
+        raise InputFileError(hits[0].label, f"the join key {right_key!r} repeats ({len(dup)} repeated values, e.g. {dup.iloc[0]!r}), so rows cannot be matched one to one.",
+                             f"deduplicate that file or choose another key in `{where}.key`.")
+    keep = [c for c in other.columns if not c.startswith("_")]
+    right = other[keep].rename(columns={c: f"{join.prefix}{c}" for c in keep})
+    rk = f"{join.prefix}{right_key}"
+    right = right[right[rk] != ""]
+    merged = raw.merge(right, how="left", left_on=left_key, right_on=rk, validate="many_to_one", sort=False)
+    merged.index = raw.index
+    return merged.fillna("")
+
+
+# ---------------------------------------------------------------------------
+# mapping one table
+
+
+def _resolve(raw: pd.DataFrame, ref) -> list[str]:
+    refs = [ref] if isinstance(ref, str) else list(ref)
+    return [h for h in (_find_header(raw, r) for r in refs) if h is not None]
+
+
+def _coalesce(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
+    out = clean_text(raw[headers[0]])
+    for h in headers[1:]:
+        nxt = clean_text(raw[h])
+        out = out.where(out != "", nxt)
+    return out
+
+
+def _value_map(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    if not mapping:
+        return text
+    lookup = {normalize_header(k): v for k, v in mapping.items()}
+    keys = text.map(normalize_header)
+    mapped = keys.map(lookup)
+    return mapped.where(mapped.notna(), text).astype(object)
+
+
+def stage_lookup(preset: Preset, config: RunConfig) -> dict[str, str]:
+    """Normalised CRM stage text -> funnel key: funnel keys and labels, then the preset, then the config."""
+    lookup: dict[str, str] = {}
+    for s in config.funnel.stages:
+        for text in (s.key, s.label.ru, s.label.en):
+            lookup[normalize_header(text)] = s.key
+    keys = set(config.funnel.keys)
+    for src, dst in preset.stages.items():
+        if dst in keys:  # a preset stage outside this client's funnel is ignored
+            lookup[normalize_header(src)] = dst
+    for src, dst in config.stage_map.items():
+        lookup[normalize_header(src)] = dst
+    return lookup
+
+
+def map_table(
+    name: str, raw: pd.DataFrame, tmap: TableMap, *, config: RunConfig, preset: Preset, as_of: pd.Timestamp, files_label: str
+) -> tuple[pd.DataFrame, _Verdicts, dict, list[str], pd.DataFrame]:
+    """Map one raw table into canonical columns and give each row a verdict.
+
+    Returns the canonical frame (all rows, same index as ``raw``), the verdicts,
+    the columns used, the optional columns the export lacks, and the stage mapping.
+    """
+    spec = TABLES[name]
+    where = f"tables.{name}.columns"
+    v = _Verdicts(raw.index)
+    text: dict[str, pd.Series] = {}
+    mapped: dict[str, str] = {}
+    missing_optional: list[str] = []
+    file_cols = [c for c in raw.columns if not c.startswith("_")]
+    derivable = {("deals", "outcome"), ("leads", "status")}
+
+    resolved = {c: _resolve(raw, ref) for c, ref in tmap.columns.items()}
+    if file_cols and not any(resolved.values()):
+        raise InputFileError(
+            files_label,
+            f"none of the columns that preset `{preset.name}` maps for `{name}` is in the file; its columns are: {', '.join(file_cols[:20])}{' …' if len(file_cols) > 20 else ''}.",
+            f"use the preset of the CRM this file came from (`preset:` in the run config), or edit `{where}` in {display_path(preset.source)}.",
+        )
+    for col in spec.columns:
+        if col.name in tmap.constants:
+            text[col.name] = pd.Series(tmap.constants[col.name], index=raw.index, dtype=object)
+            mapped[col.name] = f"= {tmap.constants[col.name]}"
+            continue
+        ref = tmap.columns.get(col.name)
+        if ref is None:
+            if col.required and (name, col.name) not in derivable:
+                raise InputFileError(
+                    files_label,
+                    f"the preset `{preset.name}` maps no export column to the required canonical column `{name}.{col.name}`.",
+                    f"add `{col.name}: <export column>` under `{where}` in {display_path(preset.source)}.",
+                )
+            continue
+        headers = resolved[col.name]
+        if not headers:
+            if col.required:
+                wanted = ref if isinstance(ref, str) else " or ".join(ref)
+                hint = closest(wanted if isinstance(ref, str) else ref[0], file_cols)
+                raise InputFileError(
+                    files_label,
+                    f"the required column {wanted!r} (canonical `{name}.{col.name}`) is not in the file.{hint} "
+                    f"The file's columns are: {', '.join(file_cols[:40])}{' …' if len(file_cols) > 40 else ''}.",
+                    f"change `{where}.{col.name}` in {display_path(preset.source)} to the file's column name, or export that column.",
+                )
+            missing_optional.append(col.name)
+            continue
+        text[col.name] = _coalesce(raw, headers)
+        mapped[col.name] = " | ".join(headers)
+    for col_name, mapping in tmap.values.items():
+        if col_name in text:
+            text[col_name] = _value_map(text[col_name], mapping)
+
+    # 1. empty and malformed rows
+    cells = raw[file_cols] if file_cols else pd.DataFrame(index=raw.index)
+    empty = (cells.apply(lambda s: s.astype(str).str.strip() == "")).all(axis=1) if file_cols else pd.Series(True, index=raw.index)
+    v.flag(empty, "empty_row")
+    if "_extra" in raw:
+        v.flag(raw["_extra"] > 0, "bad_shape", "", raw["_extra"].astype(str) + " extra value(s)")
+
+    # 2. the key
+    out = {}
+    if spec.key and spec.key in text and spec.column(spec.key).required:
+        v.flag(text[spec.key] == "", "missing_id", spec.key)
+
+    # 3. parse every column
+    tz = config.timezone or config.lead_response.calendar.timezone
+    future: list[tuple[str, pd.Series]] = []
+    below: list[tuple[str, pd.Series]] = []
+    stage_src = None
+    for col in spec.columns:
+        if col.name not in text:
+            continue
+        t = text[col.name].astype(str)
+        if col.kind == "datetime":
+            values, bad = parse_datetimes(t, dayfirst=tmap.dayfirst, timezone=tz, null_values=tmap.null_values)
+            v.flag(bad, "bad_date", col.name, t)
+            early = values < _MIN_DATE
+            v.flag(early, "bad_date", col.name, t)
+            if not col.future_ok:
+                future.append((col.name, values > as_of))
+            out[col.name] = values
+        elif col.kind == "float":
+            values, bad = parse_numbers(t, decimal=tmap.decimal, null_values=tmap.null_values)
+            v.flag(bad, "bad_number", col.name, t)
+            lo = values < col.minimum if col.minimum is not None else pd.Series(False, index=raw.index)
+            hi = values > col.maximum if col.maximum is not None else pd.Series(False, index=raw.index)
+            below.append((col.name, lo, hi))
+            out[col.name] = values
+        elif col.kind == "category" and col.name == "stage":
+            stage_src = t
+            out[col.name] = t  # mapped below
+        elif col.name == "currency":
+            codes, bad = parse_currencies(t, tmap.null_values)
+            v.flag(bad, "bad_value", col.name, t)
+            out[col.name] = codes
+        elif col.kind == "category":
+            norm = t.str.casefold()
+            null = is_null(t, tmap.null_values)
+            bad = ~null & ~norm.isin(col.allowed)
+            v.flag(bad, "bad_value", col.name, t)
+            out[col.name] = norm.where(~null & ~bad, None)
+        else:  # id, str
+            out[col.name] = t.where(t != "", None)
+
+    # 4. required values
+    for col in spec.columns:
+        if col.required and col.name in out and col.name != spec.key:
+            v.flag(pd.Series(out[col.name], index=raw.index).isna(), "missing_value", col.name)
+
+    # 5. dates after the audit moment
+    for col_name, mask in future:
+        v.flag(mask, "future_date", col_name, text[col_name])
+
+    # 6. ranges
+    for col_name, lo, hi in below:
+        col = spec.column(col_name)
+        v.flag(lo, "negative_amount" if col.minimum == 0 and "amount" in col_name else "out_of_range", col_name, text[col_name])
+        v.flag(hi, "out_of_range", col_name, text[col_name])
+
+    # 7. stages and outcomes
+    mapping_rows = pd.DataFrame(columns=["table", "source", "stage", "rows"])
+    if stage_src is not None:
+        lookup = stage_lookup(preset, config)
+        keys = stage_src.map(normalize_header).map(lookup)
+        if preset.pipeline_prefix:
+            # Bitrix24 writes the stages of pipeline 3 as C3:NEW: the prefix names the pipeline
+            prefix = stage_src.str.extract(preset.pipeline_prefix, expand=False)
+            has_prefix = prefix.notna()
+            if has_prefix.any():
+                stripped = stage_src.str.replace(preset.pipeline_prefix, "", regex=True)
+                keys = keys.where(keys.notna() | ~has_prefix, stripped.map(normalize_header).map(lookup))
+                if name == "deals" and "pipeline" not in out:
+                    out["pipeline"] = prefix.where(has_prefix, "0").astype(object)
+                    text["pipeline"] = pd.Series(out["pipeline"], index=raw.index).astype(str)
+        if name == "deals" and "outcome" in out and tmap.stage_from_outcome:
+            o = pd.Series(out["outcome"], index=raw.index)
+            keys = keys.mask(o == "won", config.funnel.won).mask(o == "lost", config.funnel.lost)
+        unknown = (stage_src != "") & keys.isna()
+        nonempty = int((stage_src != "").sum())
+        if nonempty and int(unknown.sum()) == nonempty:
+            sample = ", ".join(repr(x) for x in stage_src[unknown].drop_duplicates().head(8))
+            raise InputFileError(
+                files_label,
+                f"none of its stage names ({sample}) matches the funnel ({', '.join(config.funnel.keys)}) or the stage mapping of preset `{preset.name}`.",
+                "map them to funnel keys under `stage_map:` in the run config (or `stages:` in the preset), or use the funnel of this CRM.",
+            )
+        v.flag(unknown, "unknown_stage", "stage", stage_src)
+        out["stage"] = keys.where(keys.notna(), None)
+        counts = pd.DataFrame({"source": stage_src, "stage": keys.fillna("")}).value_counts().reset_index(name="rows")
+        counts.insert(0, "table", name)
+        mapping_rows = counts.sort_values(["stage", "rows"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+    if name == "deals":
+        stage = pd.Series(out["stage"], index=raw.index)
+        derived = pd.Series(np.where(stage == config.funnel.won, "won", np.where(stage == config.funnel.lost, "lost", "open")), index=raw.index)
+        derived = derived.where(stage.notna(), None)
+        if "outcome" in out:
+            o = pd.Series(out["outcome"], index=raw.index)
+            v.flag(o.notna() & stage.notna() & (o != derived), "inconsistent_outcome", "outcome", text.get("outcome"))
+            out["outcome"] = o.where(o.notna(), derived)
+        else:
+            out["outcome"] = derived
+        if "closed_at" in out:
+            v.flag(out["closed_at"] < out["created_at"], "closed_before_created", "closed_at", text["closed_at"])
+        if config.pipeline is not None:
+            _select_pipeline(out, text, v, config, preset, files_label, raw.index)
+        if "currency" in out:
+            cur = pd.Series(out["currency"], index=raw.index)
+            if config.currency is None:  # the report's currency: the one most deals are in
+                counts = cur[v.ok].dropna().value_counts()
+                config.currency = str(counts.index[0]) if len(counts) else "RUB"
+                config._filled.add("currency")
+            foreign = cur.notna() & (cur != config.currency)
+            no_rate = foreign & ~cur.isin(list(config.exchange_rates))
+            v.flag(no_rate, "other_currency", "currency", text["currency"])
+            if "amount" in out:
+                rate = cur.map(config.exchange_rates).where(foreign & ~no_rate, 1.0).astype("float64")
+                out["amount"] = pd.Series(out["amount"], index=raw.index) * rate
+    if name == "leads":
+        if "first_response_at" in out:
+            v.flag(out["first_response_at"] < out["created_at"], "response_before_created", "first_response_at", text["first_response_at"])
+        if "status" not in out and "deal_id" in out:
+            out["status"] = pd.Series(np.where(pd.Series(out["deal_id"], index=raw.index).notna(), "converted", None), index=raw.index, dtype=object)
+
+    frame = empty_table(name)
+    data = {}
+    for col in spec.columns:
+        if col.name in out:
+            data[col.name] = pd.Series(out[col.name], index=raw.index).astype(col.dtype)
+        else:
+            data[col.name] = pd.Series(pd.NA if col.dtype == "string" else np.nan, index=raw.index).astype(col.dtype)
+    frame = pd.DataFrame(data, index=raw.index)[list(spec.names)]
+
+    # 8. duplicates among rows still accepted
+    if spec.key and spec.key in out:
+        acc = frame[v.ok & frame[spec.key].notna()]
+        dup = acc[spec.key].duplicated(keep=False)
+        if dup.any():
+            d = acc[dup]
+            h = pd.util.hash_pandas_object(d.astype(str), index=False)
+            n_variants = h.groupby(d[spec.key]).transform("nunique")
+            exact = n_variants == 1
+            repeat = d[spec.key].duplicated(keep="first")
+            v.flag((exact & repeat).reindex(raw.index, fill_value=False), "duplicate_exact", spec.key, text[spec.key])
+            v.flag((~exact).reindex(raw.index, fill_value=False), "duplicate_conflict", spec.key, text[spec.key])
+    return frame, v, mapped, missing_optional, mapping_rows
+
+
+def _pipeline_key(value) -> str:
+    return normalize_header(str(value))
+
+
+def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, preset: Preset, files_label: str, index) -> None:
+    """Keep the deals of the pipeline the run config names (``pipeline:``); quarantine the others."""
+    if "pipeline" not in out:
+        raise InputFileError(
+            files_label,
+            f"the run config selects `pipeline: {config.pipeline}`, but the deals export names no pipeline (no column that preset `{preset.name}` "
+            "maps to `pipeline`, such as Воронка, Направление or CATEGORY_ID, and no stage ids like C3:NEW).",
+            "export the deals with the pipeline column (Bitrix24: «Направление»/«Воронка»; amoCRM: «Воронка»), or remove `pipeline:` from the run config.",
+        )
+    pipe = pd.Series(out["pipeline"], index=index).astype(object)
+    want = _pipeline_key(config.pipeline)
+    match = pipe.map(lambda x: x is not None and not pd.isna(x) and _pipeline_key(x) == want)
+    if not match.any():
+        counts = pipe.dropna().astype(str).value_counts()
+        listed = "; ".join(f"{k!r}: {n} deals" for k, n in counts.head(12).items()) or "none"
+        raise InputFileError(
+            files_label,
+            f"the run config selects `pipeline: {config.pipeline}`, which no deal belongs to. The export's pipelines: {listed}.",
+            "set `pipeline:` in the run config to one of these (the id or the name as written), or remove it to audit them all.",
+        )
+    v.flag(~match, "other_pipeline", "pipeline", pipe.astype(str))
+
+
+def _convert_payments(payments: pd.DataFrame, deals_frame: pd.DataFrame, config: RunConfig) -> int:
+    """Payments of a deal in another currency are in that currency too: convert them at the config's rate."""
+    if not config.exchange_rates or "currency" not in deals_frame:
+        return 0
+    cur = deals_frame.set_index("deal_id")["currency"]
+    cur = cur[~cur.index.duplicated()]
+    pay_cur = payments["deal_id"].map(cur)
+    rate = pay_cur.map(config.exchange_rates)
+    conv = rate.notna() & (pay_cur != config.currency)
+    payments.loc[conv, "amount"] = payments.loc[conv, "amount"] * rate[conv].astype("float64")
+    return int(conv.sum())
+
+
+def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int:
+    """Fill an empty ``closed_at`` of a won or lost deal with its first entry into that terminal stage."""
+    need = deals["outcome"].isin(["won", "lost"]) & deals["closed_at"].isna()
+    if not need.any():
+        return 0
+    terminal = history[history["stage"].isin([funnel.won, funnel.lost])]
+    first = terminal.groupby(["deal_id", "stage"], observed=True)["entered_at"].min()
+    key = deals.loc[need, "outcome"].map({"won": funnel.won, "lost": funnel.lost})
+    idx = pd.MultiIndex.from_arrays([deals.loc[need, "deal_id"].astype(object), key.astype(object)])
+    found = pd.Series(first.reindex(idx).to_numpy(), index=deals.index[need])
+    deals.loc[need, "closed_at"] = found.astype("datetime64[ns]")
+    return int(found.notna().sum())
+
+
+def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set) -> None:
+    ids = set(deals["deal_id"].dropna())
+    ref = frame["deal_id"]
+    present = ref.notna()
+    v.flag(present & ref.isin(deals_quarantined) & ~ref.isin(ids), "deal_quarantined", "deal_id", ref.astype(str))
+    v.flag(present & ~ref.isin(ids), "unknown_deal", "deal_id", ref.astype(str))
+
+
+# ---------------------------------------------------------------------------
+# the dataset
+
+
+def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refuse: bool = True) -> Dataset:
+    """Load every table the preset describes from ``config.data``, and judge the load.
+
+    ``Dataset.problems`` holds the verdict (:func:`salesaudit.data.verdict.assess`). With ``refuse``
+    (the default) a fatal problem raises :class:`salesaudit.data.verdict.LoadRefused`, one paragraph
+    naming the file, what was expected and how to fix it; ``refuse=False`` returns the dataset
+    with its problems, for a report on a broken export.
+    """
+    if not isinstance(config, RunConfig):
+        config = load_run_config(config)
+    preset = load_preset(config.preset, config.base_dir, config.source)
+    data_dir = config.data_dir
+    if not data_dir.is_dir():
+        where = display_path(config.source) if config.source else "the run config"
+        raise InputFileError(display_path(data_dir), "the data folder does not exist.", f"set `data:` in {where} to the folder with the export files (relative to the config).")
+    as_of = pd.Timestamp(config.audit_moment())
+    tables, raws, reports, verdicts, frames = {}, {}, {}, {}, {}
+    mappings = []
+    names = TABLE_ORDER
+    iterator = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(names, desc="load", leave=False)
+    for name in iterator:
+        tmap = preset.tables.get(name)
+        if tmap is None:
+            reports[name] = TableReport(name, "not_in_preset")
+            continue
+        patterns = config.files.get(name) or tmap.files
+        files = find_files(data_dir, patterns)
+        if not files:
+            reports[name] = TableReport(name, "no_file", patterns=[patterns] if isinstance(patterns, str) else list(patterns))
+            continue
+        raw, infos = _read_table_files(name, files, tmap, data_dir)
+        label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
+        frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
+        if name in ("stage_history", "payments") and "deals" in frames:
+            dv = verdicts["deals"]
+            dframe = frames["deals"]
+            _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()))
+        raws[name], verdicts[name], frames[name] = raw, v, frame
+        if len(mapping):
+            mappings.append(mapping)
+        reports[name] = TableReport(name, "loaded", [i["file"] for i in infos], len(raw), int(v.ok.sum()), int((~v.ok).sum()), mapped, missing_opt, infos)
+        for info in infos:  # content and ending disagree: say how the file was read
+            if info.get("format_note") and info.get("format") in ("csv", "xlsx", "html", "parquet"):
+                reports[name].notes.append((f"note.read_by_content.{info['format']}", {"file": info["file"]}))
+    if not frames:
+        expected = "; ".join(f"{t}: {', '.join(m.files)}" for t, m in preset.tables.items())
+        present = ", ".join(p.name for p in sorted(data_dir.iterdir())[:20]) or "nothing"
+        raise InputFileError(display_path(data_dir), f"no file in it matches any table of preset `{preset.name}` (expected {expected}); the folder holds: {present}.",
+                             "rename the files, point `data:` at the right folder, or set `files:` per table in the run config.")
+    qs = []
+    for name, frame in frames.items():
+        v = verdicts[name]
+        tables[name] = frame[v.ok].reset_index(drop=True)
+        bad = ~v.ok
+        if bad.any():
+            raw = raws[name]
+            qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values,
+                                    "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
+    if "deals" in tables and "stage_history" in tables:
+        n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
+        if n:
+            reports["deals"].notes.append(("note.closed_at_from_history", {"n": n}))
+    if config.currency is None:
+        config.currency = "RUB"
+        config._filled.add("currency")
+    if "deals" in tables and "payments" in tables:
+        n = _convert_payments(tables["payments"], tables["deals"], config)
+        if n:
+            reports["payments"].notes.append(("note.payments_converted", {"n": n, "currency": config.currency}))
+    if "deals" in tables and config.exchange_rates:
+        d = tables["deals"]
+        n = int((d["currency"].notna() & (d["currency"] != config.currency)).sum())
+        if n:
+            rates = ", ".join(f"{k} = {r:g} {config.currency}" for k, r in sorted(config.exchange_rates.items()))
+            reports["deals"].notes.append(("note.deals_converted", {"n": n, "currency": config.currency, "rates": rates}))
+    quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    quarantine["row"] = quarantine["row"].astype("int64")
+    stage_mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["table", "source", "stage", "rows"])
+    facts = _facts(frames, verdicts, data_dir)
+    ds = Dataset(config, preset, tables, quarantine, raws, reports, stage_mapping, as_of, facts=facts)
+    from .verdict import LoadRefused, assess
+
+    ds.problems = assess(ds)
+    fatal = [p for p in ds.problems if p.fatal]
+    if fatal and refuse:
+        raise LoadRefused(fatal)
+    return ds
+
+
+def _facts(frames: dict, verdicts: dict, data_dir: Path) -> dict:
+    """Pipelines and currencies of the deals (all rows that name one), and the data folder's files."""
+    facts: dict = {"folder_files": [s.label for s in list_sources(data_dir)][:40]}
+    if "deals" in frames:
+        d, v = frames["deals"], verdicts["deals"]
+        usable = v.ok | v.reason.isin(["other_pipeline", "other_currency"])
+        for col, key in (("pipeline", "pipelines"), ("currency", "currencies")):
+            vals = d.loc[usable, col].dropna().astype(str)
+            facts[key] = {k: int(n) for k, n in vals.value_counts().sort_values(ascending=False, kind="stable").items()}
+    return facts
+
+
+def load(config_path, cache=None, **overrides) -> Dataset:
+    """Load a run config (``params/clients/*.yaml``) and its dataset in one call.
+
+    ``cache`` is a folder written by :func:`salesaudit.data.cache.save_dataset` (``salesaudit run``
+    passes its own to every notebook): when it holds this config's dataset, the dataset is read
+    from it instead of loading the export again.
+    """
+    cfg = load_run_config(config_path, **overrides)
+    if cache:
+        from .cache import load_cached
+
+        ds = load_cached(cfg, cache)
+        if ds is not None:
+            return ds
+    return load_dataset(cfg)

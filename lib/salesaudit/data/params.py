@@ -1,0 +1,633 @@
+"""Run parameters: the schema of the YAML files in ``params/`` and their loader.
+
+A run config (``params/clients/*.yaml``) names the data, the CRM preset, the
+audit period and language, and carries the client's rules: the funnel, the
+lead-response SLA with its working calendar, the deal-load limit and the
+discount policy. Any section may instead be a path to another YAML file
+(relative to the config), so a funnel can be shared between clients.
+
+Every wrong key or value raises :class:`~salesaudit.errors.ParameterError`
+naming the file, the key and the allowed values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal, Optional
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+
+from ..errors import ParameterError, closest, display_path
+from .model import TABLES
+from .presets import load_preset
+from .schema import (  # noqa: F401  (read_yaml, validate… are also imported from here)
+    SCHEMA_TABLE_HEAD,
+    _check_timezone,
+    _Strict,
+    available_names,
+    format_validation_error,
+    named_dirs,
+    read_yaml,
+    schema_rows,
+    validate,
+)
+
+__all__ = [
+    "Labels",
+    "Stage",
+    "Funnel",
+    "Calendar",
+    "LeadResponse",
+    "DealLoad",
+    "Discounts",
+    "RunConfig",
+    "load_run_config",
+    "load_funnel",
+    "read_yaml",
+    "validate",
+    "parse_period",
+    "parse_moment",
+    "Period",
+    "PERIOD_FORMS",
+    "MOMENT_FORMS",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LANGUAGES = ("ru", "en")
+GRAINS = ("day", "week", "month")
+
+
+class Labels(_Strict):
+    """A label in both report languages."""
+
+    ru: str = Field(description="Russian text")
+    en: str = Field(description="English text")
+
+    def __call__(self, lang: str) -> str:
+        return getattr(self, lang)
+
+
+class Stage(_Strict):
+    """One funnel stage."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="machine key, lower case")
+    label: Labels
+    norm_days: Optional[float] = Field(default=None, ge=0, description="time norm in calendar days")
+    may_skip: bool = Field(default=True, description="false: a deal must pass through this stage")
+    terminal: Optional[Literal["won", "lost"]] = Field(default=None, description="marks the won and the lost terminal stage")
+
+
+class Funnel(_Strict):
+    """Ordered stages; the last two are the won and lost terminals."""
+
+    stages: list[Stage] = Field(min_length=3, description="open stages in order, then the won and lost terminals")
+    lost_reached_without_history: Optional[str] = Field(
+        default=None,
+        description="when the export has no stage history: the open stage a lost deal is assumed to have reached (default: the first)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self):
+        keys = [s.key for s in self.stages]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"stage keys must be unique; repeated: {', '.join(dup)}")
+        won = [s.key for s in self.stages if s.terminal == "won"]
+        lost = [s.key for s in self.stages if s.terminal == "lost"]
+        if len(won) != 1 or len(lost) != 1:
+            raise ValueError("exactly one stage needs `terminal: won` and exactly one `terminal: lost`")
+        if self.lost_reached_without_history is not None and self.lost_reached_without_history not in [s.key for s in self.stages if s.terminal is None]:
+            raise ValueError(f"lost_reached_without_history must be an open stage: {', '.join(s.key for s in self.stages if s.terminal is None)}")
+        first_terminal = min(i for i, s in enumerate(self.stages) if s.terminal)
+        if any(s.terminal is None for s in self.stages[first_terminal:]):
+            raise ValueError("the won and lost terminal stages must come after every open stage")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.stages]
+
+    @property
+    def open_stages(self) -> list[str]:
+        return [s.key for s in self.stages if s.terminal is None]
+
+    @property
+    def won(self) -> str:
+        return next(s.key for s in self.stages if s.terminal == "won")
+
+    @property
+    def lost(self) -> str:
+        return next(s.key for s in self.stages if s.terminal == "lost")
+
+    @property
+    def mandatory(self) -> list[str]:
+        """Stages that may not be skipped."""
+        return [s.key for s in self.stages if not s.may_skip]
+
+    def stage(self, key: str) -> Stage:
+        for s in self.stages:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def label(self, key: str, lang: str) -> str:
+        return self.stage(key).label(lang)
+
+    def norms(self) -> dict[str, float | None]:
+        return {s.key: s.norm_days for s in self.stages if s.terminal is None}
+
+    def order(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
+
+class Calendar(_Strict):
+    """The working calendar: used for lead response, business days and the simulation."""
+
+    timezone: Optional[str] = Field(default=None, description="IANA timezone; empty: the run config's top-level `timezone` (set it there)")
+    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default=["mon", "tue", "wed", "thu", "fri"], description="working weekdays")
+    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="opening time, HH:MM")
+    end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="closing time, HH:MM")
+    production: Optional[Literal["ru", "none"]] = Field(
+        default=None,
+        description="production calendar whose holidays and transferred working days apply (`ru`: Russia, from the maintained `holidays` package), "
+                    "`none` for only the dates below; empty: the preset's",
+    )
+    holidays: list[dt.date] = Field(default=[], description="non-working dates of this client, added to the production calendar's")
+    workdays_extra: list[dt.date] = Field(default=[], description="working dates on a day off (a working Saturday), added to the production calendar's")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v):
+        return _check_timezone(v)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
+        if not self.workdays:
+            raise ValueError("`workdays` needs at least one day")
+        return self
+
+    def build(self):
+        """A :class:`salesaudit.data.calendar.WorkCalendar` for these settings.
+
+        With ``production: ru`` the Russian production calendar's holidays and transferred
+        working days are merged with this client's own dates, and the calendar knows which years
+        it covers (a date outside them is a load warning).
+        """
+        from .calendar import WorkCalendar
+
+        common = dict(
+            timezone=self.timezone or "UTC",
+            workdays=tuple(WEEKDAYS.index(d) for d in self.workdays),
+            start=self.start,
+            end=self.end,
+            holidays=tuple(self.holidays),
+            workdays_extra=tuple(self.workdays_extra),
+        )
+        if self.production == "ru":
+            from .calendar import covered_years
+
+            return WorkCalendar.for_country("RU", covered_years("RU"), **common)
+        return WorkCalendar(**common)
+
+
+class LeadResponse(_Strict):
+    """How fast a new lead must be answered, in working time."""
+
+    sla_minutes: float = Field(default=30, gt=0, description="first response due within this many working minutes")
+    same_day: bool = Field(default=True, description="every lead must be processed by the end of its working day")
+    calendar: Calendar = Calendar()
+
+
+class DealLoad(_Strict):
+    """The number of open deals one seller may hold."""
+
+    limit: int = Field(default=30, gt=0, description="open deals one seller may hold")
+    per_manager: dict[str, int] = Field(default={}, description="manager key -> a personal limit")
+
+    def limit_for(self, manager: str) -> int:
+        return self.per_manager.get(manager, self.limit)
+
+
+class Discounts(_Strict):
+    """The discount and instalment policy."""
+
+    max_discount_pct: float = Field(default=10, ge=0, le=100, description="largest discount without approval, %")
+    allowed_payment_terms: list[str] = Field(default=["prepaid", "postpaid", "instalment_3m", "instalment_6m"], description="payment terms the policy allows")
+    instalment_min_amount: Optional[float] = Field(default=None, ge=0, description="instalments only for deals at least this large")
+
+
+class Rule(_Strict):
+    """Thresholds of one scorecard checkpoint: green at or beyond ``green``, amber up to ``amber``, else red."""
+
+    green: float
+    amber: float
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _order(self):
+        if (self.higher_is_better and self.amber > self.green) or (not self.higher_is_better and self.amber < self.green):
+            raise ValueError("`amber` must lie on the worse side of `green`")
+        return self
+
+
+class Scorecard(_Strict):
+    """Rules of the head-of-sales scorecard (notebook 07); fractions, e.g. 0.9 = 90%."""
+
+    new_head_months: float = Field(default=3, gt=0, description="a head of sales in the job for less than this many months is judged as new")
+    plan_attainment: Rule = Field(default=Rule(green=1.0, amber=0.9), description="team revenue received / plan, last month")
+    plan_trend: Rule = Field(default=Rule(green=0.0, amber=-0.05), description="change of attainment per month over the last three months")
+    cumulative_lag: Rule = Field(default=Rule(green=0.0, amber=-0.05), description="cumulative revenue lag behind the prorated plan in the period")
+    same_day_processing: Rule = Field(default=Rule(green=0.98, amber=0.9), description="share of leads processed by the end of their working day")
+    mom_growth: Rule = Field(default=Rule(green=0.0, amber=-0.1), description="revenue received against the previous month (experienced head only)")
+    analytics_per_manager: Rule = Field(default=Rule(green=0.99, amber=0.9), description="share of deals with a manager, given per-manager plans exist")
+    lagging_managers: Rule = Field(default=Rule(green=0, amber=2, higher_is_better=False), description="managers behind the team on any check")
+
+
+class RunConfig(_Strict):
+    """A client's run config: what to load, how to read it, and the client's rules."""
+
+    client: str = Field(default="client", description="client name shown in the reports")
+    data: Path = Field(description="folder with the export files, relative to this config file")
+    preset: str = Field(description="a preset name in params/crm/ (e.g. bitrix24) or a path to a preset YAML")
+    files: dict[str, str] = Field(default={}, description="per table: a file name or glob overriding the preset's")
+    stage_map: dict[str, str] = Field(default={}, description="extra CRM stage name -> funnel key mappings")
+    funnel: Funnel = Field(description="the funnel: inline, a file path, or a name in params/funnels/ (`bitrix24_default`); omitted: the preset's default funnel")
+    timezone: Optional[str] = Field(default=None, description="IANA timezone of every timestamp (timestamps with a UTC offset are converted to it; the working calendar "
+                                                           "inherits it); empty: the preset's (Europe/Moscow for bitrix24 and amocrm, UTC for generic)")
+    pipeline: Optional[str] = Field(default=None, description="audit one pipeline (Bitrix24 CATEGORY_ID such as 3, or the pipeline's name); "
+                                                           "deals of other pipelines are quarantined as `other_pipeline`")
+    currency: Optional[str] = Field(default=None, description="ISO code of the report's currency (names such as руб. or $ are understood); empty: the currency most "
+                                                           "deals are in, else RUB. Amounts in other currencies need `exchange_rates`")
+    exchange_rates: dict[str, float] = Field(default={}, description="ISO code -> units of `currency` per unit, e.g. USD: 92.5; deals in a currency without a rate are quarantined as `other_currency`")
+    lead_response: LeadResponse = LeadResponse()
+    deal_load: DealLoad = DealLoad()
+    discounts: Discounts = Discounts()
+    scorecard: Scorecard = Scorecard()
+    required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
+    as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, "
+                                                                 "2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), "
+                                                                 "2026-10 or 10.2026 (end of that month)")
+    period: Optional[str] = Field(default=None, description="2026-10 or 10.2026 (month), 2026-W41 (ISO week), 2026-10-14 or 14.10.2026 (day)")
+    grain: Literal["day", "week", "month"] = Field(default="month", description="reporting grain of the period")
+    language: Literal["ru", "en"] = Field(default="ru", description="report language")
+    seed: int = Field(default=20261031, description="seed of every random draw (samples, simulations)")
+    notebooks: Optional[list[str]] = Field(default=None, description="notebook file names to run; all by default")
+    #: where the config was read from (set by the loader, not by the user)
+    source: Optional[Path] = Field(default=None, exclude=True)
+    #: keys the loader filled in because the config left them empty (the currency most deals are in,
+    #: the audit moment of a run's load): the dataset cache keys on what the user wrote
+    _filled: set = PrivateAttr(default_factory=set)
+
+    @field_validator("required_deal_fields")
+    @classmethod
+    def _deal_fields(cls, v):
+        names = TABLES["deals"].names
+        bad = [f for f in v if f not in names]
+        if bad:
+            raise ValueError(f"not a deals column: {', '.join(bad)}; allowed: {', '.join(names)}")
+        return v
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, v):
+        bad = [k for k in v if k not in TABLES]
+        if bad:
+            raise ValueError(f"unknown table {', '.join(bad)}; allowed: {', '.join(TABLES)}")
+        return v
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_text(cls, v):
+        # YAML reads an unquoted 2026-10-14 as a date; the label is kept in its canonical form
+        if v is None:
+            return v
+        if isinstance(v, dt.date):
+            v = v.isoformat()
+        if isinstance(v, float):  # YAML reads 10.2026 as a number
+            v = f"{v:.4f}"
+        return parse_period(str(v)).label
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, v):
+        return None if v is None else parse_moment(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v):
+        return _check_timezone(v)
+
+    @field_validator("pipeline", mode="before")
+    @classmethod
+    def _pipeline(cls, v):
+        return None if v is None else str(v).strip()
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v):
+        from .parse import currency_code
+
+        if v is None:
+            return v
+        code = currency_code(v)
+        if code is None:
+            raise ValueError(f"{v!r} is not a currency; use an ISO code such as RUB, USD, EUR, KZT")
+        return code
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def _rates(cls, v):
+        from .parse import currency_code
+
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for k, rate in v.items():
+            code = currency_code(str(k))
+            if code is None:
+                raise ValueError(f"{k!r} is not a currency; use ISO codes as keys, e.g. USD: 92.5")
+            out[code] = rate
+        return out
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _rates_positive(cls, v):
+        bad = [k for k, r in v.items() if not r > 0]
+        if bad:
+            raise ValueError(f"rates must be positive numbers; check {', '.join(bad)}")
+        return v
+
+    @field_validator("notebooks", mode="before")
+    @classmethod
+    def _notebooks(cls, v):
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            v = [part.strip() for item in v for part in str(item).replace(",", " ").split() if part.strip()]
+        return v
+
+    @model_validator(mode="after")
+    def _stage_map_targets(self):
+        bad = sorted({t for t in self.stage_map.values() if t not in self.funnel.keys})
+        if bad:
+            raise ValueError(f"stage_map points to {', '.join(bad)}, not a funnel stage; allowed: {', '.join(self.funnel.keys)}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def data_dir(self) -> Path:
+        return (self.base_dir / self.data).resolve() if not self.data.is_absolute() else self.data
+
+    @property
+    def calendar(self):
+        return self.lead_response.calendar.build()
+
+    def audit_moment(self) -> dt.datetime:
+        """``as_of``, or now (local, naive) when the config does not fix it."""
+        return self.as_of if self.as_of is not None else dt.datetime.now().replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------
+# periods
+
+
+class Period(BaseModel):
+    """A reporting period: ``start`` inclusive, ``end`` exclusive."""
+
+    label: str
+    grain: Literal["day", "week", "month"]
+    start: dt.datetime
+    end: dt.datetime
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_MONTH_RU = re.compile(r"^(\d{1,2})[./](\d{4})$")
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DAY_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+PERIOD_FORMS = "2026-10 or 10.2026 (month), 2026-W41 (ISO week), 2026-10-14 or 14.10.2026 (day)"
+MOMENT_FORMS = (
+    "2026-10-31 23:59, 2026-10-31T23:59:00+03:00, 31.10.2026 23:59, 31.10.2026 (the end of that day), "
+    "2026-10 or 10.2026 (the end of that month)"
+)
+_MOMENT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+_MOMENT_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_moment(value) -> dt.datetime:
+    """A moment as people write it in a config; a date alone is the end of that day, a month its end.
+
+    An offset (``+03:00``, ``Z``) is kept: the run config converts it to its timezone.
+
+    >>> parse_moment("31.10.2026 23:59")
+    datetime.datetime(2026, 10, 31, 23, 59)
+    >>> parse_moment("10.2026")
+    datetime.datetime(2026, 10, 31, 23, 59, 59)
+    >>> parse_moment("2026-10-31T20:59:00Z").isoformat()
+    '2026-10-31T20:59:00+00:00'
+    """
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(23, 59, 59))
+    text = str(value).strip()
+    if isinstance(value, float):  # YAML reads 10.2026 as a number
+        text = f"{value:.4f}"
+    try:
+        if m := _MOMENT_ISO.match(text):
+            y, mo, d, hh, mm, ss, off = m.groups()
+            if hh is None:
+                out = dt.datetime(int(y), int(mo), int(d), 23, 59, 59)
+            else:
+                out = dt.datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss or 0))
+            if off:
+                if off.upper() == "Z":
+                    tz = dt.timezone.utc
+                else:
+                    sign = 1 if off[0] == "+" else -1
+                    digits = off[1:].replace(":", "")
+                    tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+                out = out.replace(tzinfo=tz)
+            return out
+        if m := _MOMENT_RU.match(text):
+            d, mo, y, hh, mm, ss = m.groups()
+            if hh is None:
+                return dt.datetime(int(y), int(mo), int(d), 23, 59, 59)
+            return dt.datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss or 0))
+        if _MONTH.match(text) or _MONTH_RU.match(text):
+            p = parse_period(text)
+            return p.end - dt.timedelta(seconds=1)
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a moment; accepted forms: {MOMENT_FORMS}")
+
+
+def parse_period(text: str, grain: str | None = None) -> Period:
+    """Parse ``2026-10``, ``2026-W41`` or ``2026-10-14``; ``grain`` widens a day to its week or month.
+
+    >>> p = parse_period("2026-W41"); (p.start.date().isoformat(), p.end.date().isoformat())
+    ('2026-10-05', '2026-10-12')
+    >>> parse_period("2026-10-14", grain="month").label
+    '2026-10'
+    >>> parse_period("10.2026").label, parse_period("14.10.2026").label
+    ('2026-10', '2026-10-14')
+    """
+    text = str(text).strip()
+    try:
+        if m := _MONTH.match(text):
+            start = dt.datetime(int(m[1]), int(m[2]), 1)
+            found = "month"
+        elif m := _MONTH_RU.match(text):
+            start = dt.datetime(int(m[2]), int(m[1]), 1)
+            found = "month"
+        elif m := _WEEK.match(text):
+            start = dt.datetime.combine(dt.date.fromisocalendar(int(m[1]), int(m[2]), 1), dt.time())
+            found = "week"
+        elif m := _DAY.match(text):
+            start = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+            found = "day"
+        elif m := _DAY_RU.match(text):
+            start = dt.datetime(int(m[3]), int(m[2]), int(m[1]))
+            found = "day"
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"period {text!r} is not a period; accepted forms: {PERIOD_FORMS}") from None
+    grain = grain or found
+    if grain not in GRAINS:
+        raise ValueError(f"grain {grain!r}; allowed: {', '.join(GRAINS)}")
+    if grain == "month":
+        start = start.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        label = start.strftime("%Y-%m")
+    elif grain == "week":
+        start = start - dt.timedelta(days=start.weekday())
+        end = start + dt.timedelta(days=7)
+        iso = start.isocalendar()
+        label = f"{iso.year}-W{iso.week:02d}"
+    else:
+        end = start + dt.timedelta(days=1)
+        label = start.strftime("%Y-%m-%d")
+    return Period(label=label, grain=grain, start=start, end=end)
+
+
+# ---------------------------------------------------------------------------
+# loading and error messages
+
+
+_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts", "scorecard")
+
+
+def load_funnel(path) -> Funnel:
+    """Load a funnel YAML file (``params/funnels/*.yaml``)."""
+    return validate(Funnel, read_yaml(path), path)
+
+
+def load_run_config(path, **overrides) -> RunConfig:
+    """Load and validate a run config. ``overrides`` replace top-level keys (``period=…``, ``language=…``).
+
+    Sections named in ``_INCLUDABLE`` may be a path to a YAML file holding that section.
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ParameterError(display_path(path), ["must be a YAML mapping of keys to values."])
+    data = dict(raw)
+    for key, value in overrides.items():
+        if value is not None:
+            data[key] = value
+    preset = _preset_for(data, path)
+    if data.get("funnel") is None and preset is not None and preset.funnel:
+        data["funnel"] = str((preset.source.parent / preset.funnel).resolve())
+    elif data.get("funnel") is None:
+        name = preset.name if preset is not None else data.get("preset")
+        raise ParameterError(display_path(path), [f"the key `funnel` is missing and the preset {name!r} has no default funnel. Name one: `funnel: <name>` from "
+                                                  f"{', '.join(available_funnels(path.parent)) or 'params/funnels/'}, or a path to a funnel YAML."])
+    if isinstance(data.get("funnel"), str):
+        data["funnel"] = str(_funnel_path(data["funnel"], path))
+    for section in _INCLUDABLE:
+        if isinstance(data.get(section), str):
+            inc = (path.parent / data[section]).resolve()
+            sub = read_yaml(inc)
+            model = RunConfig.model_fields[section].annotation
+            validate(model, sub, inc)  # errors name the included file
+            data[section] = sub
+    cfg = validate(RunConfig, data, path)
+    cfg.source = path.resolve()
+    _resolve_time(cfg, preset, path)
+    return cfg
+
+
+def _preset_for(data: dict, path: Path):
+    """The run config's preset (for its defaults), or None when the config names none (validation says so)."""
+    if not isinstance(data.get("preset"), str):
+        return None
+    return load_preset(data["preset"], path.parent, path)
+
+
+def funnel_dirs(base_dir: Path | None = None) -> list[Path]:
+    """Where funnel names are looked up: ``<config dir>/../funnels`` then the repository's ``params/funnels``."""
+    return named_dirs("funnels", base_dir)
+
+
+def available_funnels(base_dir: Path | None = None) -> list[str]:
+    return available_names("funnels", base_dir)
+
+
+def _funnel_path(text: str, config: Path) -> Path:
+    """A funnel given as a name (``bitrix24_default``) or as a path relative to the config."""
+    if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
+        return (config.parent / text).resolve()
+    for d in funnel_dirs(config.parent):
+        if (d / f"{text}.yaml").exists():
+            return d / f"{text}.yaml"
+    names = available_funnels(config.parent)
+    raise ParameterError(display_path(config), [f"`funnel` is {text!r}, which is not a known funnel;{closest(text, names)} allowed names: {', '.join(names)} (or a path to a funnel YAML)."])
+
+
+def _resolve_time(cfg: RunConfig, preset, path: Path) -> None:
+    """One timezone for the whole run: the top-level key, else the calendar's (older configs), else the preset's.
+
+    The calendar inherits it, the production calendar defaults to the preset's, and an ``as_of``
+    written with a UTC offset becomes a naive local time in that timezone.
+    """
+    cal = cfg.lead_response.calendar
+    if cfg.timezone and cal.timezone and cal.timezone != cfg.timezone:
+        raise ParameterError(display_path(path), [f"two timezones: `timezone` is {cfg.timezone} but `lead_response.calendar.timezone` is {cal.timezone}. "
+                                                  "A run has one timezone: keep the top-level `timezone` and remove the calendar's."])
+    tz = cfg.timezone or cal.timezone or (preset.timezone if preset is not None else "UTC")
+    cfg.timezone = tz
+    cal.timezone = tz
+    if cal.production is None:
+        cal.production = (preset.production_calendar if preset is not None else None) or "none"
+    if cfg.as_of is not None and cfg.as_of.tzinfo is not None:
+        cfg.as_of = cfg.as_of.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def markdown_reference() -> str:
+    """The parameter reference as Markdown (``docs/parameters.md`` is generated from it)."""
+    lines = [
+        "# Run parameters",
+        "",
+        "A run config (`params/clients/*.yaml`) is validated against this schema (`salesaudit.data.params`).",
+        "A wrong key or value stops the run naming the file, the key and the allowed values.",
+        "The sections `funnel`, `lead_response`, `deal_load` and `discounts` may be written inline or",
+        "as a path to a YAML file holding that section (relative to the config).",
+        "This file is generated by `python -m salesaudit.data.params > docs/parameters.md`; a test keeps it in sync.",
+        "",
+        *SCHEMA_TABLE_HEAD,
+        *schema_rows(RunConfig),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_reference(), end="")

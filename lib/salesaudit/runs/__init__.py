@@ -1,0 +1,1 @@
+"""Running the audit: the `salesaudit` command, the papermill runner, batches of periods, recorded key results."""

@@ -1,0 +1,184 @@
+"""The ``salesaudit`` command.
+
+``salesaudit run --config params/clients/demo.yaml [--period 2026-10] [--language en] ...``
+executes the audit notebooks and prints where the report is;
+``salesaudit check --config ...`` loads the data and prints the reconciliation.
+
+Exit codes: 0 all notebooks succeeded, 1 some notebook failed, 2 a problem with
+the input (the message alone is printed, never a traceback; argparse's own
+usage errors also exit with 2).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..data.params import GRAINS, LANGUAGES, parse_period
+from ..errors import SalesauditError
+
+__all__ = ["main", "build_parser"]
+
+
+def _period(text: str) -> str:
+    try:
+        parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("salesaudit")
+    except Exception:  # pragma: no cover - not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesaudit",
+        description="Audit a sales department from a CRM export: run the audit notebooks for a client's run config.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p_run = sub.add_parser(
+        "run",
+        help="execute the audit notebooks and write the HTML reports",
+        description="Execute the audit notebooks for a run config and write the reports (HTML, executed "
+        "notebooks, key results as JSON) and an index.html.",
+    )
+    p_run.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
+    when = p_run.add_mutually_exclusive_group()
+    when.add_argument("--period", type=_period, help="audit period overriding the config: 2026-10, 2026-W41 or 2026-10-14")
+    when.add_argument("--periods", metavar="FIRST..LAST",
+                      help="run every period of a range, in parallel, e.g. 2026-01..2026-10 (with --grain week or day for weekly or daily reports)")
+    p_run.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="notebooks run side by side (with --periods: periods side by side); default: the number of cores")
+    p_run.add_argument("--grain", choices=GRAINS, help="time grain overriding the config")
+    p_run.add_argument("--language", choices=LANGUAGES, help="report language overriding the config")
+    p_run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<config name>[/<period>])")
+    p_run.add_argument("--notebooks", nargs="+", metavar="NAME",
+                       help="run only these notebooks, e.g. 00_data_quality 01_funnel or 00_data_quality,01_funnel (default: the config's list, else all)")
+    p_run.add_argument("--notebooks-dir", metavar="DIR", help="folder with the NN_name.ipynb notebooks (default: the repository's notebooks/)")
+    p_run.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p_run.add_argument("--no-preflight", action="store_true",
+                       help="do not load the data before running the notebooks (each notebook still loads it)")
+    p_run.add_argument("--kernel", default="python3", metavar="NAME", help="Jupyter kernel name (default: python3)")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_check = sub.add_parser(
+        "check",
+        help="load the data and print the reconciliation",
+        description="Load the export named by a run config and print how many rows were read, kept and "
+        "quarantined per table.",
+    )
+    p_check.add_argument("--config", required=True, metavar="PATH", help="the run config YAML (params/clients/*.yaml)")
+    p_check.add_argument("--strict", action="store_true", help="exit with 1 when the load raised any warning (default: only a refused load fails, with 2)")
+    p_check.add_argument("--language", choices=LANGUAGES, help="language of the warnings (default: the config's)")
+    p_check.set_defaults(func=_cmd_check)
+    return parser
+
+
+def _run_options(args) -> dict:
+    """The options `run` shares between a single run and a batch of periods."""
+    return {
+        "grain": args.grain,
+        "out_dir": args.out,
+        "language": args.language,
+        "notebooks": args.notebooks,
+        "notebooks_dir": args.notebooks_dir,
+        "progress": not args.no_progress,
+        "preflight": not args.no_preflight,
+        "kernel_name": args.kernel,
+    }
+
+
+def _cmd_run(args) -> int:
+    from .runner import run
+
+    if args.periods:
+        return _cmd_run_periods(args)
+
+    result = run(args.config, period=args.period, workers=args.workers, **_run_options(args))
+    width = max((len(nb.stem) for nb in result.notebooks), default=0)
+    for nb in result.notebooks:
+        if nb.ok:
+            print(f"{nb.stem:<{width}}  ok      ({nb.seconds:.1f} s)")
+        else:
+            print(f"{nb.stem:<{width}}  FAILED  {nb.error}")
+    if result.banner:  # a partly covered period: the reader of the terminal should know too
+        print(result.banner)
+    print(f"Report: {Path(result.index).resolve()}")
+    return 0 if result.ok else 1
+
+
+def _cmd_run_periods(args) -> int:
+    from .batch import run_periods
+
+    result = run_periods(args.config, args.periods, workers=args.workers or os.cpu_count() or 1, **_run_options(args))
+    width = max((len(p.period) for p in result.periods), default=0)
+    for p in result.periods:
+        print(f"{p.period:<{width}}  {'ok    ' if p.ok else 'FAILED'}  {p.error}".rstrip())
+    print(f"Report: {Path(result.index).resolve()}")
+    return 0 if result.ok else 1
+
+
+def _cmd_check(args) -> int:
+    """Load, print the verdict first (timezone, warnings), then the reconciliation.
+
+    Exit 2 when the load is refused (a fatal problem, printed as one paragraph), 1 with
+    ``--strict`` when there is any warning, else 0.
+    """
+    import textwrap
+
+    from ..data.loader import load_dataset
+    from ..data.params import load_run_config
+    from ..report.i18n import t
+
+    cfg = load_run_config(args.config)
+    lang = args.language or cfg.language
+    dataset = load_dataset(cfg)
+    print(t("problem.timezone", lang, timezone=dataset.timezone))
+    warnings = dataset.warnings
+    if warnings:
+        print(f"{t('problem.severity.warning', lang)} ({len(warnings)}):")
+        for i, p in enumerate(warnings, 1):
+            paragraph = textwrap.fill(p.text(lang).split("\n", 1)[0], width=100, initial_indent=f"  {i}. ", subsequent_indent="     ")
+            print(paragraph)
+            for extra in p.text(lang).split("\n")[1:]:  # stage_map: lines, as they are to be pasted
+                print(f"       {extra}")
+    else:
+        print(t("problem.none", lang))
+    notes = [t(key, lang, **fmt) for rep in dataset.reports.values() for key, fmt in rep.notes]
+    if notes:  # what the loader derived or assumed (a file read by its content, amounts converted…)
+        print(f"{t('dq.notes', lang)}:")
+        for note in notes:
+            print(textwrap.fill(note, width=100, initial_indent="  - ", subsequent_indent="    "))
+    print()
+    print(dataset.reconciliation().to_string())
+    return 1 if (warnings and args.strict) else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``salesaudit`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SalesauditError as exc:
+        sys.stdout.flush()
+        print(f"salesaudit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("salesaudit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

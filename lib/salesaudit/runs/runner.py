@@ -1,0 +1,850 @@
+"""``salesaudit run``: execute the audit notebooks for one run config and index the reports.
+
+For every selected notebook ``notebooks/NN_name.ipynb`` the runner writes, into
+the output folder (default ``reports/<config stem>[/<period>]``):
+
+* ``NN_name.ipynb`` - the executed notebook (papermill);
+* ``NN_name.html`` - the report: no code, no prompts, no parameter cells, no
+  warnings (stderr), no cells tagged ``remove_cell``;
+* ``NN_name.json`` - the key results the notebook recorded with
+  :func:`salesaudit.runs.record.record`, plus ``_notebook``, ``_title``, ``_status``
+  (``"ok"``/``"failed"``) and ``_error`` (``{"ename", "evalue"}`` or ``null``);
+
+and finally ``index.html``, a self-contained page listing every notebook with
+its status, a link to its report and its scalar key results.
+
+The notebooks receive exactly four parameters (papermill injects them after the
+cell tagged ``parameters``): ``config_path`` (absolute path of the YAML),
+``period`` (str or None), ``grain`` and ``language``, taken from the validated
+config after the command-line overrides. Everything else a notebook needs it
+reads from the config itself.
+
+A failing notebook does not stop the run: it is reported as failed and the next
+one runs, with one paragraph naming the notebook, the failing cell (its number and
+the heading of the section it belongs to) and the error. A problem with the config
+or the data (found by the preflight load) stops the run before any notebook, as a
+:class:`~salesaudit.errors.SalesauditError`; so does a period that lies wholly
+outside the data (:mod:`salesaudit.data.coverage`). A period the data cover only in
+part gets a banner at the top of every page, and the load warnings of the
+preflight (:func:`salesaudit.data.verdict.warning_texts`) are shown on the index page.
+
+Kernels are shut down without the interrupt (SIGINT) jupyter_client sends before
+every shutdown: papermill asks the kernel for its info right after the last cell,
+and a SIGINT that lands while the kernel is still in that request's handler makes
+ipykernel log ``ERROR | KeyboardInterrupt caught in kernel`` on a run that went
+well (see :class:`QuietShutdownKernelManager`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+from urllib.parse import quote
+
+from jupyter_client import AsyncKernelManager
+
+from ..data.cache import CACHE_DIRNAME
+from ..data.params import RunConfig, load_run_config, parse_period
+from ..errors import SalesauditError, closest, display_path
+from ..report.i18n import has as _has_label
+from ..report.i18n import t
+from .record import MIME, read_records
+
+__all__ = [
+    "run",
+    "RunResult",
+    "NotebookResult",
+    "find_notebooks",
+    "default_notebooks_dir",
+    "export_html",
+    "render_index",
+    "QuietShutdownKernelManager",
+    "failing_cell",
+]
+
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+#: cells with these tags never reach the HTML report
+REMOVE_CELL_TAGS = ("remove_cell", "injected-parameters", "parameters", "papermill-error-cell-tag")
+#: longest string record shown on the index page
+MAX_INDEX_STRING = 80
+#: lists longer than this stay in the JSON only
+MAX_INDEX_LIST = 8
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of one notebook."""
+
+    stem: str
+    status: str  # "ok" | "failed"
+    title: str
+    ipynb: Optional[Path]
+    html: Optional[Path]
+    json: Path
+    error: Optional[str] = None  # one paragraph for people: notebook, failing cell and heading, error
+    ename: Optional[str] = None
+    evalue: Optional[str] = None
+    cell: Optional[int] = None  # 1-based number of the failing cell in the notebook as written
+    cell_heading: Optional[str] = None  # the heading of the section the failing cell belongs to
+    message: Optional[str] = None  # the error alone (the SalesauditError message, or "ename: evalue")
+    records: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`."""
+
+    out_dir: Path
+    index: Path
+    notebooks: list[NotebookResult]
+    config: Optional[RunConfig] = None
+    coverage: Optional[Any] = None  # salesaudit.data.coverage.Coverage of the period (with preflight and a period)
+    banner: Optional[str] = None  # the notice shown at the top of every page (a partly covered period)
+    warnings: list[str] = field(default_factory=list)  # the load warnings shown on the index page
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook succeeded."""
+        return all(nb.ok for nb in self.notebooks)
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        return [nb for nb in self.notebooks if not nb.ok]
+
+
+# ---------------------------------------------------------------------------
+# finding notebooks
+
+
+def default_notebooks_dir() -> Path:
+    """The audit notebooks: the checkout's ``notebooks/``, else the copy installed with the package."""
+    from ..resources import notebooks_dir
+
+    return notebooks_dir()
+
+
+def find_notebooks(notebooks_dir, names: Optional[Iterable[str]] = None) -> list[Path]:
+    """The ``NN_*.ipynb`` notebooks of ``notebooks_dir`` sorted by name, restricted to ``names``.
+
+    A name may be given with or without ``.ipynb`` (``00_data_quality``), or as
+    its two-digit number (``00``). An unknown name raises a SalesauditError
+    listing the available notebooks.
+    """
+    folder = Path(notebooks_dir)
+    if not folder.is_dir():
+        raise SalesauditError(
+            f"The notebooks folder {display_path(folder)} does not exist. How to fix: pass an existing "
+            f"folder with --notebooks-dir."
+        )
+    available = sorted(folder.glob(NOTEBOOK_GLOB), key=lambda p: p.name)
+    if not available:
+        raise SalesauditError(
+            f"The folder {display_path(folder)} holds no audit notebooks (files named like "
+            f"00_data_quality.ipynb). How to fix: pass the right folder with --notebooks-dir."
+        )
+    if names is None:
+        return available
+    # "01_funnel,02_stage_stalls" as well as separate names
+    names = [part for raw in names for part in str(raw).replace(",", " ").split()]
+    by_stem = {p.stem: p for p in available}
+    chosen: set[Path] = set()
+    unknown: list[str] = []
+    for raw in names:
+        name = str(raw).strip()
+        stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+        if stem in by_stem:
+            chosen.add(by_stem[stem])
+            continue
+        numbered = [p for p in available if len(stem) == 2 and stem.isdigit() and p.name.startswith(stem + "_")]
+        if len(numbered) == 1:
+            chosen.add(numbered[0])
+        else:
+            unknown.append(name)
+    if unknown:
+        hint = closest(unknown[0], list(by_stem)) if len(unknown) == 1 else ""
+        raise SalesauditError(
+            f"Unknown notebook(s): {', '.join(unknown)}.{hint} Available in {display_path(folder)}: "
+            f"{', '.join(by_stem)}. How to fix: name notebooks as listed (with or without .ipynb)."
+        )
+    return [p for p in available if p in chosen]
+
+
+def default_out_dir(cfg: RunConfig, config_path: Path) -> Path:
+    out = Path("reports") / config_path.stem
+    if cfg.period:
+        out = out / parse_period(cfg.period).label
+    return out
+
+
+# ---------------------------------------------------------------------------
+# running
+
+
+def run(
+    config,
+    out_dir=None,
+    period: Optional[str] = None,
+    grain: Optional[str] = None,
+    language: Optional[str] = None,
+    notebooks: Optional[Iterable[str]] = None,
+    notebooks_dir=None,
+    progress: bool = True,
+    preflight: bool = True,
+    kernel_name: str = "python3",
+    *,
+    banner: Optional[str] = None,
+    load_warnings: Optional[Iterable[str]] = None,
+    workers: Optional[int] = None,
+    cache_dir=None,
+) -> RunResult:
+    """Execute the audit notebooks for the run config ``config`` and write the reports.
+
+    ``period``, ``grain`` and ``language`` override the config's keys when given;
+    ``notebooks`` (names, default: the config's ``notebooks`` key, else all)
+    selects notebooks in ``notebooks_dir`` (default: the repository's
+    ``notebooks/``). With ``preflight`` the dataset is loaded once before any
+    notebook so that a data problem stops the run early: a period wholly outside
+    the data raises a SalesauditError, a partly covered one gets a banner on
+    every page, and the load warnings are shown on the index page.
+
+    ``banner`` and ``load_warnings`` are for callers that did the preflight
+    themselves (a batch of periods loads the data once): a banner found by this
+    run's own preflight takes precedence, its warnings replace ``load_warnings``.
+
+    The data are loaded once per run: the preflight stores the loaded dataset in
+    ``cache_dir`` (default ``<out>/.dataset``, :mod:`salesaudit.data.cache`) and every
+    notebook reads it (papermill parameter ``dataset_cache``). Notebooks run side
+    by side in ``workers`` processes (default: the number of cores).
+    """
+    from tqdm import tqdm
+
+    config_path = Path(config)
+    overrides = {k: v for k, v in {"period": period, "grain": grain, "language": language}.items() if v is not None}
+    cfg = load_run_config(config_path, **overrides)
+    config_path = config_path.resolve()
+    lang = cfg.language
+
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir is not None else default_notebooks_dir()
+    names = list(notebooks) if notebooks is not None else cfg.notebooks
+    selected = find_notebooks(nb_dir, names)
+
+    out = Path(out_dir) if out_dir is not None else default_out_dir(cfg, config_path)
+    out = out.resolve()
+    cache = Path(cache_dir).resolve() if cache_dir is not None else out / CACHE_DIRNAME
+
+    coverage = None
+    warnings = [str(w) for w in (load_warnings or [])]
+    if preflight:
+        from ..data.cache import dataset_key, load_cached, save_dataset
+        from ..data.coverage import period_coverage
+        from ..data.loader import load_dataset  # a SalesauditError here stops the run
+        from ..data.verdict import warning_texts
+
+        key = dataset_key(cfg)
+        # a stored load is reused only for a fixed audit moment: "now" is loaded afresh
+        ds = load_cached(cfg, cache, key) if cfg.as_of is not None else None
+        fresh = ds is None
+        if fresh:
+            ds = load_dataset(cfg)
+        warnings = [str(w) for w in (warning_texts(ds, lang) or [])]
+        if cfg.period:
+            coverage = period_coverage(ds, cfg.period, cfg.grain)
+            if coverage.outside:
+                raise SalesauditError(coverage.refusal("en"))
+            banner = coverage.banner(lang) or banner
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SalesauditError(
+            f"Cannot create the report folder {display_path(out)}: {exc.strerror or exc}. "
+            f"How to fix: choose another folder with --out."
+        ) from None
+    if preflight and fresh:
+        save_dataset(ds, cache, key)
+
+    parameters = {
+        "config_path": str(config_path),
+        "period": cfg.period,
+        "grain": cfg.grain,
+        "language": lang,
+        "dataset_cache": str(cache) if (preflight or (cache / "meta.json").is_file()) else None,
+    }
+
+    workers = max(1, min(int(workers if workers is not None else (os.cpu_count() or 1)), len(selected) or 1))
+    bar = tqdm(total=len(selected), unit="notebook", disable=not progress, file=sys.stderr, leave=True)
+    by_path: dict[Path, NotebookResult] = {}
+    with _quiet_kernel_env(workers):
+        if workers == 1 or len(selected) <= 1:
+            for path in selected:
+                bar.set_description(path.stem)
+                by_path[path] = _run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner)
+                bar.update(1)
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # the longest notebooks first, so that the last to finish is a short one
+            order = sorted(selected, key=lambda p: -_expected_seconds(p))
+            with ProcessPoolExecutor(max_workers=min(workers, len(selected))) as pool:
+                futures = {pool.submit(_run_one, path, out, parameters, nb_dir, kernel_name, lang, banner=banner): path for path in order}
+                for fut in as_completed(futures):
+                    path = futures[fut]
+                    try:
+                        by_path[path] = fut.result()
+                    except Exception as exc:  # the worker process itself died
+                        by_path[path] = _dead_worker(path, out, exc)
+                    bar.set_description(path.stem)
+                    bar.update(1)
+    bar.close()
+    results = [by_path[p] for p in selected]
+
+    index = out / "index.html"
+    index.write_text(render_index(cfg, results, banner=banner, warnings=warnings), encoding="utf-8")
+    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg, coverage=coverage,
+                     banner=banner, warnings=warnings)
+
+
+def _expected_seconds(path: Path) -> float:
+    """How long a notebook took last time (its committed cells' execution times), for scheduling."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0.0
+    total = 0.0
+    for cell in nb.get("cells", []):
+        ex = (cell.get("metadata") or {}).get("execution") or {}
+        a, b = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+        if a and b:
+            try:
+                total += (dt.datetime.fromisoformat(b.replace("Z", "+00:00")) - dt.datetime.fromisoformat(a.replace("Z", "+00:00"))).total_seconds()
+            except ValueError:
+                pass
+    return total
+
+
+def _dead_worker(path: Path, out: Path, exc: BaseException) -> NotebookResult:
+    message = f"{type(exc).__name__}: {exc}"
+    return NotebookResult(stem=path.stem, status="failed", title=path.stem, ipynb=None, html=None, json=out / f"{path.stem}.json",
+                          error=f"Notebook {path.stem} failed: {message}", ename=type(exc).__name__, evalue=str(exc), message=message)
+
+
+class QuietShutdownKernelManager(AsyncKernelManager):
+    """A kernel manager that shuts the kernel down without interrupting it first.
+
+    ``KernelManager.shutdown_kernel`` sends SIGINT before the shutdown request.
+    papermill asks the kernel for its info right after the last cell and shuts it
+    down as soon as the reply arrives, while ipykernel may still be inside that
+    request's handler - where SIGINT raises KeyboardInterrupt and the kernel logs
+    ``ERROR | KeyboardInterrupt caught in kernel.`` on stderr after a run that
+    went well. When the runner shuts a kernel down every cell has finished, so
+    there is nothing to interrupt: the shutdown request alone stops the kernel
+    (one that does not stop in time is still killed by jupyter_client). An
+    explicit ``interrupt_kernel()`` is unchanged.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
+@contextmanager
+def _quiet_kernel_env(workers: int = 1):
+    """The kernels' environment for a run.
+
+    Silences debugpy's 'frozen modules' warning that Python 3.11 kernels print on start, and with
+    notebooks side by side gives each kernel its share of the cores (``SALESAUDIT_WORKERS``, read
+    by the simulation's sweeps), so that nested pools do not fight for the same cores.
+    """
+    values = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    if workers > 1 and "SALESAUDIT_WORKERS" not in os.environ:
+        values["SALESAUDIT_WORKERS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    old = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        os.environ.setdefault(k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+
+
+def _notebook_title(nb, stem: str, lang: str) -> str:
+    meta = (nb.get("metadata") or {}).get("salesaudit") or {}
+    title = meta.get("title") if isinstance(meta, dict) else None
+    if isinstance(title, str) and title.strip():
+        return title
+    if isinstance(title, dict):
+        for key in (lang, "ru", "en"):
+            if isinstance(title.get(key), str) and title[key].strip():
+                return title[key]
+    return stem
+
+
+def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: str, lang: str,
+             banner: Optional[str] = None) -> NotebookResult:
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stem = path.stem
+    out_ipynb = out / f"{stem}.ipynb"
+    out_html = out / f"{stem}.html"
+    out_json = out / f"{stem}.json"
+    for stale in (out_ipynb, out_html, out_json):
+        stale.unlink(missing_ok=True)
+
+    title = stem
+    status, ename, evalue, message = "ok", None, None, None
+    failed_in_cell = False
+    start = time.perf_counter()
+    try:
+        title = _notebook_title(nbformat.read(str(path), as_version=4), stem, lang)
+        papermill.execute_notebook(
+            str(path),
+            str(out_ipynb),
+            parameters=parameters,
+            cwd=str(cwd),
+            kernel_name=kernel_name,
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            # ipykernel >= 7 warns on every start that local TCP is unencrypted; keep the terminal clean
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # no SIGINT before the shutdown: it makes the kernel log a KeyboardInterrupt at ERROR
+            kernel_manager_class=QuietShutdownKernelManager,
+        )
+    except PapermillExecutionError as exc:
+        status, ename, evalue = "failed", exc.ename, exc.evalue
+        message = evalue if _is_user_error(exc.ename, exc.traceback) else f"{ename}: {evalue}"
+        failed_in_cell = True
+    except Exception as exc:  # a kernel that died or never started, an unreadable notebook, ...
+        status, ename, evalue = "failed", type(exc).__name__, str(exc)
+        message = evalue if isinstance(exc, SalesauditError) else f"{ename}: {evalue}"
+
+    executed = None
+    records: dict[str, Any] = {}
+    if out_ipynb.exists():
+        try:
+            executed = nbformat.read(str(out_ipynb), as_version=4)
+            records = read_records(executed)
+        except Exception:  # a half-written file: keep the failure that caused it
+            executed = None
+
+    cell, cell_heading = None, None
+    if failed_in_cell and executed is not None:
+        cell, cell_heading = failing_cell(executed, lang)
+
+    html_path: Optional[Path] = None
+    if executed is not None:
+        try:
+            out_html.write_text(export_html(executed, title=title, lang=lang, banner=banner), encoding="utf-8")
+            html_path = out_html
+        except Exception as exc:
+            if status == "ok":
+                status, ename, evalue = "failed", type(exc).__name__, str(exc)
+                message = t("runner.html_failed", lang, error=f"{ename}: {evalue}")
+
+    seconds = time.perf_counter() - start
+
+    payload = dict(records)
+    payload.update({
+        "_notebook": stem,
+        "_title": title,
+        "_status": status,
+        "_error": None if status == "ok" else {"ename": ename, "evalue": evalue},
+    })
+    out_json.write_text(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
+
+    return NotebookResult(
+        stem=stem,
+        status=status,
+        title=title,
+        ipynb=out_ipynb if out_ipynb.exists() else None,
+        html=html_path,
+        json=out_json,
+        error=None if status == "ok" else failure_text(stem, message or "", cell, cell_heading, "en"),
+        ename=ename,
+        evalue=evalue,
+        cell=cell,
+        cell_heading=cell_heading,
+        message=message,
+        records=records,
+        seconds=seconds,
+    )
+
+
+def failure_text(notebook: str, message: str, cell: Optional[int], heading: Optional[str], lang: str) -> str:
+    """One paragraph for a failed notebook: the notebook, the failing cell and its heading, the error."""
+    if cell is None:
+        return t("run.failed", lang, notebook=notebook, error=message)
+    if heading:
+        return t("run.failed_cell_heading", lang, notebook=notebook, cell=cell, heading=heading, error=message)
+    return t("run.failed_cell", lang, notebook=notebook, cell=cell, error=message)
+
+
+#: cells papermill adds to an executed notebook (not part of the notebook as written)
+_ADDED_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+_HEADING_CALL = re.compile(r"""\bheading\(\s*["']([\w.\-]+)["']""")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def _tags(cell) -> set:
+    return set((cell.get("metadata") or {}).get("tags") or [])
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _md_headings(text: str) -> list[str]:
+    """The Markdown headings of ``text`` (``#`` lines outside fenced code), in order."""
+    found, fenced = [], False
+    for line in str(text).splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        m = None if fenced else _MD_HEADING.match(line)
+        if m:
+            found.append(m.group(1).strip())
+    return found
+
+
+def _output_headings(outputs) -> list[str]:
+    """Headings a code cell rendered (``show.heading`` displays a Markdown heading) up to its error."""
+    found = []
+    for out in outputs or []:
+        if out.get("output_type") == "error":
+            break
+        data = out.get("data") or {}
+        md = data.get("text/markdown")
+        if md:
+            found.extend(_md_headings("".join(md) if isinstance(md, list) else md))
+    return found
+
+
+def _called_heading(source: str, lang: str) -> Optional[str]:
+    """The heading a code cell would render: its first ``show.heading("key", ...)`` call, as a label."""
+    from ..report.i18n import LABELS
+
+    for key in _HEADING_CALL.findall(source):
+        if key in LABELS:
+            text = t(key, lang)
+            if "{" not in text:
+                return text
+    return None
+
+
+def _first_comment(source: str) -> Optional[str]:
+    """The first comment line of a code cell (``# ...``), if its first non-blank line is one."""
+    for line in source.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#") and not line.startswith("#!") and line.lstrip("#").strip():
+            return line.lstrip("#").strip()
+        return None
+    return None
+
+
+def failing_cell(nb, lang: str = "en") -> tuple[Optional[int], Optional[str]]:
+    """(number, heading) of the first failing cell of an executed notebook.
+
+    The number counts the cells of the notebook as written, from 1 (the cells
+    papermill adds are not counted). The heading is the one the failing cell
+    renders or would render (a Markdown heading it displayed before the error,
+    else its first ``show.heading("key", ...)`` call), else the first comment
+    line of the cell, else the nearest heading above it that the report shows
+    (a Markdown cell's heading or one an earlier cell rendered); None when
+    there is none.
+    """
+    cells = [c for c in nb.get("cells", []) if not (_tags(c) & _ADDED_CELL_TAGS)]
+    index = None
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = (cell.get("metadata") or {}).get("papermill") or {}
+        if meta.get("exception") is True or any(o.get("output_type") == "error" for o in cell.get("outputs") or []):
+            index = i
+            break
+    if index is None:
+        return None, None
+    cell = cells[index]
+    source = _source(cell)
+    own = _output_headings(cell.get("outputs"))
+    heading = own[0] if own else _called_heading(source, lang) or _first_comment(source)
+    if heading is None:
+        for prev in reversed(cells[:index]):
+            if _tags(prev) & set(REMOVE_CELL_TAGS):
+                continue  # not in the report: its heading would mean nothing to the reader
+            if prev.get("cell_type") == "markdown":
+                found = _md_headings(_source(prev))
+            elif prev.get("cell_type") == "code":
+                found = _output_headings(prev.get("outputs"))
+            else:
+                found = []
+            if found:
+                heading = found[-1]
+                break
+    return index + 1, heading
+
+
+def _is_user_error(ename: Optional[str], traceback: Optional[list]) -> bool:
+    """Whether a kernel error is a SalesauditError (its message is meant for people as is)."""
+    names = set()
+    stack = [SalesauditError]
+    while stack:
+        cls = stack.pop()
+        names.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    if ename in names:
+        return True
+    # SalesauditError._render_traceback_ replaces the traceback with one line "<name>: <message>"
+    tb = [line for line in (traceback or []) if line.strip()]
+    return len(tb) == 1 and ename is not None and ename in tb[0] and "Traceback" not in tb[0]
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+
+def _report_preprocessors():
+    from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+    class HideRecordsAndStderr(Preprocessor):
+        """Drop recorded key results and stderr streams (warnings) from a report."""
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.get("cell_type") == "code":
+                kept = []
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                        continue
+                    data = out.get("data")
+                    if data and MIME in data:
+                        rest = {k: v for k, v in data.items() if k != MIME}
+                        if not rest:
+                            continue
+                        out["data"] = rest
+                    kept.append(out)
+                cell["outputs"] = kept
+            return cell, resources
+
+    tags = TagRemovePreprocessor(
+        remove_cell_tags=set(REMOVE_CELL_TAGS),
+        remove_input_tags={"remove_input"},
+        remove_all_outputs_tags={"remove_output"},
+        enabled=True,
+    )
+    return [tags, HideRecordsAndStderr(enabled=True)]
+
+
+_BANNER_STYLE = (
+    "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
+    "color:#4a3000;font-weight:600;padding:10px 16px;margin:12px 0 16px;"
+    "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;"
+)
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def banner_html(text: str) -> str:
+    """The coverage banner as a self-styled block (shown at the top of every page of a run)."""
+    return f'<div class="salesaudit-banner" role="note" style="{_BANNER_STYLE}">{html.escape(text)}</div>'
+
+
+def _with_banner(page: str, text: Optional[str]) -> str:
+    """``page`` with the banner as the first thing in its body."""
+    if not text:
+        return page
+    m = _BODY_OPEN.search(page)
+    block = banner_html(text)
+    if m is None:
+        return block + page
+    return page[: m.end()] + "\n" + block + page[m.end():]
+
+
+def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optional[str] = None) -> str:
+    """The HTML report of an executed notebook: outputs and text only.
+
+    No code, no input/output prompts, no parameter cells (``parameters``,
+    papermill's ``injected-parameters``), no cells tagged ``remove_cell``,
+    no stderr streams and no recorded key results. ``banner`` (a partly covered
+    period, see :meth:`salesaudit.data.coverage.Coverage.banner`) is shown at the top.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        language_code=lang,
+    )
+    for pre in _report_preprocessors():
+        exporter.register_preprocessor(pre, enabled=True)
+    resources = {"metadata": {"name": title or "report"}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return _with_banner(body, banner)
+
+
+# ---------------------------------------------------------------------------
+# index.html
+
+_CSS = """
+:root { --ok: #1b7f3b; --bad: #c62828; --muted: #666; --line: #e3e3e3; }
+* { box-sizing: border-box; }
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0;
+       color: #222; background: #fafafa; line-height: 1.45; }
+main { max-width: 960px; margin: 0 auto; padding: 32px 20px 48px; }
+h1 { font-size: 1.7em; margin: 0 0 6px; }
+.meta { color: var(--muted); margin: 0 0 4px; }
+.summary { margin: 12px 0 24px; font-weight: 600; }
+section.nb { background: #fff; border: 1px solid var(--line); border-left: 6px solid var(--ok);
+             border-radius: 6px; padding: 14px 18px; margin: 0 0 16px; }
+section.nb.failed { border-left-color: var(--bad); }
+section.nb h2 { font-size: 1.2em; margin: 0 0 4px; }
+section.nb h2 a { color: inherit; }
+.stem { color: var(--muted); font-size: .85em; font-weight: normal; margin-left: 6px; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85em; color: #fff;
+          background: var(--ok); margin-right: 8px; }
+.failed .status { background: var(--bad); }
+.error { color: var(--bad); margin: 8px 0; white-space: pre-wrap; }
+.time { color: var(--muted); font-size: .85em; margin-left: 8px; }
+table { border-collapse: collapse; margin-top: 10px; min-width: 50%; }
+th, td { text-align: left; padding: 4px 12px 4px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .85em; color: var(--muted); font-weight: 600; }
+caption { text-align: left; font-weight: 600; color: var(--muted); padding-bottom: 4px; }
+td.num { font-variant-numeric: tabular-nums; }
+.none { color: var(--muted); font-size: .9em; margin-top: 8px; }
+.warnings { background: #fff8e1; border: 1px solid #f0a020; border-left: 6px solid #f0a020; border-radius: 6px;
+            padding: 10px 18px; margin: 0 0 20px; }
+.warnings h2 { font-size: 1.1em; margin: 0 0 6px; color: #8a5300; }
+.warnings p { margin: 6px 0; }
+.warnings pre { margin: 2px 0 8px 16px; font-size: .9em; }
+footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
+"""
+
+
+def _fmt_number(value, lang: str) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+    elif abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.3g}"
+    if lang == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
+    """(label, shown value, is number) for the top-level scalar records."""
+    rows = []
+    for key, value in records.items():
+        if key.startswith("_"):
+            continue
+        label = t(f"record.{key}", lang) if _has_label(f"record.{key}") else key
+        if isinstance(value, bool):
+            rows.append((label, t("index.yes" if value else "index.no", lang), False))
+        elif isinstance(value, (int, float)):
+            rows.append((label, _fmt_number(value, lang), True))
+        elif isinstance(value, str) and len(value) <= MAX_INDEX_STRING and "\n" not in value:
+            rows.append((label, value, False))
+        elif isinstance(value, list) and len(value) <= MAX_INDEX_LIST and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            # short lists of names (flagged managers, stalled stages) are what a reader looks for first
+            shown = ", ".join(str(v) for v in value) if value else "—"
+            if len(shown) <= MAX_INDEX_STRING:
+                rows.append((label, shown, False))
+    return rows
+
+
+def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional[str] = None,
+                 warnings: Optional[Iterable[str]] = None) -> str:
+    """The self-contained ``index.html`` of a run.
+
+    ``banner`` (a partly covered period) is shown first; ``warnings`` (the load
+    warnings, one paragraph each) in a box under the title.
+    """
+    lang = cfg.language
+    e = html.escape
+    title = t("index.title", lang, client=cfg.client)
+    period = parse_period(cfg.period).label if cfg.period else t("index.period.all", lang)
+    audit_date = (cfg.as_of.date() if cfg.as_of is not None else dt.date.today()).isoformat()
+    n_ok = sum(r.ok for r in results)
+
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{e(lang)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)} — {e(period)} — {e(audit_date)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body><main>",
+        *([banner_html(banner)] if banner else []),
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">{e(t("index.period", lang))}: <strong>{e(period)}</strong> · '
+        f'{e(t("index.date", lang))}: <strong>{e(audit_date)}</strong></p>',
+    ]
+    warnings = [str(w) for w in (warnings or []) if str(w).strip()]
+    if warnings:
+        parts.append(f'<section class="warnings" role="alert"><h2>{e(t("run.load_warnings", lang))}</h2>')
+        for w in warnings:  # a warning's first line is its paragraph; lines after it (stage_map:) are to be pasted as they are
+            first, _, rest = w.partition("\n")
+            parts.append(f"<p>{e(first)}</p>" + (f"<pre>{e(rest)}</pre>" if rest else ""))
+        parts.append("</section>")
+    parts.append(
+        f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>'
+    )
+    for r in results:
+        status = t("index.status.ok" if r.ok else "index.status.failed", lang)
+        heading = e(r.title)
+        if r.html is not None:
+            heading = f'<a href="{quote(r.html.name)}">{heading}</a>'
+        parts.append(f'<section class="nb {"ok" if r.ok else "failed"}" id="{e(r.stem)}">')
+        parts.append(f'<h2>{heading}<span class="stem">{e(r.stem)}</span></h2>')
+        line = f'<span class="status">{e(status)}</span>'
+        if r.html is not None:
+            line += f'<a href="{quote(r.html.name)}">{e(t("index.open", lang))}</a>'
+        else:
+            line += f'<span class="none">{e(t("index.no_html", lang))}</span>'
+        line += f'<span class="time">{e(t("index.seconds", lang, seconds=r.seconds))}</span>'
+        parts.append(f"<div>{line}</div>")
+        if not r.ok:
+            shown = failure_text(r.stem, r.message, r.cell, r.cell_heading, lang) if r.message is not None else (r.error or "")
+            parts.append(f'<p class="error"><strong>{e(t("index.error", lang))}:</strong> {e(shown)}</p>')
+        rows = _index_rows(r.records, lang)
+        if rows:
+            parts.append(f'<table><caption>{e(t("index.key_results", lang))}</caption>'
+                         f'<thead><tr><th>{e(t("index.key", lang))}</th>'
+                         f'<th>{e(t("index.value", lang))}</th></tr></thead><tbody>')
+            for label, value, is_num in rows:
+                cls = ' class="num"' if is_num else ""
+                parts.append(f"<tr><td>{e(label)}</td><td{cls}>{e(value)}</td></tr>")
+            parts.append("</tbody></table>")
+        elif r.ok:
+            parts.append(f'<p class="none">{e(t("index.no_key_results", lang))}</p>')
+        parts.append("</section>")
+    when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts.append(f'<footer>{e(t("index.generated", lang, when=when))} · salesaudit</footer>')
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
