@@ -70,29 +70,51 @@ def test_check_prints_the_reconciliation():
     assert "stage_history" in proc.stdout and "7123" in proc.stdout and "7119" in proc.stdout
 
 
-def test_quality_tables(demo):
-    rec = dq.reconciliation(demo, "en").set_index("Table")
-    assert rec.loc["Deals", "Input"] == 1693 and rec.loc["Deals", "Quarantined"] == 11
-    summary = dq.quarantine_summary(demo, "en")
-    assert summary.iloc[0].tolist() == ["Stage history", "refers to an unknown deal", "unknown_deal", 3]
-    sm = dq.stage_mapping(demo, "en")
-    archive = sm[sm["CRM stage"] == "archive"]
-    assert archive["Table"].tolist() == ["Deals", "Stage history"] and archive["Rows"].tolist() == [2, 1]
-    assert set(archive["Funnel stage"]) == {"not in the funnel"}
-    assert sm.loc[(sm["Table"] == "Deals") & (sm["CRM stage"] == "won"), "Rows"].tolist() == [int((demo.raw["deals"]["stage"] == "won").sum())]
-    comp = dq.completeness(demo, "deals", "en").set_index("Column")
+def test_quality_result_is_language_free_and_matches_the_data(demo):
+    r = dq.analyse(demo)
+    rec = r.reconciliation_.set_index("table")
+    assert rec.loc["deals", "input"] == 1693 and rec.loc["deals", "quarantined"] == 11 and bool(rec["balanced"].all())
+    assert r.quarantine_.iloc[0].tolist() == ["stage_history", "unknown_deal", 3]
+    sm = r.stage_mapping_
+    archive = sm[sm["source"] == "archive"]
+    assert archive["table"].tolist() == ["deals", "stage_history"] and archive["rows"].tolist() == [2, 1] and set(archive["stage"]) == {""}
+    assert sm.loc[(sm["table"] == "deals") & (sm["source"] == "won"), "rows"].tolist() == [int((demo.raw["deals"]["stage"] == "won").sum())]
     deals = demo.tables["deals"]
-    assert comp.loc["lost_reason", "Filled"] == round(float(deals["lost_reason"].notna().mean()), 4)
-    cards = dq.empty_deal_cards(demo, "ru")
-    assert cards["Сделок"].sum() == len(deals)
-    fields = ["amount", "product", "channel"]
-    expected = deals[fields].isna().any(axis=1).groupby(deals["manager"].astype(object)).sum()
-    got = cards.set_index("Менеджер")["С пустыми полями"]
-    assert got.sort_index().tolist() == expected.sort_index().tolist()
-    ranges = dq.date_ranges(demo, "en")
-    first = ranges[(ranges["Table"] == "Deals") & (ranges["Column"] == "created_at")]["From"].iloc[0]
-    assert first == deals["created_at"].min()
-    assert dq.reference_checks(demo, "en")["Broken links"].sum() == 0
+    comp = r.completeness_.set_index("column")
+    assert comp.loc["lost_reason", "filled"] == round(float(deals["lost_reason"].notna().mean()), 4)
+    cards = r.empty_cards_
+    assert cards["deals"].sum() == len(deals)
+    expected = deals[["amount", "product", "channel"]].isna().any(axis=1).groupby(deals["manager"].astype(object)).sum()
+    assert cards.set_index("manager")["empty"].sort_index().tolist() == expected.sort_index().tolist()
+    ranges = r.date_ranges_
+    assert ranges[(ranges["table"] == "deals") & (ranges["column"] == "created_at")]["first"].iloc[0] == deals["created_at"].min()
+    assert r.references_["broken"].sum() == 0
+    # the key figures are read off the result: the same numbers as its tables
+    k = r.key_figures()
+    assert k["rows_input"] == int(r.reconciliation_["input"].sum()) and k["quarantine_by_reason"]["stage_history.unknown_deal"] == 3
+    # nothing in the result is in a language
+    for frame in (r.loaded_, r.reconciliation_, r.quarantine_, r.completeness_, r.date_ranges_, r.stage_mapping_, r.references_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+
+
+def test_quality_page_in_both_languages(demo):
+    from salesaudit.report import quality as report
+
+    r = dq.analyse(demo)
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[0] == "Data quality: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Качество данных")
+    rec = report.reconciliation_table(r, "en").set_index("Table")
+    assert rec.loc["Deals", "Input"] == 1693 and rec.loc["Deals", "Balanced"] == "yes"
+    assert report.quarantine_table(r, "en").iloc[0].tolist() == ["Stage history", "refers to an unknown deal", "unknown_deal", 3]
+    sm = report.stage_mapping_table(r, "en")
+    assert set(sm.loc[sm["CRM stage"] == "archive", "Funnel stage"]) == {"not in the funnel"}
+    assert report.empty_cards_table(r, "ru")["Сделок"].sum() == len(demo.tables["deals"])
+    assert "Every table balances: 26372 input rows, 26351 accepted, 21 quarantined." in en.texts()
+    # presentation never changes a number: the same result gives the same figures in both pages
+    assert [len(t) for t in en.tables()] == [len(t) for t in ru.tables()]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_quality_degrades_without_deals(client):
@@ -106,7 +128,7 @@ def test_quality_degrades_without_deals(client):
     # the data-quality tables still work on what was loaded (a look at a refused export)
     ds = load_dataset(load_run_config(path), refuse=False)
     assert [p.code for p in ds.problems if p.fatal] == ["deals_missing"] and {p.table for p in ds.warnings} == {"managers", "stage_history", "activities", "payments", "plans"}
-    assert dq.summary(ds)["tables_loaded"] == ["leads"]
-    assert "deals_with_empty_required_field" not in dq.summary(ds)
-    assert dq.reference_checks(ds, "en").empty
-    assert len(dq.stage_mapping(ds, "en")) == 0
+    r = dq.analyse(ds)
+    assert r.key_figures()["tables_loaded"] == ["leads"]
+    assert "deals_with_empty_required_field" not in r.key_figures()
+    assert r.references_.empty and len(r.stage_mapping_) == 0

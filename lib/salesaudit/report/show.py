@@ -104,22 +104,11 @@ def text_raw(markdown: str) -> None:
 
 def load_warnings(ds, lang: str) -> None:
     """The load verdict's warnings, in a box at the top of a report (nothing when the load is clean)."""
-    import html as _html
-
     from IPython.display import HTML
 
     from ..data.verdict import warning_texts
+    from .quality import warnings_html
 
-    texts = warning_texts(ds, lang)
-    if not texts:
-        return
-    items = []
-    for text in texts:
-        first, _, rest = text.partition("\n")
-        block = f"<pre>{_html.escape(rest)}</pre>" if rest else ""
-        items.append(f"<li>{_html.escape(first)}{block}</li>")
-    _display(HTML(
-        '<div class="salesaudit-warnings" style="border:1px solid #e0a800;border-left:6px solid #e0a800;'
-        'background:#fff8e1;padding:8px 14px;margin:8px 0 16px;border-radius:4px">'
-        f"<strong>{_html.escape(t('dq.load_warnings', lang, n=len(texts)))}</strong><ol>{''.join(items)}</ol></div>"
-    ))
+    box = warnings_html(warning_texts(ds, lang), lang)
+    if box:
+        _display(HTML(box))
