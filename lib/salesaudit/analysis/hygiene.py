@@ -212,14 +212,14 @@ def call_sample(ds, per_stratum: int = 1, seed: int | None = None) -> pd.DataFra
     return out
 
 
-def summary(ds) -> dict:
-    """Key results for :func:`salesaudit.runs.record.record`."""
+def summary(ds, **policy_kw) -> dict:
+    """Key results for :func:`salesaudit.runs.record.record`; ``policy_kw`` (``tolerance``, ``min_deals``, ``alpha``) go to :func:`policy_by_manager`."""
     out: dict = {}
     if not ds.has("deals"):
         return out
     dl = deal_load(ds)
     out["hygiene_over_deal_limit"] = dl.loc[dl["over"], "manager"].tolist()
-    pm = policy_by_manager(ds)
+    pm = policy_by_manager(ds, **policy_kw)
     out["hygiene_policy_violations"] = int(pm["deals_with_violation"].sum())
     out["hygiene_policy_violations_by_manager"] = {r.manager: int(r.deals_with_violation) for r in pm.itertuples() if r.deals_with_violation}
     out["hygiene_policy_breakers"] = sorted(pm.loc[pm["breaker"], "manager"])

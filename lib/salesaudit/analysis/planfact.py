@@ -616,8 +616,11 @@ def growth(ds) -> pd.DataFrame:
 # --------------------------------------------------------------------------- summary and display
 
 
-def summary(ds, period=None, backtest_as_of=None) -> dict:
-    """Key results for :func:`salesaudit.runs.record.record` (keys documented in ``record.*`` labels)."""
+def summary(ds, period=None, backtest_as_of=None, **forecast_kw) -> dict:
+    """Key results for :func:`salesaudit.runs.record.record` (keys documented in ``record.*`` labels).
+
+    ``forecast_kw`` (``n_sims``, ``grid``, ``min_entries``, ``recent_days``) go to :func:`forecast`.
+    """
     out: dict = {}
     if missing_tables(ds, ("plans",)):
         return {"planfact_available": False}
@@ -632,7 +635,7 @@ def summary(ds, period=None, backtest_as_of=None) -> dict:
     mgr = pvf[(pvf["manager"] != TEAM) & (pvf["metric"] == "revenue")]
     out["planfact_managers_below_plan_revenue"] = sorted(mgr.loc[mgr["attainment_pct"] < 100, "manager"].tolist())
     if ds.has("payments"):
-        fc = forecast(ds, p)
+        fc = forecast(ds, p, **forecast_kw)
         out.update(planfact_forecast_p10=round(fc["p10"]), planfact_forecast_p50=round(fc["p50"]), planfact_forecast_p90=round(fc["p90"]),
                    planfact_chance_to_meet_plan=None if fc["chance_to_meet_plan"] is None else round(fc["chance_to_meet_plan"], 3))
     return out

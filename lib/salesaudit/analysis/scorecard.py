@@ -7,7 +7,8 @@ that data cannot answer (how stand-ups are run, whether the head brought a visio
 authority, discipline…) are listed as questions for the consultant.
 
 Lagging managers come with the evidence behind a development plan: which check, which stage or
-step, how far from the team, and since when.
+step, how far from the team, and since when. They are judged with the run config's
+``analysis.funnel``, ``analysis.leads`` and ``analysis.stalls`` settings, as in notebooks 01–03.
 """
 from __future__ import annotations
 
@@ -170,18 +171,30 @@ def _since(ds, manager: str, step: tuple[str, str]) -> str:
     return _streak_start(mine, team, "lower")
 
 
+def _settings(ds):
+    """The run config's ``analysis`` settings (the defaults for a config without them)."""
+    from ..data.params import Analysis
+
+    return getattr(ds.config, "analysis", None) or Analysis()
+
+
 def lagging_managers(ds, lang: str) -> pd.DataFrame:
-    """Managers behind the team, with the evidence a development plan needs: check, where, gap, since when."""
+    """Managers behind the team, with the evidence a development plan needs: check, where, gap, since when.
+
+    Judged with the run config's ``analysis.funnel``, ``analysis.leads`` and ``analysis.stalls`` settings.
+    """
     from . import funnel as fn
     from . import leads as leads_mod
     from . import stalls as st
 
+    a = _settings(ds)
+    fs, ls, ss = a.funnel, a.leads, a.stalls
     names = ds.manager_names()
     rows = []
     if ds.has("deals"):
         reach = fn.deal_reach(ds)
         team = fn.step_conversion(ds, reach=reach)
-        flags = fn.manager_flags(fn.step_conversion(ds, by="manager", reach=reach), team)
+        flags = fn.manager_flags(fn.step_conversion(ds, by="manager", reach=reach), team, min_n=fs.min_n, alpha=fs.alpha)
         for r in flags[flags["flag"] == "below"].itertuples():
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.conversion", lang), "where": fn.step_label((r.from_stage, r.to_stage), ds.funnel, lang),
                          "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _since(ds, r.manager, (r.from_stage, r.to_stage))})
@@ -189,8 +202,8 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
         rt = leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
         who = rt["manager"].astype(object)
-        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt), "below", "within_sla", "lower"),
-                                          ("overnight", leads_mod.overnight_flags(rt), "above", "left_overnight", "higher")):
+        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt, min_n=ls.min_n, alpha=ls.alpha), "below", "within_sla", "lower"),
+                                          ("overnight", leads_mod.overnight_flags(rt, min_n=ls.min_n, alpha=ls.alpha), "above", "left_overnight", "higher")):
             decided = rt[col].notna()
             for r in f[f["flag"] == bad].itertuples():
                 mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
@@ -198,14 +211,14 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
                              "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
         stays = st.stage_stays(ds)
-        ms = st.manager_stage_summary(stays, ds.funnel)
+        ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended)
         closed = stays[stays["observed"]]
         for r in ms[ms["flag"] == "slower"].itertuples():
             sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
             mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.slower", lang), "where": ds.funnel.label(r.stage, lang),
                          "manager_value": f"{r.median:.1f}", "team_value": f"{r.team_median:.1f}", "since": _streak_start(mine, team, "higher")})
-        comp = st.compliance(ds)
+        comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha)
         pm, skips = comp["per_manager"], comp["skips"]
         team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
         for r in pm[pm["flag"]].itertuples():

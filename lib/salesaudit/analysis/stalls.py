@@ -458,7 +458,8 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     return pd.DataFrame({"group": list(uniques), "n": n_m.astype(int), "events": O.astype(int), "expected": E, "chi2": chi2, "p_value": p, "z": z})
 
 
-def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_stays: int = 15, alpha: float = 0.05, norms: dict | None = None) -> pd.DataFrame:
+def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_stays: int = 15, alpha: float = 0.05, norms: dict | None = None,
+                          min_ended: int = 5) -> pd.DataFrame:
     """Each manager in each stage against the rest of the team.
 
     Columns: ``stage, manager, stays, open, median, p80`` (KM), ``norm``, ``share_over_norm``
@@ -466,7 +467,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
     of this manager against the rest of the team in this stage, :func:`logrank_one_vs_rest`),
     ``p_adjusted`` (Holm over all judgeable manager × stage tests), ``direction`` (``"slower"``
     when the manager's stays end less often than expected, else ``"faster"``), ``judgeable``
-    (at least ``min_stays`` stays, at least 5 of them ended), ``flag`` (``"slower"`` or ``""``:
+    (at least ``min_stays`` stays, at least ``min_ended`` of them ended), ``flag`` (``"slower"`` or ``""``:
     only when judgeable and ``p_adjusted < alpha``) and ``faster`` (significantly faster: shown
     as information, not flagged — a stage left quickly is nothing to act on, and against a "rest
     of the team" that holds a very slow colleague everyone else looks faster).
@@ -517,7 +518,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(parts)
     out["direction"] = np.where(out["z"] < 0, "slower", "faster")
-    out["judgeable"] = (out["stays"] >= min_stays) & (out["ended"] >= 5)
+    out["judgeable"] = (out["stays"] >= min_stays) & (out["ended"] >= min_ended)
     tested = out["judgeable"] & out["p_value"].notna()
     out["p_adjusted"] = np.nan
     if tested.any():
@@ -756,7 +757,7 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
 
 
 def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: float = 0.05, stall_share: float = 0.5, min_stays: int = 15,
-            tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10) -> dict:
+            tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10, min_ended: int = 5) -> dict:
     """Key results of the stall and compliance analysis (language-neutral), for ``record``.
 
     ``stalled_stages``; ``slow_managers`` / ``fast_managers`` (``"manager:stage"`` flagged by
@@ -773,7 +774,7 @@ def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: fl
     if stays is None:
         stays = stage_stays(ds)
     ss = stage_summary(stays, funnel, unit, alpha=alpha, stall_share=stall_share)
-    ms = manager_stage_summary(stays, funnel, unit, min_stays=min_stays, alpha=alpha)
+    ms = manager_stage_summary(stays, funnel, unit, min_stays=min_stays, alpha=alpha, min_ended=min_ended)
     al = action_list(stays, funnel, unit)
     skippers: list[str] = []
     backward: list[str] = []

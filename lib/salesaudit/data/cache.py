@@ -36,7 +36,7 @@ CACHE_DIRNAME = ".dataset"
 #: bump when the stored layout changes: an older folder is then a miss
 FORMAT = 1
 #: run-config keys that choose what to report, not what is loaded
-_NOT_LOADING = {"period", "grain", "language", "notebooks", "client", "seed", "scorecard", "source"}
+_NOT_LOADING = {"period", "grain", "language", "notebooks", "client", "seed", "scorecard", "analysis", "source"}
 
 
 def _file_digest(path: Path) -> str:

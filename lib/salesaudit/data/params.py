@@ -42,6 +42,7 @@ __all__ = [
     "LeadResponse",
     "DealLoad",
     "Discounts",
+    "Analysis",
     "RunConfig",
     "load_run_config",
     "load_funnel",
@@ -247,6 +248,179 @@ class Scorecard(_Strict):
     lagging_managers: Rule = Field(default=Rule(green=0, amber=2, higher_is_better=False), description="managers behind the team on any check")
 
 
+# ---------------------------------------------------------------------------
+# thresholds and tuning of the analyses (notebooks 01-08)
+
+
+def _each(values, test, what: str):
+    """Validate every element of a list setting; ``what`` says what each must be."""
+    bad = [v for v in values if v is not None and not test(v)]
+    if bad:
+        raise ValueError(f"every value must be {what}; check {', '.join(map(str, bad))}")
+    return values
+
+
+class FunnelSettings(_Strict):
+    """Funnel conversion and managers against the team (notebook 01; also the scorecard's lagging managers)."""
+
+    min_n: int = Field(default=20, ge=1, description="finished deals a manager needs at a step (decided leads at lead → deal) to be judged; fewer: not judged, "
+                                                     "as an exact test on a handful of deals flags noise")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the manager-vs-team tests (Holm over every manager × step)")
+    cohort_horizons: list[int] = Field(default=[30, 60, 90], min_length=1, description="days after creation at which the cohort table reads the share won "
+                                                                                       "(Aalen–Johansen): one, two and three months of a B2B cycle")
+    cohort_days: float = Field(default=180, gt=0, description="days since creation the cohort curves show: two quarters, where most deals have closed")
+
+    @field_validator("cohort_horizons")
+    @classmethod
+    def _horizons(cls, v):
+        return _each(v, lambda x: x > 0, "a number of days greater than 0")
+
+
+class StallsSettings(_Strict):
+    """Time in stage, stalls and process compliance (notebook 02; also the scorecard's lagging managers)."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the manager-vs-team log-rank and compliance tests (Holm); "
+                                                               "1 - alpha is the level of the survival intervals")
+    stall_share: float = Field(default=0.5, ge=0, lt=1, description="a stage stalls when the lower confidence bound of its share of stays over the norm "
+                                                                   "exceeds this: 0.5 = most stays, beyond sampling doubt")
+    min_stays: int = Field(default=15, ge=1, description="stays a manager needs in a stage to be judged against the rest of the team (log-rank)")
+    min_ended: int = Field(default=5, ge=1, description="of them, stays that have ended: a log-rank test on fewer endings has next to no power")
+    tolerance: float = Field(default=0.02, ge=0, lt=1, description="share of deals skipping a mandatory stage tolerated as CRM mis-clicks; a manager is "
+                                                                  "flagged only when significantly above it")
+    backward_tolerance: float = Field(default=0.05, ge=0, lt=1, description="share of deals moved back a stage tolerated (corrections happen); "
+                                                                           "flagged only when significantly above it")
+    min_deals: int = Field(default=10, ge=1, description="deals a manager needs to be judged on skips and backward moves")
+
+
+class LeadsSettings(_Strict):
+    """Lead processing: managers against the team on the SLA, same-day processing and disqualification (notebook 03; the scorecard)."""
+
+    min_n: int = Field(default=20, ge=1, description="decided leads a manager needs to be judged; fewer: not judged, as with the funnel")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the manager-vs-team tests (Holm over the managers)")
+
+
+class PlanFactSettings(_Strict):
+    """Plan vs fact: the reverse funnel, the month-end forecast and its backtest (notebook 04)."""
+
+    backtest_day: int = Field(default=15, ge=1, le=31, description="the backtest forecasts the period as it stood on this day of it: mid-month, "
+                                                                   "when a forecast is still useful")
+    reverse_months: int = Field(default=6, ge=1, description="months before the period whose rates (average deal, conversions, calls per deal) "
+                                                             "the reverse funnel uses: recent, yet enough deals")
+    reverse_draws: int = Field(default=4000, ge=100, description="bootstrap draws behind the reverse funnel's intervals: stable 2.5 % and 97.5 % percentiles")
+    reverse_alpha: float = Field(default=0.05, gt=0, lt=1, description="1 - the coverage of the reverse funnel's intervals (0.05: 95 %)")
+    forecast_sims: int = Field(default=10000, ge=100, description="simulated period ends behind the forecast's P10-P90 and the chance to meet the plan")
+    forecast_grid: int = Field(default=20, ge=1, description="steps over the rest of the period at which a deal's win is timed against the payment lag")
+    forecast_min_entries: int = Field(default=30, ge=1, description="stage entries a manager needs for his own win curve in a stage; fewer: the team's")
+    forecast_recent_days: Optional[int] = Field(default=180, gt=0, description="only stage entries of the last this many days feed the win curves "
+                                                                             "(the current process, not last year's); empty: all history")
+
+
+class HygieneSettings(_Strict):
+    """CRM hygiene: the discount and payment policy check and the call sample (notebook 04)."""
+
+    policy_tolerance: float = Field(default=0.05, ge=0, lt=1, description="share of a manager's deals outside the discount and payment policy tolerated "
+                                                                         "as approved exceptions; a breaker is significantly above it")
+    policy_min_deals: int = Field(default=10, ge=1, description="deals with terms a manager needs to be judged on the policy")
+    policy_alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the policy tests (one-sided exact binomial, Holm over managers)")
+    calls_per_stratum: int = Field(default=1, ge=1, description="calls drawn per manager × length × outcome for the head of sales to listen to: "
+                                                               "one keeps the list short")
+
+
+class MeetingSettings(_Strict):
+    """The head of sales' daily, weekly or monthly meeting (notebook 08)."""
+
+    top_n: int = Field(default=3, ge=1, description="managers named per metric to repeat (furthest above plan) and to avoid (furthest below)")
+
+
+class CapacitySettings(_Strict):
+    """The capacity simulation's horizon, replications and scenario axes (notebook 06)."""
+
+    horizon_days: int = Field(default=91, gt=0, description="days simulated after the audit moment, and the backtest's length: a quarter")
+    replications: int = Field(default=30, ge=2, description="replications per scenario: enough for 95 % intervals that tell scenarios apart "
+                                                            "in minutes on a laptop")
+    plan_revenue: Optional[float] = Field(default=None, gt=0, description="revenue plan for the horizon; empty: from the CRM's plans")
+    target: float = Field(default=0.8, gt=0, le=1, description="chance of meeting the plan the smallest headcount must reach: 80 %, "
+                                                              "a plan met four quarters in five")
+    headcount_below: int = Field(default=2, ge=0, description="headcounts tried below the current one")
+    headcount_above: int = Field(default=3, ge=0, description="headcounts tried above the current one")
+    deal_limits: list[Optional[int]] = Field(default=[5, 8, 12, 20, 30, None], min_length=1, description="deal-load limits tried "
+                                                                                                         "(empty: no limit)")
+    volumes: list[float] = Field(default=[1.0, 1.5, 2.0], min_length=1, description="lead volumes tried, × today's")
+    routings: list[Literal["round_robin", "least_loaded", "skill", "pool"]] = Field(default=["round_robin", "least_loaded", "pool"], min_length=1,
+                                                                                     description="routing rules tried at each volume")
+    sla_minutes: list[int] = Field(default=[15, 30, 60], min_length=1, description="response SLAs tried, working minutes, each without and with escalation")
+    head_shares: list[float] = Field(default=[0.0, 0.3, 0.6, 0.9], min_length=1, description="shares of the head of sales' time on own deals tried")
+    head_months: int = Field(default=12, gt=0, description="months simulated for the head of sales' own selling: a year, as coaching pays off slowly")
+
+    @field_validator("deal_limits")
+    @classmethod
+    def _limits(cls, v):
+        return _each(v, lambda x: x > 0, "a whole number greater than 0 or empty (no limit)")
+
+    @field_validator("volumes", "sla_minutes")
+    @classmethod
+    def _positive(cls, v):
+        return _each(v, lambda x: x > 0, "greater than 0")
+
+    @field_validator("head_shares")
+    @classmethod
+    def _shares(cls, v):
+        return _each(v, lambda x: 0 <= x <= 1, "a share from 0 to 1")
+
+
+class IncentivesSettings(_Strict):
+    """Pay schemes for the head of sales compared in the report (notebook 05); the Monte Carlo's size is in the assumptions file."""
+
+    schemes: list[str] = Field(default=["personal_plus_department", "department_revenue", "growth_yoy", "focus_product", "kpi_basket"], min_length=1,
+                               description="scheme keys in params/incentives/ compared in the report")
+    widget_schemes: list[str] = Field(default=["personal_plus_department", "department_revenue", "kpi_basket"], max_length=3,
+                                      description="the schemes shown first in the owner's controls (at most 3, so that charts stay readable)")
+    min_months: int = Field(default=3, ge=1, description="months with revenue the history, the Monte Carlo and gaming need: fewer says nothing about spread")
+    widget_sims: int = Field(default=2000, ge=100, description="simulated years behind the controls' cost distribution: fewer than the report's, "
+                                                               "so that a slider answers at once")
+
+
+class Analysis(_Strict):
+    """Thresholds and tuning of the analyses; a notebook parameter of the same name overrides one for a run."""
+
+    funnel: FunnelSettings = FunnelSettings()
+    stalls: StallsSettings = StallsSettings()
+    leads: LeadsSettings = LeadsSettings()
+    planfact: PlanFactSettings = PlanFactSettings()
+    hygiene: HygieneSettings = HygieneSettings()
+    meeting: MeetingSettings = MeetingSettings()
+    capacity: CapacitySettings = CapacitySettings()
+    incentives: IncentivesSettings = IncentivesSettings()
+
+    def settings(self, area: str, **overrides):
+        """The settings of ``area`` with the notebook's non-None ``overrides`` applied and validated.
+
+        ``None`` keeps the run config's value, so a notebook's parameters cell holds ``None``
+        and papermill may set any of them for one run. A bad override is a
+        :class:`~salesaudit.errors.ParameterError` naming ``analysis.<area>.<key>``.
+
+        >>> a = Analysis()
+        >>> a.settings("stalls", alpha=None).alpha, a.settings("stalls", alpha=0.1).alpha
+        (0.05, 0.1)
+        """
+        areas = list(type(self).model_fields)
+        if area not in areas:
+            raise ParameterError("analysis", [f"no area {area!r}.{closest(area, areas)} Areas: {', '.join(areas)}."])
+        current = getattr(self, area)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return current.model_copy(deep=True)
+        data = {**current.model_dump(), **given}
+        where = "notebook parameters (they override the run config's `analysis:`)"
+        return getattr(validate(_AnalysisOnly, {"analysis": {area: data}}, where).analysis, area)
+
+
+class _AnalysisOnly(_Strict):
+    """Validates a notebook's overrides so that errors name ``analysis.<area>.<key>``."""
+
+    analysis: Analysis
+
+
 class RunConfig(_Strict):
     """A client's run config: what to load, how to read it, and the client's rules."""
 
@@ -267,6 +441,7 @@ class RunConfig(_Strict):
     deal_load: DealLoad = DealLoad()
     discounts: Discounts = Discounts()
     scorecard: Scorecard = Scorecard()
+    analysis: Analysis = Analysis()
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
     as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, "
                                                                  "2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), "
@@ -523,7 +698,7 @@ def parse_period(text: str, grain: str | None = None) -> Period:
 # loading and error messages
 
 
-_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts", "scorecard")
+_INCLUDABLE = ("funnel", "lead_response", "deal_load", "discounts", "scorecard", "analysis")
 
 
 def load_funnel(path) -> Funnel:
@@ -619,8 +794,10 @@ def markdown_reference() -> str:
         "",
         "A run config (`params/clients/*.yaml`) is validated against this schema (`salesaudit.data.params`).",
         "A wrong key or value stops the run naming the file, the key and the allowed values.",
-        "The sections `funnel`, `lead_response`, `deal_load` and `discounts` may be written inline or",
-        "as a path to a YAML file holding that section (relative to the config).",
+        "The sections `funnel`, `lead_response`, `deal_load`, `discounts`, `scorecard` and `analysis` may be written",
+        "inline or as a path to a YAML file holding that section (relative to the config).",
+        "`analysis` holds the thresholds and tuning of the analyses; a notebook's parameter of the same name",
+        "(papermill, `None` by default) overrides one of them for a run, validated by the same rules.",
         "This file is generated by `python -m salesaudit.data.params > docs/parameters.md`; a test keeps it in sync.",
         "",
         *SCHEMA_TABLE_HEAD,

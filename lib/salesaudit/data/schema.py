@@ -214,7 +214,11 @@ def schema_rows(model: type[BaseModel], prefix: str = "", *, skip=(), kind_hook=
         elif get_origin(inner) is Literal:
             kind = "one of " + ", ".join(f"`{x}`" for x in get_args(inner))
         else:
-            kind = getattr(inner, "__name__", None) or str(inner).replace("typing.", "")
+            item_optional = get_origin(inner) is Union and type(None) in get_args(inner)
+            item = next(a for a in get_args(inner) if a is not type(None)) if item_optional else inner
+            kind = getattr(item, "__name__", None) or str(item).replace("typing.", "")
+            if item_optional:
+                kind = f"({kind} or empty)" if is_list else f"{kind} or empty"
             if is_list:
                 kind = f"list of {kind}"
         if optional:
