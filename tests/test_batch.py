@@ -88,7 +88,7 @@ def test_periods_outside_the_data_fail_without_running_and_partial_ones_get_the_
     assert [(p.period, p.ok) for p in res.periods] == [("2026-10", True), ("2026-11", False), ("2026-12", False)]
     assert [p.coverage.status for p in res.periods] == ["partial", "none", "none"]
     for p in res.periods[1:]:
-        assert p.error == (f"The period {p.period} lies outside the data: the export covers 01.08.2025 – 20.10.2026 (first and last "
+        assert p.error == (f"The period {p.period} lies outside the data: the export covers 1 Aug 2025 – 20 Oct 2026 (first and last "
                            f"dated row). How to fix: choose a period inside that range with --period, or export the data for {p.period}.")
         assert p.index is None and not (out / p.period).exists()  # no notebook ran
     banner = "Период 2026-10 покрыт данными частично: с 01.10.2026 по 20.10.2026."
@@ -107,7 +107,7 @@ def test_cli_refuses_a_range_wholly_outside_the_data(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == (
-        "salesaudit: error: All periods 2027-01..2027-03 lie outside the data: the export covers 01.08.2025 – 20.10.2026 "
+        "salesaudit: error: All periods 2027-01..2027-03 lie outside the data: the export covers 1 Aug 2025 – 20 Oct 2026 "
         "(first and last dated row). How to fix: choose periods inside that range with --periods, or export the data for 2027-01..2027-03."
     )
     assert not out.exists()

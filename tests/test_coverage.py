@@ -23,7 +23,7 @@ DEMO = REPO / "params" / "clients" / "demo.yaml"
 DEMO_DATA = REPO / "data_samples" / "demo_generic"
 CUT = "2026-10-20 23:59:59"
 BANNER_RU = "Период 2026-10 покрыт данными частично: с 01.10.2026 по 20.10.2026."
-BANNER_EN = "The period 2026-10 is only partly covered by the data: 01.10.2026 to 20.10.2026."
+BANNER_EN = "The period 2026-10 is only partly covered by the data: 1 Oct 2026 to 20 Oct 2026."
 
 
 def _independent_range(ds):
@@ -81,7 +81,7 @@ def test_october_is_full_and_may_2027_is_outside(demo):
     assert may.status == "none" and may.period == parse_period("2027-05", "month")
     assert (may.covered_from, may.covered_to) == (None, None)
     assert may.refusal() == (
-        "The period 2027-05 lies outside the data: the export covers 01.08.2025 – 30.10.2026 (first and last "
+        "The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 30 Oct 2026 (first and last "
         "dated row). How to fix: choose a period inside that range with --period, or export the data for 2027-05."
     )
     assert period_coverage(demo, "2025-07", "month").status == "none"  # before the first row
@@ -102,7 +102,7 @@ def test_a_period_straddling_the_start_of_the_data_is_partial(demo):
     week = period_coverage(demo, "2025-W31", "week")  # Mon 28.07.2025 .. Sun 03.08.2025; data from Fri 01.08
     assert week.status == "partial"
     assert week.covered_from == pd.Timestamp("2025-08-01 09:53:29")
-    assert week.banner("en") == "The period 2025-W31 is only partly covered by the data: 01.08.2025 to 03.08.2025."
+    assert week.banner("en") == "The period 2025-W31 is only partly covered by the data: 1 Aug 2025 to 3 Aug 2025."
     # the first day counts as covered even though its first row is at 09:53
     assert period_coverage(demo, "2025-08", "month").status == "full"
 
@@ -155,7 +155,7 @@ def test_cli_refuses_a_period_outside_the_data(tmp_path):
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     err = proc.stderr.strip()
     assert err.startswith("salesaudit: error: The period 2027-05 lies outside the data")
-    assert "01.08.2025 – 30.10.2026" in err and "How to fix" in err and "--period" in err
+    assert "1 Aug 2025 – 30 Oct 2026" in err and "How to fix" in err and "--period" in err
     assert len(err.splitlines()) == 1  # one paragraph
     assert not out.exists()  # refused before any notebook
 

@@ -109,7 +109,8 @@ def test_quality_page_in_both_languages(demo):
     sm = report.stage_mapping_table(r, "en")
     assert set(sm.loc[sm["CRM stage"] == "archive", "Funnel stage"]) == {"not in the funnel"}
     assert report.empty_cards_table(r, "ru")["Сделок"].sum() == len(demo.tables["deals"])
-    assert "Every table balances: 26372 input rows, 26351 accepted, 21 quarantined." in en.texts()
+    assert "Every table balances: 26,372 input rows, 26,351 accepted, 21 quarantined." in en.texts()
+    assert "Все таблицы сходятся: 26\u00a0372 строки на входе, 26\u00a0351 принято, 21 в карантине." in ru.texts()  # report.format, plural forms
     # presentation never changes a number: the same result gives the same figures in both pages
     assert [len(t) for t in en.tables()] == [len(t) for t in ru.tables()]
     import matplotlib.pyplot as plt

@@ -110,7 +110,7 @@ def test_index_lists_notebooks_statuses_and_key_results(both):
     _, result = both
     page = result.index.read_text(encoding="utf-8")
     assert "<title>" in page and "Test Client" in page
-    assert "2026-09" in page and "2026-09-30" in page  # period and as_of
+    assert "2026-09" in page and "30.09.2026" in page  # period and as_of (report.format.date in ru)
     assert t("index.status.ok", "ru") in page and t("index.status.failed", "ru") in page
     assert t("index.key_results", "ru") in page
     assert '<td>answer</td><td class="num">42</td>' in page
@@ -231,13 +231,15 @@ def test_every_label_has_ru_and_en_with_the_same_placeholders():
     fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)  # noqa: E731
     for key, entry in LABELS.items():
         assert set(entry) == set(LANGUAGES), key
-        assert all(isinstance(entry[lang], str) and entry[lang].strip() for lang in LANGUAGES), key
-        assert fields(entry["ru"]) == fields(entry["en"]), key
+        texts = {lang: [entry[lang]] if isinstance(entry[lang], str) else list(entry[lang].values()) for lang in LANGUAGES}  # plural forms
+        assert all(x.strip() for lang in LANGUAGES for x in texts[lang]), key
+        assert all(fields(x) == fields(texts["ru"][0]) for lang in LANGUAGES for x in texts[lang]), key
 
 
 def test_t_formats_and_rejects_unknown_keys_and_languages():
     assert t("index.title", "en", client="Acme") == "Sales audit: Acme"
-    assert t("index.seconds", "ru", seconds=2.345) == "2.3 с"
+    assert t("unit.s", "ru", n="2,3") == "2,3 с"
+    assert t("capacity.inflow_text", "ru", per_day=2.345, per_off=0.5, disp=1.234, p_disp="0,01", cv=0.25).startswith("Поток лидов: 2,3 в рабочий день, 0,5 в выходной")
     with pytest.raises(KeyError, match="index.nope"):
         t("index.nope", "en")
     with pytest.raises(SalesauditError, match="ru, en"):
@@ -416,11 +418,11 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
     res = run(config, out_dir=tmp_path / "out", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
     assert seen == [("Dataset", "en")]
     assert res.ok and res.coverage.status == "partial"
-    banner = "The period 2026-10 is only partly covered by the data: 01.10.2026 to 20.10.2026."
+    banner = "The period 2026-10 is only partly covered by the data: 1 Oct 2026 to 20 Oct 2026."
     assert res.banner == banner and res.warnings == ["More than 5 % of the deals were quarantined for a missing amount."]
     index = res.index.read_text(encoding="utf-8")
     assert banner in index and "Data warnings" in index and "quarantined for a missing amount" in index
     assert banner in res.notebooks[0].html.read_text(encoding="utf-8")
-    with pytest.raises(SalesauditError, match=r"The period 2027-05 lies outside the data: the export covers 01\.08\.2025 – 20\.10\.2026"):
+    with pytest.raises(SalesauditError, match=r"The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 20 Oct 2026"):
         run(config, out_dir=tmp_path / "never", period="2027-05", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
     assert not (tmp_path / "never").exists()

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..data.clock import elapsed_days
 from ..data.model import require_tables
+from ..report import format as fmt_
 from ..report.i18n import t
 from ..report.show import ci_text as _pct_ci
 from ..report.show import p_text as _p_text
@@ -445,9 +446,9 @@ def plot_funnel(ds, lang: str, reach: pd.DataFrame | None = None):
     ax.barh(y, widths, left=(widths.max() - widths) / 2, color=sns.color_palette("Blues_r", len(sr)))
     ax.set_yticks(y, labels)
     for yi, w, (_, r) in zip(y, widths, sr.iterrows()):
-        ax.text(widths.max() / 2, yi, f"{w:,}".replace(",", "\u202f"), ha="center", va="center", color="black", fontsize=9)
+        ax.text(widths.max() / 2, yi, fmt_.integer(w, lang), ha="center", va="center", color="black", fontsize=9)
     for i, r in conv.iterrows():
-        ax.text(widths.max() * 1.02, y[i] - 0.5, f"↓ {r['rate']:.0%} [{r['ci_low']:.0%}–{r['ci_high']:.0%}]", va="center", fontsize=8)
+        ax.text(widths.max() * 1.02, y[i] - 0.5, f"↓ {fmt_.percent(r['rate'], lang, 0)} [{fmt_.percent(r['ci_low'], lang, 0)}–{fmt_.percent(r['ci_high'], lang, 0)}]", va="center", fontsize=8)
     ax.set_xlim(0, widths.max() * 1.3)
     ax.set_xticks([])
     ax.grid(False)
@@ -469,7 +470,7 @@ def plot_heatmap(ds, lang: str, flags: pd.DataFrame, names: dict | None = None):
         mat.index = [names.get(m, m) for m in mat.index]
         flag.index = mat.index
     fig, ax = plt.subplots(figsize=(1.6 * len(order) + 3, 0.45 * len(mat) + 1.5))
-    sns.heatmap(mat, annot=True, fmt=".0%", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
+    sns.heatmap(mat, annot=mat.map(lambda v: "" if pd.isna(v) else fmt_.percent(v, lang, 0)).to_numpy(), fmt="", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
             fl = flag.iat[i, j]
@@ -550,7 +551,7 @@ def team_table(ds, team: pd.DataFrame, lang: str) -> pd.DataFrame:
             t("funnel.col.finished", lang): team["finished"].to_numpy(),
             t("funnel.col.advanced", lang): team["advanced"].to_numpy(),
             t("funnel.col.rate", lang): team["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(team["ci_low"], team["ci_high"]),
+            t("funnel.col.ci", lang): _pct_ci(team["ci_low"], team["ci_high"], lang),
             t("funnel.col.naive", lang): team["naive_rate"].round(3).to_numpy(),
         }
     )
@@ -567,7 +568,7 @@ def lead_table(lt: pd.DataFrame, lang: str, by: str | None = None, names: dict |
             t("funnel.col.pending", lang): lt["pending"].to_numpy(),
             t("funnel.col.advanced", lang): lt["advanced"].to_numpy(),
             t("funnel.col.rate", lang): lt["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(lt["ci_low"], lt["ci_high"]),
+            t("funnel.col.ci", lang): _pct_ci(lt["ci_low"], lt["ci_high"], lang),
         }
     )
     if "flag" in lt:
@@ -590,9 +591,9 @@ def flags_table(ds, flags: pd.DataFrame, lang: str, only_flagged: bool = True) -
             t("funnel.col.step", lang): steps_,
             t("funnel.col.finished", lang): f["finished"].to_numpy(),
             t("funnel.col.rate", lang): f["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(f["ci_low"], f["ci_high"]),
+            t("funnel.col.ci", lang): _pct_ci(f["ci_low"], f["ci_high"], lang),
             t("funnel.col.team_rate", lang): f["team_rate"].round(3).to_numpy(),
-            t("funnel.col.p_adj", lang): [_p_text(p) for p in f["p_adjusted"]],
+            t("funnel.col.p_adj", lang): [_p_text(p, lang) for p in f["p_adjusted"]],
             t("funnel.col.flag", lang): [t(f"funnel.flag.{x}", lang) for x in f["flag"]],
         }
     )
@@ -630,7 +631,7 @@ def channel_display(ch: pd.DataFrame, lang: str) -> pd.DataFrame:
     out[t("funnel.col.deals", lang)] = ch["deals"].to_numpy()
     out[t("funnel.col.won", lang)] = ch["won"].to_numpy()
     out[t("funnel.col.closed_win", lang)] = ch["closed_win_rate"].round(3).to_numpy()
-    out[t("funnel.col.ci", lang)] = _pct_ci(ch["ci_low"], ch["ci_high"])
+    out[t("funnel.col.ci", lang)] = _pct_ci(ch["ci_low"], ch["ci_high"], lang)
     out[t("funnel.col.won_by", lang, h=90)] = ch["won_by_90d"].round(3).to_numpy()
     out[t("funnel.col.revenue_won", lang)] = ch["revenue_won"].round(0).to_numpy()
     return out

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.model import require_tables
+from ..report import format as fmt_
 from ..report.i18n import t
 from ..stats import rate_above_tolerance, wilson
 
@@ -257,10 +258,10 @@ def display(df: pd.DataFrame, lang: str, names: dict | None = None) -> pd.DataFr
         out["over"] = out["over"].map(lambda v: t("hygiene.value.yes", lang) if v else "")
     for c in [c for c in out.columns if f"{c}_low" in out.columns and f"{c}_high" in out.columns]:
         v, lo, hi = (100 * out[x].astype(float) for x in (c, f"{c}_low", f"{c}_high"))
-        out[c] = [("—" if pd.isna(a) else f"{a:.1f} ({b:.1f}–{h:.1f})") for a, b, h in zip(v, lo, hi)]
+        out[c] = [(fmt_.DASH if pd.isna(a) else f"{fmt_.number(a, lang, 1)} ({fmt_.number(b, lang, 1)}–{fmt_.number(h, lang, 1)})") for a, b, h in zip(v, lo, hi)]
         out = out.drop(columns=[f"{c}_low", f"{c}_high"])
     if "created_at" in out.columns:
-        out["created_at"] = pd.to_datetime(out["created_at"]).dt.strftime("%d.%m.%Y %H:%M")
+        out["created_at"] = [fmt_.datetime_(v, lang) for v in pd.to_datetime(out["created_at"])]
     ren = {c: t(f"hygiene.col.{c}", lang) for c in _COLS if c in out.columns}
     ren.update({c: t("hygiene.col.empty_field", lang, field=c[6:]) for c in out.columns if c.startswith("empty_")})
     return out.rename(columns=ren)

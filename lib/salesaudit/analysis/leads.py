@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.model import require_tables
+from ..report import format as fmt_
 from ..report.i18n import t
 from ..report.show import ci_text as _pct_ci
 from ..report.show import p_text as _p_text
@@ -362,13 +363,13 @@ def report_table(df: pd.DataFrame, lang: str, names: dict | None = None, columns
     """
     d = df.copy()
     if "ci_low" in d and "ci_high" in d:
-        d["ci"] = _pct_ci(d["ci_low"], d["ci_high"])
+        d["ci"] = _pct_ci(d["ci_low"], d["ci_high"], lang)
     if "manager" in d and names:
         d["manager"] = [names.get(m, m) for m in d["manager"]]
     if "due_day" in d:
-        d["due_day"] = d["due_day"].dt.strftime("%Y-%m-%d")
+        d["due_day"] = [fmt_.date(v, lang) for v in d["due_day"]]
     if "created_at" in d:
-        d["created_at"] = d["created_at"].dt.strftime("%Y-%m-%d %H:%M")
+        d["created_at"] = [fmt_.datetime_(v, lang) for v in d["created_at"]]
     for c in ("no_reason", "no_response", "no_call"):
         if c in d:
             d[c] = [("—" if pd.isna(x) else t("leads.yes", lang) if x else "") for x in d[c]]
@@ -393,7 +394,7 @@ def flags_table(flags: pd.DataFrame, check: str, lang: str, names: dict | None =
             "ci_low": f["ci_low"].to_numpy(),
             "ci_high": f["ci_high"].to_numpy(),
             "team_rate": f["team_rate"].to_numpy(),
-            "p_adj": [_p_text(p) for p in f["p_adjusted"]],
+            "p_adj": [_p_text(p, lang) for p in f["p_adjusted"]],
             "flag": [t(f"leads.flag.{check}.{x}", lang) if x in ("below", "above") else t(f"leads.flag.{x or 'none'}", lang) for x in f["flag"]],
         }
     )
@@ -424,7 +425,7 @@ def plot_response_by_manager(rt: pd.DataFrame, sla: float, lang: str, names: dic
     sns.boxplot(data=a, x="minutes", y="who", order=order, showfliers=False, color="#dde6f2", ax=ax, width=0.6)
     sns.stripplot(data=a, x="minutes", y="who", order=order, size=2, alpha=0.35, color="#4c72b0", ax=ax, jitter=0.25)
     ax.set_xscale("log")
-    ax.axvline(sla, color="#b00020", ls="--", lw=1.2, label=t("leads.plot.sla_line", lang, sla=f"{sla:g}"))
+    ax.axvline(sla, color="#b00020", ls="--", lw=1.2, label=t("leads.plot.sla_line", lang, sla=fmt_.number(sla, lang)))
     ax.set_xlabel(t("leads.plot.working_minutes", lang))
     ax.set_ylabel("")
     ax.legend(loc="lower right", fontsize="small")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.params import Period, parse_period
+from ..report import format as fmt_
 from ..report.i18n import t
 from . import planfact
 
@@ -83,7 +84,7 @@ def summary(ds, period: str, grain: str) -> dict:
 
 def display_back(back: pd.DataFrame, lang: str, names: dict) -> pd.DataFrame:
     """Fact against plan, one row per manager (team first), ``fact / plan (attainment)`` per metric."""
-    cell = back.assign(text=[f"{f:,.0f} / {p:,.0f} ({a:.0f}%)".replace(",", "\u202f") if np.isfinite(a) else f"{f:,.0f} / —".replace(",", "\u202f")
+    cell = back.assign(text=[f"{fmt_.integer(f, lang)} / {fmt_.integer(p, lang)} ({fmt_.percent(a / 100, lang, 0)})" if np.isfinite(a) else f"{fmt_.integer(f, lang)} / {fmt_.DASH}"
                              for f, p, a in zip(back["fact"], back["plan"], back["attainment_pct"])])
     wide = cell.pivot_table(index="manager", columns="metric", values="text", aggfunc="first")
     wide = wide[[m for m in METRICS if m in wide.columns]]
@@ -107,7 +108,7 @@ def display_repeat_avoid(ra: pd.DataFrame, lang: str, names: dict) -> pd.DataFra
             t("meeting.col.kind", lang): [t(f"meeting.kind.{k}", lang) for k in ra["kind"]],
             t("meeting.col.metric", lang): [t(f"meeting.metric.{m}", lang) for m in ra["metric"]],
             t("meeting.col.manager", lang): [names.get(m, m) for m in ra["manager"]],
-            t("meeting.col.fact_plan", lang): [f"{f:,.0f} / {p:,.0f}".replace(",", "\u202f") for f, p in zip(ra["fact"], ra["plan"])],
-            t("meeting.col.attainment", lang): [f"{a:.0f}%" for a in ra["attainment_pct"]],
+            t("meeting.col.fact_plan", lang): [f"{fmt_.integer(f, lang)} / {fmt_.integer(p, lang)}" for f, p in zip(ra["fact"], ra["plan"])],
+            t("meeting.col.attainment", lang): [fmt_.percent(a / 100, lang, 0) for a in ra["attainment_pct"]],
         }
     )

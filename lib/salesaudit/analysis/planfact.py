@@ -44,6 +44,7 @@ import pandas as pd
 from ..data.clock import elapsed_days
 from ..data.model import PLAN_METRICS, require_tables
 from ..data.params import parse_period
+from ..report import format as fmt_
 from ..report.i18n import t
 from ..stats import cumulative_incidence, wilson
 
@@ -723,7 +724,7 @@ def plot_attainment(pvf: pd.DataFrame, lang: str, names: dict | None = None):
     order_w = list(dict.fromkeys(d["who"]))
     piv = d.pivot_table(index="who", columns="what", values="attainment_pct").reindex(index=order_w, columns=order_m)
     fig, ax = plt.subplots(figsize=(1.1 * len(order_m) + 3, 0.42 * len(order_w) + 1.5))
-    sns.heatmap(piv, annot=True, fmt=".0f", cmap="RdYlGn", center=100, vmin=0, vmax=200, cbar=False, ax=ax)
+    sns.heatmap(piv, annot=piv.map(lambda v: "" if pd.isna(v) else fmt_.integer(v, lang)).to_numpy(), fmt="", cmap="RdYlGn", center=100, vmin=0, vmax=200, cbar=False, ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(t("planfact.plot.attainment", lang))
@@ -737,11 +738,11 @@ def plot_forecast(fc: dict, lang: str):
     fig, ax = plt.subplots(figsize=(9, 3.6))
     ax.hist(fc["sims"] / 1e6, bins=50, color="C0", alpha=0.6)
     for k, ls in (("p10", ":"), ("p50", "-"), ("p90", ":")):
-        ax.axvline(fc[k] / 1e6, color="C0", ls=ls, label=f"{k.upper()} {fc[k] / 1e6:,.2f}")
+        ax.axvline(fc[k] / 1e6, color="C0", ls=ls, label=f"{k.upper()} {fmt_.number(fc[k] / 1e6, lang, 2)}")
     if fc["plan"]:
-        ax.axvline(fc["plan"] / 1e6, color="C3", lw=2, label=t("planfact.plot.plan", lang) + f" {fc['plan'] / 1e6:,.2f}")
+        ax.axvline(fc["plan"] / 1e6, color="C3", lw=2, label=t("planfact.plot.plan", lang) + " " + fmt_.number(fc["plan"] / 1e6, lang, 2))
     ax.set_xlabel(t("planfact.plot.revenue_mln", lang))
-    ax.set_title(t("planfact.plot.forecast", lang, period=fc["period"], as_of=pd.Timestamp(fc["as_of"]).strftime("%d.%m.%Y")))
+    ax.set_title(t("planfact.plot.forecast", lang, period=fc["period"], as_of=fmt_.date(fc["as_of"], lang)))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

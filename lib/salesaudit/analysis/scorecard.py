@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..report import format as fmt_
 from ..report.i18n import t
 
 __all__ = ["head_of_sales", "checkpoints", "lagging_managers", "questions", "summary", "STATUS_COLORS"]
@@ -47,7 +48,7 @@ def _grade(value, rule) -> str:
 
 
 def _rule_text(rule, lang: str, pct: bool) -> str:
-    fmt = (lambda v: f"{v:.0%}") if pct else (lambda v: f"{v:g}")
+    fmt = (lambda v: fmt_.percent(v, lang, 0)) if pct else (lambda v: fmt_.number(v, lang))
     op_good, op_ok = (("≥", "≥") if rule.higher_is_better else ("≤", "≤"))
     return t("scorecard.rule", lang, green=f"{op_good} {fmt(rule.green)}", amber=f"{op_ok} {fmt(rule.amber)}")
 
@@ -93,23 +94,23 @@ def checkpoints(ds, lang: str, period: str | None = None) -> pd.DataFrame:
     has_plans = ds.has("plans") and ds.has("deals")
     att = _monthly_attainment(ds, period, 3) if has_plans and ds.has("payments") else []
     last = att[-1][1] if att else None
-    add("plan_attainment", last, "—" if last is None else f"{last:.0%} ({att[-1][0]})", sc.plan_attainment, True)
+    add("plan_attainment", last, "—" if last is None else f"{fmt_.percent(last, lang, 0)} ({att[-1][0]})", sc.plan_attainment, True)
     trend = None
     if len(att) >= 2:
         trend = float(np.polyfit(np.arange(len(att)), [a for _, a in att], 1)[0])
-    add("plan_trend", trend, "—" if trend is None else " → ".join(f"{a:.0%}" for _, a in att), sc.plan_trend, True)
+    add("plan_trend", trend, "—" if trend is None else " → ".join(fmt_.percent(a, lang, 0) for _, a in att), sc.plan_trend, True)
     lag = None
     if has_plans and ds.has("payments"):
         cl = planfact.cumulative_lag(ds, period, "month", metrics=("revenue",))
         team = cl[cl["manager"] == planfact.TEAM]
         if len(team):
             lag = float(team["lag_pct"].iloc[-1]) / 100.0
-    add("cumulative_lag", lag, "—" if lag is None else f"{lag:+.0%}", sc.cumulative_lag, True)
+    add("cumulative_lag", lag, "—" if lag is None else fmt_.percent(lag, lang, 0, sign=True), sc.cumulative_lag, True)
     same_day = None
     if ds.has("leads") and leads_mod.has_response_times(ds):
         s = leads_mod.summary(ds)
         same_day = 1.0 - s["leads_share_left_overnight"]
-    add("same_day_processing", same_day, "—" if same_day is None else f"{same_day:.1%}", sc.same_day_processing, True)
+    add("same_day_processing", same_day, "—" if same_day is None else fmt_.percent(same_day, lang, 1), sc.same_day_processing, True)
     mom = None
     if ds.has("payments"):
         g = planfact.growth(ds)
@@ -117,14 +118,14 @@ def checkpoints(ds, lang: str, period: str | None = None) -> pd.DataFrame:
         r = g[(g["manager"] == planfact.TEAM) & (g["metric"] == "revenue") & (g["month"] == month)]
         if len(r) and np.isfinite(r["mom_pct"].iloc[0]):
             mom = float(r["mom_pct"].iloc[0]) / 100.0
-    add("mom_growth", mom, "—" if mom is None else f"{mom:+.0%}", sc.mom_growth, True, applies=head["new"] is not True)
+    add("mom_growth", mom, "—" if mom is None else fmt_.percent(mom, lang, 0, sign=True), sc.mom_growth, True, applies=head["new"] is not True)
     per_manager = None
     if ds.has("deals"):
         d = ds.tables["deals"]
         share = float(d["manager"].notna().mean()) if len(d) else None
         has_mgr_plans = ds.has("plans") and ds.tables["plans"]["manager"].notna().any()
         per_manager = None if share is None else (share if has_mgr_plans else 0.0)
-    add("analytics_per_manager", per_manager, "—" if per_manager is None else f"{per_manager:.0%}", sc.analytics_per_manager, True)
+    add("analytics_per_manager", per_manager, "—" if per_manager is None else fmt_.percent(per_manager, lang, 0), sc.analytics_per_manager, True)
     lag_df = lagging_managers(ds, lang)
     n_lag = int(lag_df["manager"].nunique()) if len(lag_df) else 0
     add("lagging_managers", float(n_lag), str(n_lag), sc.lagging_managers, False)
@@ -197,7 +198,7 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
         flags = fn.manager_flags(fn.step_conversion(ds, by="manager", reach=reach), team, min_n=fs.min_n, alpha=fs.alpha)
         for r in flags[flags["flag"] == "below"].itertuples():
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.conversion", lang), "where": fn.step_label((r.from_stage, r.to_stage), ds.funnel, lang),
-                         "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _since(ds, r.manager, (r.from_stage, r.to_stage))})
+                         "manager_value": fmt_.percent(r.rate, lang, 0), "team_value": fmt_.percent(r.team_rate, lang, 0), "since": _since(ds, r.manager, (r.from_stage, r.to_stage))})
     if ds.has("leads") and leads_mod.has_response_times(ds):
         rt = leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
@@ -208,7 +209,7 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
             for r in f[f["flag"] == bad].itertuples():
                 mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
                 rows.append({"manager": r.manager, "check": t(f"scorecard.evidence.{check}", lang), "where": t("scorecard.where.leads", lang),
-                             "manager_value": f"{r.rate:.0%}", "team_value": f"{r.team_rate:.0%}", "since": _streak_start(mine, team, worse)})
+                             "manager_value": fmt_.percent(r.rate, lang, 0), "team_value": fmt_.percent(r.team_rate, lang, 0), "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
         stays = st.stage_stays(ds)
         ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended)
@@ -217,14 +218,15 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
             sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
             mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.slower", lang), "where": ds.funnel.label(r.stage, lang),
-                         "manager_value": f"{r.median:.1f}", "team_value": f"{r.team_median:.1f}", "since": _streak_start(mine, team, "higher")})
+                         "manager_value": fmt_.number(r.median, lang, 1), "team_value": fmt_.number(r.team_median, lang, 1), "since": _streak_start(mine, team, "higher")})
         comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha)
         pm, skips = comp["per_manager"], comp["skips"]
         team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
         for r in pm[pm["flag"]].itertuples():
             first = skips.loc[skips["manager"] == r.manager, "at"].min() if len(skips) else pd.NaT
             rows.append({"manager": r.manager, "check": t("scorecard.evidence.skips", lang), "where": ", ".join(ds.funnel.label(s, lang) for s in ds.funnel.mandatory),
-                         "manager_value": f"{r.skip_rate:.0%}", "team_value": f"{team_rate:.0%}", "since": "—" if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m")})
+                         "manager_value": fmt_.percent(r.skip_rate, lang, 0), "team_value": fmt_.percent(team_rate, lang, 0),
+                         "since": "—" if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m")})
     out = pd.DataFrame(rows, columns=["manager", "check", "where", "manager_value", "team_value", "since"])
     out.insert(1, "name", [names.get(m, m) for m in out["manager"]])
     return out.sort_values(["manager", "check"], kind="stable").reset_index(drop=True)

@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..data.clock import utc_ns
 from ..data.model import require_tables
+from ..report import format as fmt_
 from ..report.i18n import has as _has_label
 from ..report.i18n import t
 from ..stats import holm, kaplan_meier, km_quantile, km_quantiles, rate_above_tolerance, wilson
@@ -814,10 +815,10 @@ _STAGE_COLUMNS = ("stage", "next_stage", "skipped", "from_stage", "to_stage")
 _P_COLUMNS = ("p_value", "p_adjusted", "backward_p_value", "backward_p_adjusted")
 
 
-def _fmt_p(p) -> str:
+def _fmt_p(p, lang: str) -> str:
     if p is None or pd.isna(p):
-        return "—"
-    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+        return fmt_.DASH
+    return "<" + fmt_.number(1e-4, lang, 4) if p < 1e-4 else fmt_.number(p, lang, 4)
 
 
 def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None = None, digits: int | None = None, names: dict | None = None) -> pd.DataFrame:
@@ -831,7 +832,7 @@ def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None 
         elif digits is not None and pd.api.types.is_float_dtype(out[c].dtype):
             out[c] = out[c].round(digits)
         if c in _P_COLUMNS:
-            out[c] = [_fmt_p(v) for v in df[c]]
+            out[c] = [_fmt_p(v, lang) for v in df[c]]
         elif c in _STAGE_COLUMNS:
             out[c] = [funnel.label(s, lang) if isinstance(s, str) and s in funnel.keys else "—" for s in out[c].astype(object)]
         elif c in ("flag", "direction") and df[c].dtype != bool:
@@ -841,16 +842,15 @@ def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None 
         elif c == "manager":
             out[c] = [t("stalls.no_manager", lang) if m == NO_MANAGER else (names or {}).get(m, m) for m in out[c].astype(object)]
         elif str(out[c].dtype).startswith("datetime64"):
-            out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M")
+            out[c] = [fmt_.datetime_(v, lang) for v in out[c]]
     names = {c: t(f"stalls.col.{c}", lang) for c in out.columns if _has_label(f"stalls.col.{c}")}
     return out.rename(columns=names)
 
 
 def money(x, lang: str) -> str:
-    """An amount for the report text: whole units, thin-space (ru) or comma (en) thousands."""
-    if x is None or pd.isna(x):
-        return "—"
-    return f"{float(x):,.0f}".replace(",", "\u202f" if lang == "ru" else ",")
+    """An amount for the report text in whole units, grouped (:func:`salesaudit.report.format.money`
+    without a currency symbol: the caller's text names the currency): ``35 722 878`` (ru), ``35,722,878`` (en)."""
+    return fmt_.money(x, lang, currency=None)
 
 
 def stage_names(stages, funnel, lang: str) -> str:
@@ -989,7 +989,7 @@ def plot_manager_heatmap(mss: pd.DataFrame, funnel, lang: str, team: pd.DataFram
             v = med.at[r, c]
             f = flags.at[r, c] if isinstance(flags.at[r, c], str) else ""
             mark = " ▲" if f == "slower" else (" ▼" if f == "faster" else "")
-            annot.at[r, c] = "" if pd.isna(v) else f"{v:.1f}{mark}"
+            annot.at[r, c] = "" if pd.isna(v) else fmt_.number(v, lang, 1) + mark
     fig, ax = plt.subplots(figsize=(1.6 * len(stages) + 3, 0.42 * len(med) + 1.8))
     sns.heatmap(
         ratio.astype(float),
@@ -1035,8 +1035,7 @@ def plot_money_at_risk(actions: pd.DataFrame, funnel, lang: str, top: int = 20):
     for s in stages:
         ax.barh(pv.index.astype(str), pv[s].to_numpy(), left=left, color=colors[funnel.open_stages.index(s)], label=funnel.label(s, lang))
         left += pv[s].to_numpy()
-    sep = "\u202f" if lang == "ru" else ","
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}".replace(",", sep)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_.integer(x, lang)))
     ax.set_xlabel(t("stalls.plot.money_x", lang))
     ax.set_title(t("stalls.plot.money", lang), fontsize=11)
     ax.legend(loc="lower right", fontsize="small")

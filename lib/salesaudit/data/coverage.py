@@ -20,7 +20,7 @@ starting at 09:53 on the period's first day cover that day.
 >>> c = Coverage(parse_period("2026-10"), pd.Timestamp("2025-11-01 09:00"), pd.Timestamp("2026-10-20 17:00"),
 ...              "partial", pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-20 17:00"))
 >>> c.banner("en")
-'The period 2026-10 is only partly covered by the data: 01.10.2026 to 20.10.2026.'
+'The period 2026-10 is only partly covered by the data: 1 Oct 2026 to 20 Oct 2026.'
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from typing import Optional
 
 import pandas as pd
 
+from ..report import format as fmt_
 from ..report.i18n import t
 from .params import Period, parse_period
 
@@ -47,9 +48,9 @@ _SECOND = pd.Timedelta(seconds=1)
 _DAY = pd.Timedelta(days=1)
 
 
-def fmt_date(moment) -> str:
-    """``31.10.2026``: the day.month.year form of every date in coverage messages."""
-    return pd.Timestamp(moment).strftime("%d.%m.%Y")
+def fmt_date(moment, lang: str = "ru") -> str:
+    """A date in coverage messages: ``31.10.2026`` (ru), ``31 Oct 2026`` (en); :func:`salesaudit.report.format.date`."""
+    return fmt_.date(moment, lang)
 
 
 def data_range(ds) -> Optional[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -112,7 +113,7 @@ class Coverage:
         if not self.partial:
             return None
         return t("coverage.partial", lang, period=self.period.label,
-                 start=fmt_date(self.covered_from), end=fmt_date(self.covered_to))
+                 start=fmt_date(self.covered_from, lang), end=fmt_date(self.covered_to, lang))
 
     def refusal(self, lang: str = "en") -> Optional[str]:
         """Why a period outside the data is refused, with how to fix it (else None)."""
@@ -121,7 +122,7 @@ class Coverage:
         if self.first is None:
             return t("coverage.no_dates", lang, period=self.period.label)
         return t("coverage.outside", lang, period=self.period.label,
-                 first=fmt_date(self.first), last=fmt_date(self.last))
+                 first=fmt_date(self.first, lang), last=fmt_date(self.last, lang))
 
 
 def period_coverage(ds, period_label: str, grain: Optional[str] = None) -> Coverage:

@@ -51,13 +51,15 @@ def _t(key: str, lang: str, **fmt) -> str:
 
 
 def _pct(x: float, lang: str) -> str:
-    text = f"{100 * x:.1f}".rstrip("0").rstrip(".")
-    return (text.replace(".", ",") + "\u00a0%") if lang == "ru" else text + " %"
+    from ..report.format import percent
+
+    return percent(x, lang, 1, trim=True)
 
 
 def _n(x, lang: str) -> str:
-    text = f"{int(x):,}"
-    return text.replace(",", "\u00a0") if lang == "ru" else text
+    from ..report.format import integer
+
+    return integer(x, lang)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class LoadProblem:
         for k in ("share",):
             if k in fmt:
                 fmt[k] = _pct(fmt[k], lang)
+        if self.code == "column_empty" and "rows" in fmt:
+            fmt["count"] = fmt["rows"]  # the plural form follows the rows
         for k in ("n", "input", "quarantined", "rows", "deals"):
             if isinstance(fmt.get(k), (int, np.integer)):
                 fmt[k] = _n(fmt[k], lang)

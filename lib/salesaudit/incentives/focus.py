@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..report import format as fmt_
 from ..report.i18n import t
 from .schemes import Scheme, complete_inputs, payout
 
@@ -180,10 +181,12 @@ def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> s
     lines = []
     for o in others:
         r = claim["against"][o]
-        lines.append(t("incentives.focus.vs", lang, other=schemes[o].name(lang), share=f"{me['selling_share']:.0%}", other_share=f"{tb.loc[o, 'selling_share']:.0%}",
+        lines.append(t("incentives.focus.vs", lang, other=schemes[o].name(lang), share=fmt_.percent(me["selling_share"], lang, 0),
+                       other_share=fmt_.percent(tb.loc[o, "selling_share"], lang, 0),
                        early=money(r["early_gain"], lang), year=money(r["revenue_gap"], lang), profit=money(r["profit_gap"], lang)))
     a = result.assumptions
     verdict = t("incentives.focus.claim_holds" if claim["holds"] else "incentives.focus.claim_fails", lang, scheme=schemes[key].name(lang))
-    why = t("incentives.focus.why", lang, lag=a["coaching.lag"], carryover=f"{a['coaching.carryover']:.0%}", discount=f"{a['head_discount']:g}",
+    why = t("incentives.focus.why", lang, lag=a["coaching.lag"], carryover=fmt_.percent(a["coaching.carryover"], lang, 0),
+            discount=fmt_.number(a["head_discount"], lang),
             rph=money(a["revenue_per_selling_hour"], lang))
     return verdict + "\n\n" + "\n".join(f"* {x}" for x in lines) + ("\n\n" + why if claim["holds"] else "")

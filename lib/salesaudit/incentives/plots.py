@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..report import format as fmt_
 from ..report.i18n import t
 
 __all__ = ["plot_history", "plot_cost_distribution", "plot_payout_curves", "plot_focus", "display", "scheme_names", "assumptions_table", "describe_scheme"]
@@ -161,7 +162,7 @@ def assumptions_table(focus_assumptions: dict, lang: str) -> pd.DataFrame:
     for k, v in focus_assumptions.items():
         if k == "sources":
             continue
-        rows.append({"parameter": t(f"incentives.focus.param.{k}", lang), "value": f"{v:,.0f}".replace(",", "\u202f") if abs(v) >= 1000 else f"{v:g}",
+        rows.append({"parameter": t(f"incentives.focus.param.{k}", lang), "value": fmt_.number(v, lang, 0 if abs(v) >= 1000 else None),
                      "source": t(f"incentives.source.{'data' if src.get(k) == 'data' else ('derived' if k in src and src[k] != 'assumption' else 'assumption')}", lang)})
     return display(pd.DataFrame(rows), {}, lang)
 
@@ -180,17 +181,17 @@ def describe_scheme(scheme, lang: str) -> str:
                 p = getattr(c, name)
                 if p is not None:
                     plan = money(p.plan, lang) if name == "personal" and getattr(p, "plan", None) is not None else t("incentives.desc.plan_from_data", lang)
-                    parts.append(t(f"incentives.desc.{name}", lang, bonus=money(p.bonus_at_plan, lang), threshold=f"{p.threshold_pct:g}",
-                                   cap="—" if p.cap_pct is None else f"{p.cap_pct:g}", plan=plan))
+                    parts.append(t(f"incentives.desc.{name}", lang, bonus=money(p.bonus_at_plan, lang), threshold=fmt_.number(p.threshold_pct, lang),
+                                   cap="—" if p.cap_pct is None else fmt_.number(p.cap_pct, lang), plan=plan))
         elif isinstance(c, RevenuePercent):
-            parts.append(t(f"incentives.desc.revenue_percent.{c.base}", lang, rate=f"{c.rate_pct:g}", cap="—" if c.cap is None else money(c.cap, lang)))
+            parts.append(t(f"incentives.desc.revenue_percent.{c.base}", lang, rate=fmt_.number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
         elif isinstance(c, GrowthPercent):
-            parts.append(t(f"incentives.desc.growth.{c.compare}", lang, rate=f"{c.rate_pct:g}", cap="—" if c.cap is None else money(c.cap, lang)))
+            parts.append(t(f"incentives.desc.growth.{c.compare}", lang, rate=fmt_.number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
         elif isinstance(c, FocusUnits):
             parts.append(t("incentives.desc.focus_units", lang, per_unit=money(c.per_unit, lang), products=", ".join(c.products), min_units=c.min_units))
         elif isinstance(c, KpiBasket):
-            kp = "; ".join(t("incentives.desc.kpi", lang, kpi=t(f"incentives.kpi.{k.kpi}", lang), weight=f"{k.weight:.0%}", threshold=f"{k.threshold_pct:g}",
-                             acc=f"{k.accelerator:g}", cap=f"{k.cap_pct:g}") for k in c.kpis)
+            kp = "; ".join(t("incentives.desc.kpi", lang, kpi=t(f"incentives.kpi.{k.kpi}", lang), weight=fmt_.percent(k.weight, lang, 0), threshold=fmt_.number(k.threshold_pct, lang),
+                             acc=fmt_.number(k.accelerator, lang), cap=fmt_.number(k.cap_pct, lang)) for k in c.kpis)
             parts.append(t("incentives.desc.kpi_basket", lang, bonus=money(c.target_bonus, lang), kpis=kp))
     if scheme.cap is not None:
         parts.append(t("incentives.desc.cap", lang, cap=money(scheme.cap, lang)))
@@ -201,6 +202,6 @@ def describe_scheme(scheme, lang: str) -> str:
         rule = "personal" if od.count_in_department else "personal_only"
     else:
         rule = "count" if od.count_in_department else "excluded"
-    parts.append(t(f"incentives.desc.own_deals.{rule}", lang, pct=f"{od.seller_commission_pct:g}"))
+    parts.append(t(f"incentives.desc.own_deals.{rule}", lang, pct=fmt_.number(od.seller_commission_pct, lang)))
     head = f"**{scheme.name(lang)}**" + (f" — {scheme.description(lang)}" if scheme.description is not None else "")
     return head + "\n" + "\n".join(f"* {p}" for p in parts)

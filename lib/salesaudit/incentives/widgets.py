@@ -22,6 +22,7 @@ import os
 import pandas as pd
 
 from ..errors import ParameterError, SalesauditError
+from ..report import format as fmt_
 from ..report.i18n import t
 from .focus import focus, focus_context
 from .history import history
@@ -278,7 +279,7 @@ class IncentiveApp:
         for k, name in names.items():
             mean = hist.loc[hist["scheme"] == k, "total"].mean()
             extra = t("incentives.widgets.summary_row", self.lang, mean=_money(mean, self.lang), p50=_money(s.loc[k, "p50"], self.lang),
-                      p90=_money(s.loc[k, "p90"], self.lang), share=f"{f.loc[k, 'selling_share']:.0%}")
+                      p90=_money(s.loc[k, "p90"], self.lang), share=fmt_.percent(f.loc[k, "selling_share"], self.lang, 0))
             rows.append(f"<li><b>{html.escape(name)}</b>: <span class='sa-payout' id='sa-payout-{k}' data-value='{round(last[k])}'>{_money(last[k], self.lang)}</span>"
                         f" <span class='sa-payout-extra'>({html.escape(extra)})</span></li>")
         self.payout_html.value = f"<div><b>{html.escape(t('incentives.widgets.payout_title', self.lang, month=self.month))}</b><ul>{''.join(rows)}</ul></div>"

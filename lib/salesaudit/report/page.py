@@ -9,7 +9,7 @@ a number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import pandas as pd
 
@@ -56,9 +56,10 @@ Block = Union[Heading, Text, Table, Figure, Html]
 
 @dataclass
 class Page:
-    """The blocks of one report page, in reading order."""
+    """The blocks of one report page, in reading order, and its language (tables format their numbers in it)."""
 
     blocks: list = field(default_factory=list)
+    lang: Optional[str] = None
 
     def add(self, *blocks: Block) -> "Page":
         self.blocks.extend(b for b in blocks if b is not None)
@@ -84,7 +85,7 @@ def show(page: Page) -> None:
         elif isinstance(b, Text):
             _display(Markdown(b.markdown))
         elif isinstance(b, Table):
-            table(b.frame, max_rows=b.max_rows)
+            table(b.frame, max_rows=b.max_rows, lang=page.lang)
         elif isinstance(b, Figure):
             figure(b.figure)
         elif isinstance(b, Html):

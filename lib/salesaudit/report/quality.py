@@ -8,6 +8,7 @@ import html as _html
 
 import pandas as pd
 
+from . import format as fmt_
 from .i18n import t
 from .page import Figure, Heading, Html, Page, Table, Text
 
@@ -213,9 +214,9 @@ def plot_monthly_volume(r, lang: str):
 
 def page(r, lang: str) -> Page:
     """Notebook 00's page: what was loaded, the reconciliation, the quarantine, completeness, dates, stages, links."""
-    p = Page()
+    p = Page(lang=lang)
     p.add(Heading(t("dq.title", lang, client=r.client), 1),
-          Text(t("dq.intro", lang, data=r.data, preset=r.preset, as_of=r.as_of.strftime("%d.%m.%Y %H:%M"))),
+          Text(t("dq.intro", lang, data=r.data, preset=r.preset, as_of=fmt_.datetime_(r.as_of, lang))),
           Text(t("problem.timezone", lang, timezone=r.timezone)))
     warnings = [pr.text(lang) for pr in r.problems if not pr.fatal]
     if warnings:
@@ -224,12 +225,13 @@ def page(r, lang: str) -> Page:
     p.add(Heading(t("dq.loaded", lang)), Table(loaded_table(r, lang)))
     if r.notes:
         p.add(Heading(t("dq.notes", lang), 3))
-        p.add(*[Text(t(key, lang, **fmt)) for key, fmt in r.notes])
+        p.add(*[Text(t(key, lang, **{**fmt, **({"n": fmt_.integer(fmt["n"], lang)} if "n" in fmt else {})})) for key, fmt in r.notes])
 
     p.add(Heading(t("dq.reconciliation", lang)), Table(reconciliation_table(r, lang)))
     k = r.key_figures()
     if k["all_balanced"]:
-        p.add(Text(t("dq.balanced_ok", lang, input=k["rows_input"], accepted=k["rows_accepted"], quarantined=k["rows_quarantined"])))
+        p.add(Text(t("dq.balanced_ok", lang, count=k["rows_input"], input=fmt_.integer(k["rows_input"], lang),
+                        accepted=fmt_.integer(k["rows_accepted"], lang), quarantined=fmt_.integer(k["rows_quarantined"], lang))))
     else:
         bad = r.reconciliation_.loc[~r.reconciliation_["balanced"], "table"]
         p.add(Text(t("dq.balanced_bad", lang, tables=", ".join(bad))))

@@ -2,15 +2,18 @@
 
 Notebooks stay thin: they call these with label keys from :mod:`salesaudit.report.i18n`
 and objects computed by the package. Output is deterministic (no random ids),
-so nbval can compare it between runs.
+so nbval can compare it between runs. Numbers are formatted by :mod:`salesaudit.report.format`
+in the report language: the one passed, else the last one a heading, text or ``setup`` was given
+(every report starts with its title), else the notebook's ``lang`` variable, else English.
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .i18n import t
+from . import format as fmt_
+from .i18n import LANGUAGES, t
 
-__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text", "current_lang"]
 
 
 def _display(obj) -> None:
@@ -19,16 +22,42 @@ def _display(obj) -> None:
     display(obj)
 
 
-def setup() -> None:
-    """Deterministic pandas and plot settings for a report notebook."""
+_LANG: list[str] = []  # the report language seen last (heading, text, setup, table)
+
+
+def _remember(lang: str | None) -> None:
+    if lang in LANGUAGES:
+        _LANG[:] = [lang]
+
+
+def current_lang(lang: str | None = None) -> str:
+    """``lang`` when given, else the report language seen last, else the notebook's ``lang``, else ``en``."""
+    if lang is not None:
+        _remember(lang)
+        return lang
+    if _LANG:
+        return _LANG[0]
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        guess = shell.user_ns.get("lang") if shell is not None else None
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        guess = None
+    return guess if guess in LANGUAGES else "en"
+
+
+def setup(lang: str | None = None) -> None:
+    """Deterministic pandas and plot settings for a report notebook (``lang``: the report language)."""
     import matplotlib
 
+    _remember(lang)
     matplotlib.rcParams["svg.hashsalt"] = "salesaudit"
     matplotlib.rcParams["figure.dpi"] = 90
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
-    pd.set_option("display.float_format", lambda x: f"{x:,.4g}" if abs(x) < 1 else f"{x:,.2f}")
+    pd.set_option("display.float_format", lambda x: _fmt(x, current_lang()))
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
@@ -43,22 +72,25 @@ def plotting():
     return plt, sns
 
 
-def ci_text(lo, hi) -> list[str]:
-    """Interval bounds as ``12%–34%`` strings (``—`` where undefined)."""
-    return [("—" if pd.isna(a) else f"{a:.0%}–{b:.0%}") for a, b in zip(lo, hi)]
+def ci_text(lo, hi, lang: str | None = None) -> list[str]:
+    """Interval bounds as ``12 %–34 %`` (ru) or ``12%–34%`` (en) strings (``—`` where undefined)."""
+    lang = current_lang(lang)
+    return [(fmt_.DASH if pd.isna(a) else f"{fmt_.percent(a, lang, 0)}–{fmt_.percent(b, lang, 0)}") for a, b in zip(lo, hi)]
 
 
-def p_text(p) -> str:
-    """A p-value for a report table: ``<0.001`` or three decimals (``—`` where untested)."""
+def p_text(p, lang: str | None = None) -> str:
+    """A p-value for a report table: ``<0,001`` (ru) / ``<0.001`` (en) or three decimals (``—`` where untested)."""
     if pd.isna(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+        return fmt_.DASH
+    lang = current_lang(lang)
+    return "<" + fmt_.number(0.001, lang, 3) if p < 0.001 else fmt_.number(p, lang, 3)
 
 
 def heading(key: str, lang: str, level: int = 2, **fmt) -> None:
     """A Markdown heading from a label key."""
     from IPython.display import Markdown
 
+    _remember(lang)
     _display(Markdown("#" * level + " " + t(key, lang, **fmt)))
 
 
@@ -66,25 +98,50 @@ def text(key: str, lang: str, **fmt) -> None:
     """A paragraph from a label key."""
     from IPython.display import Markdown
 
+    _remember(lang)
     _display(Markdown(t(key, lang, **fmt)))
 
 
-def table(df: pd.DataFrame, max_rows: int = 30) -> None:
-    """A table without its index, cut to ``max_rows`` rows (the rest is counted below it)."""
+def table(df: pd.DataFrame, max_rows: int = 30, lang: str | None = None) -> None:
+    """A table without its index, cut to ``max_rows`` rows (the rest is counted below it).
+
+    Float cells are formatted in ``lang`` (see :func:`current_lang`) by :func:`_fmt`, date-time
+    columns by :func:`_dates`; integer columns (counts, but also ids) are shown as they are.
+    """
     from IPython.display import HTML, Markdown
 
-    shown = df.head(max_rows)
-    _display(HTML(shown.to_html(index=False, na_rep="—", border=0, classes="salesaudit", float_format=_fmt)))
+    lang = current_lang(lang)
+    shown = _dates(df.head(max_rows), lang)
+    _display(HTML(shown.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))))
     if len(df) > max_rows:
-        _display(Markdown(f"… +{len(df) - max_rows}"))
+        _display(Markdown(f"… +{fmt_.integer(len(df) - max_rows, lang)}"))
 
 
-def _fmt(x: float) -> str:
+def _dates(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Date-time columns as text in ``lang``: days when every value is at midnight, else to the minute."""
+    cols = [i for i in range(df.shape[1]) if pd.api.types.is_datetime64_any_dtype(df.iloc[:, i].dtype)]
+    if not cols:
+        return df
+    out = df.copy()
+    for i in cols:
+        s = df.iloc[:, i]
+        known = s.dropna()
+        day = bool(len(known)) and bool((known == known.dt.normalize()).all())
+        out.isetitem(i, [fmt_.date(v, lang) if day else fmt_.datetime_(v, lang) for v in s])
+    return out
+
+
+def _fmt(x: float, lang: str) -> str:
+    """A float cell: a whole number grouped, below 1 three decimals, else two.
+
+    >>> _fmt(35722878.0, "ru"), _fmt(1234.567, "en"), _fmt(0.1234, "ru"), _fmt(float("nan"), "en")
+    ('35\xa0722\xa0878', '1,234.57', '0,123', '—')
+    """
     if pd.isna(x):
-        return "—"
+        return fmt_.DASH
     if float(x).is_integer():
-        return f"{x:,.0f}".replace(",", "\u202f")
-    return f"{x:.3f}" if abs(x) < 1 else f"{x:,.2f}".replace(",", "\u202f")
+        return fmt_.integer(x, lang)
+    return fmt_.number(x, lang, 3 if abs(x) < 1 else 2)
 
 
 def figure(fig) -> None:

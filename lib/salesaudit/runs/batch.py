@@ -26,6 +26,7 @@ from urllib.parse import quote
 from ..data.cache import CACHE_DIRNAME
 from ..data.params import load_run_config, parse_period
 from ..errors import SalesauditError
+from ..report import format as fmt_
 from ..report.i18n import t
 
 __all__ = ["expand_periods", "PeriodResult", "BatchResult", "run_periods", "render_period_index"]
@@ -147,7 +148,7 @@ def run_periods(
             c = coverages[labels[0]]
             if c.first is None:
                 raise SalesauditError(t("coverage.no_dates", "en", period=span))
-            raise SalesauditError(t("coverage.range_outside", "en", periods=span, first=fmt_date(c.first), last=fmt_date(c.last)))
+            raise SalesauditError(t("coverage.range_outside", "en", periods=span, first=fmt_date(c.first, "en"), last=fmt_date(c.last, "en")))
     out = Path(out_dir) if out_dir is not None else Path("reports") / config.stem / f"{grain}s"
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -209,7 +210,7 @@ def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path)
         error = cov.refusal(lang) if cov is not None and getattr(cov, "outside", False) else r.error
         status = t("index.status.ok" if r.ok else "index.status.failed", lang)
         rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td>{link}</td><td>{e(status)}</td><td>{e(error)}</td></tr>')
-    when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    when = fmt_.datetime_(dt.datetime.now(), lang)
     return "\n".join(
         [
             "<!DOCTYPE html>",

@@ -54,6 +54,7 @@ from jupyter_client import AsyncKernelManager
 from ..data.cache import CACHE_DIRNAME
 from ..data.params import RunConfig, load_run_config, parse_period
 from ..errors import SalesauditError, closest, display_path
+from ..report import format as fmt_
 from ..report.i18n import has as _has_label
 from ..report.i18n import t
 from .record import MIME, read_records
@@ -740,19 +741,10 @@ footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
 
 
 def _fmt_number(value, lang: str) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
-    if isinstance(value, int):
-        text = f"{value:,}"
-    elif abs(value) >= 1000:
-        text = f"{value:,.0f}"
-    elif abs(value) >= 1:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:.3g}"
-    if lang == "ru":
-        text = text.replace(",", "\u00a0").replace(".", ",")
-    return text
+    """A key result on the index page: whole from 1000 on, up to two decimals from 1, else up to three."""
+    if isinstance(value, int) or fmt_.missing(value) or value.is_integer() or abs(value) >= 1000:
+        return fmt_.integer(value, lang) if not fmt_.missing(value) and abs(value) < 1e15 else fmt_.number(value, lang)
+    return fmt_.number(value, lang, 2, trim=True) if abs(value) >= 1 else fmt_.number(value, lang)
 
 
 def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
@@ -787,7 +779,7 @@ def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional
     e = html.escape
     title = t("index.title", lang, client=cfg.client)
     period = parse_period(cfg.period).label if cfg.period else t("index.period.all", lang)
-    audit_date = (cfg.as_of.date() if cfg.as_of is not None else dt.date.today()).isoformat()
+    audit_date = fmt_.date(cfg.as_of.date() if cfg.as_of is not None else dt.date.today(), lang)
     n_ok = sum(r.ok for r in results)
 
     parts = [
@@ -827,7 +819,7 @@ def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional
             line += f'<a href="{quote(r.html.name)}">{e(t("index.open", lang))}</a>'
         else:
             line += f'<span class="none">{e(t("index.no_html", lang))}</span>'
-        line += f'<span class="time">{e(t("index.seconds", lang, seconds=r.seconds))}</span>'
+        line += f'<span class="time">{e(fmt_.duration(r.seconds, lang, "s"))}</span>'
         parts.append(f"<div>{line}</div>")
         if not r.ok:
             shown = failure_text(r.stem, r.message, r.cell, r.cell_heading, lang) if r.message is not None else (r.error or "")
@@ -844,7 +836,7 @@ def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional
         elif r.ok:
             parts.append(f'<p class="none">{e(t("index.no_key_results", lang))}</p>')
         parts.append("</section>")
-    when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    when = fmt_.datetime_(dt.datetime.now(), lang)
     parts.append(f'<footer>{e(t("index.generated", lang, when=when))} · salesaudit</footer>')
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"

@@ -22,6 +22,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..report import format as fmt_
 from ..report.i18n import has, t
 from .calibrate import revenue_plan
 from .department import run_scenario
@@ -192,14 +193,14 @@ def plot_metric_by(table: pd.DataFrame, x: str, hue: str | None, metric: str, la
 _SHARE = {"sla_share", "overnight_share", "utilisation", "p_plan"}
 
 
-def _fmt(metric: str, v: float) -> str:
+def _fmt(metric: str, v: float, lang: str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
+        return fmt_.DASH
     if metric in _SHARE:
-        return f"{v:.0%}"
+        return fmt_.percent(v, lang, 0)
     if metric == "revenue":
-        return f"{v / 1e6:,.2f}"
-    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.1f}"
+        return fmt_.number(v / 1e6, lang, 2)
+    return fmt_.number(v, lang, 0 if abs(v) >= 10 else 1)
 
 
 def report_table(table: pd.DataFrame, lang: str, keys: list[str], metrics=METRICS) -> pd.DataFrame:
@@ -218,6 +219,6 @@ def report_table(table: pd.DataFrame, lang: str, keys: list[str], metrics=METRIC
         if m not in table.columns:
             continue
         name = t(f"capacity.col.{m}", lang) + (", " + ("млн" if lang == "ru" else "mln") if m == "revenue" else "")
-        out[name] = [f"{_fmt(m, a)} ({_fmt(m, lo)}–{_fmt(m, hi)})" for a, lo, hi in
+        out[name] = [f"{_fmt(m, a, lang)} ({_fmt(m, lo, lang)}–{_fmt(m, hi, lang)})" for a, lo, hi in
                      zip(table[m], table[f"{m}_lo"], table[f"{m}_hi"])]
     return out.reset_index(drop=True)

@@ -1,0 +1,228 @@
+"""Numbers, amounts, shares, dates and durations as a reader sees them, in ru or en (Babel, CLDR data).
+
+Every number a report shows goes through this module, so one number looks the same in a table, a
+sentence, a plot and the run's index page. The styles:
+
+========================  ============================  ==========================
+function                  ru                            en
+========================  ============================  ==========================
+``number(1234.5, l, 1)``  ``1 234,5``                   ``1,234.5``
+``integer(35722878.4)``   ``35 722 878``                ``35,722,878``
+``percent(0.277, l)``     ``27,7 %``                    ``27.7%``
+``money(35722878.4, l)``  ``35 722 878 ₽``              ``RUB 35,722,878``
+``date(2026-10-31)``      ``31.10.2026``                ``31 Oct 2026``
+``datetime_(… 09:05)``    ``31.10.2026 09:05``          ``31 Oct 2026 09:05``
+``duration(12.34, l)``    ``12,3 с``                    ``12.3 s``
+========================  ============================  ==========================
+
+* Grouping and decimal marks are CLDR's: ru groups with a no-break space (U+00A0) and uses a
+  decimal comma, en groups with a comma; a four-digit number is grouped too (ru ``2 026``).
+  Rounding is half-to-even on the decimal value (Babel).
+* ``percent`` is CLDR's percent pattern: ru puts a no-break space before ``%``, en none.
+* ``money`` is CLDR's standard currency pattern with the precision set by ``digits``: ru
+  ``35 722 878 ₽`` (the symbol after the amount), en ``$35,722,878`` for a currency with a symbol;
+  where the symbol is the ISO code itself (RUB, KZT in en) a no-break space separates it from the
+  digits (CLDR's currency spacing, which Babel does not apply): ``RUB 35,722,878``.
+  ``currency=None`` gives the amount alone, grouped the same way (the report's amounts whose
+  currency the caller does not know).
+* ``date``: ru ``dd.MM.yyyy``; en ``d MMM y`` (``31 Oct 2026``), day first like ru and unambiguous
+  for British and American readers alike. ``datetime_`` adds a 24-hour ``HH:mm``. A timezone-aware
+  moment is shown in its own wall time.
+* ``duration``: the value and its unit word from the message catalogue (``unit.*``), one decimal.
+* A missing value (None, NaN, NaT, ``pd.NA``) gives ``—`` everywhere.
+
+Machine outputs (JSON records, CSV, the command line's English log) do not use this module.
+
+>>> number(35722878.4, "ru", 0), number(35722878.4, "en", 0)
+('35\\xa0722\\xa0878', '35,722,878')
+>>> percent(0.277, "ru"), percent(0.277, "en"), percent(-0.05, "en", 0, sign=True)
+('27,7\\xa0%', '27.7%', '-5%')
+>>> money(35722878.4, "ru"), money(35722878.4, "en"), money(1500, "en", "USD")
+('35\\xa0722\\xa0878\\xa0₽', 'RUB\\xa035,722,878', '$1,500')
+>>> date("2026-10-31", "ru"), date("2026-10-31", "en"), datetime_("2026-10-31 09:05", "en")
+('31.10.2026', '31 Oct 2026', '31 Oct 2026 09:05')
+>>> duration(12.34, "ru"), duration(5400, "en"), duration(3 * 86400, "ru"), number(float("nan"), "ru")
+('12,3 с', '1.5 h', '3,0 дня', '—')
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import math
+import numbers
+from decimal import Decimal
+from typing import Any, Optional
+
+__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "duration", "DURATION_UNITS"]
+
+#: what a missing value looks like
+DASH = "—"
+LANGUAGES = ("ru", "en")
+_NBSP = "\u00a0"
+
+#: Babel (CLDR) date patterns per language
+_DATE = {"ru": "dd.MM.yyyy", "en": "d MMM y"}
+_TIME = "HH:mm"
+
+#: duration units: seconds per unit and the catalogue key of the unit word
+DURATION_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _check(lang: str) -> str:
+    if lang not in LANGUAGES:
+        from ..errors import SalesauditError, closest
+
+        raise SalesauditError(f"Unknown report language {lang!r}.{closest(lang, LANGUAGES)} Allowed languages: {', '.join(LANGUAGES)}.")
+    return lang
+
+
+@functools.cache
+def _locale(lang: str):
+    from babel import Locale
+
+    return Locale.parse(_check(lang))
+
+
+@functools.cache
+def _pattern(lang: str, kind: str, digits: Optional[int], trim: bool = False):
+    loc = _locale(lang)
+    base = {"decimal": loc.decimal_formats[None], "percent": loc.percent_formats[None], "currency": loc.currency_formats["standard"]}[kind]
+    if digits is None:
+        return base
+    p = copy.copy(base)
+    p.frac_prec = (0 if trim else int(digits), int(digits))
+    return p
+
+
+def missing(x: Any) -> bool:
+    """Whether ``x`` is a missing value (None, NaN, NaT, ``pd.NA``): shown as ``—``."""
+    if x is None:
+        return True
+    if isinstance(x, float):
+        return math.isnan(x)
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _decimal(x, digits: Optional[int]) -> Decimal:
+    """``x`` as a Decimal; a value that rounds to zero loses its minus sign (no ``-0,0``)."""
+    if isinstance(x, numbers.Integral):
+        d = Decimal(int(x))
+    else:
+        d = Decimal(repr(float(x)))
+    if digits is not None and d.quantize(Decimal(1).scaleb(-int(digits))) == 0:
+        d = abs(d)
+    return d
+
+
+def _signed(text: str, value, sign: bool) -> str:
+    return "+" + text if sign and not text.startswith("-") and value >= 0 else text
+
+
+def number(x, lang: str, digits: Optional[int] = None, *, sign: bool = False, trim: bool = False) -> str:
+    """``x`` with ``digits`` decimals (None: up to three, trailing zeros dropped), grouped.
+
+    ``trim=True`` drops trailing zeros (at most ``digits`` decimals); ``sign=True`` puts ``+``
+    before a positive value.
+
+    >>> number(1234.5, "ru", 1), number(1234.5, "en", 1), number(0.1234, "en"), number(0.05, "ru", 2, sign=True), number(1.5, "en", 2, trim=True)
+    ('1\\xa0234,5', '1,234.5', '0.123', '+0,05', '1.5')
+    """
+    if missing(x):
+        return DASH
+    d = _decimal(x, digits)
+    return _signed(_pattern(lang, "decimal", digits, trim).apply(d, _locale(lang)), d, sign)
+
+
+def integer(x, lang: str, *, sign: bool = False) -> str:
+    """``x`` rounded to a whole number, grouped: ``35 722 878`` (ru), ``35,722,878`` (en)."""
+    return number(x, lang, 0, sign=sign)
+
+
+def percent(share, lang: str, digits: int = 1, *, sign: bool = False, trim: bool = False) -> str:
+    """A share (0.277) as a percentage with ``digits`` decimals: ``27,7 %`` (ru), ``27.7%`` (en).
+
+    ``trim=True`` drops trailing zeros (``6 %`` rather than ``6,0 %``); ``sign=True`` puts ``+``
+    before a positive value.
+    """
+    if missing(share):
+        return DASH
+    d = _decimal(share, None if digits is None else int(digits) + 2)
+    return _signed(_pattern(lang, "percent", digits, trim).apply(d, _locale(lang)), d, sign)
+
+
+def money(amount, lang: str, currency: Optional[str] = "RUB", digits: int = 0) -> str:
+    """An amount with its currency (ISO code): ``35 722 878 ₽`` (ru), ``RUB 35,722,878`` (en).
+
+    ``currency=None``: the amount alone, as :func:`number` with ``digits`` decimals.
+    """
+    if missing(amount):
+        return DASH
+    if currency is None:
+        return number(amount, lang, digits)
+    d = _decimal(amount, digits)
+    text = _pattern(lang, "currency", digits).apply(d, _locale(lang), currency=str(currency).upper(), currency_digits=False)
+    from babel.numbers import get_currency_symbol
+
+    symbol = get_currency_symbol(str(currency).upper(), locale=_locale(lang))
+    if symbol.isalpha():  # CLDR currency spacing: a letter symbol never touches a digit
+        i = text.find(symbol)
+        after, before = text[i + len(symbol): i + len(symbol) + 1], text[i - 1: i] if i > 0 else ""
+        if after.isdigit():
+            text = text[: i + len(symbol)] + _NBSP + text[i + len(symbol):]
+        elif before.isdigit():
+            text = text[:i] + _NBSP + text[i:]
+    return text
+
+
+def _timestamp(d):
+    import pandas as pd
+
+    ts = pd.Timestamp(d)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)  # the moment's own wall time
+    return ts
+
+
+def date(d, lang: str) -> str:
+    """A day: ``31.10.2026`` (ru), ``31 Oct 2026`` (en); accepts a date, datetime, Timestamp or ISO string."""
+    if missing(d):
+        return DASH
+    from babel.dates import format_date
+
+    return format_date(_timestamp(d).date(), _DATE[_check(lang)], locale=_locale(lang))
+
+
+def datetime_(moment, lang: str) -> str:
+    """A moment to the minute: ``31.10.2026 09:05`` (ru), ``31 Oct 2026 09:05`` (en)."""
+    if missing(moment):
+        return DASH
+    from babel.dates import format_datetime
+
+    ts = _timestamp(moment)
+    value = _dt.datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute)
+    return format_datetime(value, f"{_DATE[_check(lang)]} {_TIME}", locale=_locale(lang))
+
+
+def duration(seconds, lang: str, unit: Optional[str] = None, digits: int = 1) -> str:
+    """A duration given in seconds, in ``unit`` (``s``, ``min``, ``h``, ``d``; None: the largest
+    unit the value reaches), with ``digits`` decimals and the unit word from the catalogue.
+
+    >>> duration(90, "en"), duration(90, "ru", "s", 0), duration(86400, "en", "d"), duration(1, "ru", "d", 0)
+    ('1.5 min', '90 с', '1.0 days', '0 дней')
+    """
+    if missing(seconds):
+        return DASH
+    if unit is None:
+        s = abs(float(seconds))
+        unit = "d" if s >= 86400 else "h" if s >= 3600 else "min" if s >= 60 else "s"
+    if unit not in DURATION_UNITS:
+        raise ValueError(f"unknown duration unit {unit!r}; use one of {', '.join(DURATION_UNITS)}")
+    from .i18n import t
+
+    return t(f"unit.{unit}", lang, n=number(float(seconds) / DURATION_UNITS[unit], lang, digits))
