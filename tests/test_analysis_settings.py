@@ -77,10 +77,10 @@ def test_defaults_are_the_function_defaults_the_code_used():
     assert a.funnel.min_n == default(fn.manager_flags, "min_n") == default(fn.summary, "min_n") == 20
     assert a.funnel.alpha == default(fn.manager_flags, "alpha") == default(fn.summary, "alpha") == 0.05
     assert a.funnel.cohort_horizons == list(default(fn.cohort_table, "horizons")) == [30, 60, 90]
-    assert a.funnel.cohort_days == default(fn.plot_cohorts, "max_days") == default(fn.cohort_curves, "max_days") == 180
+    assert a.funnel.cohort_days == default(fn.cohort_curves, "max_days") == 180  # the cohort plot draws the result's curves
 
     s = a.stalls
-    for func in (stalls.stage_summary, stalls.manager_stage_summary, stalls.compliance, stalls.summary, stalls.plot_km):
+    for func in (stalls.stage_summary, stalls.manager_stage_summary, stalls.compliance, stalls.summary, stalls.km_curves):  # the KM plot draws the result's curves
         assert s.alpha == default(func, "alpha") == 0.05, func.__name__
     assert s.stall_share == default(stalls.stage_summary, "stall_share") == default(stalls.summary, "stall_share") == 0.5
     assert s.min_stays == default(stalls.manager_stage_summary, "min_stays") == default(stalls.summary, "min_stays") == 15
@@ -135,7 +135,7 @@ def test_every_setting_is_a_notebook_parameter_none_by_default():
         body = "\n".join("".join(c["source"]) for c in code)
         for area in areas:
             keys = list(type(getattr(Analysis(), area)).model_fields)
-            call = re.search(rf'= ds\.config\.analysis\.settings\("{area}", (.*?)\)\n', body, re.S)
+            call = re.search(rf'ds\.config\.analysis\.settings\("{area}", (.*?)\)', body, re.S)
             assert call, (name, area)
             for key in keys:
                 assert re.search(rf"^{key}\s*= None\s*# None: as in the run config's `analysis\.{area}\.{key}`", params, re.M), (name, key)
@@ -226,5 +226,5 @@ def test_the_scorecard_judges_lagging_managers_with_the_config_settings(tmp_path
     from salesaudit.analysis import scorecard
 
     strict = sa.load(write(tmp_path, {"funnel": {"min_n": 100000}, "leads": {"min_n": 100000}, "stalls": {"min_stays": 100000, "min_deals": 100000}}))
-    assert len(scorecard.lagging_managers(demo, "en"))  # the demo plants lagging managers
-    assert scorecard.lagging_managers(strict, "en").empty  # nobody has enough data to be judged
+    assert len(scorecard.lagging_managers(demo))  # the demo plants lagging managers
+    assert scorecard.lagging_managers(strict).empty  # nobody has enough data to be judged

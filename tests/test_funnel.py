@@ -156,3 +156,86 @@ def test_olist_lead_conversion_by_sdr_and_channel():
     # won deals per SR, from the deals table (one deal is quarantined: won before first contact)
     per_sr = ds.tables["deals"].groupby(ds.tables["deals"]["manager"].astype(object)).size()
     assert per_sr.sum() == 841 and per_sr.max() == won.groupby("sr_id").size().max()
+
+
+def test_funnel_result_is_language_free_and_matches_the_data(demo):
+    r = fn.analyse(demo)
+    deals = demo.tables["deals"]
+    outcome = deals["outcome"].astype(object)
+    won, lost, open_ = int((outcome == "won").sum()), int((outcome == "lost").sum()), int((outcome == "open").sum())
+    assert (r.deals, r.won, r.lost, r.open) == (len(deals), won, lost, open_)
+    # every deal entered the first stage; the won "stage" holds the won deals; the last step's movers are the wins
+    assert r.reach_["deals"].iloc[0] == len(deals) and r.reach_["deals"].iloc[-1] == won
+    assert r.team_["advanced"].iloc[-1] == won and r.team_["to_stage"].iloc[-1] == demo.funnel.won
+    # the by-period funnel of the run's period (2026-10): distinct deals entering each stage in October
+    h = demo.tables["stage_history"]
+    october = h[(h["entered_at"] >= "2026-10-01") & (h["entered_at"] < "2026-11-01")]
+    assert r.period == "2026-10"
+    assert dict(zip(r.period_flow_["stage"], r.period_flow_["entered"])) == {k: october.loc[october["stage"] == k, "deal_id"].nunique() for k in demo.funnel.keys}
+    # leads: every lead entered, those with a deal moved on; leads carry their manager in the demo
+    leads = demo.tables["leads"]
+    assert r.lead_team_["entered"].iloc[0] == len(leads) and r.lead_team_["advanced"].iloc[0] == leads["deal_id"].notna().sum()
+    assert r.lead_managers_known is True and r.lead_flags_["entered"].sum() == leads["manager"].notna().sum()
+    # the planted weak closer is below the team at proposal -> invoice, and only judgeable managers are flagged
+    weak = ANOMALIES["weak_closer"]
+    row = r.flags_[(r.flags_["manager"] == weak["manager"]) & (r.flags_["from_stage"] == weak["from_stage"])].iloc[0]
+    assert row["flag"] == "below" and row["rate"] < row["team_rate"]
+    assert (r.flags_.loc[r.flags_["finished"] < r.min_n, "flag"] == "not_judgeable").all()
+    # cohorts by creation month and channels add up to the deals
+    by_month = deals["created_at"].dt.to_period("M").astype(str).value_counts().sort_index()
+    assert r.cohorts_["cohort"].tolist() == by_month.index.tolist() and r.cohorts_["deals"].tolist() == by_month.tolist()
+    assert [c for c in r.cohorts_.columns if c.startswith("won_by_")] == ["won_by_30d", "won_by_60d", "won_by_90d"]
+    assert r.cohort_curves_["time"].max() <= 180
+    ch = r.channels_.set_index("channel")
+    assert ch["deals"].sum() == len(deals) and ch["won"].sum() == won
+    won_by_channel = outcome.eq("won").groupby(deals["channel"].astype(object).fillna("—")).sum()
+    assert ch["won"].sort_index().tolist() == won_by_channel.sort_index().tolist()
+    # the key figures are read off the result: what the notebook records, as summary() computes them from the data
+    k = r.key_figures()
+    assert k == fn.summary(demo)
+    assert k["win_rate_closed"] == pytest.approx(won / (won + lost)) and k["managers_flagged"] == ["m06", "m11"]
+    assert k["step_rates"]["proposal>invoice"] == round(float(r.team_.set_index("from_stage").loc["proposal", "rate"]), 4)
+    # the settings are the run's: a stricter min_n judges fewer managers
+    strict = fn.analyse(demo, demo.config.analysis.settings("funnel", min_n=200, cohort_horizons=[45], cohort_days=60))
+    assert strict.min_n == 200 and (strict.flags_["judgeable"] == (strict.flags_["finished"] >= 200)).all()
+    assert "won_by_45d" in strict.cohorts_.columns and strict.cohort_curves_["time"].max() <= 60
+    # nothing in the result is in a language
+    for frame in (r.reach_, r.team_, r.flags_, r.period_flow_, r.lead_team_, r.lead_flags_, r.cohorts_, r.cohort_curves_, r.channels_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.flags_["flag"]) <= {"below", "above", "", "not_judgeable"} and set(r.reach_["stage"]) <= set(demo.funnel.keys)
+
+
+def test_funnel_page_in_both_languages(demo, client):
+    from salesaudit.report import funnel as report
+
+    r = fn.analyse(demo)
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[0] == "Sales funnel: ООО «Демо» (synthetic demo)" and ru.texts()[0] == "Воронка продаж: ООО «Демо» (synthetic demo)"
+    assert en.texts()[1].endswith("Data as of 31 Oct 2026 23:59.") and "31.10.2026 23:59" in ru.texts()[1]
+    assert "Funnel for 2026-10 (deals moving through stages)" in en.texts()
+    tests = int(r.flags_["judgeable"].sum())
+    assert any(f"Holm's correction for {tests} comparisons" in x and "fewer than 20 finished deals" in x for x in en.texts())
+    team = report.team_table(r, "en").set_index("Step")
+    last = f"{demo.funnel.label('invoice', 'en')} → {demo.funnel.label('won', 'en')}"
+    assert team.loc[last, "Moved on"] == r.won and team.loc[last, "Conversion"] == round(float(r.team_["rate"].iloc[-1]), 3)
+    flagged = report.flags_table(r, "en")
+    names = demo.manager_names()
+    assert flagged.iloc[0]["Step"] == "Lead → deal" and flagged.iloc[0]["Manager"] == names["m11"]  # leads first, then the deal steps
+    weak_step = f"{demo.funnel.label('proposal', 'en')} → {demo.funnel.label('invoice', 'en')}"
+    assert flagged[flagged["Manager"] == names["m06"]][["Step", "Verdict"]].values.tolist() == [[weak_step, "below the team"]]
+    assert set(report.flags_table(r, "ru").iloc[:, -1]) == {"ниже отдела"} and set(flagged["Verdict"]) == {"below the team"}
+    assert f"{names['m06']} ({weak_step}:" not in report.not_judgeable(r, "en")  # judged, so not in the list of the unjudged
+    assert report.channel_table(r, "ru").shape == report.channel_table(r, "en").shape
+    # presentation never changes a number: the same result gives the same tables in both pages
+    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()]
+    assert [t.select_dtypes("number").fillna(-1).to_numpy().tolist() for t in en.tables()] == [t.select_dtypes("number").fillna(-1).to_numpy().tolist() for t in ru.tables()]
+    # a CRM without stage history, leads or a period: the page says so and leaves those sections out
+    bare = fn.analyse(load(client({"deals.csv": DEALS}, as_of="2026-02-10 00:00:00")))
+    texts = report.page(bare, "en").texts()
+    assert bare.period_flow_ is None and bare.lead_team_ is None and not bare.has_history
+    assert texts[2].startswith("The export has no stage history") and "Leads → deals" not in texts and not any(x.startswith("Funnel for") for x in texts)
+    assert "No manager differs significantly from the team." in texts
+    assert "lead_to_deal" not in bare.key_figures()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -106,5 +106,61 @@ def test_summary(demo):
     assert s["hygiene_overdue_tasks"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values())
     for key in s:
         assert f"record.{key}" in LABELS
-    shown = hy.display(hy.tasks(demo), "en", demo.manager_names())
+    from salesaudit.report import hygiene as report
+
+    shown = report.display(hy.tasks(demo), "en", demo.manager_names())
     assert "Overdue, %" in shown.columns
+
+
+def test_hygiene_result_is_language_free_and_matches_the_data(demo):
+    r = hy.analyse(demo)
+    d, a, T = demo.tables["deals"], demo.tables["activities"], demo.as_of
+    assert r.has_activities and r.as_of == T and r.required_deal_fields == ("manager", "amount", "product", "channel")
+    tk = a[a["type"] == "task"]
+    overdue = tk["due_at"].notna() & (tk["due_at"] < T) & tk["done_at"].isna()
+    team = r.tasks_.set_index("manager").loc[""]
+    assert team["overdue"] == overdue.sum() == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values())
+    assert team["overdue_rate"] == pytest.approx(overdue.sum() / (tk["due_at"].notna() & (tk["due_at"] < T)).sum())
+    assert r.empty_fields_.set_index("manager").loc["", "with_empty"] == d[list(r.required_deal_fields)].isna().any(axis=1).sum() == 0
+    opened = d[d["outcome"] == "open"]
+    assert r.no_next_task_.set_index("manager").loc["", "open_deals"] == len(opened)
+    load = r.deal_load_.set_index("manager")
+    assert load.loc["m02", "open_deals"] == (opened["manager"] == "m02").sum() and load.index[load["over"]].tolist() == ["m02"]
+    pm = r.policy_by_manager_.set_index("manager")
+    assert pm.loc["m07", "deals_with_violation"] == TRUTH["discount_violator"]["violations_by_manager"]["m07"]["deals_with_violation"]
+    assert pm.index[pm["breaker"]].tolist() == ["m07"]
+    assert (r.max_discount_pct, r.allowed_payment_terms, r.instalment_min_amount) == (10, ("prepaid", "postpaid", "instalment_3m", "instalment_6m"), 300000)
+    calls = a[(a["type"] == "call") & (a["duration_sec"] > 0)].merge(d.loc[d["outcome"].isin(["won", "lost"]), ["deal_id"]], on="deal_id")
+    assert r.call_median_sec == float(calls["duration_sec"].median()) and len(r.call_sample_) == 13 * 4
+    # the key figures are read off the result: the numbers of its tables, the keys of summary()
+    k = r.key_figures()
+    assert k == hy.summary(demo)
+    assert k["hygiene_overdue_tasks"] == int(team["overdue"]) and k["hygiene_over_deal_limit"] == ["m02"] and k["hygiene_policy_breakers"] == ["m07"]
+    assert k["hygiene_open_without_next_task"] == r.no_next_task_.set_index("manager").loc["", "without_next_task"] == 96
+    # nothing in the result is in a language
+    for frame in (r.tasks_, r.empty_fields_, r.no_next_task_, r.deal_load_, r.policy_by_manager_, r.call_sample_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.call_sample_["length"]) == {"long", "short"} and set(r.call_sample_["outcome"]) == {"won", "lost"}
+
+
+def test_hygiene_page_in_both_languages(demo, client):
+    from salesaudit.report import hygiene as report
+
+    r = hy.analyse(demo)
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[:2] == ["CRM hygiene and discipline", "Overdue tasks, empty deal cards, deals without a next step, the load per seller "
+                                                               "and the discount policy, at the audit moment 31 Oct 2026 23:59."]
+    assert ru.texts()[0] == "Дисциплина в CRM"
+    name = demo.manager_names()["m02"]
+    assert f"Over the limit: m02 {name} (57 / 30)." in en.texts() and f"Сверх лимита: m02 {name} (57 / 30)." in ru.texts()
+    assert any("(split at the median, 3.9 min)" in x for x in en.texts()) and any("медиана 3,9 мин" in x for x in ru.texts())
+    tasks = en.tables()[0].set_index("Manager")
+    assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == 300
+    # presentation never changes a number: the same result gives the same tables in both pages
+    assert len(en.tables()) == 5 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
+    # without activities: no tasks, next tasks or calls, and the page says why
+    bare = hy.analyse(load(client({k: v for k, v in FILES.items() if k != "activities.csv"}, period="2026-10", deal_load={"limit": 1})))
+    assert not bare.has_activities and bare.tasks_.empty and bare.call_sample_.empty
+    assert "The export has no Activities (calls, tasks, meetings) table: this section is skipped." in report.page(bare, "en").texts()
+    assert set(bare.key_figures()) == {"hygiene_over_deal_limit", "hygiene_policy_violations", "hygiene_policy_violations_by_manager",
+                                       "hygiene_policy_breakers", "hygiene_deals_with_empty_required"}

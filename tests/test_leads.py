@@ -214,3 +214,113 @@ def test_demo_overnight_tables_add_up(demo):
     assert ld.overnight_weekly(rt)["left_overnight"].sum() == total
     assert ld.overnight_daily(rt, by_manager=True)["left_overnight"].sum() == total
     assert ld.overnight_by_manager(rt)["advanced"].sum() == total
+
+
+# ---------------------------------------------------------------------------
+# compute -> result -> render
+
+
+def test_leads_result_is_language_free_and_matches_the_data(demo):
+    ds, rt = demo
+    r = ld.analyse(ds, ds.config.analysis.settings("leads"))
+    leads = ds.tables["leads"]
+    assert r.has_leads and r.response_times_known and r.has_disqualification and r.calls_linked
+    assert r.leads_total == len(leads) == 3177 and (r.min_n, r.alpha, r.period) == (20, 0.05, "2026-10")
+    assert r.response_times_["working_minutes"].tolist() == rt["working_minutes"].tolist()
+    # arrivals out of hours, unanswered leads: counted from the leads table
+    assert r.out_of_hours == int((~ds.calendar.is_working_time(leads["created_at"])).sum()) == 491
+    assert int(r.team_["unanswered"].iloc[0]) == int(leads["first_response_at"].isna().sum()) == 34
+    assert r.by_manager_["manager"].iloc[0] == "m11" and r.by_hour_["hour"].is_monotonic_increasing
+    assert r.by_channel_["leads"].sum() == len(leads)
+    # left overnight: a lead answered after its working day's end, or unanswered when that day had ended
+    day_end = ds.calendar.end_of_working_day(leads["created_at"])
+    resp = leads["first_response_at"]
+    decided = resp.notna() | (day_end <= pd.Timestamp(ds.as_of))
+    left = (resp.notna() & (resp > day_end)) | (resp.isna() & decided)
+    assert (r.overnight_left, r.overnight_decided) == (int(left.sum()), int(decided.sum())) == (201, 3176)
+    assert r.overnight_weekly_["left_overnight"].sum() == r.overnight_by_manager_["advanced"].sum() == r.overnight_left
+    days = r.overnight_days_
+    assert len(days) and (days["left_overnight"] > 0).all() and (days["due_day"].dt.strftime("%Y-%m") == "2026-10").all()
+    in_october = rt["left_overnight"].fillna(False).astype(bool) & (rt["due_day"].dt.strftime("%Y-%m") == "2026-10")
+    assert days["left_overnight"].sum() == int(in_october.sum())
+    # disqualification: new / in work without a deal are undecided
+    status = leads["status"].astype(object)
+    team = r.disqualification_team_.iloc[0]
+    undecided = status.isin(["new", "in_work"]) & leads["deal_id"].isna()
+    assert (team["advanced"], team["finished"]) == (int((status == "disqualified").sum()), int((~undecided).sum())) == (1450, 3132)
+    reasons = r.disqualification_reasons_.set_index("manager")
+    expected = leads[status == "disqualified"].groupby(["manager", "disqualify_reason"], observed=True).size()
+    assert reasons["total"].sum() == 1450 and ld.NO_REASON not in reasons.columns
+    assert all(reasons.loc[m, reason] == n for (m, reason), n in expected.items())
+    assert r.suspicious_.empty
+    # the key figures are read off the result: what the notebook records, and what summary() gives
+    k = r.key_figures()
+    assert k == ld.summary(ds)
+    assert (k["leads_median_response_min"], k["leads_p90_response_min"], k["leads_share_within_sla"]) == (15.4, 97.9, 0.7169)
+    assert (k["leads_share_left_overnight"], k["leads_disqualification_rate"]) == (round(201 / 3176, 4), round(1450 / 3132, 4))
+    assert k["leads_flagged_response"] == k["leads_flagged_overnight"] == k["leads_flagged_disqualification_high"] == ["m11"]
+    # nothing in the result is in a language: canonical column names, codes for verdicts
+    frames = [r.response_times_, r.team_, r.by_manager_, r.by_channel_, r.by_hour_, r.overnight_weekly_, r.overnight_by_manager_, days,
+              r.response_flags_, r.overnight_flags_, r.disqualification_team_, r.disqualification_by_manager_, r.disqualification_flags_, r.suspicious_]
+    for frame in frames:
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    for f in (r.response_flags_, r.overnight_flags_, r.disqualification_flags_):
+        assert set(f["flag"].dropna()) <= {"below", "above", "none", "not_judgeable", ""}
+    assert set(r.disqualification_reasons_.columns) - {"manager", "total"} == set(leads["disqualify_reason"].dropna())
+
+
+def test_leads_page_in_both_languages(demo):
+    from salesaudit.report import leads as report
+
+    ds, _ = demo
+    r = ld.analyse(ds)
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[0] == "Lead processing: ООО «Демо» (synthetic demo)" and ru.texts()[0] == "Обработка лидов: ООО «Демо» (synthetic demo)"
+    assert "Leads: 3177; 491 of them (15%) arrived out of working hours and are timed from the next opening." in en.texts()
+    assert "Лидов: 3177, из них 491 (15\u00a0%) пришли в нерабочее время; по ним отсчёт идёт с начала следующего рабочего дня." in ru.texts()
+    assert ("Медиана первого ответа по отделу: **15 рабочих мин**, 80-й перцентиль 43, 90-й 98. В норматив 30 мин уложились **72\u00a0%** лидов "
+            "(95% ДИ 70\u00a0%–73\u00a0%); без ответа на момент аудита: 34.") in ru.texts()
+    intro = en.texts()[1]
+    assert "(09:00–18:00, Europe/Moscow)" in intro and "The response SLA is 30 working minutes" in intro
+    assert "audit moment (31 Oct 2026 23:59)" in intro and intro.endswith("Leads: 3177.")  # the audit moment in English
+    assert "Not processed by the end of that day: **201** of 3176 leads (**6.3%**)." in en.texts()[en.texts().index("Leads not processed on their working day") + 1]
+    assert "Per day: 2026-10" in en.texts() and "No manager differs from the team significantly." not in en.texts()
+    flags = en.tables()[5]
+    assert list(flags.columns) == ["Manager", "Check", "Decided", "Share", "95% CI", "Team share", "p (Holm)", "Verdict"]
+    assert set(flags.loc[flags["Verdict"] == "worse than the team", "Manager"]) == {r.manager_names["m11"]}
+    by_manager = ru.tables()[0]
+    assert by_manager.iloc[0, 0] == r.manager_names["m11"] and by_manager.columns[0] == "Менеджер"
+    disq = en.tables()[6]
+    assert list(disq.columns)[4:6] == ["Disqualified", "Disqualification rate"] and disq["Disqualified"].sum() == 1450
+    # presentation never changes a number: the same result gives the same tables in both pages
+    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()]
+    assert [type(b) for b in en.blocks] == [type(b) for b in ru.blocks]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_leads_page_without_leads_or_response_times(client):
+    from salesaudit.report import leads as report
+
+    ds = _load(client, {"deals.csv": "deal_id,created_at,stage\n1,2026-10-01 10:00:00,new\n"}, as_of="2026-10-31 23:59:59")
+    r = ld.analyse(ds)
+    assert not r.has_leads and r.key_figures() == {}
+    assert report.page(r, "en").texts() == ["Lead processing: " + ds.config.client, t_("leads.no_leads")]
+    leads = LEAD_COLUMNS + "X1,2026-10-05 10:00:00,web,m1,,disqualified,,\nX2,2026-10-05 11:00:00,web,m1,,new,,\n"
+    ds = _load(client, {"leads.csv": leads}, as_of="2026-10-31 23:59:59")
+    r = ld.analyse(ds)
+    assert not r.response_times_known and r.has_disqualification and not r.calls_linked
+    assert r.key_figures() == ld.summary(ds) and r.key_figures()["leads_suspicious_disqualifications"] == 1
+    texts = report.page(r, "en").texts()
+    for key in ("leads.no_response_times", "leads.flags", "leads.no_flags", "leads.disq", "leads.no_calls_linked"):
+        assert t_(key) in texts or any(x.startswith(t_(key)[:40]) for x in texts), key
+    assert "Suspicious disqualifications: **1**." in texts
+    assert list(r.disqualification_reasons_.columns) == ["manager", ld.NO_REASON, "total"]
+    assert "(no reason)" in report.page(r, "en").tables()[-2].columns
+
+
+def t_(key):
+    from salesaudit.report.i18n import t
+
+    return t(key, "en")

@@ -175,7 +175,9 @@ def test_summary_and_labels(demo):
     assert s["planfact_team_revenue_attainment_pct"] == pytest.approx(75.4, abs=0.05)
     for key in s:
         assert f"record.{key}" in LABELS
-    shown = pf.display(pf.plan_vs_fact(demo), "en", demo.manager_names())
+    from salesaudit.report import planfact as report
+
+    shown = report.display(pf.plan_vs_fact(demo), "en", demo.manager_names())
     assert "Attainment, %" in shown.columns and "Team" in set(shown["Manager"])
 
 
@@ -200,3 +202,81 @@ def test_days_of_a_month_add_up_to_the_month():
     month = monthly.set_index("manager")[metrics].sort_index()
     pd.testing.assert_frame_equal(summed, month.loc[summed.index], check_dtype=False, check_names=False)
     assert month.loc["", "revenue"] > 0 and month.loc["", "deals_won"] > 0
+
+
+def _in(series, start, end):
+    return (series >= start) & (series < end)
+
+
+def test_planfact_result_is_language_free_and_matches_the_data(demo):
+    r = pf.analyse(demo)
+    assert r.available and r.missing == () and r.period_label == "2026-10"
+    p, d = demo.tables["payments"], demo.tables["deals"]
+    oct_paid = p.loc[_in(p["paid_at"], "2026-10-01", "2026-11-01"), "amount"].sum()
+    plans = pd.read_csv(REPO / "data_samples" / "demo_generic" / "plans.csv", dtype={"manager": str})
+    rev_plans = plans[(plans["period"] == "2026-10") & (plans["metric"] == "revenue")]
+    team_plan = rev_plans.loc[rev_plans["manager"].isna(), "target"].item()
+    pvf = r.plan_vs_fact_.set_index(["manager", "metric"])
+    assert pvf.loc[("", "revenue"), "fact"] == pytest.approx(oct_paid) and pvf.loc[("", "revenue"), "plan"] == team_plan == 8530000
+    assert r.share_of_period_elapsed == 1.0  # the audit moment closes October
+    # the cumulative lag ends on the period's fact and plan
+    team = r.cumulative_lag_[(r.cumulative_lag_["manager"] == "") & (r.cumulative_lag_["metric"] == "revenue")]
+    assert team["fact_cum"].iloc[-1] == pytest.approx(oct_paid) and team["plan_cum"].iloc[-1] == pytest.approx(team_plan)
+    # the reverse funnel: six months before the period, the team's plan shared by the 11 managers with one
+    assert r.reverse_window == (pd.Timestamp("2026-04-01"), pd.Timestamp("2026-10-01")) and r.revenue_target == team_plan
+    assert r.reverse_managers == rev_plans["manager"].notna().sum() == 11 and r.reverse_working_days == 22
+    won = d[(d["outcome"] == "won") & _in(d["closed_at"], "2026-04-01", "2026-10-01")]
+    assert r.reverse_rates_.set_index("rate").loc["avg_deal", "value"] == pytest.approx(won["amount"].mean())
+    # the forecast at the period's end is the fact; the backtest is made on the settings' day 15
+    assert r.forecast.p10 == r.forecast.p90 == pytest.approx(oct_paid) and not r.forecast.has_band
+    bt = r.backtest
+    assert bt.as_of == pd.Timestamp("2026-10-15") and bt.actual == pytest.approx(oct_paid) and bt.inside and bt.has_band
+    assert bt.received == pytest.approx(p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] <= "2026-10-15"), "amount"].sum())
+    assert set(bt.deals_["deal_id"]) == set(d.loc[(d["created_at"] <= bt.as_of) & ~(d["closed_at"] <= bt.as_of), "deal_id"])
+    g = r.growth_.set_index(["month", "manager", "metric"])
+    assert g.loc[("2026-10", "", "revenue"), "value"] == pytest.approx(oct_paid)
+    # the key figures are read off the result: the same numbers as its tables, the keys of summary() and the backtest
+    k = r.key_figures()
+    assert k["planfact_team_revenue_attainment_pct"] == round(100 * oct_paid / team_plan, 1) == 75.4
+    paid = p[_in(p["paid_at"], "2026-10-01", "2026-11-01")].merge(d[["deal_id", "manager"]], on="deal_id").groupby("manager")["amount"].sum()
+    below = sorted(m for m, target in zip(rev_plans["manager"], rev_plans["target"]) if isinstance(m, str) and paid.get(m, 0.0) < target)
+    assert k["planfact_managers_below_plan_revenue"] == below
+    assert k["planfact_forecast_p50"] == round(oct_paid) and k["planfact_chance_to_meet_plan"] == 0.0
+    assert k["planfact_backtest"] == {"as_of": "2026-10-15T00:00:00", "p10": round(bt.p10), "p50": round(bt.p50), "p90": round(bt.p90),
+                                      "actual": round(oct_paid), "inside": True}
+    assert {key: v for key, v in k.items() if key != "planfact_backtest"} == pf.summary(demo)
+    # nothing in the result is in a language
+    for frame in (r.plan_vs_fact_, r.cumulative_lag_, r.reverse_funnel_, r.reverse_rates_, r.growth_, bt.deals_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.plan_vs_fact_["metric"]) <= set(pf.FACT_METRICS)
+
+
+def test_planfact_page_in_both_languages(demo, client):
+    import matplotlib.pyplot as plt
+
+    from salesaudit.report import format as fmt
+    from salesaudit.report import planfact as report
+    from salesaudit.report.page import Figure
+
+    r = pf.analyse(demo)
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[0] == "Plan vs fact, forecast and CRM discipline: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("План-факт")
+    assert en.texts()[1].startswith("Period 2026-10, audit moment 31 Oct 2026 23:59.")
+    team = en.tables()[0]
+    assert set(team["Manager"]) == {"Team"} and "Attainment, %" in team.columns
+    bt = r.backtest
+    line = next(x for x in en.texts() if x.startswith("The P10–P90 band"))
+    assert f"{fmt.money(bt.p10, 'en', None)} – {fmt.money(bt.p90, 'en', None)}" in line and line.endswith("inside the band.")
+    assert "5\u00a0893\u00a0300 – 7\u00a0624\u00a0855" in next(x for x in ru.texts() if x.startswith("Полоса P10–P90"))
+    # presentation never changes a number: the same result gives the same tables and figures in both pages
+    assert len(en.tables()) == 7 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
+    assert sum(isinstance(b, Figure) for b in en.blocks) == sum(isinstance(b, Figure) for b in ru.blocks) == 3
+    plt.close("all")
+    # without a table or a period the page says so and stops; the key figures say plan vs fact is unavailable
+    lacking = pf.analyse(load(client({k: v for k, v in FILES.items() if k != "activities.csv"}, period="2026-10")))
+    assert lacking.missing == ("activities",) and not lacking.available and lacking.key_figures() == {"planfact_available": False}
+    assert report.page(lacking, "en").texts()[2:] == ["The export has no activities table(s). Plan vs fact, the reverse funnel, the forecast and growth "
+                                                      "need plans, payments and activities, so these sections are skipped."]
+    none = pf.analyse(load(client(FILES)))  # the same folder, now with activities
+    assert none.missing == () and not none.available and none.key_figures() == {"planfact_available": False}
+    assert report.page(none, "en").texts()[2:] == ["The run config sets no `period`: plan vs fact is skipped."]

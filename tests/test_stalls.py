@@ -294,6 +294,139 @@ def test_demo_action_list_and_summary(demo, demo_stays):
     assert s["share_over_norm"]["proposal"] > 0.7 and s["stays_source"] == "stage_history"
 
 
+# ---------------------------------------------------------------------------
+# compute -> result -> render: analyse(ds) -> StallsResult, report.stalls.page(result, lang)
+
+
+@pytest.fixture(scope="module")
+def demo_result(demo):
+    return st.analyse(demo)
+
+
+def _current_stays_by_hand(ds) -> pd.DataFrame:
+    """Open deals: when their present stay began (the first entry of the trailing run of entries into
+    the current stage) and how many calendar days it has lasted at ``as_of`` (Moscow: no clock change)."""
+    deals = ds.tables["deals"]
+    open_deals = deals[deals["outcome"] == "open"].set_index("deal_id")
+    h = ds.tables["stage_history"]
+    h = h[h["deal_id"].isin(open_deals.index) & h["stage"].isin(ds.funnel.keys)]
+    order = ds.funnel.order()
+    h = h.assign(_o=h["stage"].map(order)).sort_values(["deal_id", "entered_at", "_o"], kind="mergesort")
+    rows = []
+    for deal_id, g in h.groupby("deal_id", sort=False):
+        stages, times = g["stage"].tolist(), g["entered_at"].tolist()
+        i = len(stages) - 1
+        while i > 0 and stages[i - 1] == stages[-1]:
+            i -= 1
+        rows.append({"deal_id": str(deal_id), "stage": stages[-1], "entered_at": times[i],
+                     "days": (pd.Timestamp(ds.as_of) - times[i]) / pd.Timedelta(days=1), "amount": float(open_deals.at[deal_id, "amount"])})
+    return pd.DataFrame(rows)
+
+
+def test_stalls_result_is_language_free_and_matches_the_data(demo, demo_result):
+    from scipy.stats import CensoredData, ecdf
+
+    r = demo_result
+    assert r.source == "stage_history" and r.has_history and r.as_of == pd.Timestamp("2026-10-31 23:59:59")
+    # stays per stage: one per entry into an open stage of the history; open = the open deals
+    h = demo.tables["stage_history"]
+    entries = h[h["stage"].isin(demo.funnel.open_stages)].groupby("stage").size()
+    for stages in (r.stages_, r.stages_business_):
+        assert dict(zip(stages["stage"], stages["stays"])) == {k: int(v) for k, v in entries.items()}
+        assert int(stages["open"].sum()) == int((demo.tables["deals"]["outcome"] == "open").sum()) == 96
+    # the Kaplan–Meier curves and the share over the norm, against scipy straight from the stays
+    for stage in demo.funnel.open_stages:
+        sub = r.stays_[r.stays_["stage"] == stage]
+        d, o = sub["days"].to_numpy(), sub["observed"].to_numpy()
+        sf = ecdf(CensoredData(uncensored=d[o], right=d[~o])).sf
+        row = r.stages_.set_index("stage").loc[stage]
+        assert row["share_over_norm"] == pytest.approx(float(sf.evaluate(row["norm"])), abs=1e-12), stage
+        km = r.km_[r.km_["stage"] == stage]
+        assert km["time"].tolist() == sorted(set(d)) and km["survival"].to_numpy() == pytest.approx(sf.evaluate(km["time"].to_numpy()), abs=1e-12)
+    # the action list: open deals whose present stay is already longer than the stage's norm
+    norms = demo.funnel.norms()
+    cur = _current_stays_by_hand(demo)
+    over = cur[cur["days"] > cur["stage"].map(norms)]
+    assert set(r.actions_["deal_id"]) == set(over["deal_id"]) and len(r.actions_) == 53
+    assert r.money_at_risk == pytest.approx(over["amount"].sum())
+    # compliance: the planted skipper and the backward moves
+    truth = ANOMALIES["stage_skipper"]
+    assert r.compliance_.set_index("manager").at["m09", "skips"] == truth["skipped_deals"] == r.skips_["deal_id"].nunique() == 24
+    assert len(r.backward_) == sum(ANOMALIES["stage_skipper"]["backward_moves_by_manager"].values()) and r.backward_managers == []
+    deals_with_history = int(demo.tables["deals"]["deal_id"].isin(h.loc[h["stage"].isin(demo.funnel.keys), "deal_id"]).sum())
+    assert r.backward_share == pytest.approx(r.backward_["deal_id"].nunique() / deals_with_history)
+    assert r.loop_deals == r.loops_["deal_id"].nunique() and r.manager_tests == r.managers_.attrs["tests"] > 0
+    # the key figures are read off the result, and they are the summary's
+    k = r.key_figures()
+    assert {kk: v for kk, v in k.items() if kk != "stalled_stages_business_days"} == st.summary(demo)
+    assert k["stalled_stages"] == k["stalled_stages_business_days"] == ["proposal"] and k["skipping_managers"] == ["m09"]
+    assert k["open_over_norm"] == len(over) and k["money_at_risk"] == pytest.approx(over["amount"].sum())
+    # the settings are the ones passed
+    strict = st.analyse(demo, demo.config.analysis.settings("stalls", stall_share=0.9, min_stays=10**6))
+    assert strict.key_figures()["stalled_stages"] == [] and strict.key_figures()["slow_managers"] == [] and not strict.managers_["judgeable"].any()
+    # nothing in the result is in a language: canonical column names, keys and codes
+    frames = (r.stays_, r.stages_, r.km_, r.managers_, r.actions_, r.stages_business_, r.managers_business_, r.compliance_, r.skips_, r.backward_, r.loops_)
+    for frame in frames:
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.stages_["stage"]) == set(demo.funnel.open_stages) and set(r.stages_["norm_source"]) <= {"parameters", "derived"}
+    assert set(r.managers_["flag"]) <= {"slower", ""} and set(r.managers_["direction"]) <= {"slower", "faster"}
+    labels = {demo.funnel.label(s, lang) for s in demo.funnel.keys for lang in ("ru", "en")}
+    for frame in frames:
+        for c in frame.columns:
+            if frame[c].dtype == object or str(frame[c].dtype) in ("string", "category"):
+                assert not set(frame[c].dropna().astype(str)) & labels, c
+
+
+def test_stalls_page_in_both_languages(demo, demo_result):
+    import matplotlib.pyplot as plt
+
+    from salesaudit.report import stalls as report
+    from salesaudit.report.page import Figure
+
+    r = demo_result
+    en, ru = report.page(r, "en"), report.page(r, "ru")
+    assert en.texts()[0] == "Where deals get stuck: ООО «Демо» (synthetic demo)" and ru.texts()[0] == "Где зависают сделки: ООО «Демо» (synthetic demo)"
+    assert "31 Oct 2026 23:59" in en.texts()[1] and "31.10.2026 23:59" in ru.texts()[1]
+    assert any(x.startswith("**Stalling:** “Proposal sent”: median 11.3 against a norm of 7 (calendar days), 79% of the deals") for x in en.texts())
+    assert any("53 deals worth 15,854,234" in x for x in en.texts()) and any("53 сделки на 15\u00a0854\u00a0234" in x for x in ru.texts())
+    assert "**Skipping mandatory stages:** Волков Илья Алексеевич: 24 of 62 deals (39%, 95% CI 28%–51%; e.g. 50137, 50274, 50288)." in en.texts()
+    assert "Backward moves: 13 (in 13 deals, 0.8% of the deals). A manager is flagged only when his share is significantly above 5%; flagged: nobody." in en.texts()
+    assert "The same in business days" in en.texts() and "Process compliance" in en.texts()
+    team = en.tables()[0]
+    assert team["Stage"].tolist() == [demo.funnel.label(s, "en") for s in demo.funnel.open_stages]
+    assert team["Stalls"].tolist() == ["no", "no", "no", "yes", "no"] and team["Stays"].tolist() == r.stages_["stays"].tolist()
+    assert ru.tables()[0].iloc[:, 0].tolist() == [demo.funnel.label(s, "ru") for s in demo.funnel.open_stages]
+    # presentation never changes a number: the same result gives the same tables and figures in both pages
+    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()] == [(5, 14), (4, 11), (53, 8), (13, 16), (24, 6), (13, 5), (26, 4), (5, 14), (4, 11)]
+    assert sum(isinstance(b, Figure) for b in en.blocks) == sum(isinstance(b, Figure) for b in ru.blocks) == 3
+    plt.close("all")
+
+
+def test_stalls_without_a_stage_history(client):
+    """Deals only: one stay per deal, no compliance section; a stage whose stays are all still running has nothing to test."""
+    import matplotlib.pyplot as plt
+
+    from salesaudit.report import stalls as report
+    from salesaudit.report.i18n import t
+
+    ds = load(client({"deals.csv": DEALS}, as_of="2026-02-01 00:00:00"))
+    r = st.analyse(ds)
+    assert r.source == "deals" and not r.has_history and r.compliance_ is None and r.skips_ is None
+    assert r.stages_.set_index("stage")["stays"].to_dict() == {"new": 1, "qualified": 0, "needs": 1, "proposal": 1, "invoice": 5}
+    k = r.key_figures()
+    assert (k["stays_source"], k["skipping_managers"], k["skipped_deals"], k["open_over_norm"]) == ("deals", [], 0, 3)
+    assert k == {**st.summary(ds), "stalled_stages_business_days": []}
+    # the log-rank test of a stage where no stay has ended: nothing to compare, no error
+    lr = st.logrank_one_vs_rest([1.0, 2.0], [False, False], ["a", "b"])
+    assert lr["events"].tolist() == [0, 0] and lr["p_value"].isna().all()
+    for lang in ("en", "ru"):
+        texts = report.page(r, lang).texts()
+        assert texts[2] == t("stalls.source.deals", lang)
+        assert t("dq.no_table", lang, table=t("table.stage_history", lang)) in texts
+        assert t("stalls.per_manager", lang) not in texts
+    plt.close("all")
+
+
 @pytest.mark.notebook
 def test_report_in_english_via_the_runner_on_the_bitrix_export(tmp_path, demo):
     """The notebook end to end (papermill, a real kernel) on the other export format, in English."""

@@ -18,19 +18,23 @@ Reach: a deal reached a stage if its history entered that stage or any later one
 skipped a stage still passed it, as in Bitrix24's funnel); a won deal reached every open stage.
 Without ``stage_history`` only the current stage is known, so a lost deal counts as having
 reached the first stage only, or the stage the funnel names in ``lost_reached_without_history``
-(Maven: every opportunity with an engage date was engaging); the notebook says so.
+(Maven: every opportunity with an engage date was engaging); the page says so.
+
+``analyse(ds, settings) -> FunnelResult``: everything notebook 01 reports, as tables with
+canonical column names and codes, no language, no formatting, no plotting. The page is made from
+the result by :mod:`salesaudit.report.funnel`; the key figures the notebook records come from
+:meth:`FunnelResult.key_figures`, never from a second computation.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..data.clock import elapsed_days
 from ..data.model import require_tables
-from ..report import format as fmt_
-from ..report.i18n import t
-from ..report.show import ci_text as _pct_ci
-from ..report.show import p_text as _p_text
+from ..data.params import FunnelSettings, parse_period
 from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cumulative_incidence, holm, wilson  # noqa: F401
 
 __all__ = [
@@ -47,10 +51,8 @@ __all__ = [
     "cohort_curves",
     "channel_conversion",
     "summary",
-    "plot_funnel",
-    "plot_heatmap",
-    "plot_funnel_plots",
-    "plot_cohorts",
+    "FunnelResult",
+    "analyse",
 ]
 
 LEAD_STEP = "lead>deal"
@@ -70,10 +72,10 @@ def steps(funnel) -> list[tuple[str, str]]:
 
 
 def step_label(step: tuple[str, str] | str, funnel, lang: str) -> str:
-    if step == LEAD_STEP or step == ("lead", "deal"):
-        return t("funnel.step.lead_deal", lang)
-    a, b = step
-    return f"{funnel.label(a, lang)} → {funnel.label(b, lang)}"
+    """A step's name in ``lang``: :func:`salesaudit.report.funnel.step_label` (kept here for the scorecard)."""
+    from ..report.funnel import step_label as label
+
+    return label(step, funnel, lang)
 
 
 def deal_reach(ds) -> pd.DataFrame:
@@ -394,254 +396,148 @@ def channel_conversion(ds) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("closed_win_rate", kind="stable", na_position="last").reset_index(drop=True)
 
 
-def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
-    """Key results of the funnel analysis (language-neutral), for ``record``."""
+def _core(ds, min_n: int, alpha: float) -> dict:
+    """What both :func:`summary` and :func:`analyse` need: reach, team, managers against the team, leads."""
     reach = deal_reach(ds)
     team = step_conversion(ds, reach=reach)
-    per = step_conversion(ds, by="manager", reach=reach)
-    flags = manager_flags(per, team, min_n=min_n, alpha=alpha)
-    out = {
+    flags = manager_flags(step_conversion(ds, by="manager", reach=reach), team, min_n=min_n, alpha=alpha)
+    lead_team = lead_conversion(ds) if ds.has("leads") else None
+    known = lead_managers_known(ds) if lead_team is not None else None
+    lead_flags = manager_flags(lead_conversion(ds, by="manager"), lead_team, min_n=min_n, alpha=alpha) if known else None
+    outcome = reach["outcome"]
+    return {
+        "reach": reach,
         "deals": int(len(reach)),
-        "won": int((reach["outcome"] == "won").sum()),
-        "lost": int((reach["outcome"] == "lost").sum()),
+        "won": int((outcome == "won").sum()),
+        "lost": int((outcome == "lost").sum()),
         "open": int(reach["is_open"].sum()),
-        "win_rate_closed": float((reach["outcome"] == "won").sum() / max(1, (reach["outcome"] != "open").sum())),
+        "team": team,
+        "flags": flags,
+        "lead_team": lead_team,
+        "lead_managers_known": known,
+        "lead_flags": lead_flags,
+    }
+
+
+def _key_figures(deals: int, won: int, lost: int, open: int, team: pd.DataFrame, flags: pd.DataFrame,
+                 lead_team: pd.DataFrame | None, lead_managers_known: bool | None, lead_flags: pd.DataFrame | None) -> dict:
+    """The key results (language-neutral) from the counts and tables: one rule for :func:`summary` and :meth:`FunnelResult.key_figures`."""
+    out = {
+        "deals": deals,
+        "won": won,
+        "lost": lost,
+        "open": open,
+        "win_rate_closed": float(won / max(1, deals - open)),
         "step_rates": {f"{r.from_stage}>{r.to_stage}": round(float(r.rate), 4) for r in team.itertuples()},
         "flagged_below": sorted(f"{r.manager}:{r.from_stage}>{r.to_stage}" for r in flags.itertuples() if r.flag == "below"),
         "flagged_above": sorted(f"{r.manager}:{r.from_stage}>{r.to_stage}" for r in flags.itertuples() if r.flag == "above"),
     }
-    if ds.has("leads"):
-        lt = lead_conversion(ds)
-        out["lead_to_deal"] = round(float(lt["rate"].iloc[0]), 4)
-        out["lead_managers_known"] = lead_managers_known(ds)
-        if out["lead_managers_known"]:
-            lf = manager_flags(lead_conversion(ds, by="manager"), lt, min_n=min_n, alpha=alpha)
-            out["lead_flagged_below"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "below")
-            out["lead_flagged_above"] = sorted(str(m) for m, f in zip(lf["manager"], lf["flag"]) if f == "above")
+    if lead_team is not None:
+        out["lead_to_deal"] = round(float(lead_team["rate"].iloc[0]), 4)
+        out["lead_managers_known"] = bool(lead_managers_known)
+        if lead_flags is not None:
+            out["lead_flagged_below"] = sorted(str(m) for m, f in zip(lead_flags["manager"], lead_flags["flag"]) if f == "below")
+            out["lead_flagged_above"] = sorted(str(m) for m, f in zip(lead_flags["manager"], lead_flags["flag"]) if f == "above")
     out["managers_flagged"] = sorted({s.split(":")[0] for s in out["flagged_below"] + out["flagged_above"]} | set(out.get("lead_flagged_below", [])) | set(out.get("lead_flagged_above", [])))
     return out
 
 
-# ---------------------------------------------------------------------------
-# plots
-
-
-def _plt():
-    from ..report.show import plotting
-
-    return plotting()
-
-
-def plot_funnel(ds, lang: str, reach: pd.DataFrame | None = None):
-    """The funnel chart: deals reaching each stage, with the censoring-aware step conversion beside each bar."""
-    plt, sns = _plt()
-    funnel = ds.funnel
-    reach = deal_reach(ds) if reach is None else reach
-    sr = stage_reach(ds, reach)
-    conv = step_conversion(ds, reach=reach)
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(sr) + 1.2))
-    labels = [funnel.label(k, lang) for k in sr["stage"]]
-    y = np.arange(len(sr))[::-1]
-    widths = sr["deals"].to_numpy()
-    ax.barh(y, widths, left=(widths.max() - widths) / 2, color=sns.color_palette("Blues_r", len(sr)))
-    ax.set_yticks(y, labels)
-    for yi, w, (_, r) in zip(y, widths, sr.iterrows()):
-        ax.text(widths.max() / 2, yi, fmt_.integer(w, lang), ha="center", va="center", color="black", fontsize=9)
-    for i, r in conv.iterrows():
-        ax.text(widths.max() * 1.02, y[i] - 0.5, f"↓ {fmt_.percent(r['rate'], lang, 0)} [{fmt_.percent(r['ci_low'], lang, 0)}–{fmt_.percent(r['ci_high'], lang, 0)}]", va="center", fontsize=8)
-    ax.set_xlim(0, widths.max() * 1.3)
-    ax.set_xticks([])
-    ax.grid(False)
-    ax.set_title(t("funnel.plot.funnel", lang))
-    fig.tight_layout()
-    return fig
-
-
-def plot_heatmap(ds, lang: str, flags: pd.DataFrame, names: dict | None = None):
-    """Manager × step conversion, annotated; flagged cells outlined (red below, green above)."""
-    plt, sns = _plt()
-    funnel = ds.funnel
-    f = flags.copy()
-    f["step_label"] = [step_label((a, b), funnel, lang) for a, b in zip(f["from_stage"], f["to_stage"])]
-    order = [step_label(s, funnel, lang) for s in steps(funnel)]
-    mat = f.pivot(index="manager", columns="step_label", values="rate").reindex(columns=order)
-    flag = f.pivot(index="manager", columns="step_label", values="flag").reindex(columns=order)
-    if names:
-        mat.index = [names.get(m, m) for m in mat.index]
-        flag.index = mat.index
-    fig, ax = plt.subplots(figsize=(1.6 * len(order) + 3, 0.45 * len(mat) + 1.5))
-    sns.heatmap(mat, annot=mat.map(lambda v: "" if pd.isna(v) else fmt_.percent(v, lang, 0)).to_numpy(), fmt="", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
-    for i in range(mat.shape[0]):
-        for j in range(mat.shape[1]):
-            fl = flag.iat[i, j]
-            if fl in ("below", "above"):
-                ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, edgecolor="#b00020" if fl == "below" else "#006400", lw=3))
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_title(t("funnel.plot.heatmap", lang))
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_funnel_plots(ds, lang: str, flags: pd.DataFrame, names: dict | None = None):
-    """One funnel plot per step: each manager's rate against volume, with 95% and 99.8% limits around the team rate."""
-    plt, _ = _plt()
-    funnel = ds.funnel
-    st = list(dict.fromkeys(zip(flags["from_stage"], flags["to_stage"])))
-    st = [s for s in steps(funnel) if s in st] + [s for s in st if s not in steps(funnel)]
-    cols = min(3, len(st))
-    rows = int(np.ceil(len(st) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
-    for ax, step in zip(axes.flat, st):
-        f = flags[(flags["from_stage"] == step[0]) & (flags["to_stage"] == step[1])]
-        p0 = float(f["team_rate"].iloc[0])
-        nmax = max(20.0, float(f["finished"].max()) * 1.1)
-        grid = np.linspace(5, nmax, 200)
-        for a, style in ((0.05, "--"), (0.002, ":")):
-            lo, hi = binomial_limits(np.full_like(grid, p0), grid, a)
-            ax.plot(grid, lo, style, color="grey", lw=1)
-            ax.plot(grid, hi, style, color="grey", lw=1)
-        ax.axhline(p0, color="black", lw=1)
-        colors = f["flag"].map({"below": "#b00020", "above": "#006400", "": "#4c72b0", "not_judgeable": "#bbbbbb"})
-        ax.scatter(f["finished"], f["rate"], c=colors, zorder=3)
-        for _, r in f.iterrows():
-            if r["flag"] in ("below", "above"):
-                ax.annotate(names.get(r["manager"], r["manager"]) if names else r["manager"], (r["finished"], r["rate"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_title(step_label(step, funnel, lang) if step != ("lead", "deal") else t("funnel.step.lead_deal", lang), fontsize=10)
-        ax.set_xlabel(t("funnel.plot.volume", lang))
-    for ax in list(axes.flat)[len(st):]:
-        ax.set_axis_off()
-    fig.suptitle(t("funnel.plot.funnel_plots", lang))
-    fig.tight_layout()
-    return fig
-
-
-def plot_cohorts(ds, lang: str, freq: str = "Q", max_days: float = 180):
-    """Cumulative incidence of a win by days since creation, one curve per cohort (open deals censored)."""
-    plt, sns = _plt()
-    curves = cohort_curves(ds, freq=freq, max_days=max_days)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    palette = sns.color_palette("viridis", curves["cohort"].nunique())
-    for color, (c, g) in zip(palette, curves.groupby("cohort", sort=True)):
-        ax.step(g["time"], g["won"], where="post", color=color, label=c)
-        ax.fill_between(g["time"], g["won_low"], g["won_high"], step="post", color=color, alpha=0.12)
-    ax.set_xlabel(t("funnel.plot.days_since_created", lang))
-    ax.set_ylabel(t("funnel.plot.share_won", lang))
-    ax.set_ylim(0, None)
-    ax.legend(title=t("funnel.col.cohort", lang), fontsize="small", ncol=2)
-    ax.set_title(t("funnel.plot.cohorts", lang))
-    fig.tight_layout()
-    return fig
+def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
+    """Key results of the funnel analysis (language-neutral), for ``record``: :meth:`FunnelResult.key_figures` without the cohorts and channels."""
+    core = _core(ds, min_n, alpha)
+    return _key_figures(core["deals"], core["won"], core["lost"], core["open"], core["team"], core["flags"],
+                        core["lead_team"], core["lead_managers_known"], core["lead_flags"])
 
 
 # ---------------------------------------------------------------------------
-# report tables: the same frames with labels in the report language
+# the result notebook 01 reports
 
 
-def team_table(ds, team: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The team's step conversion for the report."""
-    funnel = ds.funnel
-    return pd.DataFrame(
-        {
-            t("funnel.col.step", lang): [step_label((a, b), funnel, lang) for a, b in zip(team["from_stage"], team["to_stage"])],
-            t("funnel.col.entered", lang): team["entered"].to_numpy(),
-            t("funnel.col.pending", lang): team["pending"].to_numpy(),
-            t("funnel.col.finished", lang): team["finished"].to_numpy(),
-            t("funnel.col.advanced", lang): team["advanced"].to_numpy(),
-            t("funnel.col.rate", lang): team["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(team["ci_low"], team["ci_high"], lang),
-            t("funnel.col.naive", lang): team["naive_rate"].round(3).to_numpy(),
-        }
-    )
+@dataclass(frozen=True)
+class FunnelResult:
+    """What notebook 01 reports, computed once.
+
+    Tables (canonical column names; stages, steps and flags are codes):
+
+    * ``reach_`` – per stage (open stages, then won): deals that reached it, share of all deals (:func:`stage_reach`);
+    * ``team_`` – per step: entered, pending, finished, advanced, rate with its Wilson interval, naive rate (:func:`step_conversion`);
+    * ``flags_`` – per manager × step: the team's step table, control limits, Holm-adjusted p, ``flag`` (:func:`manager_flags`);
+    * ``period_flow_`` – per stage: distinct deals that entered it in the run's period and the flow ratio (:func:`period_flow`); None without a period;
+    * ``lead_team_`` – lead → deal conversion of the team (:func:`lead_conversion`); None without leads;
+    * ``lead_flags_`` – per manager: lead → deal against the team; None without leads or when leads do not carry their manager;
+    * ``cohorts_`` – per creation month: naive and closed win rates, the share won by each horizon (:func:`cohort_table`);
+    * ``cohort_curves_`` – per creation quarter: cumulative incidence of won by days since creation (:func:`cohort_curves`);
+    * ``channels_`` – per lead source: leads → deals, won among closed, won within 90 days, revenue (:func:`channel_conversion`).
+
+    ``funnel`` is the run's funnel (stage keys and their labels in each language), ``manager_names`` the
+    managers' names by id; ``min_n`` and ``alpha`` the settings the managers were judged with.
+    """
+
+    client: str
+    as_of: pd.Timestamp
+    funnel: object
+    manager_names: dict
+    has_history: bool
+    min_n: int
+    alpha: float
+    deals: int
+    won: int
+    lost: int
+    open: int
+    reach_: pd.DataFrame
+    team_: pd.DataFrame
+    flags_: pd.DataFrame
+    cohorts_: pd.DataFrame
+    cohort_curves_: pd.DataFrame
+    channels_: pd.DataFrame
+    period: str | None = None
+    period_flow_: pd.DataFrame | None = None
+    lead_team_: pd.DataFrame | None = None
+    lead_managers_known: bool | None = None
+    lead_flags_: pd.DataFrame | None = None
+
+    @property
+    def steps(self) -> list[tuple[str, str]]:
+        """The funnel's steps, in order (:func:`steps`)."""
+        return steps(self.funnel)
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 01's JSON (language-neutral), read off this result."""
+        return _key_figures(self.deals, self.won, self.lost, self.open, self.team_, self.flags_, self.lead_team_, self.lead_managers_known, self.lead_flags_)
 
 
-def lead_table(lt: pd.DataFrame, lang: str, by: str | None = None, names: dict | None = None) -> pd.DataFrame:
-    """Lead → deal conversion for the report (per manager when ``by`` is given)."""
-    out = {}
-    if by:
-        out[t(f"funnel.col.{by}", lang)] = [names.get(x, x) if names else x for x in lt[by]]
-    out.update(
-        {
-            t("funnel.col.entered", lang): lt["entered"].to_numpy(),
-            t("funnel.col.pending", lang): lt["pending"].to_numpy(),
-            t("funnel.col.advanced", lang): lt["advanced"].to_numpy(),
-            t("funnel.col.rate", lang): lt["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(lt["ci_low"], lt["ci_high"], lang),
-        }
-    )
-    if "flag" in lt:
-        out[t("funnel.col.flag", lang)] = [t(f"funnel.flag.{f}", lang) for f in lt["flag"]]
-    return pd.DataFrame(out)
+def analyse(ds, settings=None) -> FunnelResult:
+    """The funnel result of a loaded dataset.
 
-
-def flags_table(ds, flags: pd.DataFrame, lang: str, only_flagged: bool = True) -> pd.DataFrame:
-    """Managers against the team, worst on top (only the flagged rows by default)."""
-    funnel = ds.funnel
-    names = ds.manager_names()
-    f = flags[flags["flag"].isin(["below", "above"])] if only_flagged else flags
-    if "from_stage" in f.columns:
-        steps_ = [step_label((a, b), funnel, lang) for a, b in zip(f["from_stage"], f["to_stage"])]
-    else:
-        steps_ = [t("funnel.step.lead_deal", lang)] * len(f)
-    return pd.DataFrame(
-        {
-            t("funnel.col.manager", lang): [names.get(m, m) for m in f["manager"]],
-            t("funnel.col.step", lang): steps_,
-            t("funnel.col.finished", lang): f["finished"].to_numpy(),
-            t("funnel.col.rate", lang): f["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(f["ci_low"], f["ci_high"], lang),
-            t("funnel.col.team_rate", lang): f["team_rate"].round(3).to_numpy(),
-            t("funnel.col.p_adj", lang): [_p_text(p, lang) for p in f["p_adjusted"]],
-            t("funnel.col.flag", lang): [t(f"funnel.flag.{x}", lang) for x in f["flag"]],
-        }
-    )
-
-
-def not_judgeable(ds, flags: pd.DataFrame, lang: str) -> str:
-    """'Name (step), …' for every manager × step with too few finished deals to judge."""
-    names = ds.manager_names()
-    f = flags[~flags["judgeable"]]
-    return ", ".join(f"{names.get(m, m)} ({step_label((a, b), ds.funnel, lang)}: {n})" for m, a, b, n in zip(f["manager"], f["from_stage"], f["to_stage"], f["finished"]))
-
-
-def cohort_display(cohorts: pd.DataFrame, lang: str) -> pd.DataFrame:
-    ren = {
-        "cohort": t("funnel.col.cohort", lang),
-        "deals": t("funnel.col.deals", lang),
-        "won": t("funnel.col.won", lang),
-        "lost": t("funnel.col.lost", lang),
-        "open": t("funnel.col.open", lang),
-        "naive_win_rate": t("funnel.col.naive_win", lang),
-        "closed_win_rate": t("funnel.col.closed_win", lang),
-        "days_observed": t("funnel.col.days_observed", lang),
-    }
-    for c in cohorts.columns:
-        if c.startswith("won_by_"):
-            ren[c] = t("funnel.col.won_by", lang, h=c[len("won_by_") : -1])
-    return cohorts.rename(columns=ren).round(3)
-
-
-def channel_display(ch: pd.DataFrame, lang: str) -> pd.DataFrame:
-    out = pd.DataFrame({t("funnel.col.channel", lang): ch["channel"].to_numpy()})
-    if "leads" in ch:
-        out[t("funnel.col.leads", lang)] = ch["leads"].to_numpy()
-        out[t("funnel.col.lead_to_deal", lang)] = ch["lead_to_deal"].round(3).to_numpy()
-    out[t("funnel.col.deals", lang)] = ch["deals"].to_numpy()
-    out[t("funnel.col.won", lang)] = ch["won"].to_numpy()
-    out[t("funnel.col.closed_win", lang)] = ch["closed_win_rate"].round(3).to_numpy()
-    out[t("funnel.col.ci", lang)] = _pct_ci(ch["ci_low"], ch["ci_high"], lang)
-    out[t("funnel.col.won_by", lang, h=90)] = ch["won_by_90d"].round(3).to_numpy()
-    out[t("funnel.col.revenue_won", lang)] = ch["revenue_won"].round(0).to_numpy()
-    return out
-
-
-def period_display(ds, flow: pd.DataFrame, lang: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            t("funnel.col.stage", lang): [ds.funnel.label(k, lang) for k in flow["stage"]],
-            t("funnel.col.entered", lang): flow["entered"].to_numpy(),
-            t("funnel.col.flow", lang): flow["flow_ratio"].round(3).to_numpy(),
-        }
+    ``settings``: the run's :class:`~salesaudit.data.params.FunnelSettings` (``ds.config.analysis.settings("funnel", ...)``);
+    None: the run config's ``analysis.funnel``.
+    """
+    if settings is None:
+        analysis = getattr(ds.config, "analysis", None)
+        settings = analysis.funnel if analysis is not None else FunnelSettings()
+    core = _core(ds, settings.min_n, settings.alpha)
+    period = parse_period(ds.config.period, ds.config.grain) if ds.config.period else None
+    return FunnelResult(
+        client=ds.config.client,
+        as_of=pd.Timestamp(ds.as_of),
+        funnel=ds.funnel,
+        manager_names=ds.manager_names(),
+        has_history=bool(ds.has("stage_history")),
+        min_n=settings.min_n,
+        alpha=settings.alpha,
+        deals=core["deals"],
+        won=core["won"],
+        lost=core["lost"],
+        open=core["open"],
+        reach_=stage_reach(ds, core["reach"]),
+        team_=core["team"],
+        flags_=core["flags"],
+        cohorts_=cohort_table(ds, horizons=settings.cohort_horizons),
+        cohort_curves_=cohort_curves(ds, max_days=settings.cohort_days),
+        channels_=channel_conversion(ds),
+        period=period.label if period is not None else None,
+        period_flow_=period_flow(ds, period.start, period.end) if period is not None else None,
+        lead_team_=core["lead_team"],
+        lead_managers_known=core["lead_managers_known"],
+        lead_flags_=core["lead_flags"],
     )

@@ -7,19 +7,21 @@
 * :func:`deal_load` — open deals per manager against ``deal_load.limit_for``;
 * :func:`policy` — discounts over ``discounts.max_discount_pct``, payment terms outside
   ``allowed_payment_terms``, instalments at or below ``instalment_min_amount``, with deal ids;
-* :func:`call_sample` — a stratified random sample of calls to listen to (seeded).
+* :func:`call_sample` — a stratified random sample of calls to listen to (seeded);
+* :func:`analyse` — all of them as one :class:`HygieneResult` (no language, no formatting), whose
+  :meth:`~HygieneResult.key_figures` notebook 04 records; :mod:`salesaudit.report.hygiene` renders it.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..data.model import require_tables
-from ..report import format as fmt_
-from ..report.i18n import t
 from ..stats import rate_above_tolerance, wilson
 
-__all__ = ["tasks", "empty_fields", "no_next_task", "deal_load", "policy", "policy_by_manager", "call_sample", "summary", "display"]
+__all__ = ["HygieneResult", "analyse", "tasks", "empty_fields", "no_next_task", "deal_load", "policy", "policy_by_manager", "call_sample", "summary"]
 
 
 def _mgr(s: pd.Series) -> pd.Series:
@@ -213,55 +215,89 @@ def call_sample(ds, per_stratum: int = 1, seed: int | None = None) -> pd.DataFra
     return out
 
 
-def summary(ds, **policy_kw) -> dict:
-    """Key results for :func:`salesaudit.runs.record.record`; ``policy_kw`` (``tolerance``, ``min_deals``, ``alpha``) go to :func:`policy_by_manager`."""
+@dataclass(frozen=True)
+class HygieneResult:
+    """What notebook 04 reports on CRM hygiene, computed once; no language, no formatting.
+
+    Tables (canonical column names; ``manager == ""`` is the team, ``"—"`` deals without a manager):
+    ``tasks_`` (:func:`tasks`), ``empty_fields_`` (:func:`empty_fields`), ``no_next_task_``
+    (:func:`no_next_task`), ``deal_load_`` (:func:`deal_load`), ``policy_by_manager_``
+    (:func:`policy_by_manager`) and ``call_sample_`` (:func:`call_sample`). Without an activities
+    table (``has_activities`` false) the tasks, next-task and call tables are empty.
+    """
+
+    as_of: pd.Timestamp
+    seed: int
+    manager_names: dict
+    required_deal_fields: tuple
+    has_activities: bool
+    max_discount_pct: float
+    allowed_payment_terms: tuple
+    instalment_min_amount: float | None
+    tasks_: pd.DataFrame
+    empty_fields_: pd.DataFrame
+    no_next_task_: pd.DataFrame
+    deal_load_: pd.DataFrame
+    policy_by_manager_: pd.DataFrame
+    call_sample_: pd.DataFrame
+    call_median_sec: float | None = None
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 04's hygiene section (language-neutral), read off this result."""
+        if not self.has_activities:
+            return _key_results(self.deal_load_, self.policy_by_manager_, self.empty_fields_)
+        return _key_results(self.deal_load_, self.policy_by_manager_, self.empty_fields_, self.tasks_, self.no_next_task_)
+
+
+def _key_results(dl: pd.DataFrame, pm: pd.DataFrame, ef: pd.DataFrame, tk: pd.DataFrame | None = None, nn: pd.DataFrame | None = None) -> dict:
+    """Key results of the deal load, the policy, empty cards and (with activities) tasks and next tasks."""
     out: dict = {}
-    if not ds.has("deals"):
-        return out
-    dl = deal_load(ds)
     out["hygiene_over_deal_limit"] = dl.loc[dl["over"], "manager"].tolist()
-    pm = policy_by_manager(ds, **policy_kw)
     out["hygiene_policy_violations"] = int(pm["deals_with_violation"].sum())
     out["hygiene_policy_violations_by_manager"] = {r.manager: int(r.deals_with_violation) for r in pm.itertuples() if r.deals_with_violation}
     out["hygiene_policy_breakers"] = sorted(pm.loc[pm["breaker"], "manager"])
-    ef = empty_fields(ds)
     out["hygiene_deals_with_empty_required"] = int(ef.loc[ef["manager"] == "", "with_empty"].iloc[0]) if len(ef) else 0
-    if ds.has("activities"):
-        tk = tasks(ds)
+    if tk is not None:
         team = tk[tk["manager"] == ""]
         if len(team):
             out["hygiene_overdue_tasks"] = int(team["overdue"].iloc[0])
             out["hygiene_overdue_rate"] = round(float(team["overdue_rate"].iloc[0]), 4)
-        nn = no_next_task(ds)
         out["hygiene_open_without_next_task"] = int(nn.loc[nn["manager"] == "", "without_next_task"].iloc[0]) if len(nn) else 0
     return out
 
 
-_COLS = [
-    "manager", "tasks", "due", "overdue", "overdue_rate", "overdue_rate_low", "overdue_rate_high", "done", "done_late", "late_rate", "late_rate_low",
-    "late_rate_high", "deals", "with_empty", "share_empty", "share_empty_low", "share_empty_high", "open_deals", "no_open_task", "only_overdue",
-    "without_next_task", "limit", "over", "excess", "deals_with_terms", "discount_over_limit", "terms_not_allowed", "instalment_below_min",
-    "deals_with_violation", "deal_ids", "length", "outcome", "activity_id", "deal_id", "created_at", "minutes",
-]
+def analyse(ds, settings=None) -> HygieneResult:
+    """CRM hygiene at the audit moment; ``settings``: ``analysis.hygiene`` (default: the run config's)."""
+    st = ds.config.analysis.hygiene if settings is None else settings
+    acts = ds.has("activities")
+    cs = call_sample(ds, per_stratum=st.calls_per_stratum) if acts else pd.DataFrame()
+    pol = ds.config.discounts
+    return HygieneResult(
+        as_of=pd.Timestamp(ds.as_of),
+        seed=ds.config.seed,
+        manager_names=dict(ds.manager_names()),
+        required_deal_fields=tuple(ds.config.required_deal_fields),
+        has_activities=acts,
+        max_discount_pct=pol.max_discount_pct,
+        allowed_payment_terms=tuple(pol.allowed_payment_terms),
+        instalment_min_amount=pol.instalment_min_amount,
+        tasks_=tasks(ds) if acts else pd.DataFrame(),
+        empty_fields_=empty_fields(ds),
+        no_next_task_=no_next_task(ds) if acts else pd.DataFrame(),
+        deal_load_=deal_load(ds),
+        policy_by_manager_=policy_by_manager(ds, tolerance=st.policy_tolerance, min_deals=st.policy_min_deals, alpha=st.policy_alpha),
+        call_sample_=cs,
+        call_median_sec=cs.attrs.get("median_sec"),
+    )
 
 
-def display(df: pd.DataFrame, lang: str, names: dict | None = None) -> pd.DataFrame:
-    """A report copy with manager names, translated values and headers (``""`` → the team)."""
-    out = df.copy()
-    names = names or {}
-    if "manager" in out.columns:
-        out["manager"] = out["manager"].map(lambda m: t("hygiene.team", lang) if m == "" else (f"{m} {names[m]}" if names.get(m) not in (None, m) else m))
-    for c in ("length", "outcome"):
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: t(f"hygiene.value.{v}", lang))
-    if "over" in out.columns:
-        out["over"] = out["over"].map(lambda v: t("hygiene.value.yes", lang) if v else "")
-    for c in [c for c in out.columns if f"{c}_low" in out.columns and f"{c}_high" in out.columns]:
-        v, lo, hi = (100 * out[x].astype(float) for x in (c, f"{c}_low", f"{c}_high"))
-        out[c] = [(fmt_.DASH if pd.isna(a) else f"{fmt_.number(a, lang, 1)} ({fmt_.number(b, lang, 1)}–{fmt_.number(h, lang, 1)})") for a, b, h in zip(v, lo, hi)]
-        out = out.drop(columns=[f"{c}_low", f"{c}_high"])
-    if "created_at" in out.columns:
-        out["created_at"] = [fmt_.datetime_(v, lang) for v in pd.to_datetime(out["created_at"])]
-    ren = {c: t(f"hygiene.col.{c}", lang) for c in _COLS if c in out.columns}
-    ren.update({c: t("hygiene.col.empty_field", lang, field=c[6:]) for c in out.columns if c.startswith("empty_")})
-    return out.rename(columns=ren)
+def summary(ds, **policy_kw) -> dict:
+    """Key results for :func:`salesaudit.runs.record.record`; ``policy_kw`` (``tolerance``, ``min_deals``, ``alpha``) go to :func:`policy_by_manager`.
+
+    Notebook 04 records :meth:`HygieneResult.key_figures` instead (the same keys, read off the result).
+    """
+    if not ds.has("deals"):
+        return {}
+    acts = ds.has("activities")
+    return _key_results(deal_load(ds), policy_by_manager(ds, **policy_kw), empty_fields(ds),
+                        tasks(ds) if acts else None, no_next_task(ds) if acts else None)

@@ -24,21 +24,27 @@ first response is fast, and disqualification is controlled. This module measures
   has no moment of disqualification, so "disqualified faster than any real contact" is implemented
   as: a disqualified lead with no reason, or with no first response, or (when the activities carry
   ``lead_id``) with no call on the lead at all.
+
+``analyse(ds, settings) -> LeadsResult`` computes all of it once: tables with canonical column names,
+no language, no formatting, no plotting. The page a reader sees is made from the result by
+:mod:`salesaudit.report.leads`; the key figures notebook 03 records come from
+:meth:`LeadsResult.key_figures` (and :func:`summary`), never from a second computation.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..data.model import require_tables
-from ..report import format as fmt_
-from ..report.i18n import t
-from ..report.show import ci_text as _pct_ci
-from ..report.show import p_text as _p_text
+from ..data.params import LeadsSettings, parse_period
 from ..stats import km_quantiles, wilson
 from .funnel import _rates, manager_flags
 
 __all__ = [
+    "LeadsResult",
+    "analyse",
     "has_response_times",
     "response_times",
     "response_summary",
@@ -47,20 +53,18 @@ __all__ = [
     "overnight_weekly",
     "overnight_by_manager",
     "overnight_flags",
+    "has_disqualification",
     "disqualification_by_manager",
     "disqualification_flags",
     "disqualification_reasons",
     "suspicious_disqualifications",
     "summary",
-    "report_table",
-    "flags_table",
-    "plot_response_by_manager",
-    "plot_sla_by_hour",
-    "plot_overnight_weekly",
 ]
 
 OPEN_STATUSES = ("new", "in_work")
 QUANTILES = (0.5, 0.8, 0.9)
+#: the column of :attr:`LeadsResult.disqualification_reasons_` that counts disqualifications without a reason
+NO_REASON = "—"
 
 
 def has_response_times(ds) -> bool:
@@ -280,7 +284,7 @@ def suspicious_disqualifications(ds) -> pd.DataFrame:
     d = leads[_status(ds) == "disqualified"]
     no_reason = d["disqualify_reason"].isna() | (d["disqualify_reason"].astype(object).fillna("").str.strip() == "")
     no_response = d["first_response_at"].isna()
-    if ds.has("activities") and ds.tables["activities"]["lead_id"].notna().any():
+    if _calls_linked(ds):
         a = ds.tables["activities"]
         called = set(a.loc[(a["type"] == "call") & a["lead_id"].notna(), "lead_id"])
         no_call = pd.array((~d["lead_id"].isin(called)).to_numpy(), dtype="boolean")
@@ -302,172 +306,177 @@ def suspicious_disqualifications(ds) -> pd.DataFrame:
     return out[hit].reset_index(drop=True)
 
 
+def _calls_linked(ds) -> bool:
+    """Whether the activities link calls to leads (the "no call" check of suspicious disqualifications needs it)."""
+    return ds.has("activities") and bool(ds.tables["activities"]["lead_id"].notna().any())
+
+
 # ---------------------------------------------------------------------------
-# key results
+# the result
 
 
 def _flagged(flags: pd.DataFrame, direction: str) -> list[str]:
     return sorted(str(m) for m, f in zip(flags["manager"], flags["flag"]) if f == direction)
 
 
-def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
-    """Key results of the lead analysis (language-neutral), for ``record``; keys start with ``leads_``."""
-    require_tables(ds, "leads", analysis="Lead processing")
-    out: dict = {"leads_total": int(len(ds.tables["leads"])), "leads_response_times_known": has_response_times(ds)}
-    if out["leads_response_times_known"]:
+@dataclass(frozen=True)
+class LeadsResult:
+    """What notebook 03 reports, computed once (``None``: the export cannot give it).
+
+    Tables (canonical column names; ``manager`` holds manager codes, ``flag`` the codes of
+    :func:`salesaudit.analysis.funnel.manager_flags`):
+
+    * ``response_times_`` – one row per lead (:func:`response_times`);
+    * ``team_`` – the team's response summary, one row; ``by_manager_``, ``by_channel_``,
+      ``by_hour_`` – the same per manager (worst on top), channel and hour of arrival (:func:`response_summary`);
+    * ``overnight_weekly_`` – leads left overnight per week; ``overnight_by_manager_`` – per manager
+      (worst on top); ``overnight_days_`` – per working day and manager in the run's period, days
+      with a lead left overnight only (``None`` without a period);
+    * ``response_flags_``, ``overnight_flags_``, ``disqualification_flags_`` – managers against the team;
+    * ``disqualification_team_`` – the team's disqualification, one row; ``disqualification_by_manager_``
+      (worst on top); ``disqualification_reasons_`` – manager × reason counts (the :data:`NO_REASON`
+      column: disqualified without a reason) with a total;
+    * ``suspicious_`` – suspicious disqualifications (:func:`suspicious_disqualifications`).
+    """
+
+    client: str
+    manager_names: dict
+    sla_minutes: float
+    calendar_start: str
+    calendar_end: str
+    timezone: str
+    as_of: pd.Timestamp
+    min_n: int
+    alpha: float
+    period: str | None = None
+    has_leads: bool = False
+    leads_total: int = 0
+    response_times_known: bool = False
+    out_of_hours: int | None = None
+    overnight_left: int | None = None
+    overnight_decided: int | None = None
+    response_times_: pd.DataFrame | None = None
+    team_: pd.DataFrame | None = None
+    by_manager_: pd.DataFrame | None = None
+    by_channel_: pd.DataFrame | None = None
+    by_hour_: pd.DataFrame | None = None
+    overnight_weekly_: pd.DataFrame | None = None
+    overnight_by_manager_: pd.DataFrame | None = None
+    overnight_days_: pd.DataFrame | None = None
+    response_flags_: pd.DataFrame | None = None
+    overnight_flags_: pd.DataFrame | None = None
+    has_disqualification: bool = False
+    calls_linked: bool = False
+    disqualification_team_: pd.DataFrame | None = None
+    disqualification_by_manager_: pd.DataFrame | None = None
+    disqualification_flags_: pd.DataFrame | None = None
+    disqualification_reasons_: pd.DataFrame | None = None
+    suspicious_: pd.DataFrame | None = None
+
+    @property
+    def share_left_overnight(self) -> float | None:
+        """Leads left overnight among the decided ones (0 when none is decided)."""
+        if self.overnight_left is None:
+            return None
+        return float(self.overnight_left / max(1, self.overnight_decided))
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 03's JSON (language-neutral; keys start with ``leads_``), read off this result."""
+        if not self.has_leads:
+            return {}
+        out: dict = {"leads_total": int(self.leads_total), "leads_response_times_known": bool(self.response_times_known)}
+        if self.response_times_known:
+            team = self.team_.iloc[0]
+            out.update(
+                {
+                    "leads_unanswered": int(team["unanswered"]),
+                    "leads_median_response_min": round(float(team["median"]), 1),
+                    "leads_p90_response_min": None if pd.isna(team["p90"]) else round(float(team["p90"]), 1),
+                    "leads_share_within_sla": round(float(team["share_within_sla"]), 4),
+                    "leads_share_left_overnight": round(self.share_left_overnight, 4),
+                    "leads_flagged_response": _flagged(self.response_flags_, "below"),
+                    "leads_flagged_overnight": _flagged(self.overnight_flags_, "above"),
+                }
+            )
+        if self.has_disqualification:
+            team = self.disqualification_team_.iloc[0]
+            out.update(
+                {
+                    "leads_disqualified": int(team["advanced"]),
+                    "leads_disqualification_rate": round(float(team["rate"]), 4),
+                    "leads_flagged_disqualification_high": _flagged(self.disqualification_flags_, "above"),
+                    "leads_flagged_disqualification_low": _flagged(self.disqualification_flags_, "below"),
+                    "leads_suspicious_disqualifications": int(len(self.suspicious_)),
+                }
+            )
+        return out
+
+
+def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
+    """The lead-processing result of a loaded dataset.
+
+    ``settings``: the run config's ``analysis.leads`` (``min_n``, ``alpha``), as merged with a
+    notebook's overrides by ``ds.config.analysis.settings("leads", ...)``; ``None``: the run config's.
+    A dataset without leads gives a result with ``has_leads`` false and no tables.
+    """
+    st = settings if settings is not None else ds.config.analysis.settings("leads")
+    cal = ds.calendar
+    period = parse_period(ds.config.period, ds.config.grain) if ds.config.period else None
+    base = dict(
+        client=ds.config.client,
+        manager_names=dict(ds.manager_names()),
+        sla_minutes=float(ds.config.lead_response.sla_minutes),
+        calendar_start=str(cal.start),
+        calendar_end=str(cal.end),
+        timezone=str(cal.timezone),
+        as_of=pd.Timestamp(ds.as_of),
+        min_n=int(st.min_n),
+        alpha=float(st.alpha),
+        period=period.label if period is not None else None,
+    )
+    if not ds.has("leads"):
+        return LeadsResult(**base)
+    flags = dict(min_n=st.min_n, alpha=st.alpha)
+    out: dict = {"has_leads": True, "leads_total": int(len(ds.tables["leads"])), "response_times_known": has_response_times(ds)}
+    if out["response_times_known"]:
         rt = response_times(ds)
-        team = response_summary(rt).iloc[0]
         ov = rt["left_overnight"]
+        days = None
+        if period is not None:
+            daily = overnight_daily(rt, by_manager=True)
+            days = daily[(daily["due_day"] >= period.start) & (daily["due_day"] < period.end) & (daily["left_overnight"] > 0)]
         out.update(
-            {
-                "leads_unanswered": int(rt["censored"].sum()),
-                "leads_median_response_min": round(float(team["median"]), 1),
-                "leads_p90_response_min": None if pd.isna(team["p90"]) else round(float(team["p90"]), 1),
-                "leads_share_within_sla": round(float(team["share_within_sla"]), 4),
-                "leads_share_left_overnight": round(float(ov.fillna(False).sum() / max(1, ov.notna().sum())), 4),
-                "leads_flagged_response": _flagged(response_flags(rt, min_n=min_n, alpha=alpha), "below"),
-                "leads_flagged_overnight": _flagged(overnight_flags(rt, min_n=min_n, alpha=alpha), "above"),
-            }
+            response_times_=rt,
+            team_=response_summary(rt),
+            by_manager_=response_summary(rt, "manager"),
+            by_channel_=response_summary(rt, "channel"),
+            by_hour_=response_summary(rt, "hour"),
+            out_of_hours=int((~rt["arrived_in_hours"]).sum()),
+            overnight_left=int(ov.fillna(False).sum()),
+            overnight_decided=int(ov.notna().sum()),
+            overnight_weekly_=overnight_weekly(rt),
+            overnight_by_manager_=overnight_by_manager(rt),
+            overnight_days_=days,
+            response_flags_=response_flags(rt, **flags),
+            overnight_flags_=overnight_flags(rt, **flags),
         )
     if has_disqualification(ds):
-        team = disqualification_by_manager(ds, by=None).iloc[0]
-        f = disqualification_flags(ds, min_n=min_n, alpha=alpha)
         out.update(
-            {
-                "leads_disqualified": int(team["advanced"]),
-                "leads_disqualification_rate": round(float(team["rate"]), 4),
-                "leads_flagged_disqualification_high": _flagged(f, "above"),
-                "leads_flagged_disqualification_low": _flagged(f, "below"),
-                "leads_suspicious_disqualifications": int(len(suspicious_disqualifications(ds))),
-            }
+            has_disqualification=True,
+            calls_linked=_calls_linked(ds),
+            disqualification_team_=disqualification_by_manager(ds, by=None),
+            disqualification_by_manager_=disqualification_by_manager(ds),
+            disqualification_flags_=disqualification_flags(ds, **flags),
+            disqualification_reasons_=disqualification_reasons(ds, no_reason=NO_REASON),
+            suspicious_=suspicious_disqualifications(ds),
         )
-    return out
+    return LeadsResult(**base, **out)
 
 
-# ---------------------------------------------------------------------------
-# report tables
+def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
+    """Key results of the lead analysis (language-neutral), for ``record``; keys start with ``leads_``.
 
-
-_COLS = (
-    "manager", "channel", "hour", "leads", "answered", "unanswered", "median", "p80", "p90", "sla_decided",
-    "within_sla", "share_within_sla", "ci", "entered", "pending", "finished", "advanced", "rate", "team_rate",
-    "p_adj", "flag", "due_day", "decided", "left_overnight", "share", "total", "lead_id", "created_at",
-    "disqualify_reason", "no_reason", "no_response", "no_call", "check",
-)
-
-
-def report_table(df: pd.DataFrame, lang: str, names: dict | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-    """``df`` for the report: a CI column from ``ci_low``/``ci_high``, manager names, labelled headers.
-
-    Columns without a ``leads.col.*`` label (reasons, for instance) keep their name.
+    The same as ``analyse(ds, settings).key_figures()`` with these settings.
     """
-    d = df.copy()
-    if "ci_low" in d and "ci_high" in d:
-        d["ci"] = _pct_ci(d["ci_low"], d["ci_high"], lang)
-    if "manager" in d and names:
-        d["manager"] = [names.get(m, m) for m in d["manager"]]
-    if "due_day" in d:
-        d["due_day"] = [fmt_.date(v, lang) for v in d["due_day"]]
-    if "created_at" in d:
-        d["created_at"] = [fmt_.datetime_(v, lang) for v in d["created_at"]]
-    for c in ("no_reason", "no_response", "no_call"):
-        if c in d:
-            d[c] = [("—" if pd.isna(x) else t("leads.yes", lang) if x else "") for x in d[c]]
-    if columns is None:
-        columns = [c for c in d.columns if c not in ("ci_low", "ci_high", "step", "naive_rate")]
-    d = d[columns]
-    for c in d.columns:
-        if d[c].dtype.kind == "f":
-            d[c] = d[c].round(3)
-    return d.rename(columns={c: t(f"leads.col.{c}", lang) for c in d.columns if c in _COLS})
-
-
-def flags_table(flags: pd.DataFrame, check: str, lang: str, names: dict | None = None, only_flagged: bool = True) -> pd.DataFrame:
-    """Managers against the team for one check (``sla``, ``overnight``, ``disqualified``), worst on top."""
-    f = flags[flags["flag"].isin(["below", "above"])] if only_flagged else flags
-    d = pd.DataFrame(
-        {
-            "manager": f["manager"].to_numpy(),
-            "check": [t(f"leads.check.{check}", lang)] * len(f),
-            "finished": f["finished"].to_numpy(),
-            "rate": f["rate"].to_numpy(),
-            "ci_low": f["ci_low"].to_numpy(),
-            "ci_high": f["ci_high"].to_numpy(),
-            "team_rate": f["team_rate"].to_numpy(),
-            "p_adj": [_p_text(p, lang) for p in f["p_adjusted"]],
-            "flag": [t(f"leads.flag.{check}.{x}", lang) if x in ("below", "above") else t(f"leads.flag.{x or 'none'}", lang) for x in f["flag"]],
-        }
-    )
-    return report_table(d, lang, names, ["manager", "check", "finished", "rate", "ci", "team_rate", "p_adj", "flag"])
-
-
-# ---------------------------------------------------------------------------
-# plots
-
-
-def _plt():
-    from ..report.show import plotting
-
-    return plotting()
-
-
-def plot_response_by_manager(rt: pd.DataFrame, sla: float, lang: str, names: dict | None = None):
-    """Box and strip of first-response working minutes per manager (answered leads), log scale, SLA line.
-
-    A response in the same minute is drawn at 0.5 min so that it fits on the log scale.
-    """
-    plt, sns = _plt()
-    a = rt[rt["answered"] & rt["manager"].notna()].copy()
-    a["who"] = [names.get(m, m) if names else m for m in a["manager"].astype(object)]
-    a["minutes"] = a["working_minutes"].clip(lower=0.5)
-    order = a.groupby("who")["minutes"].median().sort_values(ascending=False).index.tolist()
-    fig, ax = plt.subplots(figsize=(9, 0.42 * len(order) + 1.6))
-    sns.boxplot(data=a, x="minutes", y="who", order=order, showfliers=False, color="#dde6f2", ax=ax, width=0.6)
-    sns.stripplot(data=a, x="minutes", y="who", order=order, size=2, alpha=0.35, color="#4c72b0", ax=ax, jitter=0.25)
-    ax.set_xscale("log")
-    ax.axvline(sla, color="#b00020", ls="--", lw=1.2, label=t("leads.plot.sla_line", lang, sla=fmt_.number(sla, lang)))
-    ax.set_xlabel(t("leads.plot.working_minutes", lang))
-    ax.set_ylabel("")
-    ax.legend(loc="lower right", fontsize="small")
-    ax.set_title(t("leads.plot.response_by_manager", lang))
-    fig.tight_layout()
-    return fig
-
-
-def plot_sla_by_hour(by_hour: pd.DataFrame, lang: str):
-    """Share of leads answered within the SLA by hour of arrival, with Wilson intervals."""
-    plt, sns = _plt()
-    d = by_hour[by_hour["sla_decided"] > 0]
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    x = d["hour"].to_numpy()
-    y = d["share_within_sla"].to_numpy()
-    ax.bar(x, y, color="#4c72b0", alpha=0.8)
-    ax.errorbar(x, y, yerr=[y - d["ci_low"].to_numpy(), d["ci_high"].to_numpy() - y], fmt="none", ecolor="black", lw=1, capsize=2)
-    ax.set_xticks(range(0, 24))
-    ax.set_xlim(-0.6, 23.6)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(t("leads.plot.hour", lang))
-    ax.set_ylabel(t("leads.plot.share_within_sla", lang))
-    ax.set_title(t("leads.plot.sla_by_hour", lang))
-    fig.tight_layout()
-    return fig
-
-
-def plot_overnight_weekly(weekly: pd.DataFrame, lang: str):
-    """Leads left overnight per week (bars) and their share of the week's decided leads (line)."""
-    plt, sns = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.bar(weekly["week"], weekly["left_overnight"], width=5, color="#c44e52", alpha=0.8, label=t("leads.plot.left_overnight", lang))
-    ax.set_ylabel(t("leads.plot.left_overnight", lang))
-    ax2 = ax.twinx()
-    ax2.plot(weekly["week"], weekly["share"], color="black", lw=1, label=t("leads.plot.share_overnight", lang))
-    ax2.set_ylim(0, max(0.05, float(np.nanmax(weekly["share"])) * 1.15) if weekly["share"].notna().any() else 1)
-    ax2.set_ylabel(t("leads.plot.share_overnight", lang))
-    ax2.grid(False)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize="small")
-    ax.set_title(t("leads.plot.overnight_weekly", lang))
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    return fig
+    require_tables(ds, "leads", analysis="Lead processing")
+    return analyse(ds, LeadsSettings(min_n=min_n, alpha=alpha)).key_figures()

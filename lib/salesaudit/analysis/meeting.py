@@ -5,21 +5,72 @@ morning of 14 October). It looks back at the period just ended (the previous wor
 previous week or month) — fact against plan per manager and for the team — and forward at the
 plan of ``p``, and names what to repeat (the best attainment) and what not to repeat (the worst),
 as the seeds ask: "what to do to repeat / not repeat yesterday's results".
+
+``analyse(dataset, settings) -> MeetingResult``: tables with canonical column names and codes, no
+language, no formatting. The page a reader sees is made from the result by
+:mod:`salesaudit.report.meeting`; the key figures notebook 08 records come from
+:meth:`MeetingResult.key_figures`, never from a second computation.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..data.params import Period, parse_period
-from ..report import format as fmt_
-from ..report.i18n import t
 from . import planfact
 
-__all__ = ["previous_period", "look_back", "look_ahead", "repeat_avoid", "summary", "METRICS"]
+__all__ = ["MeetingResult", "analyse", "previous_period", "look_back", "look_ahead", "repeat_avoid", "summary", "METRICS"]
 
 #: what a meeting discusses, in this order
 METRICS = ("revenue", "deals_won", "leads", "calls", "call_minutes", "tasks_done")
+#: the team's attainments the run records
+KEY_METRICS = ("revenue", "deals_won", "calls")
+
+
+@dataclass(frozen=True)
+class MeetingResult:
+    """What notebook 08 reports, computed once.
+
+    A meeting needs a period (``period`` None: the run has none) and the plans (``missing_tables``:
+    the tables plan vs fact needs that the export lacks); without either the tables are empty.
+
+    * ``back_`` – fact against plan for the period just ended (``previous``), per manager (``""``: the
+      team) and metric of :data:`METRICS`: ``manager``, ``metric``, ``plan``, ``fact``,
+      ``attainment_pct`` (fact / plan × 100, NaN without a plan) and plan vs fact's other columns;
+    * ``repeat_avoid_`` – per metric the ``top_n`` managers furthest above plan (``kind`` repeat) and
+      below (avoid): ``kind``, ``metric``, ``manager``, ``plan``, ``fact``, ``attainment_pct``;
+    * ``ahead_`` – the plan of ``period``, one row per manager (``""``: the team), one column per metric;
+    * ``manager_names`` – manager key -> name.
+    """
+
+    client: str
+    grain: str | None
+    period: str | None
+    previous: str | None
+    missing_tables: tuple
+    top_n: int
+    back_: pd.DataFrame
+    repeat_avoid_: pd.DataFrame
+    ahead_: pd.DataFrame
+    manager_names: dict = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the meeting could be built (a period and the plans)."""
+        return self.period is not None and not self.missing_tables
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 08's JSON, read off this result: the team's attainment in the period just ended (none when not ready)."""
+        if not self.ready:
+            return {}
+        out = {"meeting_grain": self.grain, "meeting_period": self.period, "meeting_looked_back_at": self.previous}
+        team = self.back_[self.back_["manager"] == planfact.TEAM].set_index("metric")
+        for m in KEY_METRICS:
+            if m in team.index and np.isfinite(team.loc[m, "attainment_pct"]):
+                out[f"meeting_team_{m}_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
+        return out
 
 
 def previous_period(ds, p: Period) -> Period:
@@ -70,45 +121,37 @@ def repeat_avoid(back: pd.DataFrame, n: int = 3, metrics=("revenue", "deals_won"
     return pd.DataFrame(rows, columns=["kind", "metric", "manager", "plan", "fact", "attainment_pct"])
 
 
-def summary(ds, period: str, grain: str) -> dict:
-    """Key results for ``record``: the team's attainment in the period just ended."""
+def analyse(ds, settings=None, *, period: str | None = None, grain: str | None = None) -> MeetingResult:
+    """The meeting at the start of the run's period (``period``, ``grain``: None, the run config's).
+
+    ``settings``: the ``analysis.meeting`` settings (None: the run config's), e.g. with a
+    notebook's overrides, ``ds.config.analysis.settings("meeting", top_n=…)``.
+    """
+    st = settings if settings is not None else ds.config.analysis.meeting
+    period = period if period is not None else ds.config.period
+    grain = grain if grain is not None else ds.config.grain
+    missing = tuple(planfact.missing_tables(ds, ("plans",)))
+    empty = pd.DataFrame(columns=["manager", "metric", "plan", "fact", "attainment_pct"])
+    if period is None or missing:
+        return MeetingResult(client=ds.config.client, grain=None, period=None if period is None else parse_period(period, grain).label, previous=None, missing_tables=missing,
+                             top_n=st.top_n, back_=empty, repeat_avoid_=repeat_avoid(empty), ahead_=pd.DataFrame(columns=["manager"]),
+                             manager_names=ds.manager_names())
     p = parse_period(period, grain)
     prev, back = look_back(ds, p)
-    team = back[back["manager"] == planfact.TEAM].set_index("metric")
-    out = {"meeting_grain": p.grain, "meeting_period": p.label, "meeting_looked_back_at": prev.label}
-    for m in ("revenue", "deals_won", "calls"):
-        if m in team.index and np.isfinite(team.loc[m, "attainment_pct"]):
-            out[f"meeting_team_{m}_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
-    return out
-
-
-def display_back(back: pd.DataFrame, lang: str, names: dict) -> pd.DataFrame:
-    """Fact against plan, one row per manager (team first), ``fact / plan (attainment)`` per metric."""
-    cell = back.assign(text=[f"{fmt_.integer(f, lang)} / {fmt_.integer(p, lang)} ({fmt_.percent(a / 100, lang, 0)})" if np.isfinite(a) else f"{fmt_.integer(f, lang)} / {fmt_.DASH}"
-                             for f, p, a in zip(back["fact"], back["plan"], back["attainment_pct"])])
-    wide = cell.pivot_table(index="manager", columns="metric", values="text", aggfunc="first")
-    wide = wide[[m for m in METRICS if m in wide.columns]]
-    order = [planfact.TEAM] + sorted(i for i in wide.index if i != planfact.TEAM)
-    wide = wide.reindex([i for i in order if i in wide.index])
-    wide.index = [t("meeting.team", lang) if i == planfact.TEAM else names.get(i, i) for i in wide.index]
-    wide.columns = [t(f"meeting.metric.{c}", lang) for c in wide.columns]
-    return wide.reset_index(names=t("meeting.col.manager", lang))
-
-
-def display_ahead(ahead: pd.DataFrame, lang: str, names: dict) -> pd.DataFrame:
-    out = ahead.copy()
-    out["manager"] = [t("meeting.team", lang) if m == planfact.TEAM else names.get(m, m) for m in out["manager"]]
-    out = out.sort_values("manager", key=lambda s: s != t("meeting.team", lang), kind="stable")
-    return out.rename(columns={"manager": t("meeting.col.manager", lang), **{m: t(f"meeting.metric.{m}", lang) for m in METRICS}}).round(1)
-
-
-def display_repeat_avoid(ra: pd.DataFrame, lang: str, names: dict) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            t("meeting.col.kind", lang): [t(f"meeting.kind.{k}", lang) for k in ra["kind"]],
-            t("meeting.col.metric", lang): [t(f"meeting.metric.{m}", lang) for m in ra["metric"]],
-            t("meeting.col.manager", lang): [names.get(m, m) for m in ra["manager"]],
-            t("meeting.col.fact_plan", lang): [f"{fmt_.integer(f, lang)} / {fmt_.integer(p, lang)}" for f, p in zip(ra["fact"], ra["plan"])],
-            t("meeting.col.attainment", lang): [fmt_.percent(a / 100, lang, 0) for a in ra["attainment_pct"]],
-        }
+    return MeetingResult(
+        client=ds.config.client,
+        grain=p.grain,
+        period=p.label,
+        previous=prev.label,
+        missing_tables=missing,
+        top_n=st.top_n,
+        back_=back,
+        repeat_avoid_=repeat_avoid(back, n=st.top_n),
+        ahead_=look_ahead(ds, p),
+        manager_names=ds.manager_names(),
     )
+
+
+def summary(ds, period: str, grain: str) -> dict:
+    """Key results for ``record``: the team's attainment in the period just ended (:meth:`MeetingResult.key_figures`)."""
+    return analyse(ds, period=period, grain=grain).key_figures()

@@ -13,6 +13,9 @@
 * :func:`forecast` — the period-end revenue forecast from the open pipeline (method below), with a
   backtest mode (``as_of=`` earlier than the data's audit moment).
 * :func:`growth` — month over month and year over year.
+* :func:`analyse` — all of them for the run's period as one :class:`PlanFactResult` (no language,
+  no formatting, no plotting; :meth:`PlanFactResult.key_figures` gives notebook 04's key results).
+  The page a reader sees is made from it by :mod:`salesaudit.report.planfact`.
 
 Forecast method
 ---------------
@@ -38,19 +41,22 @@ Backtest on the demo (as of 2026-10-15): P10–P90 5.89–7.62 mln RUB, realised
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 from ..data.clock import elapsed_days
 from ..data.model import PLAN_METRICS, require_tables
 from ..data.params import parse_period
-from ..report import format as fmt_
-from ..report.i18n import t
 from ..stats import cumulative_incidence, wilson
 
 __all__ = [
     "ADDITIVE",
     "FACT_METRICS",
+    "Forecast",
+    "PlanFactResult",
+    "analyse",
     "missing_tables",
     "fact",
     "plan_vs_fact",
@@ -59,10 +65,6 @@ __all__ = [
     "forecast",
     "growth",
     "summary",
-    "display",
-    "plot_cumulative",
-    "plot_attainment",
-    "plot_forecast",
 ]
 
 _ANALYSIS = "plan vs fact"
@@ -614,135 +616,154 @@ def growth(ds) -> pd.DataFrame:
     return out.drop(columns="month_p")[["month", "manager", "metric", "value", "prev_month", "mom_pct", "year_ago", "yoy_pct"]]
 
 
-# --------------------------------------------------------------------------- summary and display
+
+# --------------------------------------------------------------------------- the result of notebook 04's plan vs fact
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A period-end revenue forecast: :func:`forecast`'s dict as typed fields (``deals_``: per open deal)."""
+
+    as_of: pd.Timestamp
+    period: str
+    received: float
+    expected_from_won: float
+    expected_from_open: float
+    open_deals: int
+    p10: float
+    p50: float
+    p90: float
+    mean: float
+    plan: float | None
+    chance_to_meet_plan: float | None
+    actual: float
+    actual_complete: bool
+    deals_: pd.DataFrame
+    sims: np.ndarray
+
+    @classmethod
+    def of(cls, fc: dict) -> Forecast:
+        """The typed copy of a :func:`forecast` dict."""
+        return cls(**{("deals_" if k == "deals" else k): v for k, v in fc.items()})
+
+    @property
+    def has_band(self) -> bool:
+        """Whether open deals leave a band (P90 above P10); otherwise the forecast is the fact."""
+        return bool(self.open_deals and self.p90 > self.p10)
+
+    @property
+    def inside(self) -> bool:
+        """Whether the revenue realised in the period lies within P10–P90 (a backtest's verdict)."""
+        return bool(self.p10 <= self.actual <= self.p90)
+
+
+@dataclass(frozen=True)
+class PlanFactResult:
+    """What notebook 04 reports on plan vs fact, computed once; no language, no formatting.
+
+    ``available`` is false when a table the analyses need is missing (``missing``) or the run
+    config sets no ``period``: then the tables are empty and the rest is None. Tables (canonical
+    column names; ``manager == ""`` is the team, metrics are codes):
+
+    * ``plan_vs_fact_`` – :func:`plan_vs_fact` of the period;
+    * ``cumulative_lag_`` – :func:`cumulative_lag` by day;
+    * ``reverse_funnel_`` and ``reverse_rates_`` – :func:`reverse_funnel` and the rates behind it;
+    * ``growth_`` – :func:`growth`, every month, manager and metric.
+
+    ``forecast`` is the period-end forecast as of the audit moment, ``backtest`` the one made on
+    the period's ``backtest_day`` (settings), whose realised revenue is known.
+    """
+
+    client: str
+    period: str | None
+    as_of: pd.Timestamp
+    seed: int
+    manager_names: dict
+    missing: tuple = ()
+    period_label: str | None = None
+    share_of_period_elapsed: float | None = None
+    plan_vs_fact_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cumulative_lag_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reverse_funnel_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reverse_rates_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    revenue_target: float | None = None
+    reverse_window: tuple = ()
+    reverse_managers: int | None = None
+    reverse_working_days: int | None = None
+    forecast: Forecast | None = None
+    backtest: Forecast | None = None
+    growth_: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing and self.period is not None
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 04's plan vs fact (language-neutral), read off this result."""
+        if not self.available:
+            return {"planfact_available": False}
+        bt = self.backtest
+        return {
+            **_key_results(self.plan_vs_fact_, self.period_label, self.forecast),
+            "planfact_backtest": {"as_of": bt.as_of.isoformat(), "p10": round(bt.p10), "p50": round(bt.p50), "p90": round(bt.p90),
+                                  "actual": round(bt.actual), "inside": bt.inside},
+        }
+
+
+def _key_results(pvf: pd.DataFrame, period_label: str, fc: Forecast | None) -> dict:
+    """Key results of a period's plan vs fact and its forecast (None: no payments to forecast)."""
+    out: dict = {"planfact_available": True, "planfact_period": period_label}
+    team = pvf[pvf["manager"] == TEAM].set_index("metric")
+    for m in ("revenue", "deals_won", "leads"):
+        if m in team.index:
+            out[f"planfact_team_{m}_attainment_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
+    mgr = pvf[(pvf["manager"] != TEAM) & (pvf["metric"] == "revenue")]
+    out["planfact_managers_below_plan_revenue"] = sorted(mgr.loc[mgr["attainment_pct"] < 100, "manager"].tolist())
+    if fc is not None:
+        out.update(planfact_forecast_p10=round(fc.p10), planfact_forecast_p50=round(fc.p50), planfact_forecast_p90=round(fc.p90),
+                   planfact_chance_to_meet_plan=None if fc.chance_to_meet_plan is None else round(fc.chance_to_meet_plan, 3))
+    return out
+
+
+def analyse(ds, settings=None) -> PlanFactResult:
+    """Plan vs fact, the cumulative lag, the reverse funnel, the forecast with its backtest and growth
+    for the run config's period; ``settings``: ``analysis.planfact`` (default: the run config's)."""
+    st = ds.config.analysis.planfact if settings is None else settings
+    base = dict(client=ds.config.client, period=ds.config.period, as_of=pd.Timestamp(ds.as_of), seed=ds.config.seed,
+                manager_names=dict(ds.manager_names()), missing=tuple(missing_tables(ds)))
+    if base["missing"] or ds.config.period is None:
+        return PlanFactResult(**base)
+    fc_kw = dict(n_sims=st.forecast_sims, grid=st.forecast_grid, min_entries=st.forecast_min_entries, recent_days=st.forecast_recent_days)
+    pvf = plan_vs_fact(ds)
+    rf = reverse_funnel(ds, months=st.reverse_months, n_boot=st.reverse_draws, alpha=st.reverse_alpha)
+    p = parse_period(ds.config.period, ds.config.grain)
+    backtest_as_of = min(pd.Timestamp(p.start) + pd.Timedelta(days=st.backtest_day - 1), pd.Timestamp(ds.as_of))
+    return PlanFactResult(
+        **base,
+        period_label=pvf.attrs["period"],
+        share_of_period_elapsed=float(pvf.attrs["share_of_period_elapsed"]),
+        plan_vs_fact_=pvf,
+        cumulative_lag_=cumulative_lag(ds),
+        reverse_funnel_=rf,
+        reverse_rates_=rf.attrs["rates"],
+        revenue_target=float(rf.attrs["revenue_target"]),
+        reverse_window=tuple(rf.attrs["window"]),
+        reverse_managers=int(rf.attrs["managers"]),
+        reverse_working_days=int(rf.attrs["working_days"]),
+        forecast=Forecast.of(forecast(ds, **fc_kw)),
+        backtest=Forecast.of(forecast(ds, as_of=backtest_as_of, **fc_kw)),
+        growth_=growth(ds),
+    )
 
 
 def summary(ds, period=None, backtest_as_of=None, **forecast_kw) -> dict:
     """Key results for :func:`salesaudit.runs.record.record` (keys documented in ``record.*`` labels).
 
     ``forecast_kw`` (``n_sims``, ``grid``, ``min_entries``, ``recent_days``) go to :func:`forecast`.
+    Notebook 04 records :meth:`PlanFactResult.key_figures` instead (the same keys and the backtest).
     """
-    out: dict = {}
     if missing_tables(ds, ("plans",)):
         return {"planfact_available": False}
     p = _period(ds, period)
-    pvf = plan_vs_fact(ds, p)
-    team = pvf[pvf["manager"] == TEAM].set_index("metric")
-    out["planfact_available"] = True
-    out["planfact_period"] = p.label
-    for m in ("revenue", "deals_won", "leads"):
-        if m in team.index:
-            out[f"planfact_team_{m}_attainment_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
-    mgr = pvf[(pvf["manager"] != TEAM) & (pvf["metric"] == "revenue")]
-    out["planfact_managers_below_plan_revenue"] = sorted(mgr.loc[mgr["attainment_pct"] < 100, "manager"].tolist())
-    if ds.has("payments"):
-        fc = forecast(ds, p, **forecast_kw)
-        out.update(planfact_forecast_p10=round(fc["p10"]), planfact_forecast_p50=round(fc["p50"]), planfact_forecast_p90=round(fc["p90"]),
-                   planfact_chance_to_meet_plan=None if fc["chance_to_meet_plan"] is None else round(fc["chance_to_meet_plan"], 3))
-    return out
-
-
-_COLS = {
-    "manager": "planfact.col.manager", "metric": "planfact.col.metric", "plan": "planfact.col.plan", "fact": "planfact.col.fact",
-    "attainment_pct": "planfact.col.attainment_pct", "gap": "planfact.col.gap", "expected_to_date": "planfact.col.expected_to_date",
-    "lag_pct": "planfact.col.lag_pct", "total": "planfact.col.total", "low": "planfact.col.low", "high": "planfact.col.high",
-    "per_manager": "planfact.col.per_manager", "per_manager_low": "planfact.col.per_manager_low", "per_manager_high": "planfact.col.per_manager_high",
-    "per_day": "planfact.col.per_day", "per_week": "planfact.col.per_week", "month": "planfact.col.month", "value": "planfact.col.value",
-    "prev_month": "planfact.col.prev_month", "mom_pct": "planfact.col.mom_pct", "year_ago": "planfact.col.year_ago", "yoy_pct": "planfact.col.yoy_pct",
-    "deal_id": "planfact.col.deal_id", "stage": "planfact.col.stage", "days_in_stage": "planfact.col.days_in_stage", "amount": "planfact.col.amount",
-    "p_win": "planfact.col.p_win", "paid_share_if_won": "planfact.col.paid_share_if_won", "expected": "planfact.col.expected",
-    "rate": "planfact.col.rate", "n": "planfact.col.n",
-}
-
-
-def display(df: pd.DataFrame, lang: str, names: dict | None = None, digits: int = 1) -> pd.DataFrame:
-    """A report copy: manager names (``""`` → the team), metric names and column headers in ``lang``."""
-    out = df.copy()
-    if "manager" in out.columns:
-        names = names or {}
-        out["manager"] = out["manager"].map(lambda m: t("planfact.team", lang) if m == TEAM else names.get(m, m))
-    for col in ("metric", "rate"):
-        if col in out.columns:
-            out[col] = out[col].map(lambda m: t(f"planfact.metric.{m}", lang) if f"planfact.metric.{m}" in _labels() else m)
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].round(digits if c not in ("p_win", "paid_share_if_won", "value") or c == "value" else 3)
-    return out.rename(columns={c: t(k, lang) for c, k in _COLS.items() if c in out.columns})
-
-
-def _labels():
-    from ..report.i18n import LABELS
-
-    return LABELS
-
-
-def _plt():
-    from ..report.show import plotting
-
-    return plotting()[0]
-
-
-def plot_cumulative(lag: pd.DataFrame, lang: str, metric: str = "revenue", names: dict | None = None):
-    """Cumulative plan (dashed) vs fact: the team on top, then small multiples per manager."""
-    plt = _plt()
-    names = names or {}
-    sel = lag[lag["metric"] == metric]
-    mgrs = [m for m in sorted(sel["manager"].unique()) if m != TEAM]
-    ncol = 4
-    nrow = 1 + int(np.ceil(len(mgrs) / ncol))
-    fig = plt.figure(figsize=(12, 2.6 * nrow + 0.6))
-    gs = fig.add_gridspec(nrow, ncol)
-    ax = fig.add_subplot(gs[0, :])
-    tm = sel[sel["manager"] == TEAM]
-    ax.plot(tm["date"], tm["plan_cum"], "--", color="grey", label=t("planfact.plot.plan", lang))
-    ax.plot(tm["date"], tm["fact_cum"], color="C0", label=t("planfact.plot.fact", lang))
-    ax.set_title(t("planfact.plot.cumulative_team", lang, metric=t(f"planfact.metric.{metric}", lang)))
-    ax.legend(loc="upper left")
-    for i, m in enumerate(mgrs):
-        a = fig.add_subplot(gs[1 + i // ncol, i % ncol])
-        s = sel[sel["manager"] == m]
-        behind = s["fact_cum"].iloc[-1] < s["plan_cum"].iloc[-1] if len(s) else False
-        a.plot(s["date"], s["plan_cum"], "--", color="grey")
-        a.plot(s["date"], s["fact_cum"], color="C3" if behind else "C2")
-        a.set_title(str(names.get(m, m)).split(" ")[0] + f" ({m})", fontsize=9)
-        a.tick_params(labelsize=7)
-        a.set_xticks([])
-    fig.tight_layout()
-    return fig
-
-
-def plot_attainment(pvf: pd.DataFrame, lang: str, names: dict | None = None):
-    """Heatmap of attainment % (manager × metric); 100 % is white, below red, above green."""
-    plt = _plt()
-    import seaborn as sns
-
-    names = names or {}
-    d = pvf.copy()
-    d["who"] = d["manager"].map(lambda m: t("planfact.team", lang) if m == TEAM else f"{m} {str(names.get(m, m)).split(' ')[0]}")
-    d["what"] = d["metric"].map(lambda m: t(f"planfact.metric.{m}", lang))
-    order_m = [t(f"planfact.metric.{m}", lang) for m in PLAN_METRICS if m in set(d["metric"])]
-    order_w = list(dict.fromkeys(d["who"]))
-    piv = d.pivot_table(index="who", columns="what", values="attainment_pct").reindex(index=order_w, columns=order_m)
-    fig, ax = plt.subplots(figsize=(1.1 * len(order_m) + 3, 0.42 * len(order_w) + 1.5))
-    sns.heatmap(piv, annot=piv.map(lambda v: "" if pd.isna(v) else fmt_.integer(v, lang)).to_numpy(), fmt="", cmap="RdYlGn", center=100, vmin=0, vmax=200, cbar=False, ax=ax)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_title(t("planfact.plot.attainment", lang))
-    fig.tight_layout()
-    return fig
-
-
-def plot_forecast(fc: dict, lang: str):
-    """Histogram of the simulated period revenue with P10/P50/P90, the plan and the realised figure."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    ax.hist(fc["sims"] / 1e6, bins=50, color="C0", alpha=0.6)
-    for k, ls in (("p10", ":"), ("p50", "-"), ("p90", ":")):
-        ax.axvline(fc[k] / 1e6, color="C0", ls=ls, label=f"{k.upper()} {fmt_.number(fc[k] / 1e6, lang, 2)}")
-    if fc["plan"]:
-        ax.axvline(fc["plan"] / 1e6, color="C3", lw=2, label=t("planfact.plot.plan", lang) + " " + fmt_.number(fc["plan"] / 1e6, lang, 2))
-    ax.set_xlabel(t("planfact.plot.revenue_mln", lang))
-    ax.set_title(t("planfact.plot.forecast", lang, period=fc["period"], as_of=fmt_.date(fc["as_of"], lang)))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    fc = Forecast.of(forecast(ds, p, **forecast_kw)) if ds.has("payments") else None
+    return _key_results(plan_vs_fact(ds, p), p.label, fc)

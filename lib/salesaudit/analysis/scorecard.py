@@ -9,20 +9,80 @@ authority, discipline…) are listed as questions for the consultant.
 Lagging managers come with the evidence behind a development plan: which check, which stage or
 step, how far from the team, and since when. They are judged with the run config's
 ``analysis.funnel``, ``analysis.leads`` and ``analysis.stalls`` settings, as in notebooks 01–03.
+
+``analyse(dataset) -> ScorecardResult``: tables with canonical column names and codes, no
+language, no formatting. The page a reader sees is made from the result by
+:mod:`salesaudit.report.scorecard`; the key figures notebook 07 records come from
+:meth:`ScorecardResult.key_figures`, never from a second computation.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..report import format as fmt_
-from ..report.i18n import t
-
-__all__ = ["head_of_sales", "checkpoints", "lagging_managers", "questions", "summary", "STATUS_COLORS"]
+__all__ = ["ScorecardResult", "analyse", "head_of_sales", "lagging_managers", "summary", "CHECKPOINTS", "STATUS_COLORS"]
 
 STATUS_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "n/a": "#9e9e9e"}
 QUESTIONS_NEW = ("vision", "manager_assessment", "standups", "discipline")
 QUESTIONS_EXPERIENCED = ("initiative", "authority", "idp_in_use", "standups", "salary_talk")
+#: the checkpoints data can answer, in the report's order, and how each value reads: a share or a count
+CHECKPOINTS = {
+    "plan_attainment": "share",
+    "plan_trend": "share",
+    "cumulative_lag": "share",
+    "same_day_processing": "share",
+    "mom_growth": "share",
+    "analytics_per_manager": "share",
+    "lagging_managers": "count",
+}
+#: lagging managers' checks (codes) whose evidence is about leads rather than funnel stages
+LEAD_CHECKS = ("response", "overnight")
+
+
+@dataclass(frozen=True)
+class ScorecardResult:
+    """What notebook 07 reports, computed once.
+
+    * ``head_*`` – the head of sales (key, name, months in the job at the audit moment, judged as new);
+    * ``checkpoints_`` – one row per data checkpoint (order of :data:`CHECKPOINTS`): ``key``, ``value``
+      (a share, e.g. 0.75, or a count), ``status`` (green, amber, red, n/a), ``applies`` (False: not
+      judged for this head), the rule ``green``, ``amber``, ``higher_is_better``, and ``unit``
+      (``share`` or ``count``);
+    * ``attainment_`` – the team's revenue received / plan per month (``month``, ``attainment``),
+      the last three months with a plan, oldest first: the plan attainment and its trend;
+    * ``lagging_`` – managers behind the team: ``manager``, ``name``, ``check`` (conversion, response,
+      overnight, slower, skips), ``stages`` (funnel stage keys: the step of a conversion, the stage
+      of a slower stay, the mandatory stages of skips; none for lead checks), ``unit`` (``share``
+      or ``days``), ``manager_value``, ``team_value``, ``since`` (the month ``YYYY-MM`` the gap
+      started, None when the latest month was not worse);
+    * ``questions`` – codes of the checkpoints data cannot answer (``scorecard.question.*``);
+    * ``stage_labels`` – funnel stage key -> {language: label}, to name the stages of ``lagging_``.
+    """
+
+    client: str
+    as_of: pd.Timestamp
+    period: str | None
+    head_manager: str | None
+    head_name: str | None
+    head_months: float | None
+    head_new: bool | None
+    checkpoints_: pd.DataFrame
+    attainment_: pd.DataFrame
+    lagging_: pd.DataFrame
+    questions: tuple = field(default_factory=tuple)
+    stage_labels: dict = field(default_factory=dict)
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 07's JSON (language-neutral), read off this result."""
+        cp = self.checkpoints_
+        return {
+            "scorecard_head_new": self.head_new,
+            "scorecard_status": {r.key: r.status for r in cp.itertuples()},
+            "scorecard_red": sorted(cp.loc[cp["status"] == "red", "key"]),
+            "scorecard_lagging": sorted(set(self.lagging_["manager"])),
+        }
 
 
 def head_of_sales(ds) -> dict:
@@ -47,12 +107,6 @@ def _grade(value, rule) -> str:
     return "green" if value <= rule.green else ("amber" if value <= rule.amber else "red")
 
 
-def _rule_text(rule, lang: str, pct: bool) -> str:
-    fmt = (lambda v: fmt_.percent(v, lang, 0)) if pct else (lambda v: fmt_.number(v, lang))
-    op_good, op_ok = (("≥", "≥") if rule.higher_is_better else ("≤", "≤"))
-    return t("scorecard.rule", lang, green=f"{op_good} {fmt(rule.green)}", amber=f"{op_ok} {fmt(rule.amber)}")
-
-
 def _monthly_attainment(ds, period, months: int) -> list[tuple[str, float]]:
     from ..data.params import parse_period
     from . import planfact
@@ -68,49 +122,37 @@ def _monthly_attainment(ds, period, months: int) -> list[tuple[str, float]]:
     return out
 
 
-def checkpoints(ds, lang: str, period: str | None = None) -> pd.DataFrame:
-    """One row per data checkpoint: ``key, checkpoint, value, shown, status, rule, applies``."""
+def _checkpoints(ds, period, head: dict, att: list[tuple[str, float]], n_lagging: int) -> pd.DataFrame:
+    """One row per data checkpoint (see :class:`ScorecardResult`)."""
     from . import leads as leads_mod
     from . import planfact
 
     sc = ds.config.scorecard
-    period = period or ds.config.period
-    head = head_of_sales(ds)
     rows = []
 
-    def add(key, value, shown, rule, pct, applies=True):
-        rows.append(
-            {
-                "key": key,
-                "checkpoint": t(f"scorecard.check.{key}", lang),
-                "value": value,
-                "shown": shown,
-                "status": _grade(value, rule) if applies else "n/a",
-                "rule": _rule_text(rule, lang, pct),
-                "applies": applies,
-            }
-        )
+    def add(key, value, applies=True):
+        rule = getattr(sc, key)
+        rows.append({"key": key, "value": value, "status": _grade(value, rule) if applies else "n/a", "applies": applies,
+                     "green": float(rule.green), "amber": float(rule.amber), "higher_is_better": bool(rule.higher_is_better), "unit": CHECKPOINTS[key]})
 
     has_plans = ds.has("plans") and ds.has("deals")
-    att = _monthly_attainment(ds, period, 3) if has_plans and ds.has("payments") else []
-    last = att[-1][1] if att else None
-    add("plan_attainment", last, "—" if last is None else f"{fmt_.percent(last, lang, 0)} ({att[-1][0]})", sc.plan_attainment, True)
+    add("plan_attainment", att[-1][1] if att else None)
     trend = None
     if len(att) >= 2:
         trend = float(np.polyfit(np.arange(len(att)), [a for _, a in att], 1)[0])
-    add("plan_trend", trend, "—" if trend is None else " → ".join(fmt_.percent(a, lang, 0) for _, a in att), sc.plan_trend, True)
+    add("plan_trend", trend)
     lag = None
     if has_plans and ds.has("payments"):
         cl = planfact.cumulative_lag(ds, period, "month", metrics=("revenue",))
         team = cl[cl["manager"] == planfact.TEAM]
         if len(team):
             lag = float(team["lag_pct"].iloc[-1]) / 100.0
-    add("cumulative_lag", lag, "—" if lag is None else fmt_.percent(lag, lang, 0, sign=True), sc.cumulative_lag, True)
+    add("cumulative_lag", lag)
     same_day = None
     if ds.has("leads") and leads_mod.has_response_times(ds):
         s = leads_mod.summary(ds)
         same_day = 1.0 - s["leads_share_left_overnight"]
-    add("same_day_processing", same_day, "—" if same_day is None else fmt_.percent(same_day, lang, 1), sc.same_day_processing, True)
+    add("same_day_processing", same_day)
     mom = None
     if ds.has("payments"):
         g = planfact.growth(ds)
@@ -118,31 +160,31 @@ def checkpoints(ds, lang: str, period: str | None = None) -> pd.DataFrame:
         r = g[(g["manager"] == planfact.TEAM) & (g["metric"] == "revenue") & (g["month"] == month)]
         if len(r) and np.isfinite(r["mom_pct"].iloc[0]):
             mom = float(r["mom_pct"].iloc[0]) / 100.0
-    add("mom_growth", mom, "—" if mom is None else fmt_.percent(mom, lang, 0, sign=True), sc.mom_growth, True, applies=head["new"] is not True)
+    add("mom_growth", mom, applies=head["new"] is not True)
     per_manager = None
     if ds.has("deals"):
         d = ds.tables["deals"]
         share = float(d["manager"].notna().mean()) if len(d) else None
         has_mgr_plans = ds.has("plans") and ds.tables["plans"]["manager"].notna().any()
         per_manager = None if share is None else (share if has_mgr_plans else 0.0)
-    add("analytics_per_manager", per_manager, "—" if per_manager is None else fmt_.percent(per_manager, lang, 0), sc.analytics_per_manager, True)
-    lag_df = lagging_managers(ds, lang)
-    n_lag = int(lag_df["manager"].nunique()) if len(lag_df) else 0
-    add("lagging_managers", float(n_lag), str(n_lag), sc.lagging_managers, False)
-    return pd.DataFrame(rows)
+    add("analytics_per_manager", per_manager)
+    add("lagging_managers", float(n_lagging))
+    return pd.DataFrame(rows, columns=["key", "value", "status", "applies", "green", "amber", "higher_is_better", "unit"])
 
 
-def _streak_start(mine: pd.Series, team: pd.Series, worse: str) -> str:
+def _streak_start(mine: pd.Series, team: pd.Series, worse: str) -> str | None:
     """First month of the latest unbroken run of months in which ``mine`` was worse than ``team``.
 
     ``worse`` is ``"lower"`` (a rate that should be high) or ``"higher"`` (a time or a breach rate).
-    "—" when the latest month with data was not worse.
+    None when the latest month with data was not worse.
 
     >>> m = pd.Series({"2026-07": 0.5, "2026-08": 0.2, "2026-09": 0.1, "2026-10": 0.3})
     >>> _streak_start(m, pd.Series(0.4, index=m.index), "lower")
     '2026-08'
+    >>> _streak_start(m, pd.Series(0.0, index=m.index), "lower") is None
+    True
     """
-    since = "—"
+    since = None
     for month in sorted(mine.index, reverse=True):
         ref = team.get(month, np.nan)
         bad = mine[month] < ref if worse == "lower" else mine[month] > ref
@@ -159,11 +201,11 @@ def _monthly(values: pd.Series, months: pd.Series, who: pd.Series, manager: str)
     return mine.dropna(), team
 
 
-def _since(ds, manager: str, step: tuple[str, str]) -> str:
+def _since(ds, manager: str, step: tuple[str, str], reach: pd.DataFrame | None = None) -> str | None:
     """Since when the manager's step conversion has been below the team's, by deal creation month."""
     from . import funnel as fn
 
-    reach = fn.deal_reach(ds)
+    reach = fn.deal_reach(ds) if reach is None else reach
     order = {k: i for i, k in enumerate(fn.steps(ds.funnel))}
     i = order[step]
     entered = reach[reach["reach"] >= i]
@@ -179,16 +221,21 @@ def _settings(ds):
     return getattr(ds.config, "analysis", None) or Analysis()
 
 
-def lagging_managers(ds, lang: str) -> pd.DataFrame:
+LAGGING_COLUMNS = ["manager", "name", "check", "stages", "unit", "manager_value", "team_value", "since"]
+
+
+def lagging_managers(ds, settings=None) -> pd.DataFrame:
     """Managers behind the team, with the evidence a development plan needs: check, where, gap, since when.
 
-    Judged with the run config's ``analysis.funnel``, ``analysis.leads`` and ``analysis.stalls`` settings.
+    Judged with ``settings`` (an :class:`~salesaudit.data.params.Analysis`; None: the run config's),
+    its ``funnel``, ``leads`` and ``stalls`` parts. Columns: see ``lagging_`` of :class:`ScorecardResult`;
+    sorted by manager and check, the evidence of one check in the order it was found.
     """
     from . import funnel as fn
     from . import leads as leads_mod
     from . import stalls as st
 
-    a = _settings(ds)
+    a = settings if settings is not None else _settings(ds)
     fs, ls, ss = a.funnel, a.leads, a.stalls
     names = ds.manager_names()
     rows = []
@@ -197,8 +244,8 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
         team = fn.step_conversion(ds, reach=reach)
         flags = fn.manager_flags(fn.step_conversion(ds, by="manager", reach=reach), team, min_n=fs.min_n, alpha=fs.alpha)
         for r in flags[flags["flag"] == "below"].itertuples():
-            rows.append({"manager": r.manager, "check": t("scorecard.evidence.conversion", lang), "where": fn.step_label((r.from_stage, r.to_stage), ds.funnel, lang),
-                         "manager_value": fmt_.percent(r.rate, lang, 0), "team_value": fmt_.percent(r.team_rate, lang, 0), "since": _since(ds, r.manager, (r.from_stage, r.to_stage))})
+            rows.append({"manager": r.manager, "check": "conversion", "stages": (r.from_stage, r.to_stage), "unit": "share",
+                         "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _since(ds, r.manager, (r.from_stage, r.to_stage), reach)})
     if ds.has("leads") and leads_mod.has_response_times(ds):
         rt = leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
@@ -208,8 +255,8 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
             decided = rt[col].notna()
             for r in f[f["flag"] == bad].itertuples():
                 mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
-                rows.append({"manager": r.manager, "check": t(f"scorecard.evidence.{check}", lang), "where": t("scorecard.where.leads", lang),
-                             "manager_value": fmt_.percent(r.rate, lang, 0), "team_value": fmt_.percent(r.team_rate, lang, 0), "since": _streak_start(mine, team, worse)})
+                rows.append({"manager": r.manager, "check": check, "stages": (), "unit": "share",
+                             "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
         stays = st.stage_stays(ds)
         ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended)
@@ -217,52 +264,50 @@ def lagging_managers(ds, lang: str) -> pd.DataFrame:
         for r in ms[ms["flag"] == "slower"].itertuples():
             sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
             mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
-            rows.append({"manager": r.manager, "check": t("scorecard.evidence.slower", lang), "where": ds.funnel.label(r.stage, lang),
-                         "manager_value": fmt_.number(r.median, lang, 1), "team_value": fmt_.number(r.team_median, lang, 1), "since": _streak_start(mine, team, "higher")})
+            rows.append({"manager": r.manager, "check": "slower", "stages": (r.stage,), "unit": "days",
+                         "manager_value": float(r.median), "team_value": float(r.team_median), "since": _streak_start(mine, team, "higher")})
         comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha)
         pm, skips = comp["per_manager"], comp["skips"]
         team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
         for r in pm[pm["flag"]].itertuples():
             first = skips.loc[skips["manager"] == r.manager, "at"].min() if len(skips) else pd.NaT
-            rows.append({"manager": r.manager, "check": t("scorecard.evidence.skips", lang), "where": ", ".join(ds.funnel.label(s, lang) for s in ds.funnel.mandatory),
-                         "manager_value": fmt_.percent(r.skip_rate, lang, 0), "team_value": fmt_.percent(team_rate, lang, 0),
-                         "since": "—" if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m")})
-    out = pd.DataFrame(rows, columns=["manager", "check", "where", "manager_value", "team_value", "since"])
+            rows.append({"manager": r.manager, "check": "skips", "stages": tuple(ds.funnel.mandatory), "unit": "share",
+                         "manager_value": float(r.skip_rate), "team_value": float(team_rate),
+                         "since": None if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m")})
+    out = pd.DataFrame(rows, columns=[c for c in LAGGING_COLUMNS if c != "name"])
     out.insert(1, "name", [names.get(m, m) for m in out["manager"]])
     return out.sort_values(["manager", "check"], kind="stable").reset_index(drop=True)
 
 
-def questions(ds, lang: str) -> list[str]:
-    """Checkpoints data cannot answer: questions for the consultant's interview."""
+def analyse(ds, settings=None, *, period: str | None = None) -> ScorecardResult:
+    """The scorecard of the dataset's head of sales.
+
+    The rules come from the run config's ``scorecard:``; ``settings`` is the ``analysis`` section
+    the lagging managers are judged with (an :class:`~salesaudit.data.params.Analysis`; None: the
+    run config's). ``period``: the month judged (None: the run config's ``period``, else the
+    audit moment's month).
+    """
+    period = period or ds.config.period
     head = head_of_sales(ds)
-    keys = QUESTIONS_NEW if head["new"] else QUESTIONS_EXPERIENCED
-    return [t(f"scorecard.question.{k}", lang) for k in keys]
-
-
-def summary(ds, period: str | None = None) -> dict:
-    """Key results for ``record``: the status of every checkpoint and the lagging managers."""
-    cp = checkpoints(ds, "en", period)
-    head = head_of_sales(ds)
-    lag = lagging_managers(ds, "en")
-    return {
-        "scorecard_head_new": head["new"],
-        "scorecard_status": {r.key: r.status for r in cp.itertuples()},
-        "scorecard_red": sorted(cp.loc[cp["status"] == "red", "key"]),
-        "scorecard_lagging": sorted(set(lag["manager"])),
-    }
-
-
-def display(cp: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The checkpoints for the report, with a coloured status word."""
-    return pd.DataFrame(
-        {
-            t("scorecard.col.checkpoint", lang): cp["checkpoint"].to_numpy(),
-            t("scorecard.col.value", lang): cp["shown"].to_numpy(),
-            t("scorecard.col.status", lang): [t(f"scorecard.status.{s}", lang) for s in cp["status"]],
-            t("scorecard.col.rule", lang): cp["rule"].to_numpy(),
-        }
+    att = _monthly_attainment(ds, period, 3) if ds.has("plans") and ds.has("deals") and ds.has("payments") else []
+    lag = lagging_managers(ds, settings)
+    n_lagging = int(lag["manager"].nunique()) if len(lag) else 0
+    return ScorecardResult(
+        client=ds.config.client,
+        as_of=pd.Timestamp(ds.as_of),
+        period=period,
+        head_manager=head["manager"],
+        head_name=head["name"],
+        head_months=head["months"],
+        head_new=head["new"],
+        checkpoints_=_checkpoints(ds, period, head, att, n_lagging),
+        attainment_=pd.DataFrame(att, columns=["month", "attainment"]),
+        lagging_=lag,
+        questions=QUESTIONS_NEW if head["new"] else QUESTIONS_EXPERIENCED,
+        stage_labels={k: {"ru": ds.funnel.label(k, "ru"), "en": ds.funnel.label(k, "en")} for k in ds.funnel.keys},
     )
 
 
-def display_lagging(lag: pd.DataFrame, lang: str) -> pd.DataFrame:
-    return lag.drop(columns="manager").rename(columns={c: t(f"scorecard.col.{c}", lang) for c in lag.columns if c != "manager"})
+def summary(ds, period: str | None = None) -> dict:
+    """Key results for ``record``: the status of every checkpoint and the lagging managers (:meth:`ScorecardResult.key_figures`)."""
+    return analyse(ds, period=period).key_figures()

@@ -19,26 +19,32 @@ What CRMs get wrong about time in stage, and what this module does instead:
   above a tolerance for stray CRM mis-clicks (one-sided exact binomial test, Holm-corrected).
 
 Every analysis function returns a language-neutral DataFrame (stage keys, manager keys, column
-names as documented); :func:`report_table` renames it for the report, and ``plot_*`` functions
-return matplotlib Figures with titles in the chosen language.
+names as documented). ``analyse(dataset, settings) -> StallsResult`` computes everything notebook
+02 shows, once; the page a reader sees (tables renamed, texts, plots in one language) is made from
+the result by :mod:`salesaudit.report.stalls`, and the key figures notebook 02 records come from
+:meth:`StallsResult.key_figures`, never from a second computation. The display helpers that used
+to live here (``report_table``, ``money``, ``describe_*``, ``plot_*``) are in the report module;
+their old names here still work.
 
 Everything is vectorised (numpy over the whole history; per-group Kaplan–Meier via groupby), so
 a million deals with a few million history rows take seconds, not hours.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from ..data.clock import utc_ns
 from ..data.model import require_tables
-from ..report import format as fmt_
-from ..report.i18n import has as _has_label
-from ..report.i18n import t
 from ..stats import holm, kaplan_meier, km_quantile, km_quantiles, rate_above_tolerance, wilson
 
 __all__ = [
     "UNITS",
+    "StallsResult",
+    "analyse",
     "stage_stays",
     "stage_summary",
     "manager_stage_summary",
@@ -46,16 +52,8 @@ __all__ = [
     "compliance",
     "summary",
     "stage_norms",
+    "km_curves",
     "logrank_one_vs_rest",
-    "report_table",
-    "money",
-    "stage_names",
-    "describe_stalled",
-    "describe_skippers",
-    "describe_not_judgeable",
-    "plot_km",
-    "plot_manager_heatmap",
-    "plot_money_at_risk",
 ]
 
 #: the time units every summary accepts: the column of :func:`stage_stays` it reads
@@ -429,6 +427,10 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     if len(t) == 0 or k == 0:
         return pd.DataFrame(columns=["group", "n", "events", "expected", "chi2", "p_value", "z"])
     ev_t, d_t = np.unique(t[d], return_counts=True)
+    if len(ev_t) == 0:  # no stay has ended: nothing to compare
+        n_m = np.bincount(codes, minlength=k)
+        nan = np.full(k, np.nan)
+        return pd.DataFrame({"group": list(uniques), "n": n_m.astype(int), "events": np.zeros(k, dtype=int), "expected": np.zeros(k), "chi2": nan, "p_value": nan, "z": nan})
     ts = np.sort(t)
     n_t = (len(t) - np.searchsorted(ts, ev_t, side="left")).astype("float64")
     d_t = d_t.astype("float64")
@@ -754,38 +756,44 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
 
 
 # ---------------------------------------------------------------------------
+# Kaplan–Meier curves
+
+
+def km_curves(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.05) -> pd.DataFrame:
+    """The Kaplan–Meier "still in the stage" curve of every open stage with stays, in funnel order.
+
+    One row per stage and distinct stay length: ``stage`` and the columns of
+    :func:`salesaudit.stats.kaplan_meier` (``time, at_risk, events, censored, survival, ci_low,
+    ci_high``; the interval at level ``1 - alpha``).
+    """
+    _check_unit(unit)
+    by_stage = _by_stage(stays, funnel)
+    parts = []
+    for s in funnel.open_stages:
+        d, o = _durations(by_stage[s], unit)
+        if len(d):
+            km = kaplan_meier(d, o, alpha=alpha)
+            km.insert(0, "stage", s)
+            parts.append(km)
+    if not parts:
+        return kaplan_meier([], [], alpha=alpha).assign(stage=pd.Series(dtype=object))[["stage", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"]]
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
 # key results
 
 
-def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: float = 0.05, stall_share: float = 0.5, min_stays: int = 15,
-            tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10, min_ended: int = 5) -> dict:
-    """Key results of the stall and compliance analysis (language-neutral), for ``record``.
-
-    ``stalled_stages``; ``slow_managers`` / ``fast_managers`` (``"manager:stage"`` flagged by
-    :func:`manager_stage_summary`); ``skipping_managers`` / ``backward_managers`` (flagged by
-    :func:`compliance`; empty without a stage history); ``skipped_deals``; ``open_over_norm``
-    and ``money_at_risk`` (count and amount of :func:`action_list`; ``None`` when no deal on
-    it has an amount); per measured stage
-    ``median_<unit>``, ``p80_<unit>`` and ``share_over_norm`` (dicts stage → value); and
-    ``stays_source`` (``"stage_history"`` or ``"deals"``). Pass ``stays`` to reuse
-    :func:`stage_stays` output.
-    """
-    _check_unit(unit)
-    funnel = ds.funnel
-    if stays is None:
-        stays = stage_stays(ds)
-    ss = stage_summary(stays, funnel, unit, alpha=alpha, stall_share=stall_share)
-    ms = manager_stage_summary(stays, funnel, unit, min_stays=min_stays, alpha=alpha, min_ended=min_ended)
-    al = action_list(stays, funnel, unit)
+def _key_results(ss: pd.DataFrame, ms: pd.DataFrame, al: pd.DataFrame, per_manager: pd.DataFrame | None, skips: pd.DataFrame | None,
+                 source: str, unit: str) -> dict:
+    """The key results of :func:`summary`, read off its tables (``per_manager``/``skips``: None without a stage history)."""
     skippers: list[str] = []
     backward: list[str] = []
     skipped = 0
-    if ds.has("stage_history") and len(ds.tables["stage_history"]):
-        comp = compliance(ds, tolerance=tolerance, backward_tolerance=backward_tolerance, min_deals=min_deals, alpha=alpha)
-        pm = comp["per_manager"]
-        skippers = sorted(pm.loc[pm["flag"], "manager"].astype(str))
-        backward = sorted(pm.loc[pm["backward_flag"], "manager"].astype(str))
-        skipped = int(comp["skips"]["deal_id"].nunique())
+    if per_manager is not None:
+        skippers = sorted(per_manager.loc[per_manager["flag"], "manager"].astype(str))
+        backward = sorted(per_manager.loc[per_manager["backward_flag"], "manager"].astype(str))
+        skipped = int(skips["deal_id"].nunique())
     measured = ss[ss["stays"] > 0]
 
     def r(x, nd=3):
@@ -803,241 +811,170 @@ def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: fl
         f"median_{unit}": {str(s): r(v) for s, v in zip(measured["stage"], measured["median"])},
         f"p80_{unit}": {str(s): r(v) for s, v in zip(measured["stage"], measured["p80"])},
         "share_over_norm": {str(s): r(v) for s, v in zip(measured["stage"], measured["share_over_norm"])},
-        "stays_source": str(stays.attrs.get("source", "stage_history")),
+        "stays_source": source,
     }
 
 
-# ---------------------------------------------------------------------------
-# display
+def summary(ds, unit: str = "days", stays: pd.DataFrame | None = None, alpha: float = 0.05, stall_share: float = 0.5, min_stays: int = 15,
+            tolerance: float = 0.02, backward_tolerance: float = 0.05, min_deals: int = 10, min_ended: int = 5) -> dict:
+    """Key results of the stall and compliance analysis (language-neutral), for ``record``.
 
-
-_STAGE_COLUMNS = ("stage", "next_stage", "skipped", "from_stage", "to_stage")
-_P_COLUMNS = ("p_value", "p_adjusted", "backward_p_value", "backward_p_adjusted")
-
-
-def _fmt_p(p, lang: str) -> str:
-    if p is None or pd.isna(p):
-        return fmt_.DASH
-    return "<" + fmt_.number(1e-4, lang, 4) if p < 1e-4 else fmt_.number(p, lang, 4)
-
-
-def report_table(df: pd.DataFrame, funnel, lang: str, columns: list[str] | None = None, digits: int | None = None, names: dict | None = None) -> pd.DataFrame:
-    """``df`` ready for the report: chosen ``columns``, floats rounded to ``digits``, stage keys
-    → stage names, manager keys → ``names`` (``Dataset.manager_names()``), flags and yes/no in
-    ``lang``, column names from the ``stalls.col.*`` labels."""
-    out = df[list(columns)].copy() if columns is not None else df.copy()
-    for c in out.columns:
-        if out[c].dtype == bool:
-            out[c] = [t("index.yes" if v else "index.no", lang) for v in out[c]]
-        elif digits is not None and pd.api.types.is_float_dtype(out[c].dtype):
-            out[c] = out[c].round(digits)
-        if c in _P_COLUMNS:
-            out[c] = [_fmt_p(v, lang) for v in df[c]]
-        elif c in _STAGE_COLUMNS:
-            out[c] = [funnel.label(s, lang) if isinstance(s, str) and s in funnel.keys else "—" for s in out[c].astype(object)]
-        elif c in ("flag", "direction") and df[c].dtype != bool:
-            out[c] = [t(f"stalls.flag.{v}", lang) if isinstance(v, str) and v else "" for v in out[c]]
-        elif c == "norm_source":
-            out[c] = [t(f"stalls.norm_source.{v}", lang) for v in out[c]]
-        elif c == "manager":
-            out[c] = [t("stalls.no_manager", lang) if m == NO_MANAGER else (names or {}).get(m, m) for m in out[c].astype(object)]
-        elif str(out[c].dtype).startswith("datetime64"):
-            out[c] = [fmt_.datetime_(v, lang) for v in out[c]]
-    names = {c: t(f"stalls.col.{c}", lang) for c in out.columns if _has_label(f"stalls.col.{c}")}
-    return out.rename(columns=names)
-
-
-def money(x, lang: str) -> str:
-    """An amount for the report text in whole units, grouped (:func:`salesaudit.report.format.money`
-    without a currency symbol: the caller's text names the currency): ``35 722 878`` (ru), ``35,722,878`` (en)."""
-    return fmt_.money(x, lang, currency=None)
-
-
-def stage_names(stages, funnel, lang: str) -> str:
-    """Stage keys → their names in ``lang``, comma-joined (``stalls.none`` when empty)."""
-    stages = [str(s) for s in stages]
-    return ", ".join(f"«{funnel.label(s, lang)}»" if lang == "ru" else f"“{funnel.label(s, lang)}”" for s in stages) if stages else t("stalls.none", lang)
-
-
-def describe_stalled(summary: pd.DataFrame, funnel, lang: str) -> list[str]:
-    """One sentence fragment per stalled stage of a :func:`stage_summary`, in ``lang``."""
-    unit = t(f"stalls.unit.{summary.attrs.get('unit', 'days')}", lang)
-    out = []
-    for r in summary[summary["stalled"]].itertuples():
-        out.append(
-            t(
-                "stalls.stalled_item",
-                lang,
-                stage=funnel.label(r.stage, lang),
-                median=r.median,
-                norm=round(float(r.norm), 2),
-                unit=unit,
-                share=r.share_over_norm,
-                lo=r.share_over_ci_low,
-                hi=r.share_over_ci_high,
-                naive=r.naive_share_over_closed,
-            )
-        )
-    return out
-
-
-def describe_skippers(per_manager: pd.DataFrame, lang: str, names: dict | None = None) -> list[str]:
-    """One fragment per manager flagged for skipping mandatory stages (:func:`compliance`)."""
-    f = per_manager[per_manager["flag"]]
-    return [
-        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible, rate=r.skip_rate,
-          lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
-        for r in f.itertuples()
-    ]
-
-
-def describe_not_judgeable(mss: pd.DataFrame, funnel, lang: str, names: dict | None = None) -> str:
-    """``manager: stage, stage; …`` for the manager × stage cells with too few stays ('' if none)."""
-    nj = mss[~mss["judgeable"].astype(bool)]
-    if not len(nj):
-        return ""
-    order = funnel.order()
-    parts = []
-    for m, g in nj.groupby("manager", sort=True):
-        stages = sorted(g["stage"].astype(str), key=order.get)
-        parts.append(f"{(names or {}).get(m, m)}: " + ", ".join(funnel.label(s, lang) for s in stages))
-    return "; ".join(parts)
-
-
-def _sns():
-    from ..report.show import plotting
-
-    return plotting()[1]
-
-
-def plot_km(stays: pd.DataFrame, funnel, lang: str, unit: str = "days", alpha: float = 0.05, summary: pd.DataFrame | None = None, norms: dict | None = None):
-    """Kaplan–Meier "still in the stage" curves, one panel per measured stage, with the
-    confidence band and the norm as a vertical line; stalled stages are marked in the title."""
+    ``stalled_stages``; ``slow_managers`` / ``fast_managers`` (``"manager:stage"`` flagged by
+    :func:`manager_stage_summary`); ``skipping_managers`` / ``backward_managers`` (flagged by
+    :func:`compliance`; empty without a stage history); ``skipped_deals``; ``open_over_norm``
+    and ``money_at_risk`` (count and amount of :func:`action_list`; ``None`` when no deal on
+    it has an amount); per measured stage
+    ``median_<unit>``, ``p80_<unit>`` and ``share_over_norm`` (dicts stage → value); and
+    ``stays_source`` (``"stage_history"`` or ``"deals"``). Pass ``stays`` to reuse
+    :func:`stage_stays` output. :meth:`StallsResult.key_figures` gives the same, read off the result.
+    """
     _check_unit(unit)
-    sns = _sns()
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
-
-    ss = summary if summary is not None else stage_summary(stays, funnel, unit, alpha=alpha, norms=norms)
-    ss = ss[ss["stays"] > 0].reset_index(drop=True)
-    by_stage = _by_stage(stays, funnel)
-    k = max(len(ss), 1)
-    ncols = min(3, k)
-    nrows = int(np.ceil(k / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False)
-    colors = sns.color_palette("deep", max(len(funnel.open_stages), 1))
-    unit_label = t(f"stalls.unit.{unit}", lang)
-    for i, row in ss.iterrows():
-        ax = axes[i // ncols][i % ncols]
-        s = row["stage"]
-        d, o = _durations(by_stage[s], unit)
-        km = kaplan_meier(d, o, alpha=alpha)
-        tt = np.concatenate([[0.0], km["time"].to_numpy(dtype="float64")])
-        sv = np.concatenate([[1.0], km["survival"].to_numpy(dtype="float64")])
-        lo = np.concatenate([[1.0], km["ci_low"].to_numpy(dtype="float64")])
-        hi = np.concatenate([[1.0], km["ci_high"].to_numpy(dtype="float64")])
-        color = "#c44e52" if row["stalled"] else colors[funnel.open_stages.index(s) % len(colors)]
-        ax.fill_between(tt, lo, hi, step="post", alpha=0.25, color=color, linewidth=0)
-        ax.step(tt, sv, where="post", color=color, linewidth=1.8)
-        norm = row["norm"]
-        if np.isfinite(norm):
-            ax.axvline(norm, color="black", linestyle="--", linewidth=1)
-            ax.text(norm, 0.97, " " + t("stalls.plot.norm", lang, norm=round(float(norm), 1)), ha="left", va="top", fontsize=8)
-        ax.axhline(0.5, color="grey", linewidth=0.6, linestyle=":")
-        right = np.nanmax([row["p90"] * 1.4 if np.isfinite(row["p90"]) else np.nan, norm * 2.5 if np.isfinite(norm) else np.nan, 1.0])
-        if not np.isfinite(row["p90"]) and len(d):
-            right = max(right, float(np.max(d)))
-        ax.set_xlim(0, right)
-        ax.set_ylim(0, 1.02)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        title = funnel.label(s, lang)
-        if row["stalled"]:
-            title += f" — {t('stalls.plot.stalled', lang)}"
-        ax.set_title(title, fontsize=10, color="#c44e52" if row["stalled"] else "black")
-        ax.set_xlabel(t("stalls.plot.km_x", lang, unit=unit_label), fontsize=9)
-        ax.set_ylabel(t("stalls.plot.km_y", lang) if i % ncols == 0 else "", fontsize=9)
-    for j in range(len(ss), nrows * ncols):
-        axes[j // ncols][j % ncols].set_axis_off()
-    fig.suptitle(t("stalls.plot.km", lang), fontsize=12)
-    fig.tight_layout()
-    return fig
+    funnel = ds.funnel
+    if stays is None:
+        stays = stage_stays(ds)
+    ss = stage_summary(stays, funnel, unit, alpha=alpha, stall_share=stall_share)
+    ms = manager_stage_summary(stays, funnel, unit, min_stays=min_stays, alpha=alpha, min_ended=min_ended)
+    al = action_list(stays, funnel, unit)
+    comp = None
+    if ds.has("stage_history") and len(ds.tables["stage_history"]):
+        comp = compliance(ds, tolerance=tolerance, backward_tolerance=backward_tolerance, min_deals=min_deals, alpha=alpha)
+    return _key_results(ss, ms, al, comp["per_manager"] if comp else None, comp["skips"] if comp else None,
+                        str(stays.attrs.get("source", "stage_history")), unit)
 
 
-def plot_manager_heatmap(mss: pd.DataFrame, funnel, lang: str, team: pd.DataFrame | None = None):
-    """Manager × stage heatmap of the median stay: annotated with the median (▲ flagged slower,
-    ▼ flagged faster), coloured by median / norm; the team's row at the bottom when ``team``
-    (a :func:`stage_summary`) is given."""
-    sns = _sns()
-    import matplotlib.pyplot as plt
+# ---------------------------------------------------------------------------
+# the result of notebook 02
 
-    unit = mss.attrs.get("unit", "days")
-    stages = [s for s in funnel.open_stages if s in set(mss["stage"].astype(str))]
-    med = mss.pivot_table(index="manager", columns="stage", values="median", aggfunc="first", observed=True).reindex(columns=stages)
-    norm = mss.groupby("stage", observed=True)["norm"].first().reindex(stages)
-    flags = mss.pivot_table(index="manager", columns="stage", values="flag", aggfunc="first", observed=True).reindex(index=med.index, columns=stages)
-    med = med.sort_index()
-    flags = flags.reindex(med.index)
-    if team is not None:
-        tm = team.set_index("stage").reindex(stages)
-        label = t("stalls.plot.team", lang)
-        med.loc[label] = tm["median"].to_numpy()
-        flags.loc[label] = ""
-    ratio = med / norm.to_numpy()
-    annot = med.copy().astype(object)
-    for r in med.index:
-        for c in stages:
-            v = med.at[r, c]
-            f = flags.at[r, c] if isinstance(flags.at[r, c], str) else ""
-            mark = " ▲" if f == "slower" else (" ▼" if f == "faster" else "")
-            annot.at[r, c] = "" if pd.isna(v) else fmt_.number(v, lang, 1) + mark
-    fig, ax = plt.subplots(figsize=(1.6 * len(stages) + 3, 0.42 * len(med) + 1.8))
-    sns.heatmap(
-        ratio.astype(float),
-        annot=annot.to_numpy(),
-        fmt="",
-        cmap="RdYlGn_r",
-        center=1.0,
-        vmin=0.0,
-        vmax=2.0,
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"label": t("stalls.plot.heatmap_cbar", lang)},
-        ax=ax,
+
+@dataclass(frozen=True)
+class StallsResult:
+    """What notebook 02 reports, computed once (:func:`analyse`).
+
+    Tables (canonical column names; ``stage`` holds funnel keys, ``manager`` manager keys):
+
+    * ``stays_`` – every stay of a deal in an open stage (:func:`stage_stays`);
+    * ``stages_`` / ``stages_business_`` – time in each open stage, in calendar / business days (:func:`stage_summary`);
+    * ``km_`` – the Kaplan–Meier curve of each measured stage, calendar days (:func:`km_curves`);
+    * ``managers_`` / ``managers_business_`` – each manager in each stage against the team (:func:`manager_stage_summary`);
+    * ``actions_`` – open deals over their stage norm, the most money first (:func:`action_list`, calendar days);
+    * ``compliance_``, ``skips_``, ``backward_``, ``loops_`` – process compliance per manager and its
+      skips, backward moves and loops (:func:`compliance`); ``None`` without a stage history.
+
+    ``source`` is where the stays come from (``"stage_history"`` or ``"deals"``), ``settings``
+    the ``analysis.stalls`` settings used, ``manager_tests`` the log-rank tests behind ``managers_``
+    (calendar days), ``business_days_per_day`` the calendar's working days per calendar day.
+    """
+
+    client: str
+    as_of: pd.Timestamp
+    source: str
+    settings: Any
+    funnel: Any
+    manager_names: dict
+    business_days_per_day: float
+    stays_: pd.DataFrame
+    stages_: pd.DataFrame
+    km_: pd.DataFrame
+    managers_: pd.DataFrame
+    manager_tests: int
+    actions_: pd.DataFrame
+    stages_business_: pd.DataFrame
+    managers_business_: pd.DataFrame
+    compliance_: pd.DataFrame | None = None
+    skips_: pd.DataFrame | None = None
+    backward_: pd.DataFrame | None = None
+    loops_: pd.DataFrame | None = None
+
+    @property
+    def has_history(self) -> bool:
+        """Whether the stays come from a stage history (else one stay per deal, from ``deals``; no compliance)."""
+        return self.source == "stage_history"
+
+    @property
+    def money_at_risk(self) -> float:
+        """The amount of the open deals over the norm (NaN when none of them has an amount)."""
+        return float(self.actions_["amount"].sum(min_count=1))
+
+    @property
+    def backward_deals(self) -> int:
+        """Deals with a backward move (0 without a stage history)."""
+        return int(self.backward_["deal_id"].nunique()) if self.backward_ is not None else 0
+
+    @property
+    def backward_share(self) -> float:
+        """Their share of the deals with a stage history."""
+        deals = int(self.compliance_["deals"].sum()) if self.compliance_ is not None else 0
+        return self.backward_deals / max(deals, 1)
+
+    @property
+    def backward_managers(self) -> list[str]:
+        """Managers flagged for backward moves, in the order of ``compliance_``."""
+        return [] if self.compliance_ is None else self.compliance_.loc[self.compliance_["backward_flag"], "manager"].tolist()
+
+    @property
+    def loop_deals(self) -> int:
+        """Deals with a re-entry into a stage already visited (0 without a stage history)."""
+        return int(self.loops_["deal_id"].nunique()) if self.loops_ is not None else 0
+
+    def key_figures(self) -> dict:
+        """The key results of notebook 02's JSON (language-neutral), read off this result: those of
+        :func:`summary` in calendar days, and ``stalled_stages_business_days``."""
+        out = _key_results(self.stages_, self.managers_, self.actions_, self.compliance_, self.skips_, self.source, "days")
+        out["stalled_stages_business_days"] = [str(s) for s in self.stages_business_.loc[self.stages_business_["stalled"], "stage"]]
+        return out
+
+
+def analyse(ds, settings=None) -> StallsResult:
+    """The stage-stall result of a loaded dataset.
+
+    ``settings``: the ``analysis.stalls`` settings (``ds.config.analysis.settings("stalls", ...)``);
+    None: the run config's.
+    """
+    st = settings if settings is not None else ds.config.analysis.settings("stalls")
+    funnel = ds.funnel
+    stays = stage_stays(ds)
+    source = str(stays.attrs.get("source", "stage_history"))
+    per_unit = {}
+    for unit in UNITS:
+        per_unit[unit] = (stage_summary(stays, funnel, unit, alpha=st.alpha, stall_share=st.stall_share),
+                          manager_stage_summary(stays, funnel, unit, min_stays=st.min_stays, alpha=st.alpha, min_ended=st.min_ended))
+    comp = {}
+    if source == "stage_history":
+        comp = compliance(ds, tolerance=st.tolerance, backward_tolerance=st.backward_tolerance, min_deals=st.min_deals, alpha=st.alpha)
+    managers = per_unit["days"][1]
+    return StallsResult(
+        client=ds.config.client,
+        as_of=pd.Timestamp(ds.as_of),
+        source=source,
+        settings=st,
+        funnel=funnel,
+        manager_names=dict(ds.manager_names()),
+        business_days_per_day=float(stays.attrs["business_days_per_day"]),
+        stays_=stays,
+        stages_=per_unit["days"][0],
+        km_=km_curves(stays, funnel, "days", alpha=st.alpha),
+        managers_=managers,
+        manager_tests=int(managers.attrs.get("tests", 0)),
+        actions_=action_list(stays, funnel, "days"),
+        stages_business_=per_unit["business_days"][0],
+        managers_business_=per_unit["business_days"][1],
+        compliance_=comp.get("per_manager"),
+        skips_=comp.get("skips"),
+        backward_=comp.get("backward"),
+        loops_=comp.get("loops"),
     )
-    ax.set_xticklabels([funnel.label(s, lang) for s in stages], rotation=20, ha="right")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_title(t("stalls.plot.heatmap", lang, unit=t(f"stalls.unit.{unit}", lang)), fontsize=11)
-    if team is not None:
-        ax.axhline(len(med) - 1, color="black", linewidth=1.5)
-    fig.tight_layout()
-    return fig
 
 
-def plot_money_at_risk(actions: pd.DataFrame, funnel, lang: str, top: int = 20):
-    """Stacked horizontal bars: the amount of open deals over the norm, per manager and stage."""
-    sns = _sns()
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+# ---------------------------------------------------------------------------
+# the display helpers moved to salesaudit.report.stalls; their old names still work here
 
-    fig_h = 0.4 * min(max(actions["manager"].nunique(), 1), top) + 1.6
-    fig, ax = plt.subplots(figsize=(9, fig_h))
-    if not len(actions):
-        ax.text(0.5, 0.5, t("stalls.no_actions", lang), ha="center", va="center")
-        ax.set_axis_off()
-        return fig
-    stages = [s for s in funnel.open_stages if s in set(actions["stage"].astype(str))]
-    pv = (actions.assign(stage=actions["stage"].astype(str), amount=actions["amount"].fillna(0.0))
-          .pivot_table(index="manager", columns="stage", values="amount", aggfunc="sum", fill_value=0.0).reindex(columns=stages, fill_value=0.0))
-    pv = pv.loc[pv.sum(axis=1).sort_values(ascending=True, kind="mergesort").index[-top:]]
-    colors = sns.color_palette("deep", len(funnel.open_stages))
-    left = np.zeros(len(pv))
-    for s in stages:
-        ax.barh(pv.index.astype(str), pv[s].to_numpy(), left=left, color=colors[funnel.open_stages.index(s)], label=funnel.label(s, lang))
-        left += pv[s].to_numpy()
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_.integer(x, lang)))
-    ax.set_xlabel(t("stalls.plot.money_x", lang))
-    ax.set_title(t("stalls.plot.money", lang), fontsize=11)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    return fig
+_MOVED = ("report_table", "money", "stage_names", "describe_stalled", "describe_skippers", "describe_not_judgeable",
+          "plot_km", "plot_manager_heatmap", "plot_money_at_risk")
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        from ..report import stalls as _report
+
+        return getattr(_report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,127 @@
+"""The CRM hygiene page (notebook 04, after plan vs fact) in one language, made from a
+:class:`~salesaudit.analysis.hygiene.HygieneResult`.
+
+Headers, values and sentences come from the message catalogue; rates and dates in the tables are
+formatted by :mod:`salesaudit.report.format`; the numbers are the result's own. The audit moment,
+the policy's discount limit and the median call keep the notebook's earlier form in both languages
+(``31.10.2026 23:59``, ``10``, ``3.9``): see :func:`_moment`, :func:`_limit_as_before` and :func:`_minutes_as_before`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import format as fmt_
+from .format import date as fmt_date  # noqa: F401
+from .format import datetime_ as fmt_datetime
+from .format import number as fmt_number
+from .i18n import t
+from .page import Heading, Page, Table, Text
+
+__all__ = ["page", "display", "manager_label"]
+
+
+def _moment(ts, lang: str) -> str:
+    """A moment in the page's language (:func:`salesaudit.report.format.datetime_`)."""
+    return fmt_datetime(ts, lang)
+
+
+def _limit(pct: float, lang: str) -> str:
+    """The discount limit, a percentage as the policy states it (``10``, ``12,5``)."""
+    return fmt_number(pct, lang)
+
+
+def _minutes(minutes: float, lang: str) -> str:
+    """Minutes with one decimal (``3,9`` in ru, ``3.9`` in en)."""
+    return fmt_number(minutes, lang, 1)
+
+
+def manager_label(m: str, names: dict) -> str:
+    """A manager's code and name (``m02 Иванов Кирилл Юрьевич``), the code alone when the name is unknown."""
+    return f"{m} {names[m]}" if names.get(m) not in (None, m) else m
+
+
+_COLS = [
+    "manager", "tasks", "due", "overdue", "overdue_rate", "overdue_rate_low", "overdue_rate_high", "done", "done_late", "late_rate", "late_rate_low",
+    "late_rate_high", "deals", "with_empty", "share_empty", "share_empty_low", "share_empty_high", "open_deals", "no_open_task", "only_overdue",
+    "without_next_task", "limit", "over", "excess", "deals_with_terms", "discount_over_limit", "terms_not_allowed", "instalment_below_min",
+    "deals_with_violation", "deal_ids", "length", "outcome", "activity_id", "deal_id", "created_at", "minutes",
+]
+
+
+def display(df: pd.DataFrame, lang: str, names: dict | None = None) -> pd.DataFrame:
+    """A report copy of a hygiene table with manager names, translated values and headers (``""`` → the team)."""
+    out = df.copy()
+    names = names or {}
+    if "manager" in out.columns:
+        out["manager"] = out["manager"].map(lambda m: t("hygiene.team", lang) if m == "" else manager_label(m, names))
+    for c in ("length", "outcome"):
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: t(f"hygiene.value.{v}", lang))
+    if "over" in out.columns:
+        out["over"] = out["over"].map(lambda v: t("hygiene.value.yes", lang) if v else "")
+    for c in [c for c in out.columns if f"{c}_low" in out.columns and f"{c}_high" in out.columns]:
+        v, lo, hi = (100 * out[x].astype(float) for x in (c, f"{c}_low", f"{c}_high"))
+        out[c] = [(fmt_.DASH if pd.isna(a) else f"{fmt_.number(a, lang, 1)} ({fmt_.number(b, lang, 1)}–{fmt_.number(h, lang, 1)})") for a, b, h in zip(v, lo, hi)]
+        out = out.drop(columns=[f"{c}_low", f"{c}_high"])
+    if "created_at" in out.columns:
+        out["created_at"] = [fmt_.datetime_(v, lang) for v in pd.to_datetime(out["created_at"])]
+    ren = {c: t(f"hygiene.col.{c}", lang) for c in _COLS if c in out.columns}
+    ren.update({c: t("hygiene.col.empty_field", lang, field=c[6:]) for c in out.columns if c.startswith("empty_")})
+    return out.rename(columns=ren)
+
+
+# ---------------------------------------------------------------------------
+# the page
+
+
+def _tasks_and_cards(r, lang: str) -> list:
+    names = r.manager_names
+    if r.has_activities:
+        blocks = [Heading(t("hygiene.tasks", lang), 3), Text(t("hygiene.tasks_note", lang)), Table(display(r.tasks_, lang, names))]
+    else:
+        blocks = [Text(t("hygiene.no_table", lang, table=t("table.activities", lang)))]
+    ef = r.empty_fields_
+    fields = ", ".join(r.required_deal_fields)
+    if ef["with_empty"].iloc[-1]:  # the last row is the team
+        return blocks + [Heading(t("hygiene.empty", lang, fields=fields), 3), Table(display(ef, lang, names))]
+    return blocks + [Text(t("hygiene.no_empty", lang, fields=fields, n=int(ef["deals"].iloc[-1])))]
+
+
+def _next_task_and_load(r, lang: str) -> list:
+    names = r.manager_names
+    blocks = []
+    if r.has_activities:
+        blocks += [Heading(t("hygiene.next_task", lang), 3), Text(t("hygiene.next_task_note", lang)), Table(display(r.no_next_task_, lang, names))]
+    dl = r.deal_load_
+    over = dl[dl["over"]]
+    blocks.append(Heading(t("hygiene.load", lang), 3))
+    if len(over):
+        who = ", ".join(manager_label(o.manager, names) + f" ({o.open_deals} / {o.limit})" for o in over.itertuples())
+        blocks.append(Text(t("hygiene.over_limit", lang, who=who)))
+    else:
+        blocks.append(Text(t("hygiene.none_over", lang)))
+    return blocks + [Table(display(dl, lang, names))]
+
+
+def _policy_and_calls(r, lang: str) -> list:
+    names = r.manager_names
+    pm = r.policy_by_manager_
+    blocks = [Heading(t("hygiene.policy", lang), 3)]
+    if pm["deals_with_terms"].sum():
+        blocks += [Text(t("hygiene.policy_note", lang, max=_limit(r.max_discount_pct, lang), terms=", ".join(r.allowed_payment_terms),
+                          min=fmt_.money(r.instalment_min_amount, lang, currency=None))),
+                   Table(display(pm, lang, names))]
+    else:
+        blocks.append(Text(t("hygiene.no_terms", lang)))
+    if r.has_activities and len(r.call_sample_):
+        blocks += [Heading(t("hygiene.calls", lang), 3),
+                   Text(t("hygiene.calls_note", lang, seed=r.seed, median=_minutes(r.call_median_sec / 60, lang))),
+                   Table(display(r.call_sample_, lang, names), max_rows=60)]
+    return blocks
+
+
+def page(r, lang: str) -> Page:
+    """Notebook 04's CRM hygiene page: tasks, empty cards, deals without a next task, deal load, the discount policy, calls to listen to."""
+    p = Page(lang=lang)
+    p.add(Heading(t("hygiene.section", lang)), Text(t("hygiene.intro", lang, as_of=_moment(r.as_of, lang))))
+    return p.add(*_tasks_and_cards(r, lang), *_next_task_and_load(r, lang), *_policy_and_calls(r, lang))
