@@ -461,3 +461,73 @@ def test_summary_records(demo):
     hs = inc.history_summary(inc.history(S, x))
     out = inc.summary(hs)
     assert out["incentives_history_months"] == 14 and set(out["incentives_history_cost_pct_revenue"]) == set(S)
+
+
+# --------------------------------------------------------------------------- notebook 05: result and page
+
+
+@pytest.fixture(scope="module")
+def demo_result(demo):
+    ds = demo[0]
+    return inc.analyse(ds, ds.config.analysis.settings("incentives"), schemes_dir=SCHEMES_DIR, assumptions_path=ASSUMPTIONS)
+
+
+def test_incentives_result_is_language_free_and_matches_the_data(demo, demo_result):
+    ds, a, x, S = demo
+    r = demo_result
+    assert r.ok and r.has_plans and r.revenue_basis == "received" and r.assumptions_file == "assumptions.yaml"
+    assert list(r.schemes) == list(inc.load_schemes(SCHEMES_DIR, ds.config.analysis.incentives.schemes))
+    # the head's share of the revenue, from the payments by hand
+    p = ds.tables["payments"].merge(ds.tables["deals"][["deal_id", "manager"]], on="deal_id")
+    p = p[p["paid_at"].dt.strftime("%Y-%m").isin(x["month"])]
+    assert r.head == "h01" and r.head_name == ds.manager_names()["h01"]
+    assert r.head_share == pytest.approx(p.loc[p["manager"] == "h01", "amount"].sum() / p["amount"].sum())
+    assert (r.first_month, r.last_month) == ("2025-09", "2026-10")
+    # the history: each scheme's cost over the history divided by the department's revenue
+    hs = r.history_summary_.set_index("scheme")
+    assert set(hs.index) == set(S) and (hs["months"] == 14).all()
+    for k in S:
+        assert hs.loc[k, "total_cost"] == pytest.approx(inc.payout(S[k], x)["cost"].sum())
+        assert hs.loc[k, "cost_pct_revenue"] == pytest.approx(100 * hs.loc[k, "total_cost"] / x["dept_revenue"].sum())
+    assert r.attainment_.tolist() == pytest.approx((x["dept_revenue"] / x["dept_plan"] * 100).dropna().tolist())
+    mc = r.monte_carlo.summary
+    assert r.jensen_scheme == mc.loc[mc["jensen_gap"].abs().idxmax(), "scheme"]
+    assert r.claim["holds"] is True and r.focus_ is not None and r.gaming_.loc[r.gaming_["scheme"] == "department_revenue", "pull_in_max"].iloc[0] == 0
+    # the key figures are read off the result
+    k = r.key_figures()
+    assert k["incentives_history_months"] == 14 and k["incentives_seeds_claim_holds"] is True
+    assert k["incentives_history_cost_pct_revenue"] == {s: round(v, 2) for s, v in hs["cost_pct_revenue"].items()}
+    assert k == inc.summary(r.history_summary_, r.monte_carlo, r.focus_, r.gaming_, r.claim)
+    # nothing in the result is in a language
+    assert all(c == c.lower() or c.startswith("units.") for c in r.inputs_.columns)  # units.<product>: the data's product names
+    for frame in (r.history_, r.history_summary_, mc, r.curves_, r.focus_.table, r.gaming_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.history_["scheme"]) == set(S)
+
+
+def test_incentives_page_in_both_languages(demo_result):
+    from salesaudit.report import incentives as report
+
+    r = demo_result
+    en, ru = report.page(r, "en"), report.page(r, "ru", live=True)
+    assert en.texts()[0] == "How to pay the head of sales: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Как платить руководителю")
+    assert "their own deals brought 10% of the department's revenue" in en.texts()[3]
+    assert "LTV 1,500,000" in en.texts()[2] and "LTV 1\u00a0500\u00a0000" in ru.texts()[2]
+    assert "“Personal plan + department plan”" in en.texts()[5] and "«Личный план + план отдела»" in ru.texts()[5]
+    assert en.tables()[0].columns[0] == "Scheme" and ru.tables()[0].columns[0] == "Схема"
+    assert en.tables()[0].shape[0] == len(r.schemes) and len(en.tables()) == len(ru.tables()) == 5
+    # the last section: a sentence in a batch run, the note above the controls when they follow
+    assert en.texts()[-1].startswith("The interactive controls appear") and not ru.texts()[-1].startswith("Интерактивные элементы управления доступны")
+
+
+def test_controls_follow_the_page_only_with_data_and_a_person(demo_result, monkeypatch):
+    from dataclasses import replace
+
+    from salesaudit.incentives import widgets as iw
+
+    for var in ("VOILA_BASE_URL", "VOILA_SERVER_URL", "SERVER_SOFTWARE", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    assert iw.live(demo_result) is False and iw.live(demo_result, True) is True
+    monkeypatch.setenv("VOILA_BASE_URL", "/")
+    assert iw.live(demo_result) is True and iw.live(demo_result, False) is False
+    assert iw.live(replace(demo_result, ok=False), True) is False  # no controls without the history

@@ -16,8 +16,9 @@ import pytest
 from conftest import REPO, needs_realdata
 
 from salesaudit.errors import SalesauditError
+from salesaudit.report.capacity import calibration_notes, calibration_tables
 from salesaudit.report.i18n import LABELS, t
-from salesaudit.sim.calibrate import ASSUMPTIONS, _Notes, calibrate, calibration_notes, calibration_tables
+from salesaudit.sim.calibrate import ASSUMPTIONS, _Notes, calibrate
 
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 CALIBRATE_PY = REPO / "lib" / "salesaudit" / "sim" / "calibrate.py"

@@ -107,3 +107,90 @@ def test_dask_localcluster_gives_the_same_numbers_as_the_local_pool():
         on_dask = run_sweep(func, scen, 4, seed=3, executor=cluster.scheduler_address, progress=False)
     pd.testing.assert_frame_equal(local, on_dask)
     assert local["leads"].nunique() > 1
+
+
+# --------------------------------------------------------------------------- the result and the page (a small run)
+
+
+@pytest.fixture(scope="module")
+def capacity_result(demo):
+    from salesaudit.sim import capacity
+
+    settings = demo.config.analysis.settings("capacity", replications=4, headcount_below=0, headcount_above=1, deal_limits=[5, None],
+                                             volumes=[1.0], routings=["round_robin"], sla_minutes=[15], head_shares=[0.0, 0.5], head_months=1)
+    return capacity.analyse(demo, settings, seed=7, executor="serial", progress=False)
+
+
+def test_capacity_result_is_language_free_and_matches_the_data(demo, capacity_result):
+    r = capacity_result
+    assert r.missing == () and r.client == demo.config.client and r.horizon_days == 91 and r.replications == 4
+    n = r.params.n_sellers
+    assert r.headcount_["managers"].tolist() == [n, n + 1]
+    assert r.limit_["deal_limit"].tolist()[0] == 5 and len(r.limit_) == 2 and len(r.volume_) == 1 and len(r.sla_) == 2
+    # the tables are the replications' means; the chance of meeting the plan is the share of runs that met it
+    base = r.runs["base"]
+    assert len(base) == 4 and r.baseline_.loc[0, "revenue"] == pytest.approx(base["revenue"].mean())
+    assert r.p_plan == pytest.approx((base["plan_met"] > 0.5).mean())
+    assert r.plan == pytest.approx(r.params.plan_revenue) and r.plan_source in {"parameter", "plans", "last_three_months", "none"}
+    if r.plan is not None:
+        chance = r.runs["headcount"].groupby("managers")["plan_met"].apply(lambda s: (s > 0.5).mean())
+        ok = chance[chance >= r.target]
+        assert r.smallest_headcount["managers"] == (int(ok.index.min()) if len(ok) else None)
+    rev = r.runs["limit"].groupby(r.runs["limit"]["deal_limit"].fillna(-1))["revenue"].mean()
+    best = rev.idxmax()
+    assert r.best_limit["deal_limit"] == (None if best == -1 else int(best))
+    # the backtest: one horizon back from the audit moment
+    assert r.backtest_end - r.backtest_start == pd.Timedelta(days=91)
+    assert r.backtest_as_of == pd.Timestamp(r.calibration.as_of) - pd.Timedelta(days=91)
+    # the key figures are read off the result
+    k = r.key_figures()
+    assert k["capacity_backtest_inside"] == dict(zip(r.backtest_["metric"], r.backtest_["inside"]))
+    assert k["capacity_best_limit"] == r.best_limit["deal_limit"]
+    assert (k["capacity_p_plan"] is None) if r.p_plan != r.p_plan else k["capacity_p_plan"] == round(r.p_plan, 3)
+    # nothing in the result is in a language
+    for frame in (r.backtest_, r.baseline_, r.headcount_, r.limit_, r.volume_, r.sla_):
+        assert all(c == c.lower() and " " not in c for c in frame.columns)
+    assert set(r.backtest_["metric"]) <= {c for c in r.backtest_["metric"] if c == c.lower()}
+
+
+def test_capacity_page_in_both_languages(capacity_result):
+    import matplotlib.pyplot as plt
+
+    from salesaudit.report import capacity as report
+    from salesaudit.report.page import Figure
+
+    en, ru = report.page(capacity_result, "en"), report.page(capacity_result, "ru")
+    for p in (en, ru):
+        for b in p.blocks:
+            if isinstance(b, Figure):
+                plt.close(b.figure)
+    assert en.texts()[0] == "Capacity simulation: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Моделирование мощности отдела")
+    assert "Backtest on the past" in en.texts() and "Проверка на прошлом (бэктест)" in ru.texts()
+    assert "Which deal-load limit per seller" in en.texts()
+    assert len(en.blocks) == len(ru.blocks) and len(en.tables()) == len(ru.tables())
+    bt = report.backtest_table(capacity_result, "en")
+    assert len(bt) == len(capacity_result.backtest_) and "metric" not in bt.columns
+    # the calibration's dates in each page's language
+    from salesaudit.report import format as fmt
+
+    start = capacity_result.params.start
+    assert any(fmt.date(start, "en") in x for x in en.texts()) and any(start.strftime("%d.%m.%Y") in x for x in ru.texts())
+
+
+def test_capacity_without_leads_says_so(demo):
+    import dataclasses
+
+    from salesaudit.report import capacity as report
+    from salesaudit.sim import capacity
+
+    class NoLeads:
+        config = demo.config
+
+        @staticmethod
+        def has(name):
+            return name != "leads"
+
+    r = capacity.analyse(NoLeads(), demo.config.analysis.settings("capacity"))
+    assert r.missing == ("leads",) and r.key_figures() == {} and dataclasses.is_dataclass(r)
+    p = report.page(r, "en")
+    assert len(p.blocks) == 2 and "leads" in p.texts()[1]

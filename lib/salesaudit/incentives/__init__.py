@@ -16,6 +16,8 @@ The owner's question from the seeds (``../shared/seeds/003_*``), in numbers:
   maximises their pay, and what it does to the department over a year;
 * :mod:`~salesaudit.incentives.gaming` — what each scheme pays for moving closes across a
   month end or for discounting to close;
+* :mod:`~salesaudit.incentives.result` — :func:`analyse`: all of the above for notebook 05 in one
+  :class:`IncentivesResult` (the page: :mod:`salesaudit.report.incentives`);
 * :mod:`~salesaudit.incentives.plots` and :mod:`~salesaudit.incentives.widgets` — the charts and
   the owner's interactive controls (``make app`` serves them with Voilà).
 
@@ -28,6 +30,7 @@ from .focus import FocusResult, explanation, focus, focus_context, seeds_claim
 from .gaming import gaming
 from .history import history, history_summary, monthly_inputs
 from .montecarlo import MonteCarloResult, monte_carlo, payout_curves, simulate_inputs
+from .result import IncentivesResult, analyse
 from .schemes import (
     COMPONENTS,
     INPUT_COLUMNS,
@@ -75,4 +78,6 @@ __all__ = [
     "explanation",
     "summary",
     "gaming",
+    "IncentivesResult",
+    "analyse",
 ]

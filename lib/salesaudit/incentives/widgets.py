@@ -31,7 +31,7 @@ from .plots import display as table_display
 from .plots import plot_cost_distribution, plot_focus, plot_history, plot_payout_curves
 from .schemes import payout, set_value, tunables
 
-__all__ = ["IncentiveApp", "interactive", "MAX_SCHEMES"]
+__all__ = ["IncentiveApp", "interactive", "live", "app", "MAX_SCHEMES"]
 
 MAX_SCHEMES = 3
 
@@ -40,6 +40,18 @@ def interactive() -> bool:
     """Whether the kernel serves a person (JupyterLab, Voilà) rather than a batch run."""
     env = os.environ
     return bool(env.get("VOILA_BASE_URL") or env.get("VOILA_SERVER_URL") or env.get("SERVER_SOFTWARE", "").startswith("voila") or env.get("JPY_SESSION_NAME"))
+
+
+def live(result, forced=None) -> bool:
+    """Whether notebook 05 shows the owner's controls: enough data and a person at the kernel (``forced``: True/False overrides the latter)."""
+    return bool(result.ok and (interactive() if forced is None else forced))
+
+
+def app(result, schemes_dir, lang: str) -> "IncentiveApp":
+    """The owner's controls for an :class:`~salesaudit.incentives.result.IncentivesResult`: every scheme of ``schemes_dir`` to pick from."""
+    from .schemes import load_schemes
+
+    return IncentiveApp(load_schemes(schemes_dir), result.inputs_, result.assumptions, lang, result.seed, selected=result.widget_schemes, n_sims=result.widget_sims)
 
 
 def _ipywidgets():

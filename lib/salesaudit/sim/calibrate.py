@@ -45,7 +45,7 @@ from scipy import optimize, stats
 
 from ..data.snapshot import snapshot
 from ..errors import ParameterError, closest, display_path
-from ..report.i18n import _check_lang, has, t
+from ..report.i18n import t
 from ..stats import kaplan_meier, km_quantile
 from .coaching import CoachingEffect
 from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Staffing, Stage
@@ -728,93 +728,18 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
 
 # --------------------------------------------------------------------------- the calibration in the report's language
-
-#: placeholders of the assumption meanings that list the allowed values
-_MEANING_PARAMS = {"at_limit": {"options": ", ".join(AT_LIMIT)}, "routing": {"options": ", ".join(ROUTING_RULES)}}
-
-
-def _stage_labels(cal: Calibration, lang: str) -> dict:
-    return {s.key: (s.label or {}).get(lang) or s.key for s in cal.params.stages}
-
-
-def _code(prefix: str, value, lang: str):
-    """``value`` in words when ``prefix.value`` is a label (spaces read as ``_``), else as it is."""
-    key = f"{prefix}.{str(value).replace(' ', '_')}"
-    return t(key, lang) if isinstance(value, str) and has(key) else value
-
-
-def _yes_no(values, lang: str) -> list:
-    return [t("capacity.cal.yes" if bool(v) else "capacity.cal.no", lang) for v in values]
-
-
-def _headers(df: pd.DataFrame, table: str, lang: str) -> pd.DataFrame:
-    return df.rename(columns={c: t(f"capacity.cal.{table}.{c}", lang) for c in df.columns})
+# (moved to :mod:`salesaudit.report.capacity`; these wrappers keep the old imports working)
 
 
 def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
-    """The calibration's tables for the report in ``lang``: ``stages``, ``sellers``, ``effects``, ``conversions``, ``assumptions``.
+    """The calibration's tables in ``lang`` (see :func:`salesaudit.report.capacity.calibration_tables`)."""
+    from ..report.capacity import calibration_tables as _tables
 
-    Copies of ``stages_``, ``sellers_`` (without the names), ``effects_`` and ``assumptions_`` with
-    the headers, the coded cells (stage keys, sources, effects, yes/no, all channels) and the
-    assumptions' meanings in ``lang``; numbers rounded to 3 decimals (effects to 4). Assumption
-    names stay as they are: they are the keys of ``params/simulation/*.yaml``.
-    """
-    _check_lang(lang)
-    stage_label = _stage_labels(cal, lang)
-    st = cal.stages_.copy()
-    if "stage" in st:
-        st["stage"] = [stage_label.get(k, k) for k in st["stage"].astype(str)]
-    if "touch_source" in st:
-        st["touch_source"] = [_code("capacity.cal.source", v, lang) for v in st["touch_source"]]
-
-    se = cal.sellers_.drop(columns=["name"], errors="ignore")
-    for c in ("head", "own_response_fit", "own_stage_shares"):
-        if c in se:
-            se[c] = _yes_no(se[c], lang)
-    if "channels" in se:
-        se["channels"] = [_code("capacity.cal.channels", v, lang) for v in se["channels"]]
-
-    ef = cal.effects_.copy()
-    if "effect" in ef:
-        ef["effect"] = [_code("capacity.cal.effect", v, lang) for v in ef["effect"]]
-    if "detectable" in ef:
-        ef["detectable"] = _yes_no(ef["detectable"], lang)
-    if "source" in ef:
-        ef["source"] = [_code("capacity.cal.source", v, lang) for v in ef["source"]]
-
-    asm = cal.assumptions_.copy()
-    asm["meaning"] = [t(f"capacity.assumption.{k}", lang, **_MEANING_PARAMS.get(k, {})) if has(f"capacity.assumption.{k}") else m
-                      for k, m in zip(asm["name"], asm["meaning"])]
-    cv = cal.conversions_.copy() if cal.conversions_ is not None else conversion_check(pd.DataFrame(columns=["status", "answered"]), {}, {}, 0.0)
-    if len(cv):
-        is_band = cv["group"] == "response"
-        cv.loc[is_band, "key"] = [t("capacity.cal.band", lang, band=k) for k in cv.loc[is_band, "key"]]
-        cv["group"] = [_code("capacity.cal.group", g, lang) for g in cv["group"]]
-        cv["inside"] = _yes_no(cv["inside"], lang)
-    return {
-        "stages": _headers(st.round(3), "stages", lang),
-        "sellers": _headers(se.round(3), "sellers", lang),
-        "effects": _headers(ef.round(4), "effects", lang),
-        "conversions": _headers(cv.round(3), "conversions", lang),
-        "assumptions": _headers(asm, "assumptions", lang),
-    }
+    return _tables(cal, lang)
 
 
 def calibration_notes(cal: Calibration, lang: str) -> list[str]:
-    """The calibration's notes (limits of the data) in ``lang``, in the order of ``cal.notes``.
+    """The calibration's notes in ``lang`` (see :func:`salesaudit.report.capacity.calibration_notes`)."""
+    from ..report.capacity import calibration_notes as _notes
 
-    A note of :func:`calibrate` is rebuilt from its label (a stage named by its label in ``lang``);
-    a note added to ``cal.notes`` by hand has no label and comes back as it is.
-    """
-    _check_lang(lang)
-    stage_label = _stage_labels(cal, lang)
-    known = {t(key, "en", **params): (key, params) for key, params in (cal.note_keys_ or [])}
-    out = []
-    for text in cal.notes:
-        if text not in known:
-            out.append(text)
-            continue
-        key, params = known[text]
-        params = {k: (stage_label.get(v, v) if k == "stage" else v) for k, v in params.items()}
-        out.append(t(key, lang, **params))
-    return out
+    return _notes(cal, lang)
