@@ -70,7 +70,7 @@ def _expected_last_month_pay(rate: float | None) -> tuple[int, str]:
     """What the library pays under the scheme with ``rate`` for the history's last month (and its text)."""
     from salesaudit import incentives as inc
     from salesaudit import load
-    from salesaudit.analysis.stalls import money
+    from salesaudit.report.stalls import money
 
     ds = load(REPO / "params" / "clients" / "demo.yaml")
     a = inc.load_assumptions(REPO / "params" / "incentives" / "assumptions.yaml")

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from salesaudit.report import format as fmt
+from salesaudit.report import i18n
 from salesaudit.report.i18n import LABELS, LANGUAGES, PLURAL_FORMS, has, plural_form, t
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,10 +190,10 @@ def test_no_number_is_formatted_outside_report_format():
         (lambda lang: fmt.date(dt.date(2026, 10, 31), lang), "31.10.2026", "31 Oct 2026"),
         (lambda lang: fmt.date("2026-01-05 17:00", lang), "05.01.2026", "5 Jan 2026"),
         (lambda lang: fmt.datetime_(dt.datetime(2026, 10, 31, 9, 5, 59), lang), "31.10.2026 09:05", "31 Oct 2026 09:05"),
-        (lambda lang: fmt.duration(12.34, lang), "12,3 с", "12.3 s"),
-        (lambda lang: fmt.duration(5400, lang), "1,5 ч", "1.5 h"),
-        (lambda lang: fmt.duration(86400, lang, "d", 0), "1 день", "1 day"),
-        (lambda lang: fmt.duration(5 * 86400, lang, "d", 0), "5 дней", "5 days"),
+        (lambda lang: i18n.duration(12.34, lang), "12,3 с", "12.3 s"),
+        (lambda lang: i18n.duration(5400, lang), "1,5 ч", "1.5 h"),
+        (lambda lang: i18n.duration(86400, lang, "d", 0), "1 день", "1 day"),
+        (lambda lang: i18n.duration(5 * 86400, lang, "d", 0), "5 дней", "5 days"),
     ],
 )
 def test_babel_formats(call, ru, en):
@@ -202,7 +203,7 @@ def test_babel_formats(call, ru, en):
 
 @pytest.mark.parametrize("missing", [None, float("nan"), __import__("pandas").NaT, __import__("pandas").NA, __import__("numpy").nan])
 def test_missing_values_show_a_dash(missing):
-    for f in (fmt.number, fmt.integer, fmt.percent, fmt.money, fmt.date, fmt.datetime_, fmt.duration):
+    for f in (fmt.number, fmt.integer, fmt.percent, fmt.money, fmt.date, fmt.datetime_, i18n.duration):
         assert f(missing, "ru") == "—" == f(missing, "en")
 
 

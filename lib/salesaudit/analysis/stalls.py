@@ -963,18 +963,3 @@ def analyse(ds, settings=None) -> StallsResult:
         backward_=comp.get("backward"),
         loops_=comp.get("loops"),
     )
-
-
-# ---------------------------------------------------------------------------
-# the display helpers moved to salesaudit.report.stalls; their old names still work here
-
-_MOVED = ("report_table", "money", "stage_names", "describe_stalled", "describe_skippers", "describe_not_judgeable",
-          "plot_km", "plot_manager_heatmap", "plot_money_at_risk")
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        from ..report import stalls as _report
-
-        return getattr(_report, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -168,7 +168,7 @@ def seeds_claim(result: FocusResult, seeds_scheme: str, others) -> dict:
 def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> str:
     """The seeds' claim as the model answers it, in ``lang`` (Markdown), or an empty string when no
     compared scheme has a personal plan."""
-    from ..analysis.stalls import money
+    from ..report.stalls import money
 
     seeds = [k for k, s in schemes.items() if s.has_personal_plan]
     others = [k for k in schemes if k not in seeds]

@@ -169,7 +169,7 @@ def assumptions_table(focus_assumptions: dict, lang: str) -> pd.DataFrame:
 
 def describe_scheme(scheme, lang: str) -> str:
     """One Markdown line per component of a scheme, in ``lang``."""
-    from ..analysis.stalls import money
+    from ..report.stalls import money
     from .schemes import Base, FocusUnits, GrowthPercent, KpiBasket, PlanPercent, RevenuePercent
 
     parts = []

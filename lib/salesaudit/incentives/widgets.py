@@ -81,7 +81,7 @@ def _html(text: str) -> dict:
 
 
 def _money(x, lang) -> str:
-    from ..analysis.stalls import money
+    from ..report.stalls import money
 
     return money(x, lang)
 

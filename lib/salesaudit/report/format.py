@@ -12,7 +12,6 @@ function                  ru                            en
 ``money(35722878.4, l)``  ``35 722 878 ₽``              ``RUB 35,722,878``
 ``date(2026-10-31)``      ``31.10.2026``                ``31 Oct 2026``
 ``datetime_(… 09:05)``    ``31.10.2026 09:05``          ``31 Oct 2026 09:05``
-``duration(12.34, l)``    ``12,3 с``                    ``12.3 s``
 ========================  ============================  ==========================
 
 * Grouping and decimal marks are CLDR's: ru groups with a no-break space (U+00A0) and uses a
@@ -28,7 +27,7 @@ function                  ru                            en
 * ``date``: ru ``dd.MM.yyyy``; en ``d MMM y`` (``31 Oct 2026``), day first like ru and unambiguous
   for British and American readers alike. ``datetime_`` adds a 24-hour ``HH:mm``. A timezone-aware
   moment is shown in its own wall time.
-* ``duration``: the value and its unit word from the message catalogue (``unit.*``), one decimal.
+* Durations need a unit word from the message catalogue, so they are :func:`salesaudit.report.i18n.duration`.
 * A missing value (None, NaN, NaT, ``pd.NA``) gives ``—`` everywhere.
 
 Machine outputs (JSON records, CSV, the command line's English log) do not use this module.
@@ -41,8 +40,8 @@ Machine outputs (JSON records, CSV, the command line's English log) do not use t
 ('35\\xa0722\\xa0878\\xa0₽', 'RUB\\xa035,722,878', '$1,500')
 >>> date("2026-10-31", "ru"), date("2026-10-31", "en"), datetime_("2026-10-31 09:05", "en")
 ('31.10.2026', '31 Oct 2026', '31 Oct 2026 09:05')
->>> duration(12.34, "ru"), duration(5400, "en"), duration(3 * 86400, "ru"), number(float("nan"), "ru")
-('12,3 с', '1.5 h', '3,0 дня', '—')
+>>> number(float("nan"), "ru")
+'—'
 """
 from __future__ import annotations
 
@@ -54,7 +53,7 @@ import numbers
 from decimal import Decimal
 from typing import Any, Optional
 
-__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "duration", "DURATION_UNITS"]
+__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS"]
 
 #: what a missing value looks like
 DASH = "—"
@@ -65,7 +64,7 @@ _NBSP = "\u00a0"
 _DATE = {"ru": "dd.MM.yyyy", "en": "d MMM y"}
 _TIME = "HH:mm"
 
-#: duration units: seconds per unit and the catalogue key of the unit word
+#: duration units: seconds per unit (the unit words are the catalogue's ``unit.*``; see i18n.duration)
 DURATION_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -207,22 +206,3 @@ def datetime_(moment, lang: str) -> str:
     ts = _timestamp(moment)
     value = _dt.datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute)
     return format_datetime(value, f"{_DATE[_check(lang)]} {_TIME}", locale=_locale(lang))
-
-
-def duration(seconds, lang: str, unit: Optional[str] = None, digits: int = 1) -> str:
-    """A duration given in seconds, in ``unit`` (``s``, ``min``, ``h``, ``d``; None: the largest
-    unit the value reaches), with ``digits`` decimals and the unit word from the catalogue.
-
-    >>> duration(90, "en"), duration(90, "ru", "s", 0), duration(86400, "en", "d"), duration(1, "ru", "d", 0)
-    ('1.5 min', '90 с', '1.0 days', '0 дней')
-    """
-    if missing(seconds):
-        return DASH
-    if unit is None:
-        s = abs(float(seconds))
-        unit = "d" if s >= 86400 else "h" if s >= 3600 else "min" if s >= 60 else "s"
-    if unit not in DURATION_UNITS:
-        raise ValueError(f"unknown duration unit {unit!r}; use one of {', '.join(DURATION_UNITS)}")
-    from .i18n import t
-
-    return t(f"unit.{unit}", lang, n=number(float(seconds) / DURATION_UNITS[unit], lang, digits))

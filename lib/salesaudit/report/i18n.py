@@ -37,7 +37,7 @@ import yaml
 from ..errors import SalesauditError, closest
 from . import format as _format
 
-__all__ = ["LANGUAGES", "PLURAL_FORMS", "PLURAL_ARGS", "LABELS", "t", "has", "plural_form"]
+__all__ = ["LANGUAGES", "PLURAL_FORMS", "PLURAL_ARGS", "LABELS", "t", "has", "plural_form", "duration"]
 
 LANGUAGES = ("ru", "en")
 #: the CLDR plural categories a plural message gives, per language
@@ -151,3 +151,21 @@ def t(key: str, lang: str, **fmt) -> str:
         forms = text
         text = forms.get(plural_form(fmt[arg], lang)) or forms["other"]
     return _Formatter(lang).vformat(text, (), fmt) if fmt else text
+
+
+def duration(seconds, lang: str, unit: str | None = None, digits: int = 1) -> str:
+    """A duration given in seconds, in ``unit`` (``s``, ``min``, ``h``, ``d``; None: the largest
+    unit the value reaches), the number formatted by :mod:`salesaudit.report.format` and the unit
+    word from the catalogue (a message, so it lives here: the format module needs no catalogue).
+
+    >>> duration(90, "en"), duration(90, "ru", "s", 0), duration(86400, "en", "d"), duration(1, "ru", "d", 0)
+    ('1.5 min', '90 с', '1.0 days', '0 дней')
+    """
+    if _format.missing(seconds):
+        return _format.DASH
+    if unit is None:
+        s = abs(float(seconds))
+        unit = "d" if s >= 86400 else "h" if s >= 3600 else "min" if s >= 60 else "s"
+    if unit not in _format.DURATION_UNITS:
+        raise ValueError(f"unknown duration unit {unit!r}; use one of {', '.join(_format.DURATION_UNITS)}")
+    return t(f"unit.{unit}", lang, n=_format.number(float(seconds) / _format.DURATION_UNITS[unit], lang, digits))

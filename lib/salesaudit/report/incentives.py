@@ -5,13 +5,13 @@ nothing here computes a number.
 """
 from __future__ import annotations
 
-from ..analysis.stalls import money
 from ..incentives import plots as ip
 from ..incentives.focus import explanation
 from .format import number as fmt_number
 from .format import percent as fmt_percent
 from .i18n import t
 from .page import Figure, Heading, Page, Table, Text
+from .stalls import money
 
 __all__ = ["page"]
 

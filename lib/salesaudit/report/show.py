@@ -157,15 +157,3 @@ def text_raw(markdown: str) -> None:
     from IPython.display import Markdown
 
     _display(Markdown(markdown))
-
-
-def load_warnings(ds, lang: str) -> None:
-    """The load verdict's warnings, in a box at the top of a report (nothing when the load is clean)."""
-    from IPython.display import HTML
-
-    from ..data.verdict import warning_texts
-    from .quality import warnings_html
-
-    box = warnings_html(warning_texts(ds, lang), lang)
-    if box:
-        _display(HTML(box))

@@ -55,8 +55,8 @@ from ..data.cache import CACHE_DIRNAME
 from ..data.params import RunConfig, load_run_config, parse_period
 from ..errors import SalesauditError, closest, display_path
 from ..report import format as fmt_
+from ..report.i18n import duration, t
 from ..report.i18n import has as _has_label
-from ..report.i18n import t
 from .record import MIME, read_records
 
 __all__ = [
@@ -819,7 +819,7 @@ def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional
             line += f'<a href="{quote(r.html.name)}">{e(t("index.open", lang))}</a>'
         else:
             line += f'<span class="none">{e(t("index.no_html", lang))}</span>'
-        line += f'<span class="time">{e(fmt_.duration(r.seconds, lang, "s"))}</span>'
+        line += f'<span class="time">{e(duration(r.seconds, lang, "s"))}</span>'
         parts.append(f"<div>{line}</div>")
         if not r.ok:
             shown = failure_text(r.stem, r.message, r.cell, r.cell_heading, lang) if r.message is not None else (r.error or "")

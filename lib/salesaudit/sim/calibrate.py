@@ -29,7 +29,7 @@ attrition                 leavers per seller-month over the data's span (exact C
 What a CRM cannot tell — the head of sales' coaching effect, ramp-up of new hires, time to fill
 a vacancy, the minutes of admin per lead — are assumptions (:data:`ASSUMPTIONS`, overridable from
 ``params/simulation/*.yaml`` via :func:`load_assumptions`), listed in ``assumptions_`` next to
-every result. :func:`calibration_tables` and :func:`calibration_notes` give these tables and the
+every result. :func:`salesaudit.report.capacity.calibration_tables` and ``calibration_notes`` give these tables and the
 notes in the report's language.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, H
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
-__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "calibration_notes", "calibration_tables", "conversion_check", "load_assumptions",
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "conversion_check", "load_assumptions",
            "lognormal_fit", "revenue_plan", "seller_channels", "touch_by_stage"]
 
 #: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
@@ -725,21 +725,3 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         conversions_=conversion_check(rt[rt["created_at"] >= deal_lo], channel_logit, resp["seller_offset"], float(beta)),
         assumptions_=assumptions_tbl, stays_=stays, notes=list(notes), note_keys_=list(notes.keys),
     )
-
-
-# --------------------------------------------------------------------------- the calibration in the report's language
-# (moved to :mod:`salesaudit.report.capacity`; these wrappers keep the old imports working)
-
-
-def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
-    """The calibration's tables in ``lang`` (see :func:`salesaudit.report.capacity.calibration_tables`)."""
-    from ..report.capacity import calibration_tables as _tables
-
-    return _tables(cal, lang)
-
-
-def calibration_notes(cal: Calibration, lang: str) -> list[str]:
-    """The calibration's notes in ``lang`` (see :func:`salesaudit.report.capacity.calibration_notes`)."""
-    from ..report.capacity import calibration_notes as _notes
-
-    return _notes(cal, lang)
