@@ -133,8 +133,7 @@ _REPLACE = re.compile(r"""\.replace\(\s*["'],["']\s*,\s*["'](?:\\u00a0|\\u202f|\
 #: (module, the matched text) -> why it may format a number itself
 ALLOWED = {
     ("runs/cli.py", "{nb.seconds:.1f}"): "the command line's progress log, in English by design (machine-readable output stays as it was)",
-    ("data/params.py", "{v:.4f}"): "YAML reads a period such as 10.2026 as a float: turned back into the text it was written as, not shown",
-    ("data/params.py", "{value:.4f}"): "YAML reads a moment such as 10.2026 as a float: turned back into the text it was written as, not shown",
+    ("data/params.py", "{value:.4f}"): "YAML reads a period or moment such as 10.2026 as a float: turned back into the text it was written as, not shown",
     ("synth/__init__.py", "{float(v):.2f}"): "the synthetic CRM export writes numbers the way a CRM does (machine input for the loader)",
 }
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 
 from ..errors import ParameterError, closest, display_path
 from .model import TABLES
+from .parse import currency_code
 from .presets import load_preset
 from .schema import (  # noqa: F401  (read_yaml, validate… are also imported from here)
     SCHEMA_TABLE_HEAD,
@@ -482,9 +483,7 @@ class RunConfig(_Strict):
             return v
         if isinstance(v, dt.date):
             v = v.isoformat()
-        if isinstance(v, float):  # YAML reads 10.2026 as a number
-            v = f"{v:.4f}"
-        return parse_period(str(v)).label
+        return parse_period(_yaml_text(v)).label
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -504,8 +503,6 @@ class RunConfig(_Strict):
     @field_validator("currency")
     @classmethod
     def _currency(cls, v):
-        from .parse import currency_code
-
         if v is None:
             return v
         code = currency_code(v)
@@ -516,8 +513,6 @@ class RunConfig(_Strict):
     @field_validator("exchange_rates", mode="before")
     @classmethod
     def _rates(cls, v):
-        from .parse import currency_code
-
         if not isinstance(v, dict):
             return v
         out = {}
@@ -597,6 +592,11 @@ _MOMENT_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(
 _MOMENT_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
+def _yaml_text(value) -> str:
+    """A config value as the user wrote it: YAML reads an unquoted ``10.2026`` as the number 10.2026."""
+    return f"{value:.4f}" if isinstance(value, float) else str(value).strip()
+
+
 def parse_moment(value) -> dt.datetime:
     """A moment as people write it in a config; a date alone is the end of that day, a month its end.
 
@@ -613,9 +613,7 @@ def parse_moment(value) -> dt.datetime:
         return value
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time(23, 59, 59))
-    text = str(value).strip()
-    if isinstance(value, float):  # YAML reads 10.2026 as a number
-        text = f"{value:.4f}"
+    text = _yaml_text(value)
     try:
         if m := _MOMENT_ISO.match(text):
             y, mo, d, hh, mm, ss, off = m.groups()
