@@ -233,3 +233,15 @@ def test_numeric_format_specs_in_messages_follow_the_language():
     assert t("capacity.overload_yes", "en", delta=0.125, lo=-0.5, hi=1) == "+0.12 to the win log-odds per +10 open deals (95 % CI -0.50…+1.00)."
     assert t("leads.overnight_text", "ru", n=3, decided=10, share=0.3).endswith(f"**3** из 10 лидов (**30,0{NBSP}%**).")
     assert t("dq.example_of", "en", reason="r", code="c") == "**r** (`c`)"  # other placeholders as str.format
+
+
+def test_tables_show_yes_no_never_python_booleans():
+    import pandas as pd
+
+    from salesaudit.report.show import _yes_no
+
+    df = pd.DataFrame({"flag": [True, False], "maybe": pd.Series([True, None], dtype=object), "n": [1, 2]})
+    ru, en = _yes_no(df, "ru"), _yes_no(df, "en")
+    assert ru["flag"].tolist() == ["да", "нет"] and en["flag"].tolist() == ["yes", "no"]
+    assert en["maybe"].iloc[0] == "yes" and pd.isna(en["maybe"].iloc[1])  # a blank stays blank (shown as —)
+    assert en["n"].tolist() == [1, 2]

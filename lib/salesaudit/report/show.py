@@ -8,6 +8,7 @@ in the report language: the one passed, else the last one a heading, text or ``s
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import format as fmt_
@@ -106,15 +107,33 @@ def table(df: pd.DataFrame, max_rows: int = 30, lang: str | None = None) -> None
     """A table without its index, cut to ``max_rows`` rows (the rest is counted below it).
 
     Float cells are formatted in ``lang`` (see :func:`current_lang`) by :func:`_fmt`, date-time
-    columns by :func:`_dates`; integer columns (counts, but also ids) are shown as they are.
+    columns by :func:`_dates`, yes/no cells by :func:`_yes_no`; integer columns (counts, but also
+    ids) are shown as they are.
     """
     from IPython.display import HTML, Markdown
 
     lang = current_lang(lang)
-    shown = _dates(df.head(max_rows), lang)
+    shown = _yes_no(_dates(df.head(max_rows), lang), lang)
     _display(HTML(shown.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))))
     if len(df) > max_rows:
         _display(Markdown(f"… +{fmt_.integer(len(df) - max_rows, lang)}"))
+
+
+def _yes_no(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Cells that are booleans (a bool column, or an object column of booleans and blanks) as the
+    catalogue's yes/no in ``lang``, never Python's True/False."""
+    cols = []
+    for i in range(df.shape[1]):
+        s = df.iloc[:, i]
+        if pd.api.types.is_bool_dtype(s.dtype) or (s.dtype == object and len(s.dropna()) and all(isinstance(v, (bool, np.bool_)) for v in s.dropna())):
+            cols.append(i)
+    if not cols:
+        return df
+    out = df.copy()
+    yes, no = t("index.yes", lang), t("index.no", lang)
+    for i in cols:
+        out.isetitem(i, [None if v is None or (not isinstance(v, (bool, np.bool_)) and pd.isna(v)) else (yes if v else no) for v in df.iloc[:, i]])
+    return out
 
 
 def _dates(df: pd.DataFrame, lang: str) -> pd.DataFrame:
