@@ -59,3 +59,54 @@ def client(tmp_path):
         return path
 
     return make
+
+
+
+# ---------------------------------------------------------------- nbval's executions, shared
+# nbval executes every committed notebook in a real kernel and compares its outputs with the
+# committed ones. The plugin below keeps the outputs nbval got, so that the tests that read the key
+# results a notebook records (salesaudit.runs.record) read them from that same execution instead of
+# running the notebook again: each notebook runs once per `make test`.
+
+
+class _SharedExecutions:
+    """Collects the recorded key results of every notebook cell nbval runs (a global plugin)."""
+
+    def __init__(self):
+        self.records: dict = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield
+        outputs = getattr(item, "test_outputs", None)  # nbval's cell item, once the cell has run
+        if call.when != "call" or outputs is None:
+            return
+        from salesaudit.runs.record import MIME
+
+        records = self.records.setdefault(item.path.stem, {})
+        for out in outputs:
+            payload = (out.get("data") or {}).get(MIME)
+            if isinstance(payload, dict) and "key" in payload:
+                records[payload["key"]] = payload.get("value")
+
+
+def pytest_configure(config):
+    if not config.pluginmanager.has_plugin("salesaudit-shared-executions"):
+        config.pluginmanager.register(_SharedExecutions(), "salesaudit-shared-executions")
+
+
+def executed_records(config) -> dict:
+    """``{notebook stem: {key: value}}`` recorded by the notebooks nbval executed in this session.
+
+    The committed notebooks run with their committed parameters (the demo). Empty when the session
+    runs without ``--nbval`` or without ``notebooks/``.
+    """
+    plugin = config.pluginmanager.get_plugin("salesaudit-shared-executions")
+    return dict(plugin.records) if plugin is not None else {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``reads_notebooks`` run after nbval's items, so that they read its executions."""
+    late = [i for i in items if i.get_closest_marker("reads_notebooks")]
+    if late:
+        items[:] = [i for i in items if not i.get_closest_marker("reads_notebooks")] + late

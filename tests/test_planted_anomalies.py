@@ -1,27 +1,33 @@
 """The audit finds exactly what the synthetic department plants, and flags nobody else.
 
-Notebooks 01 and 02 run through the real runner (papermill, real kernels) on the demo, in
-English; the key results they record are compared with ``data_samples/demo_generic/ANOMALIES.json``.
+Notebooks 01–04 run once per test session in real kernels: under ``make test`` these are nbval's
+executions of the committed notebooks (on the demo), read through ``notebooks/conftest.py``;
+without nbval in the session the real runner (papermill) executes them here. The key results they
+record are compared with ``data_samples/demo_generic/ANOMALIES.json``.
 """
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import REPO
+from conftest import REPO, executed_records
 
 from salesaudit.runs.runner import run
 
-pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.reads_notebooks]
+NOTEBOOKS = ["01_funnel", "02_stage_stalls", "03_leads", "04_plan_fact"]
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 PLANTED = {ANOMALIES[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer")}
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
+def records(request, tmp_path_factory):
+    shared = executed_records(request.config)
+    if all(shared.get(name) for name in NOTEBOOKS):
+        return {name: shared[name] for name in NOTEBOOKS}
     out = tmp_path_factory.mktemp("planted")
-    result = run(REPO / "params" / "clients" / "demo.yaml", out_dir=out, language="en", notebooks=["01_funnel", "02_stage_stalls", "03_leads", "04_plan_fact"], progress=False)
+    result = run(REPO / "params" / "clients" / "demo.yaml", out_dir=out, language="en", notebooks=NOTEBOOKS, progress=False)
     assert result.ok, [(n.stem, n.error) for n in result.notebooks]
     return {n.stem: n.records for n in result.notebooks}
 
@@ -70,3 +76,13 @@ def test_no_manager_without_a_planted_anomaly_is_flagged(records):
     assert f"{ANOMALIES['weak_closer']['manager']}:proposal>invoice" in funnel["flagged_below"]
     assert ANOMALIES["slow_responder"]["manager"] in funnel["lead_flagged_below"]
     assert managers_of(stalls["slow_managers"]) == {ANOMALIES["overloaded_manager"]["manager"]}
+
+
+def test_the_records_come_from_nbvals_execution_when_it_ran(request, records):
+    """Under `make test` the notebooks are not executed a second time for this module."""
+    ran = {i.path.stem for i in request.session.items if i.path.suffix == ".ipynb"}
+    if not set(NOTEBOOKS) <= ran:
+        pytest.skip("nbval does not execute notebooks 01-04 in this session: the runner executed them here")
+    shared = executed_records(request.config)
+    assert {name: shared[name] for name in NOTEBOOKS} == records
+    assert shared["02_stage_stalls"]["stalled_stages"] == ["proposal"]

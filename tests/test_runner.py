@@ -426,3 +426,64 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
     with pytest.raises(SalesauditError, match=r"The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 20 Oct 2026"):
         run(config, out_dir=tmp_path / "never", period="2027-05", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
     assert not (tmp_path / "never").exists()
+
+
+# ---------------------------------------------------------------------------
+# warm kernels: one kernel per worker, reset between notebooks, replaced when it died
+
+
+def _kernel_processes() -> int:
+    import psutil
+
+    return sum(1 for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or []))
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """Five notebooks in one worker: a leak attempt, a check, a failure, a kernel that dies, one after it."""
+    import nbformat
+
+    folder = tmp_path_factory.mktemp("warm")
+    probe = ("code", "import os, sys\nfrom salesaudit.runs.record import record\n"
+                     "record('pid', os.getpid())\nrecord('leaked', 'secret' in dir())\n"
+                     "record('modules', 'salesaudit.data.loader' in sys.modules)")
+    nbformat.write(_notebook([PARAMS_CELL, ("code", "secret = 42\nimport matplotlib.pyplot as plt\nplt.figure()"), probe]), str(folder / "00_first.ipynb"))
+    nbformat.write(_notebook([PARAMS_CELL, probe, ("code", "import matplotlib.pyplot as plt\nrecord('figures', len(plt.get_fignums()))")]),
+                   str(folder / "01_second.ipynb"))
+    nbformat.write(_notebook([PARAMS_CELL, ("code", "x = 1\n1 / 0")]), str(folder / "02_fails.ipynb"))
+    nbformat.write(_notebook([PARAMS_CELL, probe, ("code", "os._exit(1)")]), str(folder / "03_dies.ipynb"))
+    nbformat.write(_notebook([PARAMS_CELL, probe]), str(folder / "04_after.ipynb"))
+    before = _kernel_processes()
+    result = run(CONFIG, out_dir=folder / "out", notebooks_dir=folder, progress=False, preflight=False, language="en", workers=1)
+    return result, before
+
+
+def test_a_warm_kernel_runs_the_next_notebook_clean(warm):
+    result, _ = warm
+    first, second = result.notebooks[0].records, result.notebooks[1].records
+    assert first["pid"] == second["pid"]  # the same kernel ...
+    assert second["leaked"] is False  # ... with nothing left of the notebook before
+    assert second["figures"] == 0
+    # the runner's reset cell is not in the executed notebook: the cells are the notebook's own
+    import nbformat
+
+    executed = nbformat.read(str(result.out_dir / "01_second.ipynb"), as_version=4)
+    assert not any("salesaudit-reset" in c.metadata.get("tags", []) for c in executed.cells)
+    assert [c.source for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])] == \
+        [c.source for c in nbformat.read(str(result.out_dir.parent / "01_second.ipynb"), as_version=4).cells]
+
+
+def test_a_kernel_that_died_is_replaced_and_failures_keep_their_cell_numbers(warm):
+    result, _ = warm
+    by = {n.stem: n for n in result.notebooks}
+    assert by["02_fails"].status == "failed" and by["02_fails"].cell == 2  # ran after the reset cell, not counted
+    assert "ZeroDivisionError" in by["02_fails"].error
+    assert by["03_dies"].status == "failed"
+    assert by["04_after"].status == "ok"
+    assert by["04_after"].records["pid"] != by["01_second"].records["pid"]
+    assert by["04_after"].records["leaked"] is False
+
+
+def test_no_kernel_is_left_running_after_a_run(warm):
+    _, before = warm
+    assert _kernel_processes() == before

@@ -28,6 +28,11 @@ outside the data (:mod:`salesaudit.data.coverage`). A period the data cover only
 part gets a banner at the top of every page, and the load warnings of the
 preflight (:func:`salesaudit.data.verdict.warning_texts`) are shown on the index page.
 
+Each worker keeps one kernel warm: the notebooks it executes run one after another in the same
+kernel, whose namespace is reset in between (``%reset -f``, figures closed), so the imports of
+pandas, SciPy and the plotting stack are paid once per worker rather than once per notebook.
+A kernel that died is replaced before the next notebook (:class:`KernelSlot`).
+
 Kernels are shut down without the interrupt (SIGINT) jupyter_client sends before
 every shutdown: papermill asks the kernel for its info right after the last cell,
 and a SIGINT that lands while the kernel is still in that request's handler makes
@@ -68,6 +73,7 @@ __all__ = [
     "export_html",
     "render_index",
     "QuietShutdownKernelManager",
+    "KernelSlot",
     "failing_cell",
 ]
 
@@ -246,10 +252,76 @@ def run(
     out = out.resolve()
     cache = Path(cache_dir).resolve() if cache_dir is not None else out / CACHE_DIRNAME
 
+    workers = max(1, min(int(workers if workers is not None else (os.cpu_count() or 1)), len(selected) or 1))
+    with _quiet_kernel_env(workers):
+        pool = None
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            # the workers start now, each with its kernel importing what the notebooks need, while
+            # this process loads the data (one core loads, the other warms up)
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, initargs=(kernel_name, str(nb_dir)))
+            pool.submit(_started)
+        try:
+            banner, warnings, coverage = _preflight(cfg, cache, out, lang, preflight, banner, load_warnings)
+        except BaseException:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+        parameters = {
+            "config_path": str(config_path),
+            "period": cfg.period,
+            "grain": cfg.grain,
+            "language": lang,
+            "dataset_cache": str(cache) if (preflight or (cache / "meta.json").is_file()) else None,
+        }
+        bar = tqdm(total=len(selected), unit="notebook", disable=not progress, file=sys.stderr, leave=True)
+        by_path: dict[Path, NotebookResult] = {}
+        if pool is None:
+            slot = KernelSlot(kernel_name, nb_dir)
+            try:
+                for path in selected:
+                    bar.set_description(path.stem)
+                    by_path[path] = _run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner, slot=slot)
+                    bar.update(1)
+            finally:
+                slot.close()
+        else:
+            from concurrent.futures import as_completed
+
+            # the longest notebooks first, so that the last to finish is a short one
+            order = sorted(selected, key=lambda p: -_expected_seconds(p))
+            with pool:
+                futures = {pool.submit(_run_in_worker, path, out, parameters, nb_dir, kernel_name, lang, banner=banner): path for path in order}
+                for fut in as_completed(futures):
+                    path = futures[fut]
+                    try:
+                        by_path[path] = fut.result()
+                    except Exception as exc:  # the worker process itself died
+                        by_path[path] = _dead_worker(path, out, exc)
+                    bar.set_description(path.stem)
+                    bar.update(1)
+    bar.close()
+    results = [by_path[p] for p in selected]
+
+    index = out / "index.html"
+    index.write_text(render_index(cfg, results, banner=banner, warnings=warnings), encoding="utf-8")
+    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg, coverage=coverage,
+                     banner=banner, warnings=warnings)
+
+
+def _preflight(cfg: RunConfig, cache: Path, out: Path, lang: str, preflight: bool, banner, load_warnings):
+    """Load the data once (or read the stored load), judge the period, create ``out`` and store the load.
+
+    Returns ``(banner, warnings, coverage)``. A SalesauditError (a refused load, a period wholly
+    outside the data, a folder that cannot be created) stops the run before any notebook.
+    """
     coverage = None
     warnings = [str(w) for w in (load_warnings or [])]
+    fresh = False
     if preflight:
-        from ..data.cache import dataset_key, load_cached, save_dataset
+        from ..data.cache import dataset_key, load_cached
         from ..data.coverage import period_coverage
         from ..data.loader import load_dataset  # a SalesauditError here stops the run
         from ..data.verdict import warning_texts
@@ -275,47 +347,10 @@ def run(
             f"How to fix: choose another folder with --out."
         ) from None
     if preflight and fresh:
+        from ..data.cache import save_dataset
+
         save_dataset(ds, cache, key)
-
-    parameters = {
-        "config_path": str(config_path),
-        "period": cfg.period,
-        "grain": cfg.grain,
-        "language": lang,
-        "dataset_cache": str(cache) if (preflight or (cache / "meta.json").is_file()) else None,
-    }
-
-    workers = max(1, min(int(workers if workers is not None else (os.cpu_count() or 1)), len(selected) or 1))
-    bar = tqdm(total=len(selected), unit="notebook", disable=not progress, file=sys.stderr, leave=True)
-    by_path: dict[Path, NotebookResult] = {}
-    with _quiet_kernel_env(workers):
-        if workers == 1 or len(selected) <= 1:
-            for path in selected:
-                bar.set_description(path.stem)
-                by_path[path] = _run_one(path, out, parameters, nb_dir, kernel_name, lang, banner=banner)
-                bar.update(1)
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # the longest notebooks first, so that the last to finish is a short one
-            order = sorted(selected, key=lambda p: -_expected_seconds(p))
-            with ProcessPoolExecutor(max_workers=min(workers, len(selected))) as pool:
-                futures = {pool.submit(_run_one, path, out, parameters, nb_dir, kernel_name, lang, banner=banner): path for path in order}
-                for fut in as_completed(futures):
-                    path = futures[fut]
-                    try:
-                        by_path[path] = fut.result()
-                    except Exception as exc:  # the worker process itself died
-                        by_path[path] = _dead_worker(path, out, exc)
-                    bar.set_description(path.stem)
-                    bar.update(1)
-    bar.close()
-    results = [by_path[p] for p in selected]
-
-    index = out / "index.html"
-    index.write_text(render_index(cfg, results, banner=banner, warnings=warnings), encoding="utf-8")
-    return RunResult(out_dir=out, index=index, notebooks=results, config=cfg, coverage=coverage,
-                     banner=banner, warnings=warnings)
+    return banner, warnings, coverage
 
 
 def _expected_seconds(path: Path) -> float:
@@ -362,6 +397,211 @@ class QuietShutdownKernelManager(AsyncKernelManager):
         await super()._async_interrupt_kernel()
 
 
+#: the tag of the cell the runner puts first in a notebook that runs in a used kernel (removed from the output)
+RESET_TAG = "salesaudit-reset"
+#: that cell: a clean namespace, no open figures
+RESET_CODE = """\
+get_ipython().run_line_magic("reset", "-f")
+import matplotlib.pyplot as _plt
+_plt.close("all")
+del _plt
+"""
+
+#: run in a worker's kernel while the main process loads the data: the imports every notebook makes
+WARM_CODE = """\
+import salesaudit, salesaudit.data.loader, salesaudit.data.cache, salesaudit.report.page, salesaudit.report.show
+import scipy.stats, matplotlib.pyplot, seaborn
+"""
+
+#: ipykernel >= 7 warns on every start that local TCP is unencrypted; keep the terminal clean
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
+class KernelSlot:
+    """One kernel kept warm, and connected, for the notebooks a worker executes one after another.
+
+    :meth:`connection` starts the kernel and its client the first time (and again after the kernel
+    died) and says whether the kernel was used before: then the notebook first runs
+    :data:`RESET_CODE` (a cell the runner adds and removes again, see :func:`with_reset_cell`), so
+    that it sees nothing of the notebook before, only the modules already imported. Papermill runs
+    every notebook on that kernel and client (the engine :data:`WARM_ENGINE`), so neither a kernel
+    start nor a client's connection is paid per notebook. :meth:`warm` starts the kernel ahead and
+    imports what every notebook needs. :meth:`close` stops the kernel.
+    """
+
+    def __init__(self, kernel_name: str = "python3", cwd=None):
+        self.kernel_name = kernel_name
+        self.cwd = str(cwd) if cwd is not None else None
+        self.km: Optional[QuietShutdownKernelManager] = None
+        self.kc = None
+        self.used = False
+
+    def _alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        return self.km is not None and self.km.has_kernel and bool(run_sync(self.km.is_alive)())
+
+    def _start(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and not self._alive():
+            self.close()
+        if self.km is None:
+            km = QuietShutdownKernelManager(kernel_name=self.kernel_name)
+            kwargs = {"cwd": self.cwd} if self.cwd else {}
+            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, **kwargs)
+            kc = km.client()
+            kc.start_channels()
+            run_sync(kc.wait_for_ready)(timeout=60)
+            kc.allow_stdin = False
+            self.km, self.kc, self.used = km, kc, False
+
+    def connection(self) -> tuple:
+        """``(kernel manager, kernel client, used)`` for the next notebook; ``used``: reset it first."""
+        self._start()
+        used, self.used = self.used, True
+        return self.km, self.kc, used
+
+    def warm(self) -> None:
+        """Start the kernel now and import what every notebook imports (the next notebook resets it)."""
+        import nbformat
+
+        km, kc, _ = self.connection()
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WARM_CODE)])
+        client = _warm_client_class()(_Managed(nb), km=km, kc=kc, kernel_name=self.kernel_name, timeout=120)
+        client.execute()
+
+    def close(self) -> None:
+        """Stop the kernel (nothing to do when none was started).
+
+        Every notebook's outputs are saved by then and the kernel holds nothing else, so it is
+        stopped at once rather than asked and waited for (which took half a second at the end of
+        every run).
+        """
+        from jupyter_core.utils import run_sync
+
+        km, kc, self.km, self.kc = self.km, self.kc, None, None
+        if kc is not None:
+            try:
+                kc.stop_channels()
+            except Exception:  # pragma: no cover
+                pass
+        if km is not None and km.has_kernel:
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:  # pragma: no cover - a kernel that is already gone
+                pass
+
+
+class _Managed:
+    """The one attribute papermill's client reads of its notebook manager, for :meth:`KernelSlot.warm`."""
+
+    def __init__(self, nb):
+        self.nb = nb
+
+    def __getattr__(self, name):  # the manager's cell hooks: nothing to record here
+        return lambda *a, **k: None
+
+
+#: the papermill engine that runs a notebook on a :class:`KernelSlot`'s kernel and client
+WARM_ENGINE = "salesaudit-warm"
+
+
+def _warm_client_class():
+    """papermill's notebook client, on a kernel client that stays connected (``kc=``)."""
+    from papermill.clientwrap import PapermillNotebookClient
+
+    class WarmNotebookClient(PapermillNotebookClient):
+        def __init__(self, nb_man, km=None, kc=None, **kw):
+            super().__init__(nb_man, km=km, **kw)
+            self.kc = kc  # nbclient connects a new client only when it has none
+
+    return WarmNotebookClient
+
+
+def _register_warm_engine() -> None:
+    """Register :data:`WARM_ENGINE` with papermill (once per process)."""
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    if WARM_ENGINE in papermill_engines._engines:
+        return
+    client_class = _warm_client_class()
+
+    class WarmEngine(NBClientEngine):
+        """papermill's nbclient engine (the same arguments) on a warm kernel and its client."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                     start_timeout=60, execution_timeout=None, **kwargs):
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(safe, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger_papermill(),
+                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            return client_class(nb_man, **final).execute()
+
+    papermill_engines.register(WARM_ENGINE, WarmEngine)
+
+
+def logger_papermill():
+    from papermill.log import logger
+
+    return logger
+
+
+#: the warm kernel of this worker process (see _worker_slot)
+_SLOT: Optional[KernelSlot] = None
+
+
+def _worker_slot(kernel_name: str, cwd=None) -> KernelSlot:
+    """This worker process's warm kernel, shut down when the worker exits."""
+    global _SLOT
+    if _SLOT is None or _SLOT.kernel_name != kernel_name:
+        from multiprocessing import util
+
+        if _SLOT is not None:
+            _SLOT.close()
+        _SLOT = KernelSlot(kernel_name, cwd)
+        util.Finalize(None, _SLOT.close, exitpriority=10)
+    return _SLOT
+
+
+def _warm_worker(kernel_name: str, cwd: str) -> None:
+    """A worker's initializer: its kernel starts and imports while the main process loads the data."""
+    try:
+        _worker_slot(kernel_name, cwd).warm()
+    except Exception:  # a kernel that cannot start fails the notebook later, with its own message
+        pass
+
+
+def with_reset_cell(nb):
+    """A copy of ``nb`` that first resets a used kernel (a cell tagged :data:`RESET_TAG`)."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell(RESET_CODE, metadata={"tags": ["remove_cell", RESET_TAG]})
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def without_reset_cell(nb) -> bool:
+    """Remove the reset cell from an executed notebook; True when there was one."""
+    n = len(nb.cells)
+    nb.cells = [c for c in nb.cells if RESET_TAG not in (c.get("metadata") or {}).get("tags", [])]
+    return len(nb.cells) != n
+
+
+def _started() -> None:
+    """A no-op task: submitting it makes the pool start its workers (and their kernels) now."""
+
+
+def _run_in_worker(path, out, parameters, cwd, kernel_name, lang, banner=None) -> "NotebookResult":
+    return _run_one(path, out, parameters, cwd, kernel_name, lang, banner=banner, slot=_worker_slot(kernel_name, cwd))
+
+
 @contextmanager
 def _quiet_kernel_env(workers: int = 1):
     """The kernels' environment for a run.
@@ -397,7 +637,7 @@ def _notebook_title(nb, stem: str, lang: str) -> str:
 
 
 def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: str, lang: str,
-             banner: Optional[str] = None) -> NotebookResult:
+             banner: Optional[str] = None, slot: Optional[KernelSlot] = None) -> NotebookResult:
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -414,9 +654,17 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
     failed_in_cell = False
     start = time.perf_counter()
     try:
-        title = _notebook_title(nbformat.read(str(path), as_version=4), stem, lang)
+        source_nb = nbformat.read(str(path), as_version=4)
+        title = _notebook_title(source_nb, stem, lang)
+        source, warm = str(path), {}
+        if slot is not None:
+            _register_warm_engine()
+            km, kc, used = slot.connection()
+            warm = {"km": km, "kc": kc, "engine_name": WARM_ENGINE}
+            if used:
+                source = with_reset_cell(source_nb)
         papermill.execute_notebook(
-            str(path),
+            source,
             str(out_ipynb),
             parameters=parameters,
             cwd=str(cwd),
@@ -424,10 +672,10 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
             progress_bar=False,
             log_output=False,
             report_mode=False,
-            # ipykernel >= 7 warns on every start that local TCP is unencrypted; keep the terminal clean
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=KERNEL_ARGS,
             # no SIGINT before the shutdown: it makes the kernel log a KeyboardInterrupt at ERROR
             kernel_manager_class=QuietShutdownKernelManager,
+            **warm,
         )
     except PapermillExecutionError as exc:
         status, ename, evalue = "failed", exc.ename, exc.evalue
@@ -442,6 +690,8 @@ def _run_one(path: Path, out: Path, parameters: dict, cwd: Path, kernel_name: st
     if out_ipynb.exists():
         try:
             executed = nbformat.read(str(out_ipynb), as_version=4)
+            if without_reset_cell(executed):
+                nbformat.write(executed, str(out_ipynb))
             records = read_records(executed)
         except Exception:  # a half-written file: keep the failure that caused it
             executed = None

@@ -51,7 +51,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import stats
+from scipy.special import ndtr, ndtri  # what scipy.stats.norm.cdf / ppf compute, without their per-call overhead
 
 from .coaching import CoachingEffect
 from .inflow import LeadInflow
@@ -279,15 +279,19 @@ class DepartmentParams:
 
 @dataclass
 class SimResult:
-    """One replication: per-lead records and the summary figures."""
+    """One replication: per-lead records and the summary figures.
+
+    ``leads``, ``monthly`` and ``sellers`` are None when the run was asked for its summary alone
+    (``simulate(..., tables=False)``, what a sweep reads).
+    """
 
     params: DepartmentParams
     days: float
     seed: object
-    leads: pd.DataFrame
+    leads: Optional[pd.DataFrame]
     summary: dict
-    monthly: pd.DataFrame
-    sellers: pd.DataFrame
+    monthly: Optional[pd.DataFrame]
+    sellers: Optional[pd.DataFrame]
 
 
 # --------------------------------------------------------------------------- the model
@@ -296,8 +300,9 @@ class SimResult:
 class _Department:
     """The state and the event handlers of one run."""
 
-    def __init__(self, p: DepartmentParams, days: float, seed):
+    def __init__(self, p: DepartmentParams, days: float, seed, tables: bool = True):
         self.p = p
+        self.tables = tables
         self.days = float(days)
         self.T = self.days * _DAY
         self.rng = np.random.default_rng(seed)
@@ -721,9 +726,9 @@ class _Department:
             # residual stay: the seller's lognormal conditioned on having lasted ``age`` already
             c = self.scale_by[k][j] if self.scale_by[k] is not None else 1.0
             mu = st.mu + math.log(c)
-            lo = stats.norm.cdf((math.log(age) - mu) / st.sigma)
+            lo = float(ndtr((math.log(age) - mu) / st.sigma))
             uu = lo + (1 - lo) * rng.random()
-            stay = math.exp(mu + st.sigma * stats.norm.ppf(min(uu, 1 - 1e-12))) - age
+            stay = math.exp(mu + st.sigma * float(ndtri(min(uu, 1 - 1e-12)))) - age
             u = rng.random(S)
             z = rng.standard_normal(S)
             # walk from the current stage: its remaining stay replaces the drawn one (path() applies
@@ -756,7 +761,7 @@ class _Department:
             setattr(self, name, np.asarray(getattr(self, name), dtype=np.int64 if name == "owner" else bool if name in ("lost", "overnight", "converted", "won") else float))
         self.ch = np.asarray(self.ch, dtype=np.int64)
         names = [s.key for s in self.sellers]
-        leads = pd.DataFrame(
+        leads = None if not self.tables else pd.DataFrame(
             {
                 "arrived": self.t,
                 "channel": np.asarray(self.channel_names, dtype=object)[self.ch] if n else np.array([], dtype=object),
@@ -791,7 +796,7 @@ class _Department:
             end = T if np.isnan(self.left_day[k]) else min(self.left_day[k] * _DAY, T)
             avail.append(max(wt.worked(end) - wt.worked(min(start, end)), 0.0) * max(s.capacity, 1e-9))
         avail = np.asarray(avail)
-        deal_days = self._deal_days_by_seller()
+        deal_days = self._deal_days_by_seller() if self.tables else None
         # touch minutes done inside the horizon: ∫ touch(t) dt over [0, T] (minutes per day × minutes / 1440)
         touch = np.zeros(len(avail))
         for k in range(len(avail)):
@@ -799,7 +804,7 @@ class _Department:
             touch[k] = (self.touch_area[k] + self.touch_now[k] * (T - min(self.touch_last[k], T))) / _DAY
         busy = np.asarray(self.busy[: len(avail)])
         util = np.where(avail > 0, (busy + touch) / np.maximum(avail, 1e-9), np.nan)
-        months = self._monthly(won_new, init_close, won_init, init_amt)
+        months = self._monthly(won_new, init_close, won_init, init_amt) if self.tables else None
         summary = {
             "leads": int(n),
             "lost_leads": int(self.lost.sum()),
@@ -821,7 +826,7 @@ class _Department:
         if p.plan_revenue is not None:
             summary["plan_met"] = float(revenue >= p.plan_revenue)
             summary["attainment"] = revenue / p.plan_revenue if p.plan_revenue > 0 else np.nan
-        sellers = pd.DataFrame(
+        sellers = None if not self.tables else pd.DataFrame(
             {
                 "seller": names,
                 "is_head": [s.is_head for s in self.sellers],
@@ -880,12 +885,13 @@ class _Department:
         return pd.DataFrame(rows)
 
 
-def simulate(params: DepartmentParams, days: float = 91, seed=0) -> SimResult:
+def simulate(params: DepartmentParams, days: float = 91, seed=0, tables: bool = True) -> SimResult:
     """Run the department for ``days`` calendar days from ``params.start``; one replication.
 
     The run continues after the horizon until every lead and deal present is finished (with no
     new arrivals), so response times and deal lifetimes are complete; the summary counts what
     happened inside the horizon (leads arrived, deals created, deals won and their revenue).
+    ``tables=False`` keeps the summary alone (what a sweep reads), with the same numbers.
 
     >>> p = DepartmentParams.example(managers=4, leads_per_year=2000)
     >>> r = simulate(p, days=30, seed=1)
@@ -893,8 +899,10 @@ def simulate(params: DepartmentParams, days: float = 91, seed=0) -> SimResult:
     True
     >>> 0 < r.summary["won"] < r.summary["deals"] < r.summary["leads"]
     True
+    >>> simulate(p, days=30, seed=1, tables=False).summary == r.summary
+    True
     """
-    model = _Department(params, days, seed)
+    model = _Department(params, days, seed, tables)
     res = model.run()
     res.seed = seed
     return res
@@ -958,5 +966,5 @@ def run_scenario(scenario: dict, seed, base: DepartmentParams | None = None) -> 
     base = DepartmentParams.example() if base is None else base
     sc = dict(scenario)
     days = float(sc.pop("days", 91))
-    res = simulate(apply_scenario(base, sc), days=days, seed=seed)
+    res = simulate(apply_scenario(base, sc), days=days, seed=seed, tables=False)
     return dict(res.summary)
