@@ -491,6 +491,13 @@ def _problem(ds, code):
     return found[0]
 
 
+def problem_text(problem, lang: str) -> str:
+    """A problem's paragraph in ``lang`` (:func:`salesaudit.report.verdict.problem_text`)."""
+    from salesaudit.report.verdict import problem_text as text
+
+    return text(problem, lang)
+
+
 # ---------------------------------------------------------------------------
 # the cases: generic shape
 
@@ -535,7 +542,7 @@ def b_wrong_funnel(ex: Export):
 def c_wrong_funnel(ds, root):
     p = [p for p in ds.warnings if p.code == "quarantine_share" and p.table == "stage_history" and p.params.get("_reason") == "unknown_stage"]
     assert p, "no quarantine_share warning for the stage history's unknown stages"
-    text = p[0].text("en")
+    text = problem_text(p[0], "en")
     assert "stage_map:" in text and '"qualified": ' in text, text
 
 
@@ -770,7 +777,7 @@ def b_two_pipelines(ex: Export):
 
 def c_two_pipelines(ds, root):
     p = _problem(ds, "pipelines")
-    text = p.text("en")
+    text = problem_text(p, "en")
     assert f"«Общая» — {N_DEALS - N_DEALS // 3}" in text and f"«{SECOND_PIPELINE}» — {N_DEALS // 3}" in text, text
 
 
@@ -838,7 +845,7 @@ def b_currencies(ex: Export):
 def c_currencies(ds, root):
     assert ds.facts["currencies"] == {"RUB": N_DEALS - N_USD - N_DOLLAR_SIGN, "USD": N_USD + N_DOLLAR_SIGN}, ds.facts["currencies"]
     assert set(ds.tables["deals"]["currency"].dropna()) == {"RUB"}
-    assert "USD: ___" in _problem(ds, "currencies").text("en")
+    assert "USD: ___" in problem_text(_problem(ds, "currencies"), "en")
 
 
 def b_currencies_rate(ex: Export):
@@ -853,7 +860,7 @@ def c_currencies_rate(ds, root):
     for deal_id, original in usd.items():
         assert deals.loc[deal_id, "currency"] == "USD"
         assert deals.loc[deal_id, "amount"] == 90 * original, (deal_id, deals.loc[deal_id, "amount"], original)
-    assert "USD = 90 RUB" in _problem(ds, "currencies").text("en")
+    assert "USD = 90 RUB" in problem_text(_problem(ds, "currencies"), "en")
 
 
 def b_bitrix_html_xls(ex: Export):

@@ -105,10 +105,11 @@ def test_defaults_are_the_function_defaults_the_code_used():
 def test_capacity_and_incentive_defaults_match_the_simulation_and_the_controls():
     from salesaudit.incentives import widgets
     from salesaudit.incentives.schemes import load_schemes
+    from salesaudit.report import capacity as capacity_report
     from salesaudit.sim import backtest, department, experiments
 
     c = Analysis().capacity
-    assert c.target == default(experiments.smallest_headcount, "target") == default(experiments.plot_chance_by_headcount, "target") == 0.8
+    assert c.target == default(experiments.smallest_headcount, "target") == default(capacity_report.plot_chance_by_headcount, "target") == 0.8
     assert (c.headcount_below, c.headcount_above) == (default(experiments.headcount_axis, "below"), default(experiments.headcount_axis, "above")) == (2, 3)
     assert c.horizon_days == default(backtest.backtest, "days") == 91
     assert get_args(get_args(CapacitySettings.model_fields["routings"].annotation)[0]) == department.ROUTING_RULES

@@ -21,6 +21,7 @@ from corpus import CASES, N_DEALS, Case, Export, base_tables, build_case  # noqa
 from salesaudit.data.loader import load_dataset  # noqa: E402
 from salesaudit.data.params import load_run_config  # noqa: E402
 from salesaudit.errors import ParameterError, SalesauditError  # noqa: E402
+from salesaudit.report.verdict import problem_text  # noqa: E402
 
 
 def run_check(config: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -105,10 +106,10 @@ def test_corpus_case(case: Case, tmp_path, monkeypatch):
     ds = load_dataset(cfg, refuse=False)
     assert_reconciled(ds)
     fatal = sorted(p.code for p in ds.problems if p.fatal)
-    assert fatal == sorted(expect.fatal), [p.text("en") for p in ds.problems]
+    assert fatal == sorted(expect.fatal), [problem_text(p, "en") for p in ds.problems]
     if expect.verdict == "refused":
         return
-    assert {p.code for p in ds.warnings} == set(expect.warnings), [p.text("en") for p in ds.warnings]
+    assert {p.code for p in ds.warnings} == set(expect.warnings), [problem_text(p, "en") for p in ds.warnings]
     if expect.quarantine is not None:
         assert quarantine_counts(ds) == expect.quarantine
     if expect.check is not None:

@@ -16,8 +16,9 @@ import yaml
 from conftest import DEMO_FUNNEL, REPO
 
 from salesaudit import load
-from salesaudit.data.coverage import Coverage, data_range, fmt_date, period_coverage
+from salesaudit.data.coverage import Coverage, data_range, period_coverage
 from salesaudit.data.params import parse_period
+from salesaudit.report.coverage import banner, fmt_date, refusal
 
 DEMO = REPO / "params" / "clients" / "demo.yaml"
 DEMO_DATA = REPO / "data_samples" / "demo_generic"
@@ -75,12 +76,12 @@ def test_october_is_full_and_may_2027_is_outside(demo):
     october = period_coverage(demo, "2026-10", "month")
     assert (october.status, october.first, october.last) == ("full", first, last)
     assert (october.covered_from, october.covered_to) == (pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-31 23:59:59"))
-    assert october.banner("ru") is None and october.refusal() is None
+    assert banner(october, "ru") is None and refusal(october) is None
 
     may = period_coverage(demo, "2027-05", "month")
     assert may.status == "none" and may.period == parse_period("2027-05", "month")
     assert (may.covered_from, may.covered_to) == (None, None)
-    assert may.refusal() == (
+    assert refusal(may) == (
         "The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 30 Oct 2026 (first and last "
         "dated row). How to fix: choose a period inside that range with --period, or export the data for 2027-05."
     )
@@ -93,7 +94,7 @@ def test_a_period_straddling_the_end_of_the_data_is_partial(cut):
     assert c.covered_from == pd.Timestamp("2026-10-01")
     assert c.covered_to == pd.Timestamp(CUT)  # the export's moment: the data stop before the month is over
     assert c.last == data_range(cut)[1]
-    assert c.banner("ru") == BANNER_RU and c.banner("en") == BANNER_EN
+    assert banner(c, "ru") == BANNER_RU and banner(c, "en") == BANNER_EN
     assert period_coverage(cut, "2026-10-20", "day").status == "full"
     assert period_coverage(cut, "2026-10-21", "day").status == "none"
 
@@ -102,7 +103,7 @@ def test_a_period_straddling_the_start_of_the_data_is_partial(demo):
     week = period_coverage(demo, "2025-W31", "week")  # Mon 28.07.2025 .. Sun 03.08.2025; data from Fri 01.08
     assert week.status == "partial"
     assert week.covered_from == pd.Timestamp("2025-08-01 09:53:29")
-    assert week.banner("en") == "The period 2025-W31 is only partly covered by the data: 1 Aug 2025 to 3 Aug 2025."
+    assert banner(week, "en") == "The period 2025-W31 is only partly covered by the data: 1 Aug 2025 to 3 Aug 2025."
     # the first day counts as covered even though its first row is at 09:53
     assert period_coverage(demo, "2025-08", "month").status == "full"
 
@@ -137,7 +138,7 @@ def test_no_dated_row_means_no_coverage():
     empty = _Stub({"deals": pd.DataFrame({"created_at": pd.to_datetime([None])})}, "2026-10-31", explicit=True)
     assert data_range(empty) is None
     c = period_coverage(empty, "2026-10", "month")
-    assert c.status == "none" and "no dated row" in c.refusal("en") and "нет ни одной строки" in c.refusal("ru")
+    assert c.status == "none" and "no dated row" in refusal(c, "en") and "нет ни одной строки" in refusal(c, "ru")
 
 
 def test_fmt_date_is_day_month_year():
@@ -196,5 +197,7 @@ def test_doctests():
     import doctest
 
     import salesaudit.data.coverage
+    import salesaudit.report.coverage
 
     assert doctest.testmod(salesaudit.data.coverage).failed == 0
+    assert doctest.testmod(salesaudit.report.coverage).failed == 0

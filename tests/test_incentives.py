@@ -399,7 +399,9 @@ def test_focus_reproduces_the_seeds_claim_under_default_assumptions(demo):
     assert claim["holds"]
     # in the first two months the seeds' scheme even sells more (the seeds: "a boost for a month or two")
     assert claim["against"]["department_revenue"]["early_gain"] > 0
-    text = inc.explanation(res, S, "en")
+    from salesaudit.report.incentives import explanation
+
+    text = explanation(res, S, "en")
     assert "reproduces the seeds' claim" in text and "Personal plan + department plan" in text
 
 

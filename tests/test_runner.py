@@ -401,7 +401,7 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
     import yaml
     from conftest import DEMO_FUNNEL, REPO
 
-    import salesaudit.data.verdict
+    import salesaudit.report.verdict
 
     cfg = yaml.safe_load((REPO / "params" / "clients" / "demo.yaml").read_text(encoding="utf-8"))
     cfg.update({"data": str(REPO / "data_samples" / "demo_generic"), "funnel": str(DEMO_FUNNEL),
@@ -414,7 +414,7 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
         seen.append((type(ds).__name__, lang))
         return ["More than 5 % of the deals were quarantined for a missing amount."]
 
-    monkeypatch.setattr(salesaudit.data.verdict, "warning_texts", fake_warning_texts)
+    monkeypatch.setattr(salesaudit.report.verdict, "warning_texts", fake_warning_texts)
     res = run(config, out_dir=tmp_path / "out", notebooks=["00_answer"], notebooks_dir=FIX, progress=False)
     assert seen == [("Dataset", "en")]
     assert res.ok and res.coverage.status == "partial"

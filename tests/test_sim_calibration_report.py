@@ -3,9 +3,10 @@
 
 * Headers, coded cells (stages, sources, effects, yes/no, all channels) and the assumptions'
   meanings come in Russian or English; numbers are rounded as the notebook showed them.
-* Every note :func:`calibrate` can write has a label; the English text is the one ``cal.notes``
-  always held, the Russian one is a translation. The demo with a huge ``min_n`` and Olist (when
-  ``../shared/realdata`` is there) write notes for real.
+* Every note :func:`calibrate` can write has a label; ``cal.notes`` holds its key and parameters
+  (no language), the English text is the one the notes always had, the Russian one is a
+  translation. The demo with a huge ``min_n`` and Olist (when ``../shared/realdata`` is there)
+  write notes for real.
 """
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ def test_the_trend_notes_say_what_the_inflow_does(demo):
     c = calibrate(demo, assumptions={"inflow_trend": "fitted"})
     tr = c.inflow_summary_["trend"]
     assert c.params.inflow.growth_per_year == tr["per_year"]
-    assert c.note_keys_ == [("capacity.note.trend_used", {"growth": tr["per_year"], "lo": tr["ci_low"], "hi": tr["ci_high"]})]
+    assert c.notes == [("capacity.note.trend_used", {"growth": tr["per_year"], "lo": tr["ci_low"], "hi": tr["ci_high"]})]
     assert calibration_notes(c, "en") == [
         f"lead volume changes × {tr['per_year']:.2f} a year (95 % CI {tr['ci_low']:.2f}…{tr['ci_high']:.2f}); "
         "with inflow_trend: fitted the trend is projected over the horizon"]
@@ -132,8 +133,8 @@ def test_every_note_comes_back_translated_and_its_english_text_is_unchanged(cal)
     notes = _Notes()
     for key, params in OLD_NOTES:
         notes.add(key, **dict(params))
-    assert list(notes) == list(OLD_NOTES.values())
-    c = dataclasses.replace(cal, notes=list(notes), note_keys_=list(notes.keys))
+    assert list(notes) == [(key, dict(params)) for key, params in OLD_NOTES]  # keys and parameters, no language
+    c = dataclasses.replace(cal, notes=list(notes))
     ru, en = calibration_notes(c, "ru"), calibration_notes(c, "en")
     assert len(ru) == len(en) == 7
     assert all(CYRILLIC.search(n) for n in ru), ru
@@ -148,9 +149,8 @@ def test_every_note_comes_back_translated_and_its_english_text_is_unchanged(cal)
 
 def test_demo_with_a_large_min_n_writes_notes_in_both_languages(demo):
     c = calibrate(demo, assumptions={"min_n": 100000})
-    assert c.notes == [OLD_NOTES[("capacity.note.response_proxy", ())], OLD_NOTES[("capacity.note.amounts_all_deals", ())]]
-    assert c.note_keys_ == [("capacity.note.response_proxy", {}), ("capacity.note.amounts_all_deals", {})]
-    assert calibration_notes(c, "en") == c.notes
+    assert c.notes == [("capacity.note.response_proxy", {}), ("capacity.note.amounts_all_deals", {})]
+    assert calibration_notes(c, "en") == [OLD_NOTES[("capacity.note.response_proxy", ())], OLD_NOTES[("capacity.note.amounts_all_deals", ())]]
     assert calibration_notes(c, "ru") == [
         t("capacity.note.response_proxy", "ru"),
         "суммы сделок: выигранных сделок в окне меньше min_n; суммы берутся из всех сделок",
@@ -174,13 +174,14 @@ def test_olist_calibration_notes_in_russian():
 
     ds = sa.load(REPO / "params" / "clients" / "olist.yaml")
     c = calibrate(ds, as_of="2018-02-28 23:59:59", assumptions={"window_days": 61})
-    keys = [k for k, _ in c.note_keys_]
+    keys = [k for k, _ in c.notes]
     assert keys == ["capacity.note.lead_status", "capacity.note.response_proxy", "capacity.note.channel_share",
                     "capacity.note.stage_no_stays", "capacity.note.amounts_all_deals"]
     ru = calibration_notes(c, "ru")
     assert len(ru) == len(c.notes) == 5 and all(CYRILLIC.search(n) for n in ru)
     assert ru[0] == "у лидов нет статуса: лид со сделкой считается конвертированным, лид старше 60 дней без сделки — отсеянным"
-    assert "stage mql: no stays in the data" in c.notes[3]
+    assert c.notes[3] == ("capacity.note.stage_no_stays", {"stage": "mql"})
+    assert calibration_notes(c, "en")[3].startswith("stage Marketing-qualified lead: no stays in the data")
     assert ru[3].startswith("этап «") and "mql" not in ru[3]
 
 

@@ -44,13 +44,6 @@ def test_best_limit_names_the_limits_it_cannot_tell_apart():
     assert best["tied"] == [10, 20]  # 20's upper bound 102 reaches 100; no-limit's 95 does not
 
 
-def test_report_table_formats_keys_and_intervals():
-    tab = ex.sweep_table(_runs(), metrics=("revenue",))
-    out = ex.report_table(tab, "en", ["managers"], metrics=("revenue",))
-    assert list(out.columns) == ["Sellers", "Revenue, mln", "Chance of plan"]
-    assert out.iloc[2, 2].startswith("100% (")
-
-
 def test_default_plan_prorates_months_and_falls_back(tmp_path):
     import salesaudit as sa
 

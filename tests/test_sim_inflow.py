@@ -441,22 +441,6 @@ def test_fit_sample_refit_recovers_the_rates(demo):
     assert out["profile_gof"]["p_value"] > 0.001 and abs(out["profile_gof"]["level_ratio"] - 1) < 0.02
 
 
-def test_plot_observed_vs_fitted(demo):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    _, m = demo
-    fig = m.plot(lang="ru")
-    a1, a2 = fig.axes[:2]
-    assert a2.get_xticklabels()[0].get_text() == "Пн" and a1.get_xlabel() == "Час суток"
-    fig2 = m.plot(labels={"title_hour": "Inflow"})
-    assert fig2.axes[0].get_title() == "Inflow"
-    plt.close(fig)
-    plt.close(fig2)
-
-
 def test_diagnose_rejects_a_wrong_parameter_set(demo):
     ds, m = demo
     leads = ds.tables["leads"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
+from salesaudit.report.capacity import calibration_notes
+
 OLIST = REPO.parent / "shared" / "realdata" / "olist_marketing_funnel"
 pytestmark = [pytest.mark.realdata, pytest.mark.skipif(not OLIST.exists(), reason="../shared/realdata/olist_marketing_funnel is not beside the repository")]
 
@@ -25,7 +27,7 @@ def test_olist_backtest_inside_its_wide_interval_and_limits_noted():
     b = backtest(ds, "2018-02-28 23:59:59", days=92, replications=20, seed=1, executor="serial",
                  assumptions={"window_days": 61})
     t = b["table"].set_index("metric")
-    notes = " ".join(b["calibration"].notes)
+    notes = " ".join(calibration_notes(b["calibration"], "en"))
     assert "no first-response times" in notes and "no status" in notes
     eff = b["calibration"].effects_.set_index("effect")
     assert eff.loc["beta_response", "source"] == "assumption"
@@ -54,7 +56,7 @@ def test_olist_backtest_with_the_fitted_trend_is_close_and_narrower():
     t = b["table"].set_index("metric")
     growth = b["calibration"].params.inflow.growth_per_year
     assert 1.5 < growth < 8, growth
-    assert "trend is projected" in " ".join(b["calibration"].notes)
+    assert "trend is projected" in " ".join(calibration_notes(b["calibration"], "en"))
     for m in ("leads", "deals", "won"):
         assert t.loc[m, "inside"], (m, t.loc[m].to_dict())
     assert abs(t.loc["leads", "error"]) < 0.2 and abs(t.loc["won", "error"]) < 0.2

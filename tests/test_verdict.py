@@ -1,4 +1,4 @@
-"""The load verdict (salesaudit.data.verdict): thresholds, calendar years, texts in both languages."""
+"""The load verdict (salesaudit.data.verdict, in words: salesaudit.report.verdict): thresholds, calendar years, texts in both languages."""
 from __future__ import annotations
 
 import re
@@ -9,6 +9,7 @@ from salesaudit.data.loader import load_dataset
 from salesaudit.data.params import load_run_config
 from salesaudit.data.verdict import THRESHOLDS, LoadRefused, assess
 from salesaudit.report.i18n import LABELS
+from salesaudit.report.verdict import problem_text, warning_texts
 
 HEAD = "deal_id,created_at,manager,amount,product,channel,stage\n"
 
@@ -38,7 +39,7 @@ def test_quarantine_share_is_warned_above_five_percent_only(client):
     ds = _load(client, {"deals.csv": _deals(100, unknown=6)})
     (p,) = [p for p in ds.problems if p.code == "quarantine_share"]
     assert p.table == "deals" and p.params["n"] == 6 and p.params["share"] == pytest.approx(0.06)
-    text = p.text("en")
+    text = problem_text(p, "en")
     assert "6.0%" not in text and "6%" in text and "«archive» (6)" in text
     assert 'stage_map:\n  "archive": ___' in text
 
@@ -49,7 +50,7 @@ def test_field_empty_above_twenty_percent(client):
     ds = _load(client, {"deals.csv": _deals(50, no_product=11)})  # 22 %
     (p,) = [p for p in ds.problems if p.code == "field_empty"]
     assert p.params["canonical"] == "product" and p.params["n"] == 11 and p.params["rows"] == 50
-    assert "22%" in p.text("en") and "22\u00a0%" in p.text("ru")
+    assert "22%" in problem_text(p, "en") and "22\u00a0%" in problem_text(p, "ru")
 
 
 def test_manager_empty_in_every_row_refuses(client):
@@ -67,7 +68,7 @@ def test_dates_outside_the_production_calendar_are_a_warning(client):
                lead_response={"calendar": {"production": "ru"}})
     (p,) = [p for p in ds.problems if p.code == "calendar_years"]
     assert p.params["years"] == "2031"
-    assert "2031" in p.text("ru") and "holidays" in p.text("en")
+    assert "2031" in problem_text(p, "ru") and "holidays" in problem_text(p, "en")
     inside = _load(client, {"deals.csv": _deals(10, year=2026)}, lead_response={"calendar": {"production": "ru"}})
     assert "calendar_years" not in _codes(inside)
     # a calendar of the client's own days claims no years
@@ -97,7 +98,7 @@ def test_every_problem_text_exists_in_both_languages_and_fills_its_placeholders(
     assert {"quarantine_share", "field_empty", "no_file"} <= set(_codes(ds))
     for p in ds.problems:
         for lang in ("ru", "en"):
-            text = p.text(lang)
+            text = problem_text(p, lang)
             assert not re.search(r"\{[a-z_]+\}", text), (p.code, lang, text)
             assert "None" not in text and "nan" not in text
 
@@ -106,7 +107,5 @@ def test_index_page_keeps_the_stage_map_lines_pasteable(client):
     from salesaudit.runs.runner import render_index
 
     ds = _load(client, {"deals.csv": _deals(100, unknown=6)})
-    from salesaudit.data.verdict import warning_texts
-
     page = render_index(ds.config, [], warnings=warning_texts(ds, "en"))
     assert '<pre>stage_map:\n  &quot;archive&quot;: ___</pre>' in page

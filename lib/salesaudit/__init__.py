@@ -69,6 +69,9 @@ def api_markdown() -> str:
 def __getattr__(name: str):
     """Import lazily, so ``import salesaudit`` stays fast and light."""
     if name in PUBLIC:
+        if name in ("load", "load_dataset"):
+            # a refused load is worded by the report layer (report.verdict sets LoadRefused.writer)
+            import_module(".report.verdict", __name__)
         value = getattr(import_module(f".{PUBLIC[name][0]}", __name__), name)
         globals()[name] = value
         return value

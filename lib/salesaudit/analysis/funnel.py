@@ -71,13 +71,6 @@ def steps(funnel) -> list[tuple[str, str]]:
     return list(zip(keys[:-1], keys[1:]))
 
 
-def step_label(step: tuple[str, str] | str, funnel, lang: str) -> str:
-    """A step's name in ``lang``: :func:`salesaudit.report.funnel.step_label` (kept here for the scorecard)."""
-    from ..report.funnel import step_label as label
-
-    return label(step, funnel, lang)
-
-
 def deal_reach(ds) -> pd.DataFrame:
     """One row per deal: how far it got (``reach``: index into open stages + won) and its state.
 

@@ -3,9 +3,10 @@
 A report for a month the export does not reach reads like a quiet, good month. Before the
 notebooks run, :func:`period_coverage` compares the period with the data's range:
 
-* ``"none"`` - the period does not overlap the data at all: ``salesaudit run`` refuses it;
+* ``"none"`` - the period does not overlap the data at all: ``salesaudit run`` refuses it
+  (the reason in words: :func:`salesaudit.report.coverage.refusal`);
 * ``"partial"`` - the data start after the period's first day or stop before its last day:
-  every page of the report carries a banner (:meth:`Coverage.banner`);
+  every page of the report carries a banner (:func:`salesaudit.report.coverage.banner`);
 * ``"full"`` - otherwise.
 
 The data's range (:func:`data_range`) runs from the first to the last dated row (deals created
@@ -19,8 +20,8 @@ starting at 09:53 on the period's first day cover that day.
 >>> from salesaudit.data.params import parse_period
 >>> c = Coverage(parse_period("2026-10"), pd.Timestamp("2025-11-01 09:00"), pd.Timestamp("2026-10-20 17:00"),
 ...              "partial", pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-20 17:00"))
->>> c.banner("en")
-'The period 2026-10 is only partly covered by the data: 1 Oct 2026 to 20 Oct 2026.'
+>>> c.partial, str(c.covered_to)
+(True, '2026-10-20 17:00:00')
 """
 from __future__ import annotations
 
@@ -29,11 +30,9 @@ from typing import Optional
 
 import pandas as pd
 
-from ..report import format as fmt_
-from ..report.i18n import t
 from .params import Period, parse_period
 
-__all__ = ["DATE_COLUMNS", "STATUSES", "Coverage", "data_range", "period_coverage", "fmt_date"]
+__all__ = ["DATE_COLUMNS", "STATUSES", "Coverage", "data_range", "period_coverage"]
 
 #: the dated columns that mark activity, per canonical table
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -46,11 +45,6 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 STATUSES = ("full", "partial", "none")
 _SECOND = pd.Timedelta(seconds=1)
 _DAY = pd.Timedelta(days=1)
-
-
-def fmt_date(moment, lang: str = "ru") -> str:
-    """A date in coverage messages: ``31.10.2026`` (ru), ``31 Oct 2026`` (en); :func:`salesaudit.report.format.date`."""
-    return fmt_.date(moment, lang)
 
 
 def data_range(ds) -> Optional[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -107,22 +101,6 @@ class Coverage:
     @property
     def outside(self) -> bool:
         return self.status == "none"
-
-    def banner(self, lang: str) -> Optional[str]:
-        """The notice shown at the top of every page of a partly covered period (else None)."""
-        if not self.partial:
-            return None
-        return t("coverage.partial", lang, period=self.period.label,
-                 start=fmt_date(self.covered_from, lang), end=fmt_date(self.covered_to, lang))
-
-    def refusal(self, lang: str = "en") -> Optional[str]:
-        """Why a period outside the data is refused, with how to fix it (else None)."""
-        if not self.outside:
-            return None
-        if self.first is None:
-            return t("coverage.no_dates", lang, period=self.period.label)
-        return t("coverage.outside", lang, period=self.period.label,
-                 first=fmt_date(self.first, lang), last=fmt_date(self.last, lang))
 
 
 def period_coverage(ds, period_label: str, grain: Optional[str] = None) -> Coverage:

@@ -13,19 +13,19 @@ Row counts alone do not tell a consultant whether an export can carry the audit.
   more than 20 % of the rows, history for fewer than half the deals, several pipelines or
   currencies, dates outside the working calendar's years.
 
-Every problem renders as one paragraph in Russian or English (:meth:`LoadProblem.text`):
-what was found, in which file and column, and how to fix it.
+A problem is codes and figures, no language: :func:`salesaudit.report.verdict.problem_text`
+renders it as one paragraph in Russian or English (what was found, in which file and column, and
+how to fix it), and :func:`salesaudit.report.verdict.warning_texts` gives a dataset's warnings.
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import Callable, ClassVar, Optional
 
 from ..errors import SalesauditError
 
-__all__ = ["LoadProblem", "LoadRefused", "assess", "warning_texts", "SEVERITIES", "AUDIT_COLUMNS", "THRESHOLDS"]
+__all__ = ["LoadProblem", "LoadRefused", "assess", "SEVERITIES", "AUDIT_COLUMNS", "THRESHOLDS"]
 
 SEVERITIES = ("fatal", "warning")
 
@@ -44,30 +44,12 @@ THRESHOLDS = {
 NEEDED_TABLES = ("deals",)
 
 
-def _t(key: str, lang: str, **fmt) -> str:
-    from ..report.i18n import t
-
-    return t(key, lang, **fmt)
-
-
-def _pct(x: float, lang: str) -> str:
-    from ..report.format import percent
-
-    return percent(x, lang, 1, trim=True)
-
-
-def _n(x, lang: str) -> str:
-    from ..report.format import integer
-
-    return integer(x, lang)
-
-
 @dataclass(frozen=True)
 class LoadProblem:
     """One problem of a load: ``severity`` (fatal | warning), a ``code``, where, and the details.
 
-    ``params`` holds the figures the text is made of (counts, shares, names); :meth:`text`
-    renders it as one paragraph in Russian or English.
+    ``params`` holds the figures the text is made of (counts, shares, names);
+    :func:`salesaudit.report.verdict.problem_text` renders it as one paragraph in Russian or English.
     """
 
     severity: str
@@ -80,55 +62,28 @@ class LoadProblem:
     def fatal(self) -> bool:
         return self.severity == "fatal"
 
-    def text(self, lang: str = "en") -> str:
-        """The problem as one paragraph for people, in ``lang``."""
-        p = dict(self.params)
-        fmt = {k: v for k, v in p.items() if not k.startswith("_")}
-        if self.table is not None:
-            fmt.setdefault("table", _t(f"table.{self.table}", lang))
-            fmt.setdefault("table_key", self.table)
-        fmt.setdefault("file", self.file or "")
-        for k in ("share",):
-            if k in fmt:
-                fmt[k] = _pct(fmt[k], lang)
-        if self.code == "column_empty" and "rows" in fmt:
-            fmt["count"] = fmt["rows"]  # the plural form follows the rows
-        for k in ("n", "input", "quarantined", "rows", "deals"):
-            if isinstance(fmt.get(k), (int, np.integer)):
-                fmt[k] = _n(fmt[k], lang)
-        if self.code == "table_empty":
-            fmt["why"] = _t("problem.table_empty.why", lang, reason=_t(f"reason.{p['_top_reason']}", lang)) if p.get("_top_reason") else ""
-        if self.code in ("column_missing", "column_empty"):
-            fmt["why"] = _t(p["_why"], lang)
-        if self.code == "quarantine_share":
-            fmt["reason"] = _t(f"reason.{p['_reason']}", lang)
-            text = _t("problem.quarantine_share", lang, **fmt)
-            if p.get("_lines"):
-                text += _t("problem.quarantine_share.fix_stage", lang, keys=p["_keys"], lines=p["_lines"])
-            else:
-                text += _t("problem.quarantine_share.fix", lang, preset=p.get("preset", ""))
-            return text
-        if self.code == "currencies":
-            parts = []
-            if p.get("_rates"):
-                parts.append(_t("problem.currencies.converted", lang, rates=p["_rates"]))
-            if p.get("_missing"):
-                parts.append(_t("problem.currencies.quarantined", lang, n=_n(p["_n_missing"], lang), missing=p["_missing"], currency=p["currency"], example=p["_example"]))
-            fmt["what"] = " ".join(parts)
-        return _t(f"problem.{self.code}", lang, **fmt)
-
 
 class LoadRefused(SalesauditError):
-    """The export cannot carry the audit: one paragraph per fatal problem (the command line exits with 2)."""
+    """The export cannot carry the audit: one paragraph per fatal problem (the command line exits with 2).
+
+    ``problems`` holds the fatal problems. The message is written from them by :attr:`writer`,
+    :func:`salesaudit.report.verdict.refusal_message` (English paragraphs), which the report layer
+    installs when it is imported (``import salesaudit.report``: every notebook, ``salesaudit check``
+    and ``salesaudit run`` do); without it the message names the problems' codes, tables and files.
+    """
+
+    #: problems -> the message; installed by :mod:`salesaudit.report.verdict`
+    writer: ClassVar[Optional[Callable[[list], str]]] = None
 
     def __init__(self, problems: list[LoadProblem]):
         self.problems = list(problems)
-        texts = [p.text("en") for p in self.problems]
-        if len(texts) == 1:
-            msg = f"The load is refused. {texts[0]}"
-        else:
-            msg = "The load is refused: " + " ".join(f"({i}) {t}" for i, t in enumerate(texts, 1))
-        super().__init__(msg)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        if self.writer is not None:
+            return self.writer(self.problems)
+        where = [", ".join(x for x in (p.table, p.file) if x) for p in self.problems]
+        return "The load is refused: " + "; ".join(f"{p.code} ({w})" if w else p.code for p, w in zip(self.problems, where))
 
 
 # ---------------------------------------------------------------------------
@@ -342,8 +297,3 @@ def assess(dataset) -> list[LoadProblem]:
         + _calendar_checks(dataset)
     )
     return sorted(problems, key=lambda p: SEVERITIES.index(p.severity))
-
-
-def warning_texts(dataset, lang: str) -> list[str]:
-    """The warnings of a loaded dataset as paragraphs in ``lang`` (empty when the load is clean)."""
-    return [p.text(lang) for p in getattr(dataset, "problems", []) if not p.fatal]

@@ -18,15 +18,15 @@ The owner's question from the seeds (``../shared/seeds/003_*``), in numbers:
   month end or for discounting to close;
 * :mod:`~salesaudit.incentives.result` — :func:`analyse`: all of the above for notebook 05 in one
   :class:`IncentivesResult` (the page: :mod:`salesaudit.report.incentives`);
-* :mod:`~salesaudit.incentives.plots` and :mod:`~salesaudit.incentives.widgets` — the charts and
-  the owner's interactive controls (``make app`` serves them with Voilà).
+* :mod:`~salesaudit.incentives.widgets` — the owner's interactive controls (``make app`` serves
+  them with Voilà); the charts, tables and texts of the page are in :mod:`salesaudit.report.incentives`.
 
 ``python -m salesaudit.incentives`` prints the schema reference (``docs/incentives.md``).
 """
 from __future__ import annotations
 
 from .assumptions import Assumptions, load_assumptions
-from .focus import FocusResult, explanation, focus, focus_context, seeds_claim
+from .focus import FocusResult, focus, focus_context, seeds_claim
 from .gaming import gaming
 from .history import history, history_summary, monthly_inputs
 from .montecarlo import MonteCarloResult, monte_carlo, payout_curves, simulate_inputs
@@ -75,7 +75,6 @@ __all__ = [
     "focus_context",
     "FocusResult",
     "seeds_claim",
-    "explanation",
     "summary",
     "gaming",
     "IncentivesResult",

@@ -18,7 +18,8 @@ the horizon, next to the owner's own best split. Own deals count in the departme
 plan; the year-ago revenue of a growth bonus is the department's revenue at the initial split; a
 personal plan a scheme leaves empty is the initial split's own revenue. NPS, LTV and overdue
 receivables stay at their assumed or average values (the model does not say how coaching moves
-them). Everything is deterministic: expected values, no draws.
+them). Everything is deterministic: expected values, no draws. The seeds' claim in words is
+:func:`salesaudit.report.incentives.explanation`.
 """
 from __future__ import annotations
 
@@ -27,11 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..report import format as fmt_
-from ..report.i18n import t
 from .schemes import Scheme, complete_inputs, payout
 
-__all__ = ["focus_context", "focus", "FocusResult", "focus_inputs", "explanation", "seeds_claim"]
+__all__ = ["focus_context", "focus", "FocusResult", "focus_inputs", "seeds_claim"]
 
 
 def focus_context(inputs: pd.DataFrame | None, assumptions) -> dict:
@@ -163,30 +162,3 @@ def seeds_claim(result: FocusResult, seeds_scheme: str, others) -> dict:
                 "profit_gap": float(tb.loc[o, "owner_profit"] - me["owner_profit"]),
                 "early_gain": float(me["dept_revenue_first2"] - tb.loc[o, "dept_revenue_first2"])} for o in others}
     return {"holds": all(r["more_selling"] and r["less_revenue"] for r in rows.values()), "against": rows}
-
-
-def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> str:
-    """The seeds' claim as the model answers it, in ``lang`` (Markdown), or an empty string when no
-    compared scheme has a personal plan."""
-    from ..report.stalls import money
-
-    seeds = [k for k, s in schemes.items() if s.has_personal_plan]
-    others = [k for k in schemes if k not in seeds]
-    if not seeds or not others:
-        return ""
-    key = seeds[0]
-    claim = seeds_claim(result, key, others)
-    tb = result.table.set_index("scheme")
-    me = tb.loc[key]
-    lines = []
-    for o in others:
-        r = claim["against"][o]
-        lines.append(t("incentives.focus.vs", lang, other=schemes[o].name(lang), share=fmt_.percent(me["selling_share"], lang, 0),
-                       other_share=fmt_.percent(tb.loc[o, "selling_share"], lang, 0),
-                       early=money(r["early_gain"], lang), year=money(r["revenue_gap"], lang), profit=money(r["profit_gap"], lang)))
-    a = result.assumptions
-    verdict = t("incentives.focus.claim_holds" if claim["holds"] else "incentives.focus.claim_fails", lang, scheme=schemes[key].name(lang))
-    why = t("incentives.focus.why", lang, lag=a["coaching.lag"], carryover=fmt_.percent(a["coaching.carryover"], lang, 0),
-            discount=fmt_.number(a["head_discount"], lang),
-            rph=money(a["revenue_per_selling_hour"], lang))
-    return verdict + "\n\n" + "\n".join(f"* {x}" for x in lines) + ("\n\n" + why if claim["holds"] else "")

@@ -24,11 +24,12 @@ import pandas as pd
 from ..errors import ParameterError, SalesauditError
 from ..report import format as fmt_
 from ..report.i18n import t
+from ..report.incentives import display as table_display
+from ..report.incentives import plot_cost_distribution, plot_focus, plot_history, plot_payout_curves
+from ..report.stalls import money as _money
 from .focus import focus, focus_context
 from .history import history
 from .montecarlo import monte_carlo, payout_curves, simulate_inputs
-from .plots import display as table_display
-from .plots import plot_cost_distribution, plot_focus, plot_history, plot_payout_curves
 from .schemes import payout, set_value, tunables
 
 __all__ = ["IncentiveApp", "interactive", "live", "app", "MAX_SCHEMES"]
@@ -78,12 +79,6 @@ def _png(fig) -> dict:
 
 def _html(text: str) -> dict:
     return {"output_type": "display_data", "metadata": {}, "data": {"text/html": text, "text/plain": ""}}
-
-
-def _money(x, lang) -> str:
-    from ..report.stalls import money
-
-    return money(x, lang)
 
 
 class IncentiveApp:

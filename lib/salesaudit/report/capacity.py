@@ -1,24 +1,34 @@
 """The capacity simulation's page (notebook 06) in one language, made from a :class:`~salesaudit.sim.capacity.CapacityResult`.
 
 Also the calibration's tables and notes in the report's language (:func:`calibration_tables`,
-:func:`calibration_notes`, moved here from :mod:`salesaudit.sim.calibrate`). Headers, codes and
-texts come from the message catalogue; the numbers are the result's own.
+:func:`calibration_notes`), the lead inflow's fit (:func:`plot_inflow`) and the what-if sweeps'
+plots and tables (:func:`plot_chance_by_headcount`, :func:`plot_revenue_by_limit`,
+:func:`plot_metric_by`, :func:`report_table`), moved here from :mod:`salesaudit.sim`. Headers,
+codes and texts come from the message catalogue; the numbers are the result's own.
 """
 from __future__ import annotations
 
+import math
+from typing import Any, Mapping
+
+import numpy as np
 import pandas as pd
 
-from ..sim import experiments as ex
+from ..errors import ParameterError
 from ..sim.calibrate import Calibration, conversion_check
 from ..sim.department import AT_LIMIT, ROUTING_RULES
 from ..sim.effects import response_odds_ratio
+from ..sim.experiments import METRICS
+from ..sim.inflow import WEEKDAYS, _garwood
+from . import format as fmt_
 from .format import date as fmt_date
 from .format import integer as fmt_integer
 from .i18n import _check_lang, has, t
 from .page import Figure, Heading, Page, Table, Text
-from .show import p_text
+from .show import p_text, plotting
 
-__all__ = ["page", "calibration_tables", "calibration_notes", "backtest_table"]
+__all__ = ["page", "calibration_tables", "calibration_notes", "backtest_table", "plot_inflow", "plot_chance_by_headcount",
+           "plot_revenue_by_limit", "plot_metric_by", "report_table"]
 
 
 # --------------------------------------------------------------------------- the calibration in the report's language (moved from sim.calibrate)
@@ -97,21 +107,208 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
 def calibration_notes(cal: Calibration, lang: str) -> list[str]:
     """The calibration's notes (limits of the data) in ``lang``, in the order of ``cal.notes``.
 
-    A note of :func:`calibrate` is rebuilt from its label (a stage named by its label in ``lang``);
-    a note added to ``cal.notes`` by hand has no label and comes back as it is.
+    A note of :func:`calibrate` (a label key and its parameters) is written from its label (a stage
+    named by its label in ``lang``); a note added to ``cal.notes`` by hand as text comes back as it is.
     """
     _check_lang(lang)
     stage_label = _stage_labels(cal, lang)
-    known = {t(key, "en", **params): (key, params) for key, params in (cal.note_keys_ or [])}
     out = []
-    for text in cal.notes:
-        if text not in known:
-            out.append(text)
+    for note in cal.notes:
+        if isinstance(note, str):
+            out.append(note)
             continue
-        key, params = known[text]
+        key, params = note
         params = {k: (stage_label.get(v, v) if k == "stage" else v) for k, v in params.items()}
         out.append(t(key, lang, **params))
     return out
+
+
+# --------------------------------------------------------------------------- the lead inflow's fit (moved from sim.inflow)
+
+#: the texts of :func:`plot_inflow`, per language
+_INFLOW_LABELS = {
+    "en": {
+        "hour": "Hour of day",
+        "weekday": "Day of week",
+        "per_day": "Leads per day",
+        "per_hour": "Leads per hour (mean per day)",
+        "observed": "observed",
+        "observed_working": "observed, working days",
+        "observed_off": "observed, days off",
+        "fitted": "model",
+        "fitted_working": "model, working days",
+        "fitted_off": "model, days off",
+        "title_hour": "Lead inflow by hour of day",
+        "title_weekday": "Lead inflow by day of week (95% CI)",
+        "weekdays": WEEKDAYS,
+    },
+    "ru": {
+        "hour": "Час суток",
+        "weekday": "День недели",
+        "per_day": "Лидов в день",
+        "per_hour": "Лидов в час (в среднем за день)",
+        "observed": "факт",
+        "observed_working": "факт, рабочие дни",
+        "observed_off": "факт, выходные",
+        "fitted": "модель",
+        "fitted_working": "модель, рабочие дни",
+        "fitted_off": "модель, выходные",
+        "title_hour": "Поток лидов по часам суток",
+        "title_weekday": "Поток лидов по дням недели (95% ДИ)",
+        "weekdays": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
+    },
+}
+
+
+def plot_inflow(inflow, ax=None, lang: str = "en", labels: Mapping[str, Any] | None = None):
+    """A :class:`~salesaudit.sim.inflow.LeadInflow`'s fit, observed against fitted: leads per day by hour of day
+    (working days and days off) and by weekday.
+
+    ``ax``: two matplotlib axes, or None for a new figure. ``labels``
+    overrides the texts of ``lang`` (``"en"`` or ``"ru"``). Returns the figure.
+    """
+    diag = inflow.diagnostics()
+    if lang not in _INFLOW_LABELS:
+        raise ParameterError("plot_inflow", [f"`lang` must be one of {', '.join(map(repr, _INFLOW_LABELS))}, got {lang!r}."])
+    lab = {**_INFLOW_LABELS[lang], **(dict(labels) if labels else {})}
+    plt, _ = plotting()
+    if ax is None:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    else:
+        a1, a2 = ax
+        fig = a1.figure
+    x = np.arange(24)
+    for name, color, shift, ol, fl in (
+        ("hour_working", "#4c72b0", -0.2, "observed_working", "fitted_working"),
+        ("hour_off", "#dd8452", 0.2, "observed_off", "fitted_off"),
+    ):
+        d = diag[diag["section"] == name]
+        if d.empty:
+            continue
+        a1.bar(x + shift, d["observed_per_day"], width=0.4, color=color, alpha=0.75, label=lab[ol])
+        a1.plot(x, d["fitted_per_day"], color=color, lw=1.5, marker=".", label=lab[fl])
+    a1.set_xticks(range(0, 24, 2))
+    a1.set_xlim(-0.7, 23.7)
+    a1.set_xlabel(lab["hour"])
+    a1.set_ylabel(lab["per_hour"])
+    a1.set_title(lab["title_hour"])
+    a1.legend(fontsize="small")
+    d = diag[diag["section"] == "weekday"]
+    y = d["observed_per_day"].to_numpy()
+    lo, hi = _garwood(d["observed"].to_numpy())
+    days = d["days"].to_numpy()
+    xs = np.arange(7)
+    a2.bar(xs, y, color="#4c72b0", alpha=0.75, label=lab["observed"])
+    a2.errorbar(xs, y, yerr=[y - lo / days, hi / days - y], fmt="none", ecolor="black", lw=1, capsize=2)
+    a2.plot(xs, d["fitted_per_day"], "o", color="black", label=lab["fitted"])
+    a2.set_xticks(xs)
+    a2.set_xticklabels(lab["weekdays"])
+    a2.set_xlabel(lab["weekday"])
+    a2.set_ylabel(lab["per_day"])
+    a2.set_title(lab["title_weekday"])
+    a2.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- the sweeps' plots and tables (moved from sim.experiments)
+
+
+def _plt():
+    return plotting()[0]
+
+
+def _limit_label(x, lang):
+    return t("capacity.no_limit", lang) if x is None or (isinstance(x, float) and math.isnan(x)) else str(int(x))
+
+
+def plot_chance_by_headcount(table: pd.DataFrame, lang: str, target: float = 0.8):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    tab = table.sort_values("managers")
+    x = tab["managers"].to_numpy()
+    y = tab["p_plan"].to_numpy()
+    ax.errorbar(x, y, yerr=[y - tab["p_plan_lo"].to_numpy(), tab["p_plan_hi"].to_numpy() - y], fmt="o-", capsize=3)
+    ax.axhline(target, ls="--", color="grey")
+    ax.text(x.min(), target + 0.02, t("capacity.plot.target", lang, target=target), color="grey", fontsize=8)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xticks(x)
+    ax.set_xlabel(t("capacity.plot.headcount", lang))
+    ax.set_ylabel(t("capacity.plot.p_plan", lang))
+    ax.set_title(t("capacity.plot.headcount_title", lang))
+    fig.tight_layout()
+    return fig
+
+
+def plot_revenue_by_limit(table: pd.DataFrame, lang: str):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    tab = table.reset_index(drop=True)
+    x = np.arange(len(tab))
+    y = tab["revenue"].to_numpy() / 1e6
+    ax.errorbar(x, y, yerr=[y - tab["revenue_lo"].to_numpy() / 1e6, tab["revenue_hi"].to_numpy() / 1e6 - y], fmt="o-", capsize=3)
+    i = int(np.argmax(y))
+    ax.plot([x[i]], [y[i]], "o", ms=12, mfc="none", mec="C3")
+    ax.set_xticks(x, [_limit_label(v, lang) for v in tab["deal_limit"]])
+    ax.set_xlabel(t("capacity.plot.limit", lang))
+    ax.set_ylabel(t("capacity.plot.revenue_mln", lang))
+    ax.set_title(t("capacity.plot.limit_title", lang))
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_by(table: pd.DataFrame, x: str, hue: str | None, metric: str, lang: str, scale: float = 1.0):
+    """One metric (mean with 95 % CI) against a scenario axis, one line per ``hue`` value."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=False))
+    for key, g in groups:
+        g = g.sort_values(x)
+        y = g[metric].to_numpy() / scale
+        ax.errorbar(g[x].astype(str), y, yerr=[y - g[f"{metric}_lo"].to_numpy() / scale, g[f"{metric}_hi"].to_numpy() / scale - y],
+                    fmt="o-", capsize=3, label=None if key is None else (t(f"capacity.value.{key}", lang) if has(f"capacity.value.{key}") else str(key)))
+    ax.set_xlabel(t(f"capacity.axis.{x}", lang))
+    ax.set_ylabel(t(f"capacity.col.{metric}", lang))
+    if hue is not None:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- report tables
+
+_SHARE = {"sla_share", "overnight_share", "utilisation", "p_plan"}
+
+
+def _fmt(metric: str, v: float, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return fmt_.DASH
+    if metric in _SHARE:
+        return fmt_.percent(v, lang, 0)
+    if metric == "revenue":
+        return fmt_.number(v / 1e6, lang, 2)
+    return fmt_.number(v, lang, 0 if abs(v) >= 10 else 1)
+
+
+def report_table(table: pd.DataFrame, lang: str, keys: list[str], metrics=METRICS) -> pd.DataFrame:
+    """A sweep table for the report: scenario keys in words, each metric as ``mean (lo–hi)``.
+
+    Revenue is in millions.
+    """
+    out = pd.DataFrame(index=table.index)
+    for k in keys:
+        vals = table[k].tolist()
+        if k == "deal_limit":
+            out[t(f"capacity.axis.{k}", lang)] = [_limit_label(v, lang) for v in vals]
+        else:
+            out[t(f"capacity.axis.{k}", lang)] = [t(f"capacity.value.{v}", lang) if has(f"capacity.value.{v}") else v for v in vals]
+    for m in list(metrics) + (["p_plan"] if "p_plan" in table.columns else []):
+        if m not in table.columns:
+            continue
+        name = t(f"capacity.col.{m}", lang) + (", " + ("млн" if lang == "ru" else "mln") if m == "revenue" else "")
+        out[name] = [f"{_fmt(m, a, lang)} ({_fmt(m, lo, lang)}–{_fmt(m, hi, lang)})" for a, lo, hi in
+                     zip(table[m], table[f"{m}_lo"], table[f"{m}_hi"])]
+    return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- the page
@@ -142,7 +339,7 @@ def _calibration(r, lang: str, p: Page) -> None:
           Text(t("capacity.inflow_text", lang, per_day=s.get("leads_per_working_day", float("nan")),
                  per_off=s.get("leads_per_off_day", float("nan")), disp=disp.get("index", float("nan")),
                  p_disp=p_text(disp.get("p_value", float("nan")), lang), cv=P.volume_cv)),
-          Figure(P.inflow.plot(lang=lang)))
+          Figure(plot_inflow(P.inflow, lang=lang)))
     tabs = calibration_tables(cal, lang)
     p.add(Heading(t("capacity.stages", lang), 3), Table(tabs["stages"]),
           Heading(t("capacity.sellers", lang), 3), Table(tabs["sellers"]))
@@ -187,38 +384,38 @@ def page(r, lang: str) -> Page:
                  plan_src=t(f"capacity.plan_src.{r.plan_source}", lang), p=r.p_plan,
                  lo=b.loc[0, "p_plan_lo"] if "p_plan_lo" in b else float("nan"),
                  hi=b.loc[0, "p_plan_hi"] if "p_plan_hi" in b else float("nan"))),
-          Table(ex.report_table(b, lang, [])))
+          Table(report_table(b, lang, [])))
 
     if r.plan is not None:
         hc, ans = r.headcount_, r.smallest_headcount
-        p.add(Heading(t("capacity.headcount", lang)), Figure(ex.plot_chance_by_headcount(hc, lang, r.target)))
+        p.add(Heading(t("capacity.headcount", lang)), Figure(plot_chance_by_headcount(hc, lang, r.target)))
         if ans["managers"] is None:
             p.add(Text(t("capacity.headcount_none", lang, target=r.target, p=ans["p"])))
         else:
             p.add(Text(t("capacity.headcount_answer", lang, target=r.target, n=ans["managers"], p=ans["p"], lo=ans["lo"], hi=ans["hi"],
                          sure=t("capacity.headcount_sure" if ans["sure"] else "capacity.headcount_unsure", lang))))
-        p.add(Table(ex.report_table(hc, lang, ["managers"])))
+        p.add(Table(report_table(hc, lang, ["managers"])))
 
     lt, best = r.limit_, r.best_limit
     no_limit = t("capacity.no_limit", lang)
-    p.add(Heading(t("capacity.limit", lang)), Figure(ex.plot_revenue_by_limit(lt, lang)),
+    p.add(Heading(t("capacity.limit", lang)), Figure(plot_revenue_by_limit(lt, lang)),
           Text(t("capacity.limit_answer", lang, limit=best["deal_limit"] if best["deal_limit"] is not None else no_limit,
                  mean=best["mean"], lo=best["lo"], hi=best["hi"], mode=P.at_limit,
                  tied=", ".join(str(x) if x is not None else no_limit for x in best["tied"]))),
-          Table(ex.report_table(lt, lang, ["deal_limit"])))
+          Table(report_table(lt, lang, ["deal_limit"])))
 
     vt, st = r.volume_, r.sla_
     p.add(Heading(t("capacity.volume", lang)),
-          Figure(ex.plot_metric_by(vt, "volume", "routing", "response_p90", lang)),
-          Figure(ex.plot_metric_by(vt, "volume", "routing", "revenue", lang, scale=1e6)),
-          Table(ex.report_table(vt, lang, ["volume", "routing"])),
+          Figure(plot_metric_by(vt, "volume", "routing", "response_p90", lang)),
+          Figure(plot_metric_by(vt, "volume", "routing", "revenue", lang, scale=1e6)),
+          Table(report_table(vt, lang, ["volume", "routing"])),
           Heading(t("capacity.sla", lang)),
-          Figure(ex.plot_metric_by(st, "sla_minutes", "escalate", "sla_share", lang)),
-          Table(ex.report_table(st, lang, ["sla_minutes", "escalate"])))
+          Figure(plot_metric_by(st, "sla_minutes", "escalate", "sla_share", lang)),
+          Table(report_table(st, lang, ["sla_minutes", "escalate"])))
 
     if r.head_ is not None:
         ht = r.head_
         p.add(Heading(t("capacity.head", lang)), Text(t("capacity.head_text", lang, months=r.head_months)),
-              Figure(ex.plot_metric_by(ht, "head_selling_share", None, "revenue", lang, scale=1e6)),
-              Table(ex.report_table(ht, lang, ["head_selling_share"], metrics=("revenue", "won", "response_p50", "utilisation"))))
+              Figure(plot_metric_by(ht, "head_selling_share", None, "revenue", lang, scale=1e6)),
+              Table(report_table(ht, lang, ["head_selling_share"], metrics=("revenue", "won", "response_p50", "utilisation"))))
     return p

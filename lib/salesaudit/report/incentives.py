@@ -1,19 +1,252 @@
 """The incentives page (notebook 05) in one language, made from an :class:`~salesaudit.incentives.result.IncentivesResult`.
 
-Texts come from the message catalogue, tables and charts from :mod:`salesaudit.incentives.plots`;
-nothing here computes a number.
+Also the charts and report tables of notebook 05 (labels ``incentives.*``), moved here from
+``salesaudit.incentives.plots``: the head's pay by month, the cost distribution, the payout curves,
+the focus model (:func:`plot_history`, :func:`plot_cost_distribution`, :func:`plot_payout_curves`,
+:func:`plot_focus`), report copies of the tables (:func:`display`, :func:`assumptions_table`), a
+scheme in words (:func:`describe_scheme`) and the seeds' claim as the focus model answers it
+(:func:`explanation`, moved from :mod:`salesaudit.incentives.focus`). Texts come from the message
+catalogue; nothing here computes a number.
 """
 from __future__ import annotations
 
-from ..incentives import plots as ip
-from ..incentives.focus import explanation
+import numpy as np
+import pandas as pd
+
+from ..incentives.focus import FocusResult, seeds_claim
+from ..incentives.schemes import Base, FocusUnits, GrowthPercent, KpiBasket, PlanPercent, RevenuePercent, Scheme
 from .format import number as fmt_number
 from .format import percent as fmt_percent
 from .i18n import t
 from .page import Figure, Heading, Page, Table, Text
+from .show import plotting
 from .stalls import money
 
-__all__ = ["page"]
+__all__ = ["page", "plot_history", "plot_cost_distribution", "plot_payout_curves", "plot_focus", "display", "scheme_names",
+           "assumptions_table", "describe_scheme", "explanation"]
+
+
+# --------------------------------------------------------------------------- charts and tables (moved from incentives.plots)
+
+
+def _plt():
+    return plotting()[0]
+
+
+def scheme_names(schemes: dict, lang: str) -> dict[str, str]:
+    return {k: s.name(lang) for k, s in schemes.items()}
+
+
+def _colors(keys) -> dict[str, str]:
+    return {k: f"C{i}" for i, k in enumerate(keys)}
+
+
+def plot_history(hist: pd.DataFrame, names: dict, lang: str):
+    """The head's pay by month under each scheme (top) and the department's plan attainment (bottom)."""
+    plt = _plt()
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    col = _colors(names)
+    for key in names:
+        g = hist[hist["scheme"] == key]
+        if len(g):
+            ax.plot(g["month"], g["total"] / 1000, marker="o", ms=3, color=col[key], label=names[key])
+    ax.set_ylabel(t("incentives.plot.pay_thousands", lang))
+    ax.set_title(t("incentives.plot.history", lang))
+    ax.legend(fontsize=8, loc="upper left")
+    g = hist[hist["scheme"] == next(iter(names))] if len(names) else hist.iloc[:0]
+    ax2.bar(g["month"], g["attainment_pct"], color="grey", alpha=0.6)
+    ax2.axhline(100, color="C3", lw=1)
+    ax2.set_ylabel(t("incentives.plot.attainment", lang))
+    ax2.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cost_distribution(mc, names: dict, lang: str):
+    """The yearly cost of each scheme over the simulated years, with P50 and P90."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    col = _colors(names)
+    allc = mc.annual[mc.annual["scheme"].isin(list(names))]["cost"] / 1e6
+    bins = np.linspace(allc.min(), allc.max(), 60) if len(allc) and allc.max() > allc.min() else 30
+    summ = mc.summary.set_index("scheme")
+    for key in names:
+        c = mc.annual.loc[mc.annual["scheme"] == key, "cost"] / 1e6
+        ax.hist(c, bins=bins, color=col[key], alpha=0.45, label=names[key])
+        ax.axvline(summ.loc[key, "p50"] / 1e6, color=col[key], lw=1.5)
+        ax.axvline(summ.loc[key, "p90"] / 1e6, color=col[key], lw=1.5, ls=":")
+    ax.set_xlabel(t("incentives.plot.cost_year_mln", lang))
+    ax.set_ylabel(t("incentives.plot.years", lang))
+    ax.set_title(t("incentives.plot.cost_distribution", lang, n=mc.n_sims))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_payout_curves(curves: pd.DataFrame, names: dict, lang: str, attainment: np.ndarray | None = None):
+    """Pay in a month against the department's plan attainment; the history's attainment below."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    col = _colors(names)
+    for key in names:
+        g = curves[curves["scheme"] == key]
+        ax.plot(g["attainment_pct"], g["pay"] / 1000, color=col[key], label=names[key])
+    if attainment is not None and len(attainment):
+        for a in attainment:
+            ax.axvline(a, color="grey", alpha=0.25, lw=1)
+    ax.axvline(100, color="C3", lw=1, ls="--")
+    key = "incentives.plot.curve_x" if curves.attrs.get("has_plan", True) else "incentives.plot.curve_x_noplan"
+    ax.set_xlabel(t(key, lang))
+    ax.set_ylabel(t("incentives.plot.pay_thousands", lang))
+    ax.set_title(t("incentives.plot.curves", lang))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_focus(res, names: dict, lang: str):
+    """Left: the head's discounted pay against the share of hours on own deals (the chosen split
+    marked). Middle: the department's 12-month revenue against the split. Right: the department's
+    monthly revenue at each scheme's chosen split."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    col = _colors(names)
+    tb = res.table.set_index("scheme")
+    for key in names:
+        g = res.curves[res.curves["scheme"] == key]
+        rel = g["head_objective"] / max(float(g["head_objective"].abs().max()), 1e-9)
+        axes[0].plot(100 * g["share"], rel, color=col[key], label=names[key])
+        s = tb.loc[key, "selling_share"]
+        axes[0].plot([100 * s], [float(rel[np.isclose(g["share"], s)].iloc[0])], "o", color=col[key])
+        axes[1].plot(100 * g["share"], g["dept_revenue"] / 1e6, color=col[key])
+        axes[1].plot([100 * s], [tb.loc[key, "dept_revenue"] / 1e6], "o", color=col[key])
+        m = res.monthly[res.monthly["scheme"] == key]
+        axes[2].plot(m["month"] + 1, m["dept_revenue"] / 1e6, marker="o", ms=3, color=col[key])
+    axes[0].set_xlabel(t("incentives.plot.selling_share", lang))
+    axes[0].set_ylabel(t("incentives.plot.head_objective", lang))
+    axes[0].set_title(t("incentives.plot.focus_head", lang), fontsize=10)
+    axes[0].legend(fontsize=7)
+    axes[1].set_xlabel(t("incentives.plot.selling_share", lang))
+    axes[1].set_ylabel(t("incentives.plot.revenue_12_mln", lang, months=res.assumptions["months"]))
+    axes[1].set_title(t("incentives.plot.focus_dept", lang), fontsize=10)
+    axes[2].set_xlabel(t("incentives.plot.month_no", lang))
+    axes[2].set_ylabel(t("incentives.plot.revenue_month_mln", lang))
+    axes[2].set_title(t("incentives.plot.focus_monthly", lang), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+_COLS = {
+    "scheme": "incentives.col.scheme", "month": "incentives.col.month", "months": "incentives.col.months", "dept_revenue": "incentives.col.dept_revenue",
+    "attainment_pct": "incentives.col.attainment_pct", "base": "incentives.col.base", "variable": "incentives.col.variable", "total": "incentives.col.total",
+    "cost": "incentives.col.cost", "cost_pct_revenue": "incentives.col.cost_pct_revenue", "cost_pct_margin": "incentives.col.cost_pct_margin",
+    "mean_pay": "incentives.col.mean_pay", "min_pay": "incentives.col.min_pay", "max_pay": "incentives.col.max_pay", "sd_pay": "incentives.col.sd_pay",
+    "cv_pct": "incentives.col.cv_pct", "variable_share_pct": "incentives.col.variable_share_pct", "total_cost": "incentives.col.total_cost",
+    "mean": "incentives.col.mean", "p10": "incentives.col.p10", "p50": "incentives.col.p50", "p90": "incentives.col.p90", "reserve": "incentives.col.reserve",
+    "monthly_p50": "incentives.col.monthly_p50", "monthly_p90": "incentives.col.monthly_p90", "cost_at_mean_outcome": "incentives.col.cost_at_mean_outcome",
+    "jensen_gap": "incentives.col.jensen_gap", "pct_revenue": "incentives.col.pct_revenue",
+    "selling_share": "incentives.col.selling_share", "selling_hours": "incentives.col.selling_hours", "coaching_hours": "incentives.col.coaching_hours",
+    "head_pay": "incentives.col.head_pay", "owner_profit": "incentives.col.owner_profit", "dept_revenue_first2": "incentives.col.dept_revenue_first2",
+    "owner_best_share": "incentives.col.owner_best_share", "owner_best_profit": "incentives.col.owner_best_profit",
+    "pull_in_mean": "incentives.col.pull_in_mean", "pull_in_max": "incentives.col.pull_in_max", "push_out_mean": "incentives.col.push_out_mean",
+    "push_out_max": "incentives.col.push_out_max", "discount_mean": "incentives.col.discount_mean", "discount_max": "incentives.col.discount_max",
+    "months_gaming_pays_pct": "incentives.col.months_gaming_pays_pct", "owner_loss_discount_mean": "incentives.col.owner_loss_discount_mean",
+    "parameter": "incentives.col.parameter", "value": "incentives.col.value", "source": "incentives.col.source",
+}
+
+_SHARES = ("selling_share", "owner_best_share")
+
+
+def display(df: pd.DataFrame, names: dict, lang: str, digits: int = 0) -> pd.DataFrame:
+    """A report copy: scheme names, shares in %, money rounded, headers in ``lang``."""
+    out = df.copy()
+    if "scheme" in out.columns:
+        out["scheme"] = out["scheme"].map(lambda k: names.get(k, k))
+    for c in out.columns:
+        if c in _SHARES:
+            out[c] = (100 * out[c]).round(0)
+        elif "pct" in c:
+            out[c] = out[c].astype(float).round(1) + 0.0
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(digits) + 0.0  # no "-0"
+    return out.rename(columns={c: t(k, lang) for c, k in _COLS.items() if c in out.columns})
+
+
+def assumptions_table(focus_assumptions: dict, lang: str) -> pd.DataFrame:
+    """The focus model's assumptions as a two-column table, with where each came from."""
+    src = focus_assumptions.get("sources", {})
+    rows = []
+    for k, v in focus_assumptions.items():
+        if k == "sources":
+            continue
+        rows.append({"parameter": t(f"incentives.focus.param.{k}", lang), "value": fmt_number(v, lang, 0 if abs(v) >= 1000 else None),
+                     "source": t(f"incentives.source.{'data' if src.get(k) == 'data' else ('derived' if k in src and src[k] != 'assumption' else 'assumption')}", lang)})
+    return display(pd.DataFrame(rows), {}, lang)
+
+
+def describe_scheme(scheme, lang: str) -> str:
+    """One Markdown line per component of a scheme, in ``lang``."""
+    parts = []
+    for c in scheme.components:
+        if isinstance(c, Base):
+            parts.append(t("incentives.desc.base", lang, amount=money(c.amount, lang)))
+        elif isinstance(c, PlanPercent):
+            for name in ("personal", "department"):
+                p = getattr(c, name)
+                if p is not None:
+                    plan = money(p.plan, lang) if name == "personal" and getattr(p, "plan", None) is not None else t("incentives.desc.plan_from_data", lang)
+                    parts.append(t(f"incentives.desc.{name}", lang, bonus=money(p.bonus_at_plan, lang), threshold=fmt_number(p.threshold_pct, lang),
+                                   cap="—" if p.cap_pct is None else fmt_number(p.cap_pct, lang), plan=plan))
+        elif isinstance(c, RevenuePercent):
+            parts.append(t(f"incentives.desc.revenue_percent.{c.base}", lang, rate=fmt_number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
+        elif isinstance(c, GrowthPercent):
+            parts.append(t(f"incentives.desc.growth.{c.compare}", lang, rate=fmt_number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
+        elif isinstance(c, FocusUnits):
+            parts.append(t("incentives.desc.focus_units", lang, per_unit=money(c.per_unit, lang), products=", ".join(c.products), min_units=c.min_units))
+        elif isinstance(c, KpiBasket):
+            kp = "; ".join(t("incentives.desc.kpi", lang, kpi=t(f"incentives.kpi.{k.kpi}", lang), weight=fmt_percent(k.weight, lang, 0), threshold=fmt_number(k.threshold_pct, lang),
+                             acc=fmt_number(k.accelerator, lang), cap=fmt_number(k.cap_pct, lang)) for k in c.kpis)
+            parts.append(t("incentives.desc.kpi_basket", lang, bonus=money(c.target_bonus, lang), kpis=kp))
+    if scheme.cap is not None:
+        parts.append(t("incentives.desc.cap", lang, cap=money(scheme.cap, lang)))
+    od = scheme.own_deals
+    if od.hand_to_seller:
+        rule = "hand"
+    elif scheme.has_personal_plan:
+        rule = "personal" if od.count_in_department else "personal_only"
+    else:
+        rule = "count" if od.count_in_department else "excluded"
+    parts.append(t(f"incentives.desc.own_deals.{rule}", lang, pct=fmt_number(od.seller_commission_pct, lang)))
+    head = f"**{scheme.name(lang)}**" + (f" — {scheme.description(lang)}" if scheme.description is not None else "")
+    return head + "\n" + "\n".join(f"* {p}" for p in parts)
+
+
+def explanation(result: FocusResult, schemes: dict[str, Scheme], lang: str) -> str:
+    """The seeds' claim as the model answers it, in ``lang`` (Markdown), or an empty string when no
+    compared scheme has a personal plan."""
+    seeds = [k for k, s in schemes.items() if s.has_personal_plan]
+    others = [k for k in schemes if k not in seeds]
+    if not seeds or not others:
+        return ""
+    key = seeds[0]
+    claim = seeds_claim(result, key, others)
+    tb = result.table.set_index("scheme")
+    me = tb.loc[key]
+    lines = []
+    for o in others:
+        r = claim["against"][o]
+        lines.append(t("incentives.focus.vs", lang, other=schemes[o].name(lang), share=fmt_percent(me["selling_share"], lang, 0),
+                       other_share=fmt_percent(tb.loc[o, "selling_share"], lang, 0),
+                       early=money(r["early_gain"], lang), year=money(r["revenue_gap"], lang), profit=money(r["profit_gap"], lang)))
+    a = result.assumptions
+    verdict = t("incentives.focus.claim_holds" if claim["holds"] else "incentives.focus.claim_fails", lang, scheme=schemes[key].name(lang))
+    why = t("incentives.focus.why", lang, lag=a["coaching.lag"], carryover=fmt_percent(a["coaching.carryover"], lang, 0),
+            discount=fmt_number(a["head_discount"], lang),
+            rph=money(a["revenue_per_selling_hour"], lang))
+    return verdict + "\n\n" + "\n".join(f"* {x}" for x in lines) + ("\n\n" + why if claim["holds"] else "")
+
+
+# --------------------------------------------------------------------------- the page
 
 
 def _g(x, lang: str) -> str:
@@ -32,7 +265,7 @@ def _quoted(name: str, lang: str) -> str:
 
 def page(r, lang: str, live: bool = False) -> Page:
     """The page of notebook 05. ``live``: the owner's controls follow the page (JupyterLab, Voilà)."""
-    names = ip.scheme_names(r.schemes, lang)
+    names = scheme_names(r.schemes, lang)
     a = r.assumptions
     p = Page(lang=lang)
 
@@ -57,30 +290,30 @@ def page(r, lang: str, live: bool = False) -> Page:
 
     head("incentives.schemes_section")
     text("incentives.schemes_note", schemes=", ".join(_quoted(n, lang) for n in names.values()))
-    p.add(*(Text(ip.describe_scheme(s, lang)) for s in r.schemes.values()))
+    p.add(*(Text(describe_scheme(s, lang)) for s in r.schemes.values()))
 
     if r.ok:
         head("incentives.history_section")
         text("incentives.history_note", first=r.first_month, last=r.last_month)
-        p.add(Table(ip.display(r.history_summary_, names, lang)), Figure(ip.plot_history(r.history_, names, lang)))
+        p.add(Table(display(r.history_summary_, names, lang)), Figure(plot_history(r.history_, names, lang)))
 
         mc = r.monte_carlo
         head("incentives.mc_section")
         text("incentives.mc_note", n=mc.n_sims, months=mc.months, seed=r.seed, source=t(f"incentives.mc_source.{mc.source}", lang),
              mu=mc.fit["log_mean"], sd=mc.fit["log_sd"], n_months=mc.fit["months"], what=t(f"incentives.mc_what.{'plan' if mc.fit['has_plan'] else 'mean'}", lang))
-        p.add(Table(ip.display(mc.summary, names, lang)), Figure(ip.plot_cost_distribution(mc, names, lang)))
+        p.add(Table(display(mc.summary, names, lang)), Figure(plot_cost_distribution(mc, names, lang)))
         text("incentives.mc_jensen", scheme=names[r.jensen_scheme], gap=money(r.jensen_gap, lang))
         head("incentives.curves_section", 3)
         text("incentives.curves_note")
-        p.add(Figure(ip.plot_payout_curves(r.curves_, names, lang, r.attainment_)))
+        p.add(Figure(plot_payout_curves(r.curves_, names, lang, r.attainment_)))
 
     head("incentives.focus_section")
     fr = r.focus_
     if fr is not None:
         text("incentives.focus_note", months=a.focus.months, discount=_g(a.focus.head_discount, lang))
-        p.add(Table(ip.display(fr.table, names, lang)))
+        p.add(Table(display(fr.table, names, lang)))
         head("incentives.focus_assumptions", 3)
-        p.add(Table(ip.assumptions_table(fr.assumptions, lang)), Figure(ip.plot_focus(fr, names, lang)), Text(explanation(fr, r.schemes, lang)))
+        p.add(Table(assumptions_table(fr.assumptions, lang)), Figure(plot_focus(fr, names, lang)), Text(explanation(fr, r.schemes, lang)))
     else:
         text("incentives.focus_needs_plan")
 
@@ -88,7 +321,7 @@ def page(r, lang: str, live: bool = False) -> Page:
         gm = r.gaming_
         head("incentives.gaming_section")
         text("incentives.gaming_note", amount=money(gm.attrs["shift_amount"], lang), discount=_g(gm.attrs["discount_pct"], lang))
-        p.add(Table(ip.display(gm, names, lang)))
+        p.add(Table(display(gm, names, lang)))
 
     head("incentives.widgets_section")
     text("incentives.widgets_note" if r.ok and live else "incentives.widgets_static")

@@ -11,6 +11,7 @@ import pandas as pd
 from . import format as fmt_
 from .i18n import t
 from .page import Figure, Heading, Html, Page, Table, Text
+from .verdict import problem_text
 
 __all__ = ["page", "warnings_html", "plot_quarantine", "plot_completeness", "plot_monthly_volume"]
 
@@ -218,7 +219,7 @@ def page(r, lang: str) -> Page:
     p.add(Heading(t("dq.title", lang, client=r.client), 1),
           Text(t("dq.intro", lang, data=r.data, preset=r.preset, as_of=fmt_.datetime_(r.as_of, lang))),
           Text(t("problem.timezone", lang, timezone=r.timezone)))
-    warnings = [pr.text(lang) for pr in r.problems if not pr.fatal]
+    warnings = [problem_text(pr, lang) for pr in r.problems if not pr.fatal]
     if warnings:
         p.add(Html(warnings_html(warnings, lang)))
 

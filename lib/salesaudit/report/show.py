@@ -3,8 +3,7 @@
 Notebooks stay thin: they call these with label keys from :mod:`salesaudit.report.i18n`
 and objects computed by the package. Output is deterministic (no random ids),
 so nbval can compare it between runs. Numbers are formatted by :mod:`salesaudit.report.format`
-in the report language: the one passed, else the last one a heading, text or ``setup`` was given
-(every report starts with its title), else the notebook's ``lang`` variable, else English.
+in the report language, which every call is given (a page passes its own, ``Page.lang``).
 """
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import pandas as pd
 from . import format as fmt_
 from .i18n import LANGUAGES, t
 
-__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text", "current_lang"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text"]
 
 
 def _display(obj) -> None:
@@ -23,42 +22,15 @@ def _display(obj) -> None:
     display(obj)
 
 
-_LANG: list[str] = []  # the report language seen last (heading, text, setup, table)
-
-
-def _remember(lang: str | None) -> None:
-    if lang in LANGUAGES:
-        _LANG[:] = [lang]
-
-
-def current_lang(lang: str | None = None) -> str:
-    """``lang`` when given, else the report language seen last, else the notebook's ``lang``, else ``en``."""
-    if lang is not None:
-        _remember(lang)
-        return lang
-    if _LANG:
-        return _LANG[0]
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        guess = shell.user_ns.get("lang") if shell is not None else None
-    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
-        guess = None
-    return guess if guess in LANGUAGES else "en"
-
-
-def setup(lang: str | None = None) -> None:
-    """Deterministic pandas and plot settings for a report notebook (``lang``: the report language)."""
+def setup() -> None:
+    """Deterministic pandas and plot settings for a report notebook."""
     import matplotlib
 
-    _remember(lang)
     matplotlib.rcParams["svg.hashsalt"] = "salesaudit"
     matplotlib.rcParams["figure.dpi"] = 90
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
-    pd.set_option("display.float_format", lambda x: _fmt(x, current_lang()))
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
@@ -73,17 +45,15 @@ def plotting():
     return plt, sns
 
 
-def ci_text(lo, hi, lang: str | None = None) -> list[str]:
+def ci_text(lo, hi, lang: str) -> list[str]:
     """Interval bounds as ``12 %–34 %`` (ru) or ``12%–34%`` (en) strings (``—`` where undefined)."""
-    lang = current_lang(lang)
     return [(fmt_.DASH if pd.isna(a) else f"{fmt_.percent(a, lang, 0)}–{fmt_.percent(b, lang, 0)}") for a, b in zip(lo, hi)]
 
 
-def p_text(p, lang: str | None = None) -> str:
+def p_text(p, lang: str) -> str:
     """A p-value for a report table: ``<0,001`` (ru) / ``<0.001`` (en) or three decimals (``—`` where untested)."""
     if pd.isna(p):
         return fmt_.DASH
-    lang = current_lang(lang)
     return "<" + fmt_.number(0.001, lang, 3) if p < 0.001 else fmt_.number(p, lang, 3)
 
 
@@ -91,7 +61,6 @@ def heading(key: str, lang: str, level: int = 2, **fmt) -> None:
     """A Markdown heading from a label key."""
     from IPython.display import Markdown
 
-    _remember(lang)
     _display(Markdown("#" * level + " " + t(key, lang, **fmt)))
 
 
@@ -99,20 +68,20 @@ def text(key: str, lang: str, **fmt) -> None:
     """A paragraph from a label key."""
     from IPython.display import Markdown
 
-    _remember(lang)
     _display(Markdown(t(key, lang, **fmt)))
 
 
-def table(df: pd.DataFrame, max_rows: int = 30, lang: str | None = None) -> None:
+def table(df: pd.DataFrame, max_rows: int = 30, *, lang: str) -> None:
     """A table without its index, cut to ``max_rows`` rows (the rest is counted below it).
 
-    Float cells are formatted in ``lang`` (see :func:`current_lang`) by :func:`_fmt`, date-time
+    Float cells are formatted in ``lang`` by :func:`_fmt`, date-time
     columns by :func:`_dates`, yes/no cells by :func:`_yes_no`; integer columns (counts, but also
     ids) are shown as they are.
     """
     from IPython.display import HTML, Markdown
 
-    lang = current_lang(lang)
+    if lang not in LANGUAGES:
+        raise ValueError(f"show.table needs the report language (one of {', '.join(LANGUAGES)}), got {lang!r}")
     shown = _yes_no(_dates(df.head(max_rows), lang), lang)
     _display(HTML(shown.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))))
     if len(df) > max_rows:

@@ -27,6 +27,9 @@ from ..data.cache import CACHE_DIRNAME
 from ..data.params import load_run_config, parse_period
 from ..errors import SalesauditError
 from ..report import format as fmt_
+from ..report.coverage import banner as coverage_banner
+from ..report.coverage import fmt_date
+from ..report.coverage import refusal as coverage_refusal
 from ..report.i18n import t
 
 __all__ = ["expand_periods", "PeriodResult", "BatchResult", "run_periods", "render_period_index"]
@@ -135,9 +138,9 @@ def run_periods(
     coverages: dict = {}
     warnings: list[str] = []
     if preflight:  # one whole-file problem stops the batch before any period runs; the data are loaded once
-        from ..data.coverage import fmt_date, period_coverage
+        from ..data.coverage import period_coverage
         from ..data.loader import load_dataset
-        from ..data.verdict import warning_texts
+        from ..report.verdict import warning_texts
 
         ds = load_dataset(cfg)
         loaded = ds
@@ -163,10 +166,10 @@ def run_periods(
     tail = (grain, str(out), language, nb_list, str(notebooks_dir) if notebooks_dir else None, kernel_name)
     for label, cov in coverages.items():
         if cov.outside:  # refused without running a notebook
-            results[label] = PeriodResult(label, False, out / label, None, [], cov.refusal("en"), coverage=cov)
+            results[label] = PeriodResult(label, False, out / label, None, [], coverage_refusal(cov, "en"), coverage=cov)
             bar.update(1)
     todo = [label for label in labels if label not in results]
-    extra = {label: {"banner": coverages[label].banner(cfg.language) if label in coverages else None, "load_warnings": warnings}
+    extra = {label: {"banner": coverage_banner(coverages[label], cfg.language) if label in coverages else None, "load_warnings": warnings}
              for label in todo}
     if workers <= 1 or len(todo) <= 1:
         for label in todo:
@@ -206,8 +209,8 @@ def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path)
             link = f'<a href="{quote(rel)}">{e(r.period)}</a>'
         cov = r.coverage
         if cov is not None and getattr(cov, "partial", False):
-            link += f'<div class="note">{e(cov.banner(lang))}</div>'
-        error = cov.refusal(lang) if cov is not None and getattr(cov, "outside", False) else r.error
+            link += f'<div class="note">{e(coverage_banner(cov, lang))}</div>'
+        error = coverage_refusal(cov, lang) if cov is not None and getattr(cov, "outside", False) else r.error
         status = t("index.status.ok" if r.ok else "index.status.failed", lang)
         rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td>{link}</td><td>{e(status)}</td><td>{e(error)}</td></tr>')
     when = fmt_.datetime_(dt.datetime.now(), lang)

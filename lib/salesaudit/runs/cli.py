@@ -140,6 +140,7 @@ def _cmd_check(args) -> int:
     from ..data.loader import load_dataset
     from ..data.params import load_run_config
     from ..report.i18n import t
+    from ..report.verdict import problem_text
 
     cfg = load_run_config(args.config)
     lang = args.language or cfg.language
@@ -149,9 +150,9 @@ def _cmd_check(args) -> int:
     if warnings:
         print(f"{t('problem.severity.warning', lang)} ({len(warnings)}):")
         for i, p in enumerate(warnings, 1):
-            paragraph = textwrap.fill(p.text(lang).split("\n", 1)[0], width=100, initial_indent=f"  {i}. ", subsequent_indent="     ")
+            paragraph = textwrap.fill(problem_text(p, lang).split("\n", 1)[0], width=100, initial_indent=f"  {i}. ", subsequent_indent="     ")
             print(paragraph)
-            for extra in p.text(lang).split("\n")[1:]:  # stage_map: lines, as they are to be pasted
+            for extra in problem_text(p, lang).split("\n")[1:]:  # stage_map: lines, as they are to be pasted
                 print(f"       {extra}")
     else:
         print(t("problem.none", lang))

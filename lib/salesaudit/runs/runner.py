@@ -26,7 +26,7 @@ or the data (found by the preflight load) stops the run before any notebook, as 
 :class:`~salesaudit.errors.SalesauditError`; so does a period that lies wholly
 outside the data (:mod:`salesaudit.data.coverage`). A period the data cover only in
 part gets a banner at the top of every page, and the load warnings of the
-preflight (:func:`salesaudit.data.verdict.warning_texts`) are shown on the index page.
+preflight (:func:`salesaudit.report.verdict.warning_texts`) are shown on the index page.
 
 Each worker keeps one kernel warm: the notebooks it executes run one after another in the same
 kernel, whose namespace is reset in between (``%reset -f``, figures closed), so the imports of
@@ -324,7 +324,9 @@ def _preflight(cfg: RunConfig, cache: Path, out: Path, lang: str, preflight: boo
         from ..data.cache import dataset_key, load_cached
         from ..data.coverage import period_coverage
         from ..data.loader import load_dataset  # a SalesauditError here stops the run
-        from ..data.verdict import warning_texts
+        from ..report.coverage import banner as coverage_banner
+        from ..report.coverage import refusal as coverage_refusal
+        from ..report.verdict import warning_texts
 
         key = dataset_key(cfg)
         # a stored load is reused only for a fixed audit moment: "now" is loaded afresh
@@ -336,8 +338,8 @@ def _preflight(cfg: RunConfig, cache: Path, out: Path, lang: str, preflight: boo
         if cfg.period:
             coverage = period_coverage(ds, cfg.period, cfg.grain)
             if coverage.outside:
-                raise SalesauditError(coverage.refusal("en"))
-            banner = coverage.banner(lang) or banner
+                raise SalesauditError(coverage_refusal(coverage, "en"))
+            banner = coverage_banner(coverage, lang) or banner
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -935,7 +937,7 @@ def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optio
     No code, no input/output prompts, no parameter cells (``parameters``,
     papermill's ``injected-parameters``), no cells tagged ``remove_cell``,
     no stderr streams and no recorded key results. ``banner`` (a partly covered
-    period, see :meth:`salesaudit.data.coverage.Coverage.banner`) is shown at the top.
+    period, see :func:`salesaudit.report.coverage.banner`) is shown at the top.
     """
     from nbconvert import HTMLExporter
 

@@ -29,8 +29,9 @@ attrition                 leavers per seller-month over the data's span (exact C
 What a CRM cannot tell — the head of sales' coaching effect, ramp-up of new hires, time to fill
 a vacancy, the minutes of admin per lead — are assumptions (:data:`ASSUMPTIONS`, overridable from
 ``params/simulation/*.yaml`` via :func:`load_assumptions`), listed in ``assumptions_`` next to
-every result. :func:`salesaudit.report.capacity.calibration_tables` and ``calibration_notes`` give these tables and the
-notes in the report's language.
+every result. The notes (what the data could not tell) are label keys and their parameters, no
+language; :func:`salesaudit.report.capacity.calibration_tables` and ``calibration_notes`` give the
+tables and the notes in the report's language.
 """
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ from scipy import optimize, stats
 
 from ..data.snapshot import snapshot
 from ..errors import ParameterError, closest, display_path
-from ..report.i18n import t
 from ..stats import kaplan_meier, km_quantile
 from .coaching import CoachingEffect
 from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, HeadOfSales, Seller, Staffing, Stage
@@ -217,21 +217,16 @@ class Calibration:
     stays_: pd.DataFrame = field(repr=False, default=None)
     #: lead → deal conversion observed against the model, by channel, response band and seller (:func:`conversion_check`)
     conversions_: pd.DataFrame = field(default=None)
+    #: the limits of the data, each as ``(label key, parameters)`` (no language): in words by
+    #: :func:`salesaudit.report.capacity.calibration_notes`
     notes: list = field(default_factory=list)
-    #: ``(label key, parameters)`` of each of ``notes``, for :func:`calibration_notes`
-    note_keys_: list = field(default_factory=list)
 
 
 class _Notes(list):
-    """The calibration's notes in English, with the label key and parameters of each in ``keys``."""
-
-    def __init__(self):
-        super().__init__()
-        self.keys: list = []
+    """The calibration's notes: ``(label key, parameters)`` of each."""
 
     def add(self, key: str, **params) -> None:
-        self.keys.append((key, params))
-        self.append(t(key, "en", **params))
+        self.append((key, params))
 
 
 def _active_people(ds, T) -> pd.DataFrame:
@@ -723,5 +718,5 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         params=params, as_of=T, inflow_=inflow.diagnostics(), inflow_summary_=dict(inflow.fit_summary_ or {}),
         stages_=pd.DataFrame(stage_rows), sellers_=pd.DataFrame(seller_rows), effects_=effects,
         conversions_=conversion_check(rt[rt["created_at"] >= deal_lo], channel_logit, resp["seller_offset"], float(beta)),
-        assumptions_=assumptions_tbl, stays_=stays, notes=list(notes), note_keys_=list(notes.keys),
+        assumptions_=assumptions_tbl, stays_=stays, notes=list(notes),
     )

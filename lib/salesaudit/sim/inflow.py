@@ -113,39 +113,6 @@ _NAT = np.iinfo(np.int64).min
 _MIN_EXPECTED = 5.0  # pooling threshold of the chi-square tests
 _WEEKS_PER_YEAR = 365.25 / 7
 
-_LABELS = {
-    "en": {
-        "hour": "Hour of day",
-        "weekday": "Day of week",
-        "per_day": "Leads per day",
-        "per_hour": "Leads per hour (mean per day)",
-        "observed": "observed",
-        "observed_working": "observed, working days",
-        "observed_off": "observed, days off",
-        "fitted": "model",
-        "fitted_working": "model, working days",
-        "fitted_off": "model, days off",
-        "title_hour": "Lead inflow by hour of day",
-        "title_weekday": "Lead inflow by day of week (95% CI)",
-        "weekdays": WEEKDAYS,
-    },
-    "ru": {
-        "hour": "Час суток",
-        "weekday": "День недели",
-        "per_day": "Лидов в день",
-        "per_hour": "Лидов в час (в среднем за день)",
-        "observed": "факт",
-        "observed_working": "факт, рабочие дни",
-        "observed_off": "факт, выходные",
-        "fitted": "модель",
-        "fitted_working": "модель, рабочие дни",
-        "fitted_off": "модель, выходные",
-        "title_hour": "Поток лидов по часам суток",
-        "title_weekday": "Поток лидов по дням недели (95% ДИ)",
-        "weekdays": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
-    },
-}
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -997,58 +964,6 @@ class LeadInflow:
             "days": int(use.sum()),
             "by_weekday": by,
         }
-
-    # ---------------------------------------------------------------- plot
-    def plot(self, ax=None, lang: str = "en", labels: Mapping[str, Any] | None = None):
-        """Observed against fitted: leads per day by hour of day (working days and days off) and by weekday.
-
-        ``ax``: two matplotlib axes, or None for a new figure. ``labels``
-        overrides the texts of ``lang`` (``"en"`` or ``"ru"``). Returns the figure.
-        """
-        diag = self.diagnostics()
-        if lang not in _LABELS:
-            raise _problem("LeadInflow.plot", f"`lang` must be one of {', '.join(map(repr, _LABELS))}, got {lang!r}.")
-        lab = {**_LABELS[lang], **(dict(labels) if labels else {})}
-        from ..report.show import plotting
-
-        plt, _ = plotting()
-        if ax is None:
-            fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]})
-        else:
-            a1, a2 = ax
-            fig = a1.figure
-        x = np.arange(24)
-        for name, color, shift, ol, fl in (
-            ("hour_working", "#4c72b0", -0.2, "observed_working", "fitted_working"),
-            ("hour_off", "#dd8452", 0.2, "observed_off", "fitted_off"),
-        ):
-            d = diag[diag["section"] == name]
-            if d.empty:
-                continue
-            a1.bar(x + shift, d["observed_per_day"], width=0.4, color=color, alpha=0.75, label=lab[ol])
-            a1.plot(x, d["fitted_per_day"], color=color, lw=1.5, marker=".", label=lab[fl])
-        a1.set_xticks(range(0, 24, 2))
-        a1.set_xlim(-0.7, 23.7)
-        a1.set_xlabel(lab["hour"])
-        a1.set_ylabel(lab["per_hour"])
-        a1.set_title(lab["title_hour"])
-        a1.legend(fontsize="small")
-        d = diag[diag["section"] == "weekday"]
-        y = d["observed_per_day"].to_numpy()
-        lo, hi = _garwood(d["observed"].to_numpy())
-        days = d["days"].to_numpy()
-        xs = np.arange(7)
-        a2.bar(xs, y, color="#4c72b0", alpha=0.75, label=lab["observed"])
-        a2.errorbar(xs, y, yerr=[y - lo / days, hi / days - y], fmt="none", ecolor="black", lw=1, capsize=2)
-        a2.plot(xs, d["fitted_per_day"], "o", color="black", label=lab["fitted"])
-        a2.set_xticks(xs)
-        a2.set_xticklabels(lab["weekdays"])
-        a2.set_xlabel(lab["weekday"])
-        a2.set_ylabel(lab["per_day"])
-        a2.set_title(lab["title_weekday"])
-        a2.legend(fontsize="small")
-        fig.tight_layout()
-        return fig
 
     # ------------------------------------------------------------ parameters
     def as_dict(self) -> dict:
