@@ -267,6 +267,9 @@ class FunnelSettings(_Strict):
     min_n: int = Field(default=20, ge=1, description="finished deals a manager needs at a step (decided leads at lead → deal) to be judged; fewer: not judged, "
                                                      "as an exact test on a handful of deals flags noise")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the manager-vs-team tests (Holm over every manager × step)")
+    min_effect: float = Field(default=0.05, gt=0, lt=1, description="smallest difference from the team that is flagged, as a fraction: 0.05 = 5 percentage "
+                                                                     "points at a step. Below it a significant difference is reported as small, not flagged: "
+                                                                     "a head of sales cannot act on a 1-point gap, and thousands of deals make it significant")
     cohort_horizons: list[int] = Field(default=[30, 60, 90], min_length=1, description="days after creation at which the cohort table reads the share won "
                                                                                        "(Aalen–Johansen): one, two and three months of a B2B cycle")
     cohort_days: float = Field(default=180, gt=0, description="days since creation the cohort curves show: two quarters, where most deals have closed")
@@ -291,6 +294,12 @@ class StallsSettings(_Strict):
     backward_tolerance: float = Field(default=0.05, ge=0, lt=1, description="share of deals moved back a stage tolerated (corrections happen); "
                                                                            "flagged only when significantly above it")
     min_deals: int = Field(default=10, ge=1, description="deals a manager needs to be judged on skips and backward moves")
+    min_ratio: float = Field(default=1.25, gt=1, description="smallest ratio of a manager's median time in a stage to the rest of the team's that is flagged "
+                                                             "(or its inverse, for faster): a quarter longer is what a head of sales notices in a pipeline review")
+    min_difference_hours: float = Field(default=1.0, ge=0, description="and the smallest difference of the medians, in working hours: a stage that takes "
+                                                                       "minutes is never flagged for seconds, however many deals pass it")
+    min_effect: float = Field(default=0.05, gt=0, lt=1, description="smallest excess over the tolerance of a manager's share of skips or backward moves "
+                                                                     "that is flagged: 5 percentage points")
 
 
 class LeadsSettings(_Strict):
@@ -298,6 +307,11 @@ class LeadsSettings(_Strict):
 
     min_n: int = Field(default=20, ge=1, description="decided leads a manager needs to be judged; fewer: not judged, as with the funnel")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the manager-vs-team tests (Holm over the managers)")
+    min_effect: float = Field(default=0.05, gt=0, lt=1, description="smallest difference from the team in a share (answered within the SLA, left overnight, "
+                                                                     "disqualified) that is flagged: 5 percentage points")
+    min_ratio: float = Field(default=1.25, gt=1, description="smallest ratio of a manager's median response time to the rest of the team's that is flagged")
+    min_difference_minutes: float = Field(default=15.0, ge=0, description="and the smallest difference of the median responses, in working minutes: "
+                                                                          "the shortest SLA a seed article names")
 
 
 class PlanFactSettings(_Strict):
@@ -323,6 +337,8 @@ class HygieneSettings(_Strict):
                                                                          "as approved exceptions; a breaker is significantly above it")
     policy_min_deals: int = Field(default=10, ge=1, description="deals with terms a manager needs to be judged on the policy")
     policy_alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise error rate of the policy tests (one-sided exact binomial, Holm over managers)")
+    policy_min_effect: float = Field(default=0.05, gt=0, lt=1, description="smallest excess of a manager's share of deals outside the policy over the "
+                                                                            "tolerance that is flagged: 5 percentage points")
     calls_per_stratum: int = Field(default=1, ge=1, description="calls drawn per manager × length × outcome for the head of sales to listen to: "
                                                                "one keeps the list short")
 
@@ -443,6 +459,10 @@ class RunConfig(_Strict):
     discounts: Discounts = Discounts()
     scorecard: Scorecard = Scorecard()
     analysis: Analysis = Analysis()
+    system_owners: list[str] = Field(default=[], description="manager ids or names of CRM robots, bots and integration users: their deals are reported "
+                                                             "in a row of their own, outside the team baseline and the manager-vs-team tests")
+    head_of_sales: Optional[str] = Field(default=None, description="manager id or name of the head of sales, when the managers table does not say "
+                                                                   "(role head_of_sales): their own deals stay out of the team baseline")
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
     as_of: Optional[dt.datetime] = Field(default=None, description="the audit moment; later dates are quarantined as future. Forms: 2026-10-31 23:59, "
                                                                  "2026-10-31T23:59:00+03:00 (converted to `timezone`), 31.10.2026 23:59, 31.10.2026 (end of that day), "
