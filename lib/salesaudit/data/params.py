@@ -461,6 +461,9 @@ class RunConfig(_Strict):
     analysis: Analysis = Analysis()
     system_owners: list[str] = Field(default=[], description="manager ids or names of CRM robots, bots and integration users: their deals are reported "
                                                              "in a row of their own, outside the team baseline and the manager-vs-team tests")
+    stay_owner: Literal["deal_owner", "moved_by"] = Field(default="deal_owner", description="who a stay in a stage is charged to in the per-manager "
+                                                                                          "times: the deal's owner, or whoever moved the deal into the stage "
+                                                                                          "(stage history's moved_by; the owner where it is empty)")
     head_of_sales: Optional[str] = Field(default=None, description="manager id or name of the head of sales, when the managers table does not say "
                                                                    "(role head_of_sales): their own deals stay out of the team baseline")
     required_deal_fields: list[str] = Field(default=["manager", "amount", "product", "channel"], description="deal fields a card must have filled (empty cards are counted)")
