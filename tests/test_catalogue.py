@@ -64,6 +64,44 @@ def test_every_message_has_the_same_placeholders_in_every_language_and_plural_fo
         assert all(f == seen[0] for f in seen), (key, seen)
 
 
+def _texts(lang: str):
+    """(key, text) of every message in ``lang``, a plural message once per form."""
+    for key, entry in LABELS.items():
+        text = entry[lang]
+        yield from ((key, text),) if isinstance(text, str) else ((f"{key}[{form}]", v) for form, v in text.items())
+
+
+#: a placeholder with a format spec or a conversion: {x:.0%} {x:,.0f} {x:+.2f} {x:g} {x!r}
+_FIELD_SPEC = re.compile(r"\{[A-Za-z_0-9]*[:!][^{}]*\}")
+#: a percent sign glued to a digit or a placeholder (95%, {x}%), or apart from it by an ordinary space (95 %)
+_GLUED_PERCENT = re.compile(r"[0-9}]%")
+_SPACED_PERCENT = re.compile(r"[0-9}][ \t\u2009\u202f]+%")
+
+
+def test_the_catalogue_holds_words_only_numbers_arrive_formatted():
+    """Every number reaches a text already formatted by report/format.py: no placeholder carries a format spec."""
+    assert _FIELD_SPEC.search("{lo:.0%}") and _FIELD_SPEC.search("{p50:,.0f}") and _FIELD_SPEC.search("{norm:g}") and not _FIELD_SPEC.search("{share}")
+    bad = [(lang, key, text) for lang in LANGUAGES for key, text in _texts(lang)
+           if _FIELD_SPEC.search(text) or any(spec for _, f, spec, conv in string.Formatter().parse(text) if f is not None and (spec or conv))]
+    assert not bad, "format the number with salesaudit.report.format and pass it as a plain {name}:\n" + "\n".join(map(str, bad))
+    # a percentage arrives as fmt.percent(share) with its own sign, in either language: never {x}% with x in percent units
+    glued = [(lang, key, text) for lang in LANGUAGES for key, text in _texts(lang) if "}%" in text]
+    assert not glued, "pass fmt.percent(value / 100, lang, digits, trim=True) and drop the % after the placeholder:\n" + "\n".join(map(str, glued))
+
+
+def test_russian_texts_write_a_percentage_with_a_no_break_space():
+    """ru (CLDR, Russian typography): ``95 %`` with U+00A0, never ``95%``, ``{x}%`` or ``95 %`` with an ordinary space."""
+    for sample in ("95%", "{threshold}%", "99,8%", "95 %", "{x} %"):
+        assert _GLUED_PERCENT.search(sample) or _SPACED_PERCENT.search(sample), sample
+    for sample in (f"95{NBSP}% ДИ", "Доли в %.", "{share} сделок"):
+        assert not (_GLUED_PERCENT.search(sample) or _SPACED_PERCENT.search(sample)), sample
+    glued = [(key, text) for key, text in _texts("ru") if _GLUED_PERCENT.search(text)]
+    assert not glued, "ru writes 95\u00a0%, and a percentage placeholder gets fmt.percent (which brings its own %):\n" + "\n".join(map(str, glued))
+    spaced = [(key, text) for key, text in _texts("ru") if _SPACED_PERCENT.search(text)]
+    assert not spaced, "ru separates % from its number by a no-break space (U+00A0):\n" + "\n".join(map(str, spaced))
+    assert t("funnel.col.ci", "ru") == f"95{NBSP}% ДИ" and t("funnel.col.ci", "en") == "95% CI"
+
+
 def test_plural_messages_are_plural_in_both_languages_and_take_a_count():
     plural = [k for k, e in LABELS.items() if not isinstance(e["ru"], str)]
     assert len(plural) >= 8
@@ -214,7 +252,8 @@ def test_aware_moments_keep_their_wall_time():
 
 def test_russian_plural_forms_of_1_2_5_21():
     def headcount(n, lang="ru"):
-        return t("capacity.headcount_answer", lang, n=n, target=0.8, p=0.9, lo=0.85, hi=0.95, sure="")
+        return t("capacity.headcount_answer", lang, n=n, target=fmt.percent(0.8, lang, 0), p=fmt.percent(0.9, lang, 0),
+                 lo=fmt.percent(0.85, lang, 0), hi=fmt.percent(0.95, lang, 0), sure="")
 
     assert [plural_form(n, "ru") for n in (1, 2, 5, 21)] == ["one", "few", "many", "one"]
     assert "**1** менеджер (" in headcount(1)
@@ -227,11 +266,20 @@ def test_russian_plural_forms_of_1_2_5_21():
     assert t("dq.balanced_ok", "en", count=1, input="1", accepted="1", quarantined="0") == "Every table balances: 1 input row, 1 accepted, 0 quarantined."
 
 
-def test_numeric_format_specs_in_messages_follow_the_language():
-    assert t("capacity.limit_answer", "ru", limit=5, mean=1234567.8, lo=1e6, hi=2e6, tied="—", mode="x").startswith(
-        f"Наибольшая средняя выручка при лимите **5** (1{NBSP}234{NBSP}568, 95 % ДИ 1{NBSP}000{NBSP}000–2{NBSP}000{NBSP}000)")
-    assert t("capacity.overload_yes", "en", delta=0.125, lo=-0.5, hi=1) == "+0.12 to the win log-odds per +10 open deals (95 % CI -0.50…+1.00)."
-    assert t("leads.overnight_text", "ru", n=3, decided=10, share=0.3).endswith(f"**3** из 10 лидов (**30,0{NBSP}%**).")
+def test_numbers_formatted_by_report_format_fill_the_messages():
+    assert t("capacity.limit_answer", "ru", limit=5, mean=fmt.integer(1234567.8, "ru"), lo=fmt.integer(1e6, "ru"), hi=fmt.integer(2e6, "ru"),
+             tied="—", mode="x").startswith(
+        f"Наибольшая средняя выручка при лимите **5** (1{NBSP}234{NBSP}568, 95{NBSP}% ДИ 1{NBSP}000{NBSP}000–2{NBSP}000{NBSP}000)")
+    signed = {k: fmt.number(v, "en", 2, sign=True) for k, v in {"delta": 0.125, "lo": -0.5, "hi": 1}.items()}
+    assert t("capacity.overload_yes", "en", **signed) == "+0.12 to the win log-odds per +10 open deals (95 % CI -0.50…+1.00)."
+    assert t("leads.overnight_text", "ru", n=3, decided=10, share=fmt.percent(0.3, "ru", 1)).endswith(f"**3** из 10 лидов (**30,0{NBSP}%**).")
+    # a percentage given in percent units (a scheme's 90) is a share for fmt.percent: its % comes with it
+    ru = t("incentives.desc.kpi", "ru", kpi="k", weight=fmt.percent(0.5, "ru", 0), threshold=fmt.percent(80 / 100, "ru", 3, trim=True),
+           acc=fmt.number(1.5, "ru"), cap=fmt.percent(112.5 / 100, "ru", 3, trim=True))
+    assert ru == f"k — вес 50{NBSP}%, порог 80{NBSP}%, ускоритель ×1,5, потолок 112,5{NBSP}%"
+    en = t("incentives.desc.kpi", "en", kpi="k", weight=fmt.percent(0.5, "en", 0), threshold=fmt.percent(80 / 100, "en", 3, trim=True),
+           acc=fmt.number(1.5, "en"), cap=fmt.percent(112.5 / 100, "en", 3, trim=True))
+    assert en == "k: weight 50%, threshold 80%, accelerator ×1.5, cap 112.5%"
     assert t("dq.example_of", "en", reason="r", code="c") == "**r** (`c`)"  # other placeholders as str.format
 
 

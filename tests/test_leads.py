@@ -279,7 +279,7 @@ def test_leads_page_in_both_languages(demo):
     assert "Leads: 3177; 491 of them (15%) arrived out of working hours and are timed from the next opening." in en.texts()
     assert "Лидов: 3177, из них 491 (15\u00a0%) пришли в нерабочее время; по ним отсчёт идёт с начала следующего рабочего дня." in ru.texts()
     assert ("Медиана первого ответа по отделу: **15 рабочих мин**, 80-й перцентиль 43, 90-й 98. В норматив 30 мин уложились **72\u00a0%** лидов "
-            "(95% ДИ 70\u00a0%–73\u00a0%); без ответа на момент аудита: 34.") in ru.texts()
+            "(95\u00a0% ДИ 70\u00a0%–73\u00a0%); без ответа на момент аудита: 34.") in ru.texts()
     intro = en.texts()[1]
     assert "(09:00–18:00, Europe/Moscow)" in intro and "The response SLA is 30 working minutes" in intro
     assert "audit moment (31 Oct 2026 23:59)" in intro and intro.endswith("Leads: 3177.")  # the audit moment in English

@@ -239,7 +239,10 @@ def test_every_label_has_ru_and_en_with_the_same_placeholders():
 def test_t_formats_and_rejects_unknown_keys_and_languages():
     assert t("index.title", "en", client="Acme") == "Sales audit: Acme"
     assert t("unit.s", "ru", n="2,3") == "2,3 с"
-    assert t("capacity.inflow_text", "ru", per_day=2.345, per_off=0.5, disp=1.234, p_disp="0,01", cv=0.25).startswith("Поток лидов: 2,3 в рабочий день, 0,5 в выходной")
+    from salesaudit.report import format as fmt  # the catalogue holds words only: numbers arrive formatted
+
+    assert t("capacity.inflow_text", "ru", per_day=fmt.number(2.345, "ru", 1), per_off=fmt.number(0.5, "ru", 1), disp=fmt.number(1.234, "ru", 2),
+             p_disp="0,01", cv=fmt.percent(0.25, "ru", 0)).startswith("Поток лидов: 2,3 в рабочий день, 0,5 в выходной")
     with pytest.raises(KeyError, match="index.nope"):
         t("index.nope", "en")
     with pytest.raises(SalesauditError, match="ru, en"):

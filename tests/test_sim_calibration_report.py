@@ -187,7 +187,7 @@ def test_olist_calibration_notes_in_russian():
 
 def test_the_conversion_check_in_both_languages(tables):
     ru, en = tables["ru"]["conversions"], tables["en"]["conversions"]
-    assert list(ru.columns) == ["Разрез", "Группа", "Лидов", "Конверсия, факт", "95 % ДИ от", "95 % ДИ до", "Конверсия, модель", "Модель в ДИ"]
+    assert list(ru.columns) == ["Разрез", "Группа", "Лидов", "Конверсия, факт", "95\u00a0% ДИ от", "95\u00a0% ДИ до", "Конверсия, модель", "Модель в ДИ"]
     assert list(en.columns) == ["By", "Group", "Leads", "Conversion, observed", "95 % CI from", "95 % CI to", "Conversion, model", "Model inside the CI"]
     assert ru.loc[ru["Разрез"] == "время ответа", "Группа"].iloc[0] == "≤15 раб. мин"
     assert en.loc[en["By"] == "response time", "Group"].iloc[-1] == ">540 working min"

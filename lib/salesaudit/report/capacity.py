@@ -104,6 +104,13 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
     }
 
 
+#: the numbers a calibration note's parameters hold: key -> {parameter: decimals}
+_NOTE_DIGITS = {
+    "capacity.note.trend_used": {"growth": 2, "lo": 2, "hi": 2},
+    "capacity.note.trend_unused": {"growth": 2, "lo": 2, "hi": 2},
+}
+
+
 def calibration_notes(cal: Calibration, lang: str) -> list[str]:
     """The calibration's notes (limits of the data) in ``lang``, in the order of ``cal.notes``.
 
@@ -119,6 +126,8 @@ def calibration_notes(cal: Calibration, lang: str) -> list[str]:
             continue
         key, params = note
         params = {k: (stage_label.get(v, v) if k == "stage" else v) for k, v in params.items()}
+        digits = _NOTE_DIGITS.get(key, {})
+        params = {k: (fmt_.number(v, lang, digits[k]) if k in digits else v) for k, v in params.items()}
         out.append(t(key, lang, **params))
     return out
 
@@ -230,7 +239,7 @@ def plot_chance_by_headcount(table: pd.DataFrame, lang: str, target: float = 0.8
     y = tab["p_plan"].to_numpy()
     ax.errorbar(x, y, yerr=[y - tab["p_plan_lo"].to_numpy(), tab["p_plan_hi"].to_numpy() - y], fmt="o-", capsize=3)
     ax.axhline(target, ls="--", color="grey")
-    ax.text(x.min(), target + 0.02, t("capacity.plot.target", lang, target=target), color="grey", fontsize=8)
+    ax.text(x.min(), target + 0.02, t("capacity.plot.target", lang, target=fmt_.percent(target, lang, 0)), color="grey", fontsize=8)
     ax.set_ylim(-0.02, 1.05)
     ax.set_xticks(x)
     ax.set_xlabel(t("capacity.plot.headcount", lang))
@@ -336,9 +345,10 @@ def _calibration(r, lang: str, p: Page) -> None:
     s = cal.inflow_summary_
     disp = s.get("dispersion") or {}
     p.add(Heading(t("capacity.calibration", lang)),
-          Text(t("capacity.inflow_text", lang, per_day=s.get("leads_per_working_day", float("nan")),
-                 per_off=s.get("leads_per_off_day", float("nan")), disp=disp.get("index", float("nan")),
-                 p_disp=p_text(disp.get("p_value", float("nan")), lang), cv=P.volume_cv)),
+          Text(t("capacity.inflow_text", lang, per_day=fmt_.number(s.get("leads_per_working_day", float("nan")), lang, 1),
+                 per_off=fmt_.number(s.get("leads_per_off_day", float("nan")), lang, 1),
+                 disp=fmt_.number(disp.get("index", float("nan")), lang, 2),
+                 p_disp=p_text(disp.get("p_value", float("nan")), lang), cv=fmt_.percent(P.volume_cv, lang, 0))),
           Figure(plot_inflow(P.inflow, lang=lang)))
     tabs = calibration_tables(cal, lang)
     p.add(Heading(t("capacity.stages", lang), 3), Table(tabs["stages"]),
@@ -346,12 +356,16 @@ def _calibration(r, lang: str, p: Page) -> None:
 
     e = cal.effects_.set_index("effect")
     rr, o = e.loc["beta_response"], e.loc["delta_overload"]
-    dtext = (t("capacity.overload_yes", lang, delta=o["estimate"], lo=o["lo"], hi=o["hi"]) if o["detectable"]
-             else t("capacity.overload_no", lang, lo=o["lo"], hi=o["hi"], used=o["used"]))
+    def signed(x):
+        return fmt_.number(x, lang, 2, sign=True)
+
+    dtext = (t("capacity.overload_yes", lang, delta=signed(o["estimate"]), lo=signed(o["lo"]), hi=signed(o["hi"])) if o["detectable"]
+             else t("capacity.overload_no", lang, lo=signed(o["lo"]), hi=signed(o["hi"]), used=signed(o["used"])))
     ratio = response_odds_ratio(rr["used"])  # answered after 4 hours instead of 15 minutes
     cv = cal.conversions_
     p.add(Heading(t("capacity.effects", lang), 3),
-          Text(t("capacity.effects_text", lang, beta=rr["used"], lo=rr["lo"], hi=rr["hi"], ratio=ratio, dtext=dtext)),
+          Text(t("capacity.effects_text", lang, beta=signed(rr["used"]), lo=signed(rr["lo"]), hi=signed(rr["hi"]),
+                 ratio=fmt_.number(ratio, lang, 2), dtext=dtext)),
           Table(tabs["effects"]),
           Heading(t("capacity.conversions", lang), 3),
           Text(t("capacity.conversions_text", lang, inside=int(cv["inside"].sum()), n=len(cv))),
@@ -380,19 +394,20 @@ def page(r, lang: str) -> Page:
     b = r.baseline_
     q = r.runs["base"]["revenue"].quantile([0.1, 0.5, 0.9])
     p.add(Heading(t("capacity.baseline", lang)),
-          Text(t("capacity.baseline_text", lang, p10=q[0.1], p50=q[0.5], p90=q[0.9], plan=_plan_text(r.plan, lang),
-                 plan_src=t(f"capacity.plan_src.{r.plan_source}", lang), p=r.p_plan,
-                 lo=b.loc[0, "p_plan_lo"] if "p_plan_lo" in b else float("nan"),
-                 hi=b.loc[0, "p_plan_hi"] if "p_plan_hi" in b else float("nan"))),
+          Text(t("capacity.baseline_text", lang, p10=fmt_integer(q[0.1], lang), p50=fmt_integer(q[0.5], lang), p90=fmt_integer(q[0.9], lang),
+                 plan=_plan_text(r.plan, lang), plan_src=t(f"capacity.plan_src.{r.plan_source}", lang), p=fmt_.percent(r.p_plan, lang, 0),
+                 lo=fmt_.percent(b.loc[0, "p_plan_lo"] if "p_plan_lo" in b else float("nan"), lang, 0),
+                 hi=fmt_.percent(b.loc[0, "p_plan_hi"] if "p_plan_hi" in b else float("nan"), lang, 0))),
           Table(report_table(b, lang, [])))
 
     if r.plan is not None:
         hc, ans = r.headcount_, r.smallest_headcount
         p.add(Heading(t("capacity.headcount", lang)), Figure(plot_chance_by_headcount(hc, lang, r.target)))
         if ans["managers"] is None:
-            p.add(Text(t("capacity.headcount_none", lang, target=r.target, p=ans["p"])))
+            p.add(Text(t("capacity.headcount_none", lang, target=fmt_.percent(r.target, lang, 0), p=fmt_.percent(ans["p"], lang, 0))))
         else:
-            p.add(Text(t("capacity.headcount_answer", lang, target=r.target, n=ans["managers"], p=ans["p"], lo=ans["lo"], hi=ans["hi"],
+            p.add(Text(t("capacity.headcount_answer", lang, target=fmt_.percent(r.target, lang, 0), n=ans["managers"],
+                         p=fmt_.percent(ans["p"], lang, 0), lo=fmt_.percent(ans["lo"], lang, 0), hi=fmt_.percent(ans["hi"], lang, 0),
                          sure=t("capacity.headcount_sure" if ans["sure"] else "capacity.headcount_unsure", lang))))
         p.add(Table(report_table(hc, lang, ["managers"])))
 
@@ -400,7 +415,7 @@ def page(r, lang: str) -> Page:
     no_limit = t("capacity.no_limit", lang)
     p.add(Heading(t("capacity.limit", lang)), Figure(plot_revenue_by_limit(lt, lang)),
           Text(t("capacity.limit_answer", lang, limit=best["deal_limit"] if best["deal_limit"] is not None else no_limit,
-                 mean=best["mean"], lo=best["lo"], hi=best["hi"], mode=P.at_limit,
+                 mean=fmt_integer(best["mean"], lang), lo=fmt_integer(best["lo"], lang), hi=fmt_integer(best["hi"], lang), mode=P.at_limit,
                  tied=", ".join(str(x) if x is not None else no_limit for x in best["tied"]))),
           Table(report_table(lt, lang, ["deal_limit"])))
 

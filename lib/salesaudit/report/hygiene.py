@@ -26,8 +26,8 @@ def _moment(ts, lang: str) -> str:
 
 
 def _limit(pct: float, lang: str) -> str:
-    """The discount limit, a percentage as the policy states it (``10``, ``12,5``)."""
-    return fmt_number(pct, lang)
+    """The discount limit, given in percent as the policy states it (``10 %``, ``12,5 %`` in ru; ``10%`` in en)."""
+    return fmt_.percent(None if pct is None else pct / 100, lang, 3, trim=True)
 
 
 def _minutes(minutes: float, lang: str) -> str:

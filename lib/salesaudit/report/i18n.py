@@ -13,21 +13,21 @@ A message that prints a count followed by a noun is a mapping of plural forms in
 (ru: ``one``, ``few``, ``many``, ``other``; en: ``one``, ``other``); the ``n`` (or ``count``)
 argument picks the form by the language's CLDR plural rules (Babel):
 
->>> [t("capacity.headcount_answer", "ru", n=n, target=0.8, p=0.9, lo=0.8, hi=0.95, sure="").split("**")[2][1:10] for n in (1, 2, 5, 21)]
+>>> [t("capacity.headcount_answer", "ru", n=n, target="80\\xa0%", p="90\\xa0%", lo="80\\xa0%", hi="95\\xa0%", sure="").split("**")[2][1:10] for n in (1, 2, 5, 21)]
 ['менеджер ', 'менеджера', 'менеджеро', 'менеджер ']
 
-A placeholder with a numeric format spec (``:.0%``, ``:,.0f``, ``:+.2f``, ``:g`` after its name) is
-rendered by :mod:`salesaudit.report.format` in the message's language, so a number in a sentence
-looks as it does in a table:
+A text holds words only: every number, percentage, amount, date and duration in it arrives as a
+placeholder already formatted by :mod:`salesaudit.report.format` in the message's language (a
+placeholder has no format spec, and a ru text writes a literal percentage as ``95 %`` with a
+no-break space), so a number in a sentence looks as it does in a table:
 
->>> t("index.title", "ru", client="x"), t("capacity.overload_yes", "ru", delta=0.125, lo=-0.5, hi=1)[:6]
-('Аудит отдела продаж: x', '+0,12 ')
+>>> from salesaudit.report.format import number
+>>> t("capacity.overload_yes", "ru", delta=number(0.125, "ru", 2, sign=True), lo=number(-0.5, "ru", 2, sign=True), hi=number(1, "ru", 2, sign=True))
+'+0,12 к лог-шансам выигрыша на +10 открытых сделок (95\\xa0% ДИ -0,50…+1,00).'
 """
 from __future__ import annotations
 
 import numbers
-import re
-import string
 from importlib import resources
 from types import MappingProxyType
 from typing import Mapping, Union
@@ -107,36 +107,14 @@ def plural_form(value, lang: str) -> str:
     return loc.plural_form(abs(value))
 
 
-#: the numeric format specs :func:`t` renders through :mod:`salesaudit.report.format`
-_SPEC = re.compile(r"(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[fFgGdn%])?")
-
-
-class _Formatter(string.Formatter):
-    def __init__(self, lang: str):
-        super().__init__()
-        self.lang = lang
-
-    def format_field(self, value, format_spec):
-        m = _SPEC.fullmatch(format_spec) if format_spec else None
-        if m is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return super().format_field(value, format_spec)
-        sign, digits, kind = bool(m["sign"]), m["digits"], m["kind"]
-        if kind == "%":
-            return _format.percent(value, self.lang, int(digits) if digits else 0, sign=sign)
-        if kind in ("f", "F"):
-            return _format.number(value, self.lang, int(digits) if digits is not None else 6, sign=sign)
-        if kind in ("d",):
-            return _format.integer(value, self.lang, sign=sign)
-        return _format.number(value, self.lang, None, sign=sign)
-
-
 def t(key: str, lang: str, **fmt) -> str:
     """The label ``key`` in ``lang``, with ``fmt`` filled into its placeholders.
 
-    A plural message picks its form by ``fmt["n"]`` (or ``fmt["count"]``). Numeric format specs
-    are rendered by :mod:`salesaudit.report.format` in ``lang``; other placeholders as
-    ``str.format`` does. An unknown key raises :class:`KeyError` naming it; an unknown language
-    raises :class:`~salesaudit.errors.SalesauditError` listing ru and en.
+    A plural message picks its form by ``fmt["n"]`` (or ``fmt["count"]``), a number or a count
+    already formatted for ``lang``. The placeholders are filled as ``str.format`` does: pass every
+    number formatted by :mod:`salesaudit.report.format`. An unknown key raises :class:`KeyError`
+    naming it; an unknown language raises :class:`~salesaudit.errors.SalesauditError` listing ru
+    and en.
     """
     _check_lang(lang)
     try:
@@ -150,7 +128,7 @@ def t(key: str, lang: str, **fmt) -> str:
             raise KeyError(f"label {key!r} has plural forms: pass the count as n= or count=")
         forms = text
         text = forms.get(plural_form(fmt[arg], lang)) or forms["other"]
-    return _Formatter(lang).vformat(text, (), fmt) if fmt else text
+    return text.format(**fmt) if fmt else text
 
 
 def duration(seconds, lang: str, unit: str | None = None, digits: int = 1) -> str:

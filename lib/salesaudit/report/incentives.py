@@ -195,17 +195,17 @@ def describe_scheme(scheme, lang: str) -> str:
                 p = getattr(c, name)
                 if p is not None:
                     plan = money(p.plan, lang) if name == "personal" and getattr(p, "plan", None) is not None else t("incentives.desc.plan_from_data", lang)
-                    parts.append(t(f"incentives.desc.{name}", lang, bonus=money(p.bonus_at_plan, lang), threshold=fmt_number(p.threshold_pct, lang),
-                                   cap="—" if p.cap_pct is None else fmt_number(p.cap_pct, lang), plan=plan))
+                    parts.append(t(f"incentives.desc.{name}", lang, bonus=money(p.bonus_at_plan, lang), threshold=_pct(p.threshold_pct, lang),
+                                   cap="—" if p.cap_pct is None else _pct(p.cap_pct, lang), plan=plan))
         elif isinstance(c, RevenuePercent):
-            parts.append(t(f"incentives.desc.revenue_percent.{c.base}", lang, rate=fmt_number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
+            parts.append(t(f"incentives.desc.revenue_percent.{c.base}", lang, rate=_pct(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
         elif isinstance(c, GrowthPercent):
-            parts.append(t(f"incentives.desc.growth.{c.compare}", lang, rate=fmt_number(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
+            parts.append(t(f"incentives.desc.growth.{c.compare}", lang, rate=_pct(c.rate_pct, lang), cap="—" if c.cap is None else money(c.cap, lang)))
         elif isinstance(c, FocusUnits):
             parts.append(t("incentives.desc.focus_units", lang, per_unit=money(c.per_unit, lang), products=", ".join(c.products), min_units=c.min_units))
         elif isinstance(c, KpiBasket):
-            kp = "; ".join(t("incentives.desc.kpi", lang, kpi=t(f"incentives.kpi.{k.kpi}", lang), weight=fmt_percent(k.weight, lang, 0), threshold=fmt_number(k.threshold_pct, lang),
-                             acc=fmt_number(k.accelerator, lang), cap=fmt_number(k.cap_pct, lang)) for k in c.kpis)
+            kp = "; ".join(t("incentives.desc.kpi", lang, kpi=t(f"incentives.kpi.{k.kpi}", lang), weight=fmt_percent(k.weight, lang, 0), threshold=_pct(k.threshold_pct, lang),
+                             acc=fmt_number(k.accelerator, lang), cap=_pct(k.cap_pct, lang)) for k in c.kpis)
             parts.append(t("incentives.desc.kpi_basket", lang, bonus=money(c.target_bonus, lang), kpis=kp))
     if scheme.cap is not None:
         parts.append(t("incentives.desc.cap", lang, cap=money(scheme.cap, lang)))
@@ -216,7 +216,7 @@ def describe_scheme(scheme, lang: str) -> str:
         rule = "personal" if od.count_in_department else "personal_only"
     else:
         rule = "count" if od.count_in_department else "excluded"
-    parts.append(t(f"incentives.desc.own_deals.{rule}", lang, pct=fmt_number(od.seller_commission_pct, lang)))
+    parts.append(t(f"incentives.desc.own_deals.{rule}", lang, pct=_pct(od.seller_commission_pct, lang)))
     head = f"**{scheme.name(lang)}**" + (f" — {scheme.description(lang)}" if scheme.description is not None else "")
     return head + "\n" + "\n".join(f"* {p}" for p in parts)
 
@@ -254,6 +254,11 @@ def _g(x, lang: str) -> str:
     return fmt_number(x, lang)
 
 
+def _pct(x, lang: str) -> str:
+    """A percentage given in percent (a scheme's 90 for 90 %), without needless decimals: '90 %', '12,5 %' (ru), '90%' (en)."""
+    return fmt_percent(None if x is None else x / 100, lang, 3, trim=True)
+
+
 def _share(x, lang: str) -> str:
     """A share as a whole percentage for the page's language (0.234 -> '23 %' in ru, '23%' in en)."""
     return fmt_percent(x, lang, 0)
@@ -277,7 +282,7 @@ def page(r, lang: str, live: bool = False) -> Page:
 
     head("incentives.title", 1, client=r.client)
     text("incentives.intro")
-    text("incentives.assumed", margin=_g(a.margin_pct, lang), nps="—" if a.nps is None else _g(a.nps, lang), ltv=money(a.ltv, lang),
+    text("incentives.assumed", margin=_pct(a.margin_pct, lang), nps="—" if a.nps is None else _g(a.nps, lang), ltv=money(a.ltv, lang),
          file="params/incentives/" + r.assumptions_file, basis=t(f"incentives.basis.{r.revenue_basis}", lang))
     if r.head is not None:
         text("incentives.head", name=r.head_name, share=_share(r.head_share, lang))
@@ -300,7 +305,8 @@ def page(r, lang: str, live: bool = False) -> Page:
         mc = r.monte_carlo
         head("incentives.mc_section")
         text("incentives.mc_note", n=mc.n_sims, months=mc.months, seed=r.seed, source=t(f"incentives.mc_source.{mc.source}", lang),
-             mu=mc.fit["log_mean"], sd=mc.fit["log_sd"], n_months=mc.fit["months"], what=t(f"incentives.mc_what.{'plan' if mc.fit['has_plan'] else 'mean'}", lang))
+             mu=fmt_number(mc.fit["log_mean"], lang, 3, sign=True), sd=fmt_number(mc.fit["log_sd"], lang, 3), n_months=mc.fit["months"],
+             what=t(f"incentives.mc_what.{'plan' if mc.fit['has_plan'] else 'mean'}", lang))
         p.add(Table(display(mc.summary, names, lang)), Figure(plot_cost_distribution(mc, names, lang)))
         text("incentives.mc_jensen", scheme=names[r.jensen_scheme], gap=money(r.jensen_gap, lang))
         head("incentives.curves_section", 3)
@@ -320,7 +326,7 @@ def page(r, lang: str, live: bool = False) -> Page:
     if r.ok:
         gm = r.gaming_
         head("incentives.gaming_section")
-        text("incentives.gaming_note", amount=money(gm.attrs["shift_amount"], lang), discount=_g(gm.attrs["discount_pct"], lang))
+        text("incentives.gaming_note", amount=money(gm.attrs["shift_amount"], lang), discount=_pct(gm.attrs["discount_pct"], lang))
         p.add(Table(display(gm, names, lang)))
 
     head("incentives.widgets_section")

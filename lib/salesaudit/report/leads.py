@@ -178,9 +178,10 @@ def _response(p: Page, r, lang: str) -> None:
     sla, names, team = fmt_.number(r.sla_minutes, lang), r.manager_names, r.team_.iloc[0]
     n = len(r.response_times_)
     p.add(Heading(t("leads.response", lang)),
-          Text(t("leads.arrivals_text", lang, n=n, out_of_hours=r.out_of_hours, share=r.out_of_hours / n)),
-          Text(t("leads.team_text", lang, median=team["median"], p80=team["p80"], p90=fmt_.number(team["p90"], lang, 0), sla=sla,
-                 share=team["share_within_sla"], lo=team["ci_low"], hi=team["ci_high"], unanswered=int(team["unanswered"]))),
+          Text(t("leads.arrivals_text", lang, n=n, out_of_hours=r.out_of_hours, share=fmt_.percent(r.out_of_hours / n, lang, 0))),
+          Text(t("leads.team_text", lang, median=fmt_.number(team["median"], lang, 0), p80=fmt_.number(team["p80"], lang, 0),
+                 p90=fmt_.number(team["p90"], lang, 0), sla=sla, share=fmt_.percent(team["share_within_sla"], lang, 0),
+                 lo=fmt_.percent(team["ci_low"], lang, 0), hi=fmt_.percent(team["ci_high"], lang, 0), unanswered=int(team["unanswered"]))),
           Figure(plot_response_by_manager(r, lang)),
           Heading(t("leads.by_manager", lang), 3),
           Table(report_table(r.by_manager_, lang, names)),
@@ -194,7 +195,7 @@ def _response(p: Page, r, lang: str) -> None:
 
 def _overnight(p: Page, r, lang: str) -> None:
     p.add(Heading(t("leads.overnight", lang)),
-          Text(t("leads.overnight_text", lang, n=r.overnight_left, decided=r.overnight_decided, share=r.share_left_overnight)),
+          Text(t("leads.overnight_text", lang, n=r.overnight_left, decided=r.overnight_decided, share=fmt_.percent(r.share_left_overnight, lang, 1))),
           Figure(plot_overnight_weekly(r, lang)),
           Table(_binary_table(r.overnight_by_manager_, lang, r.manager_names, "leads.col.left_overnight", "leads.col.overnight_share")))
     if r.overnight_days_ is not None:
@@ -223,7 +224,8 @@ def _disqualification(p: Page, r, lang: str) -> None:
         return
     team, names = r.disqualification_team_.iloc[0], r.manager_names
     reasons = r.disqualification_reasons_.rename(columns={NO_REASON: t("leads.no_reason", lang)})
-    p.add(Text(t("leads.disq_text", lang, n=int(team["advanced"]), decided=int(team["finished"]), rate=team["rate"], lo=team["ci_low"], hi=team["ci_high"])),
+    p.add(Text(t("leads.disq_text", lang, n=int(team["advanced"]), decided=int(team["finished"]),
+                 rate=fmt_.percent(team["rate"], lang, 0), lo=fmt_.percent(team["ci_low"], lang, 0), hi=fmt_.percent(team["ci_high"], lang, 0))),
           Table(_binary_table(r.disqualification_by_manager_, lang, names, "leads.col.disqualified", "leads.col.disq_rate")),
           Heading(t("leads.reasons", lang), 3),
           Table(report_table(reasons, lang, names)),

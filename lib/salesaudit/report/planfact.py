@@ -163,7 +163,7 @@ def plot_forecast(fc, lang: str):
 def _plan_vs_fact(r, lang: str) -> list:
     pvf, names = r.plan_vs_fact_, r.manager_names
     return [Heading(t("planfact.team_section", lang, period=r.period_label)),
-            Text(t("planfact.team_note", lang, share=r.share_of_period_elapsed)),
+            Text(t("planfact.team_note", lang, share=fmt_percent(r.share_of_period_elapsed, lang, 0))),
             Table(display(pvf[pvf["manager"] == TEAM], lang, names)),
             Heading(t("planfact.managers_section", lang)),
             Figure(plot_attainment(r, lang)),
@@ -176,7 +176,8 @@ def _lag(r, lang: str) -> list:
     team = lag[(lag["manager"] == TEAM) & (lag["metric"] == "revenue")]
     if len(team):
         last = team.iloc[-1]
-        blocks += [Text(t("planfact.lag_warning", lang, date=_day(last["date"], lang), lag=_money(last["lag"], lang), pct=last["lag_pct"])),
+        blocks += [Text(t("planfact.lag_warning", lang, date=_day(last["date"], lang), lag=_money(last["lag"], lang),
+                                pct=fmt_percent(last["lag_pct"] / 100, lang, 1, sign=True))),
                    Figure(plot_cumulative(r, lang, "revenue"))]
     return blocks
 

@@ -74,15 +74,15 @@ def text(key: str, lang: str, **fmt) -> None:
 def table(df: pd.DataFrame, max_rows: int = 30, *, lang: str) -> None:
     """A table without its index, cut to ``max_rows`` rows (the rest is counted below it).
 
-    Float cells are formatted in ``lang`` by :func:`_fmt`, date-time
-    columns by :func:`_dates`, yes/no cells by :func:`_yes_no`; integer columns (counts, but also
-    ids) are shown as they are.
+    Float cells are formatted in ``lang`` by :func:`_fmt`, integer columns grouped by
+    :func:`_integers` (``1 682``), date-time columns by :func:`_dates`, yes/no cells by
+    :func:`_yes_no`.
     """
     from IPython.display import HTML, Markdown
 
     if lang not in LANGUAGES:
         raise ValueError(f"show.table needs the report language (one of {', '.join(LANGUAGES)}), got {lang!r}")
-    shown = _yes_no(_dates(df.head(max_rows), lang), lang)
+    shown = _yes_no(_dates(_integers(df.head(max_rows), lang), lang), lang)
     _display(HTML(shown.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))))
     if len(df) > max_rows:
         _display(Markdown(f"… +{fmt_.integer(len(df) - max_rows, lang)}"))
@@ -102,6 +102,20 @@ def _yes_no(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     yes, no = t("index.yes", lang), t("index.no", lang)
     for i in cols:
         out.isetitem(i, [None if v is None or (not isinstance(v, (bool, np.bool_)) and pd.isna(v)) else (yes if v else no) for v in df.iloc[:, i]])
+    return out
+
+
+def _integers(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Integer columns (counts, amounts in whole units) grouped in ``lang``: ``1 682`` (ru), ``1,682`` (en).
+
+    Identifiers never reach a client's table as integers: the report layer shows names and codes as text.
+    """
+    cols = [i for i in range(df.shape[1]) if pd.api.types.is_integer_dtype(df.iloc[:, i].dtype) and not pd.api.types.is_bool_dtype(df.iloc[:, i].dtype)]
+    if not cols:
+        return df
+    out = df.copy()
+    for i in cols:
+        out.isetitem(i, [fmt_.DASH if pd.isna(v) else fmt_.integer(v, lang) for v in df.iloc[:, i]])
     return out
 
 

@@ -112,13 +112,13 @@ def describe_stalled(summary: pd.DataFrame, funnel, lang: str) -> list[str]:
                 "stalls.stalled_item",
                 lang,
                 stage=funnel.label(r.stage, lang),
-                median=r.median,
-                norm=round(float(r.norm), 2),
+                median=fmt_.number(r.median, lang, 1),
+                norm=fmt_.number(r.norm, lang, 2, trim=True),
                 unit=unit,
-                share=r.share_over_norm,
-                lo=r.share_over_ci_low,
-                hi=r.share_over_ci_high,
-                naive=r.naive_share_over_closed,
+                share=fmt_.percent(r.share_over_norm, lang, 0),
+                lo=fmt_.percent(r.share_over_ci_low, lang, 0),
+                hi=fmt_.percent(r.share_over_ci_high, lang, 0),
+                naive=fmt_.percent(r.naive_share_over_closed, lang, 0),
             )
         )
     return out
@@ -128,8 +128,9 @@ def describe_skippers(per_manager: pd.DataFrame, lang: str, names: dict | None =
     """One fragment per manager flagged for skipping mandatory stages (:func:`~salesaudit.analysis.stalls.compliance`)."""
     f = per_manager[per_manager["flag"]]
     return [
-        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible, rate=r.skip_rate,
-          lo=r.skip_ci_low, hi=r.skip_ci_high, examples=r.skip_examples)
+        t("stalls.skipper_item", lang, manager=(names or {}).get(r.manager, r.manager), skips=r.skips, eligible=r.eligible,
+          rate=fmt_.percent(r.skip_rate, lang, 0), lo=fmt_.percent(r.skip_ci_low, lang, 0), hi=fmt_.percent(r.skip_ci_high, lang, 0),
+          examples=r.skip_examples)
         for r in f.itertuples()
     ]
 
@@ -204,7 +205,7 @@ def plot_km_curves(curves: pd.DataFrame, summary: pd.DataFrame, funnel, lang: st
         norm = row["norm"]
         if np.isfinite(norm):
             ax.axvline(norm, color="black", linestyle="--", linewidth=1)
-            ax.text(norm, 0.97, " " + t("stalls.plot.norm", lang, norm=round(float(norm), 1)), ha="left", va="top", fontsize=8)
+            ax.text(norm, 0.97, " " + t("stalls.plot.norm", lang, norm=fmt_.number(norm, lang, 1, trim=True)), ha="left", va="top", fontsize=8)
         ax.axhline(0.5, color="grey", linewidth=0.6, linestyle=":")
         right = np.nanmax([row["p90"] * 1.4 if np.isfinite(row["p90"]) else np.nan, norm * 2.5 if np.isfinite(norm) else np.nan, 1.0])
         if not np.isfinite(row["p90"]) and len(km):
@@ -323,7 +324,7 @@ def page(r, lang: str) -> Page:
 
     # time in each stage (calendar days)
     team = r.stages_
-    p.add(Heading(t("stalls.summary", lang)), Text(t("stalls.summary_note", lang, unit=days, share=st.stall_share)),
+    p.add(Heading(t("stalls.summary", lang)), Text(t("stalls.summary_note", lang, unit=days, share=fmt_.percent(st.stall_share, lang, 0))),
           Table(report_table(team, funnel, lang, STAGE_COLUMNS, digits=3, names=names)))
     derived = team.loc[team["norm_source"] == "derived", "stage"]
     if len(derived):
@@ -366,7 +367,8 @@ def page(r, lang: str) -> Page:
     else:
         pm = r.compliance_
         if funnel.mandatory:
-            p.add(Text(t("stalls.compliance_note", lang, stages=stage_names(funnel.mandatory, funnel, lang), tolerance=st.tolerance, min_deals=st.min_deals)))
+            p.add(Text(t("stalls.compliance_note", lang, stages=stage_names(funnel.mandatory, funnel, lang), tolerance=fmt_.percent(st.tolerance, lang, 0),
+                                 min_deals=st.min_deals)))
             skippers = describe_skippers(pm, lang, names=names)
             p.add(Text(t("stalls.skippers", lang, who="; ".join(skippers)) if skippers else t("stalls.no_skippers", lang)))
         else:
@@ -376,7 +378,8 @@ def page(r, lang: str) -> Page:
             p.add(Heading(t("stalls.skips", lang), 3), Table(report_table(r.skips_, funnel, lang, names=names), max_rows=30))
         # the flagged managers are named by their keys here, as the page always did
         p.add(Heading(t("stalls.backward", lang), 3),
-              Text(t("stalls.backward_note", lang, n=len(r.backward_), deals=r.backward_deals, share=r.backward_share, tolerance=st.backward_tolerance,
+              Text(t("stalls.backward_note", lang, n=len(r.backward_), deals=r.backward_deals, share=fmt_.percent(r.backward_share, lang, 1),
+                     tolerance=fmt_.percent(st.backward_tolerance, lang, 0),
                      who=", ".join(r.backward_managers) or t("stalls.nobody", lang))))
         if len(r.backward_):
             p.add(Table(report_table(r.backward_, funnel, lang, names=names), max_rows=30))
@@ -387,7 +390,7 @@ def page(r, lang: str) -> Page:
     # the same in business days
     business = r.stages_business_
     p.add(Heading(t("stalls.business", lang)),
-          Text(t("stalls.business_note", lang, ratio=r.business_days_per_day, stages=stage_names(business.loc[business["stalled"], "stage"], funnel, lang))),
+          Text(t("stalls.business_note", lang, ratio=fmt_.number(r.business_days_per_day, lang, 2), stages=stage_names(business.loc[business["stalled"], "stage"], funnel, lang))),
           Table(report_table(business, funnel, lang, STAGE_COLUMNS, digits=3, names=names)))
     if (r.managers_business_["flag"] != "").any():
         p.add(Heading(t("stalls.flagged", lang), 3), Table(_flagged_table(r.managers_business_, r, lang)))
