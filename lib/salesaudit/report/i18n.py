@@ -27,6 +27,8 @@ no-break space), so a number in a sentence looks as it does in a table:
 """
 from __future__ import annotations
 
+import numpy as np
+
 import numbers
 from importlib import resources
 from types import MappingProxyType
@@ -112,7 +114,8 @@ def t(key: str, lang: str, **fmt) -> str:
 
     A plural message picks its form by ``fmt["n"]`` (or ``fmt["count"]``), a number or a count
     already formatted for ``lang``. The placeholders are filled as ``str.format`` does: pass every
-    number formatted by :mod:`salesaudit.report.format`. An unknown key raises :class:`KeyError`
+    number formatted by :mod:`salesaudit.report.format`; a whole number (``int``) passed as it is
+    is grouped for ``lang`` by :func:`salesaudit.report.format.integer` (``3 177``, ``3,177``). An unknown key raises :class:`KeyError`
     naming it; an unknown language raises :class:`~salesaudit.errors.SalesauditError` listing ru
     and en.
     """
@@ -128,7 +131,11 @@ def t(key: str, lang: str, **fmt) -> str:
             raise KeyError(f"label {key!r} has plural forms: pass the count as n= or count=")
         forms = text
         text = forms.get(plural_form(fmt[arg], lang)) or forms["other"]
-    return text.format(**fmt) if fmt else text
+    if not fmt:
+        return text
+    fmt = {k: (_format.integer(v, lang) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v)
+           for k, v in fmt.items()}
+    return text.format(**fmt)
 
 
 def duration(seconds, lang: str, unit: str | None = None, digits: int = 1) -> str:
