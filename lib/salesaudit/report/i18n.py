@@ -27,13 +27,12 @@ no-break space), so a number in a sentence looks as it does in a table:
 """
 from __future__ import annotations
 
-import numpy as np
-
 import numbers
 from importlib import resources
 from types import MappingProxyType
 from typing import Mapping, Union
 
+import numpy as np
 import yaml
 
 from ..errors import SalesauditError, closest
