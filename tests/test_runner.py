@@ -436,9 +436,16 @@ def test_preflight_warnings_and_partial_banner_reach_the_pages(tmp_path, monkeyp
 
 
 def _kernel_processes() -> int:
+    """Kernels started by this test process (its children, at any depth), alive now."""
     import psutil
 
-    return sum(1 for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or []))
+    count = 0
+    for p in psutil.Process().children(recursive=True):
+        try:
+            count += "ipykernel_launcher" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            pass
+    return count
 
 
 @pytest.fixture(scope="module")
