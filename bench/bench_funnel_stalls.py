@@ -190,16 +190,16 @@ SQL = """
 CREATE OR REPLACE TEMP TABLE ord AS SELECT * FROM (VALUES ('new',0),('qualified',1),('needs',2),('proposal',3),('invoice',4),('won',5),('lost',6)) t(stage, o);
 CREATE OR REPLACE TEMP TABLE norms AS SELECT * FROM (VALUES ('new',1.0),('qualified',3.0),('needs',5.0),('proposal',7.0),('invoice',5.0)) t(stage, norm);
 CREATE OR REPLACE TEMP TABLE reach AS
-  SELECT d.deal_id, d.manager, d.outcome, d.created_at, d.amount, co.o AS cur,
+  SELECT d.deal_id, d.manager, d.outcome, d.created_at, d.amount, co.o AS cur, hm.hmask,
          CASE WHEN d.outcome = 'won' THEN 5 ELSE greatest(coalesce(hm.hmax, 0), coalesce(co.o, 0)) END AS reach
   FROM deals d
-  LEFT JOIN (SELECT deal_id, max(o) AS hmax FROM history JOIN ord USING (stage) WHERE o < 5 GROUP BY deal_id) hm USING (deal_id)
+  LEFT JOIN (SELECT deal_id, max(o) AS hmax, bit_or(1 << o) AS hmask FROM history JOIN ord USING (stage) WHERE o < 5 GROUP BY deal_id) hm USING (deal_id)
   LEFT JOIN ord co ON co.stage = d.stage AND co.o < 5;
 CREATE OR REPLACE TEMP TABLE steps AS
   SELECT r.manager, s.i AS step, count(*) AS entered,
          sum(CASE WHEN r.outcome = 'open' AND r.reach = s.i AND r.cur = s.i THEN 1 ELSE 0 END) AS pending,
          sum(CASE WHEN r.reach > s.i THEN 1 ELSE 0 END) AS advanced
-  FROM reach r JOIN range(5) s(i) ON r.reach >= s.i GROUP BY ALL;
+  FROM reach r JOIN range(5) s(i) ON CASE WHEN r.hmask IS NULL THEN r.reach >= s.i ELSE (r.hmask >> s.i) & 1 = 1 OR r.cur = s.i END GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE cohorts AS
   SELECT date_trunc('month', created_at) AS cohort, count(*) AS deals,
          sum((outcome = 'won')::INT) AS won, sum((outcome = 'lost')::INT) AS lost FROM reach GROUP BY ALL;

@@ -152,10 +152,25 @@ def test_hygiene_page_in_both_languages(demo, client):
                                                                "and the discount policy, at the audit moment 31 Oct 2026 23:59."]
     assert ru.texts()[0] == "Дисциплина в CRM"
     name = demo.manager_names()["m02"]
-    assert f"Over the limit: m02 {name} (57 / 30)." in en.texts() and f"Сверх лимита: m02 {name} (57 / 30)." in ru.texts()
+    assert f"Over the limit: {name} (57 / 30)." in en.texts() and f"Сверх лимита: {name} (57 / 30)." in ru.texts()  # names, not codes
     assert any("(split at the median, 3.9 min)" in x for x in en.texts()) and any("медиана 3,9 мин" in x for x in ru.texts())
     tasks = en.tables()[0].set_index("Manager")
     assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == 300
+    # the policy: the breaker with how far above the tolerance, each number with its interval (27 of 68 deals; Wilson 95 %)
+    from salesaudit.stats import wilson
+
+    lo, hi = wilson(27, 68)
+    m07 = demo.manager_names()["m07"]
+    assert (f"**{m07}**: {100 * 27 / 68:.1f}% of 68 deals with terms are outside the policy (95% CI {100 * lo:.1f}%–{100 * hi:.1f}%), "
+            f"{100 * (27 / 68 - 0.05):.1f} p.p. over the tolerated 5% (95% CI {100 * (lo - 0.05):+.1f}…{100 * (hi - 0.05):+.1f}).") in en.texts()
+    policy = en.tables()[3].set_index("Manager")
+    assert list(policy.columns) == ["Deals with terms", "Discount over the limit", "Terms not allowed", "Instalment below the minimum", "Deals with a violation",
+                                    "Outside the policy (95% CI)", "Over the tolerance, p.p. (95% CI)", "p (Holm)", "Verdict", "Deal ids"]
+    assert policy.index[0] == m07 and policy.loc[m07, "Verdict"] == "breaks the policy systematically" and policy.loc[m07, "p (Holm)"] == "<0.001"
+    head = demo.manager_names()["h01"]
+    assert policy.index[-1] == f"{head} (head of sales)" and policy.loc[f"{head} (head of sales)", "Verdict"] == "outside the team: not judged"
+    assert set(policy["Verdict"][1:-1]) == {"within the tolerance"} and "No manager breaks" not in " ".join(en.texts())
+    assert ru.tables()[3].iloc[0, -2] == "нарушает политику систематически" and "(95\u00a0% ДИ" in ru.tables()[3].columns[6]
     # presentation never changes a number: the same result gives the same tables in both pages
     assert len(en.tables()) == 5 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
     # without activities: no tasks, next tasks or calls, and the page says why

@@ -259,13 +259,19 @@ def test_leads_result_is_language_free_and_matches_the_data(demo):
     assert (k["leads_median_response_min"], k["leads_p90_response_min"], k["leads_share_within_sla"]) == (15.4, 97.9, 0.7169)
     assert (k["leads_share_left_overnight"], k["leads_disqualification_rate"]) == (round(201 / 3176, 4), round(1450 / 3132, 4))
     assert k["leads_flagged_response"] == k["leads_flagged_overnight"] == k["leads_flagged_disqualification_high"] == ["m11"]
+    assert k["leads_flagged_response_time"] == ["m11"] and k["leads_flagged_disqualification_low"] == []
+    # durations at full precision in seconds beside the rounded minutes
+    assert k["leads_median_response_sec"] == 60 * float(r.team_["median"].iloc[0]) == pytest.approx(60 * _km_median(rt["working_minutes"], rt["answered"]))
+    assert k["leads_p90_response_sec"] == 60 * float(r.team_["p90"].iloc[0]) and round(k["leads_p90_response_sec"] / 60, 1) == k["leads_p90_response_min"]
     # nothing in the result is in a language: canonical column names, codes for verdicts
     frames = [r.response_times_, r.team_, r.by_manager_, r.by_channel_, r.by_hour_, r.overnight_weekly_, r.overnight_by_manager_, days,
-              r.response_flags_, r.overnight_flags_, r.disqualification_team_, r.disqualification_by_manager_, r.disqualification_flags_, r.suspicious_]
+              r.response_flags_, r.response_time_flags_, r.overnight_flags_, r.disqualification_team_, r.disqualification_by_manager_, r.disqualification_flags_, r.suspicious_]
     for frame in frames:
         assert all(c == c.lower() and " " not in c for c in frame.columns)
-    for f in (r.response_flags_, r.overnight_flags_, r.disqualification_flags_):
-        assert set(f["flag"].dropna()) <= {"below", "above", "none", "not_judgeable", ""}
+    for f in (r.response_flags_, r.overnight_flags_, r.disqualification_flags_, r.response_time_flags_):
+        assert set(f["flag"].dropna()) <= {"below", "above", "slower", "faster", "not_judgeable", ""}
+        assert set(f["verdict"]) <= {"worse", "better", "small", "same", "not_judged", ld.EXCLUDED}
+        assert set(f["owner_group"]) == {"manager", "head_of_sales"}  # the demo's head of sales sells too: her own row
     assert set(r.disqualification_reasons_.columns) - {"manager", "total"} == set(leads["disqualify_reason"].dropna())
 
 
@@ -275,28 +281,90 @@ def test_leads_page_in_both_languages(demo):
     ds, _ = demo
     r = ld.analyse(ds)
     en, ru = report.page(r, "en"), report.page(r, "ru")
+    m11 = r.manager_names["m11"]
     assert en.texts()[0] == "Lead processing: ООО «Демо» (synthetic demo)" and ru.texts()[0] == "Обработка лидов: ООО «Демо» (synthetic demo)"
-    assert "Leads: 3177; 491 of them (15%) arrived out of working hours and are timed from the next opening." in en.texts()
-    assert "Лидов: 3177, из них 491 (15\u00a0%) пришли в нерабочее время; по ним отсчёт идёт с начала следующего рабочего дня." in ru.texts()
+    assert "Leads: 3,177; 491 of them (15%) arrived out of working hours and are timed from the next opening." in en.texts()
+    assert "Лидов: 3\u00a0177, из них 491 (15\u00a0%) пришли в нерабочее время; по ним отсчёт идёт с начала следующего рабочего дня." in ru.texts()
+    # the team's median is 15.4 working minutes: minutes, the unit named in the sentence
     assert ("Медиана первого ответа по отделу: **15 рабочих мин**, 80-й перцентиль 43, 90-й 98. В норматив 30 мин уложились **72\u00a0%** лидов "
             "(95\u00a0% ДИ 70\u00a0%–73\u00a0%); без ответа на момент аудита: 34.") in ru.texts()
     intro = en.texts()[1]
     assert "(09:00–18:00, Europe/Moscow)" in intro and "The response SLA is 30 working minutes" in intro
-    assert "audit moment (31 Oct 2026 23:59)" in intro and intro.endswith("Leads: 3177.")  # the audit moment in English
-    assert "Not processed by the end of that day: **201** of 3176 leads (**6.3%**)." in en.texts()[en.texts().index("Leads not processed on their working day") + 1]
-    assert "Per day: 2026-10" in en.texts() and "No manager differs from the team significantly." not in en.texts()
-    flags = en.tables()[5]
-    assert list(flags.columns) == ["Manager", "Check", "Decided", "Share", "95% CI", "Team share", "p (Holm)", "Verdict"]
-    assert set(flags.loc[flags["Verdict"] == "worse than the team", "Manager"]) == {r.manager_names["m11"]}
-    by_manager = ru.tables()[0]
-    assert by_manager.iloc[0, 0] == r.manager_names["m11"] and by_manager.columns[0] == "Менеджер"
-    disq = en.tables()[6]
-    assert list(disq.columns)[4:6] == ["Disqualified", "Disqualification rate"] and disq["Disqualified"].sum() == 1450
+    assert "audit moment (31 Oct 2026 23:59)" in intro and intro.endswith("Leads: 3,177.")  # the audit moment in English
+    assert "Not processed by the end of that day: **201** of 3,176 leads (**6.3%**)." in en.texts()[en.texts().index("Leads not processed on their working day") + 1]
+    # managers against the rest of the team, findings first: seven flagged differences, more than five, so a table; how big each is
+    assert en.texts()[2] == "Managers against the rest of the team" and "at least 5 percentage points in a share" in en.texts()[3]
+    found = en.tables()[0]
+    assert list(found.columns) == ["Manager", "Check", "The manager's", "Rest of the team", "Effect (95% CI)", "Verdict"]
+    flagged = pd.concat([f[f["verdict"].isin(["worse", "better"])] for f in (r.response_time_flags_, r.response_flags_, r.overnight_flags_,
+                                                                            r.disqualification_flags_)])
+    assert len(found) == len(flagged) == 7 and found["Manager"].tolist().count(m11) == 4
+    slow = r.response_time_flags_.iloc[0]
+    assert slow["manager"] == "m11" and found.iloc[0].tolist() == [
+        m11, "median first response", f"{slow['median']:.1f} min", f"{slow['rest_median']:.1f} min",
+        f"ratio {slow['ratio']:.2f} (95% CI {slow['ratio_low']:.2f}–{slow['ratio_high']:.2f}), difference +{slow['difference']:.1f} min", "slower than the rest"]
+    sla = r.response_flags_.iloc[0]
+    assert found.iloc[1].tolist() == [m11, "answered within the SLA", f"{100 * sla['rate']:.1f}%", f"{100 * sla['team_rate']:.1f}%",
+                                      f"difference {100 * sla['diff']:+.1f} p.p. (95% CI {100 * sla['diff_low']:+.1f}…{100 * sla['diff_high']:+.1f})",
+                                      "answers within the SLA less often than the rest"]
+    small = sum(int((f["verdict"] == "small").sum()) for f in (r.response_time_flags_, r.response_flags_, r.overnight_flags_, r.disqualification_flags_))
+    assert f"{small} differences are significant but smaller than the thresholds: marked small in the tables below, not flagged." in en.texts()
+    # each comparison in full, flagged first, names not codes, the head of sales in a row of her own, not compared
+    times = en.tables()[1]
+    assert list(times.columns) == ["Manager", "Leads", "Unanswered", "Median, working min (95% CI)", "Rest of the team, working min",
+                                   "Ratio of medians (95% CI)", "Difference, working min", "p (Holm)", "Verdict"]
+    assert times.iloc[0, 0] == m11 and times.iloc[0, -1] == "slower than the rest"
+    head = r.manager_names["h01"]
+    assert times.iloc[-1, 0] == f"{head} (head of sales)" and times.iloc[-1, -1] == "outside the team: not compared" and times.iloc[-1, -2] == "—"
+    assert set(times["Verdict"][1:-1]) == {"significant, but a small difference", "no significant difference"}
+    shares = en.tables()[2]
+    assert list(shares.columns) == ["Manager", "Decided", "Within the SLA", "Share (95% CI)", "Rest of the team", "Difference, p.p. (95% CI)",
+                                    "p (Holm)", "Verdict"]
+    assert shares.iloc[0].tolist()[:4] == [m11, 254, 3, "1.2% (0.4%–3.4%)"]  # 3 of 254; Wilson 0.40 %-3.42 %
+    ru_times = ru.tables()[1]
+    assert ru_times.columns[3] == "Медиана, рабочих мин (95\u00a0% ДИ)" and ru_times.iloc[-1, 0] == f"{head} (РОП)"
+    disq = en.tables()[7]
+    assert disq.columns[2] == "Disqualified" and disq["Disqualified"].sum() == 1450 and disq.iloc[0, -1] == "disqualifies more than the rest"
     # presentation never changes a number: the same result gives the same tables in both pages
     assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()]
     assert [type(b) for b in en.blocks] == [type(b) for b in ru.blocks]
+    # too few leads: a row of the table says "not judged", no sentence lists them
+    few = report.page(ld.analyse(ds, ds.config.analysis.settings("leads", min_n=100)), "en")
+    row = few.tables()[1].set_index("Manager").loc[r.manager_names["m12"]]  # 63 leads
+    assert row["Verdict"] == "not judged: fewer than 100 leads" and row["p (Holm)"] == "—"
     import matplotlib.pyplot as plt
 
+    plt.close("all")
+
+
+def test_units_and_intervals_on_the_leads_page(demo):
+    from salesaudit.report import leads as report
+
+    # an interval gets the decimals its bounds need to differ
+    assert report.share_with_ci(0.98, 0.975, 0.984, "en") == "98.0% (97.5%–98.4%)"
+    assert report.share_with_ci(0.9801, 0.9799, 0.9803, "en") == "98.01% (97.99%–98.03%)"
+    assert report.pp_with_ci(-0.0004, -0.0011, 0.0003, "ru") == "-0,04 (-0,11…+0,03)"
+    assert report.ratio_with_ci(1.001, 1.0004, 1.0016, "en") == "1.001 (1.000–1.002)" and report.ratio_with_ci(1.1, 1.0, 1.2, "en") == "1.10 (1.00–1.20)"
+    # minutes or hours from the typical value; the unit is in the header
+    assert report.time_unit([10, 20, 300]) == "min" and report.time_unit([50, 90, 300]) == "h"
+    ds, _ = demo
+    r = ld.analyse(ds)
+    slow = r.response_time_flags_.copy()
+    for c in ("median", "median_low", "median_high", "rest_median", "rest_median_low", "rest_median_high", "difference"):
+        slow[c] = slow[c] * 10  # a department ten times slower: medians of two to three hours
+    table = report.response_time_table(slow, "en", r.manager_names, r.min_n)
+    assert table.columns[3] == "Median, working h (95% CI)" and table.columns[6] == "Difference, working h"
+    m = slow.iloc[0]
+    assert table.iloc[0, 3] == f"{m['median'] / 60:.1f} ({m['median_low'] / 60:.1f}–{m['median_high'] / 60:.1f})"
+    # the plot names the managers as the tables do, and marks the one flagged slower
+    import matplotlib.pyplot as plt
+
+    fig = report.plot_response_by_manager(r, "en")
+    ax = fig.axes[0]
+    colours = {label.get_text(): label.get_color() for label in ax.get_yticklabels()}
+    assert set(colours) == {r.manager_names[m] for m in r.response_times_["manager"].dropna().unique()}
+    assert [n for n, c in colours.items() if c == "#b00020"] == [r.manager_names["m11"]]
+    assert ax.get_xlabel() == "Time to the first response, working min (log scale)"
     plt.close("all")
 
 

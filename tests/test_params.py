@@ -83,11 +83,32 @@ def test_nested_keys_are_named_with_their_path(tmp_path):
 
 def test_funnel_rules(tmp_path):
     stages = [{"key": "a", "label": {"ru": "А", "en": "A"}}, {"key": "b", "label": {"ru": "Б", "en": "B"}}, {"key": "won", "label": {"ru": "В", "en": "W"}, "terminal": "won"}]
-    with pytest.raises(ParameterError, match="exactly one stage needs `terminal: won` and exactly one `terminal: lost`"):
+    with pytest.raises(ParameterError, match="at least one stage needs `terminal: won` and at least one `terminal: lost`"):
         load_run_config(write(tmp_path, base(funnel={"stages": stages})))
     stages.append({"key": "a", "label": {"ru": "Г", "en": "L"}, "terminal": "lost"})
     with pytest.raises(ParameterError, match="repeated: a"):
         load_run_config(write(tmp_path, base(funnel={"stages": stages})))
+
+
+def test_several_lost_and_won_terminals(tmp_path):
+    def st(key, terminal=None):
+        return {"key": key, "label": {"ru": key, "en": key}, **({"terminal": terminal} if terminal else {})}
+
+    stages = [st("a"), st("b"), st("won", "won"), st("won_upsell", "won"), st("declined", "lost"), st("cancelled", "lost"), st("no_answer", "lost")]
+    f = load_run_config(write(tmp_path, base(funnel={"stages": stages}))).funnel
+    assert f.open_stages == ["a", "b"] and f.won_stages == ["won", "won_upsell"] and f.lost_stages == ["declined", "cancelled", "no_answer"]
+    assert (f.won, f.lost) == ("won", "declined")  # the first of each, for code that wants one
+    assert f.terminals == ["won", "won_upsell", "declined", "cancelled", "no_answer"]
+    assert [f.outcome_of(k) for k in ("b", "won_upsell", "no_answer")] == ["open", "won", "lost"]
+    with pytest.raises(ParameterError, match="at least one `terminal: lost`"):
+        load_run_config(write(tmp_path, base(funnel={"stages": [s for s in stages if s.get("terminal") != "lost"]})))
+    with pytest.raises(ParameterError, match=r"the terminal stages \(won and lost\) must come after every open stage"):
+        load_run_config(write(tmp_path, base(funnel={"stages": [stages[0], stages[4], *stages[1:4]]})))
+    # every committed funnel: `won` / `lost` are the first of their kind, the terminals follow the open stages
+    for path in sorted((REPO / "params" / "funnels").glob("*.yaml")):
+        g = load_funnel(path)
+        assert (g.won, g.lost) == (g.won_stages[0], g.lost_stages[0]), path.name
+        assert g.terminals == g.keys[len(g.open_stages):] and sorted(g.terminals) == sorted(g.won_stages + g.lost_stages), path.name
 
 
 def test_errors_in_an_included_file_name_that_file(tmp_path):

@@ -152,7 +152,12 @@ def test_scorecard_page_in_both_languages(demo):
     assert list(lag_en.columns) == ["Manager", "What", "Where", "Manager", "Team", "Since"]  # who, and the manager's figure
     assert len(lag_en.columns) == len(lag_ru.columns) == 6 and len(lag_en) == len(lag_ru) == len(r.lagging_)
     weak = lag_en[lag_en["Where"] == "Proposal sent → Invoice issued"].iloc[0]
-    assert weak["What"] == "conversion below the team" and weak.iloc[3] == "28%" and weak.iloc[4] == "63%"
+    # the team's figure is the rest of the team's rate at that step, as notebook 01 compares (team deals, skip-aware)
+    from salesaudit.analysis import funnel as fn
+
+    row = fn.manager_comparison(demo).set_index(["manager", "from_stage"]).loc[("m06", "proposal")]
+    assert round(row["team_rate"], 2) == 0.66
+    assert weak["What"] == "conversion below the team" and weak.iloc[3] == "28%" and weak.iloc[4] == "66%"
     assert lag_ru.iloc[0].tolist()[:3] == ["Иванов Кирилл Юрьевич", "дольше держит сделки на стадии (медиана, дни)", "Квалификация"]
     assert lag_ru.iloc[0].tolist()[3:] == ["3,8", "1,1", "2026-06"]
     assert [q for q in en.texts() if q.startswith("- ")] == ["- " + q for q in report.questions(r, "en")] and len(report.questions(r, "ru")) == 5

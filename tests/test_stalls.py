@@ -21,6 +21,8 @@ from salesaudit.stats import km_survival_at, logrank
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 NORMAL = set(ANOMALIES["roster"]["normal"])  # m01, m03, m05, m08, m10
+#: the key figures read off the business-day tables (StallsResult.key_figures adds them to summary's)
+BUSINESS_KEYS = {"stalled_stages_business_days", "slow_managers_business_days", "median_working_s", "p80_working_s", "norm_working_s", "working_day_s"}
 
 # ---------------------------------------------------------------------------
 # a department computed by hand (as_of 2026-02-01 00:00; 2026-01-09 is a Friday)
@@ -136,7 +138,13 @@ def test_stage_summary_by_hand_censored_against_naive(tiny):
     assert p["norm"] == 7 and p["norm_source"] == "parameters"
     assert not ss["stalled"].any()  # three stays cannot prove a stall
     bd = st.stage_summary(st.stage_stays(tiny), tiny.funnel, unit="business_days").set_index("stage")
-    assert bd.loc["proposal", "norm"] == pytest.approx(5.0)  # 7 calendar days = 5 working days
+    # a norm of 7 days is 7 working days against working time (not 7 x 5/7 = 5: the measure is
+    # working minutes over the 9-hour day, so the norm is working days of 9 hours)
+    assert bd.loc["proposal", "norm"] == 7.0 and bd.loc["proposal", "norm_working_s"] == 7 * 9 * 3600
+    assert ss.loc["proposal", "norm_s"] == 7 * 86400 and bd.attrs["norm_basis"] == "working_days" and ss.attrs["norm_basis"] == "calendar_days"
+    # the seconds columns: B's 13 days are 1 123 200 s; in working time the proposal median is B's 9 working days (7-20 Jan)
+    assert ss.loc["proposal", "median_s"] == 13 * 86400
+    assert bd.loc["proposal", "median_working_s"] == bd.loc["proposal", "median"] * 9 * 3600
     assert list(ss.index) == ["new", "qualified", "needs", "proposal", "invoice"]
 
 
@@ -358,7 +366,7 @@ def test_stalls_result_is_language_free_and_matches_the_data(demo, demo_result):
     assert r.loop_deals == r.loops_["deal_id"].nunique() and r.manager_tests == r.managers_.attrs["tests"] > 0
     # the key figures are read off the result, and they are the summary's
     k = r.key_figures()
-    assert {kk: v for kk, v in k.items() if kk != "stalled_stages_business_days"} == st.summary(demo)
+    assert {kk: v for kk, v in k.items() if kk not in BUSINESS_KEYS} == st.summary(demo)
     assert k["stalled_stages"] == k["stalled_stages_business_days"] == ["proposal"] and k["skipping_managers"] == ["m09"]
     assert k["open_over_norm"] == len(over) and k["money_at_risk"] == pytest.approx(over["amount"].sum())
     # the settings are the ones passed
@@ -387,17 +395,34 @@ def test_stalls_page_in_both_languages(demo, demo_result):
     en, ru = report.page(r, "en"), report.page(r, "ru")
     assert en.texts()[0] == "Where deals get stuck: ООО «Демо» (synthetic demo)" and ru.texts()[0] == "Где зависают сделки: ООО «Демо» (synthetic demo)"
     assert "31 Oct 2026 23:59" in en.texts()[1] and "31.10.2026 23:59" in ru.texts()[1]
-    assert any(x.startswith("**Stalling:** “Proposal sent”: median 11.3 against a norm of 7 (calendar days), 79% of the deals") for x in en.texts())
+    assert any(x.startswith("**Stalling:** “Proposal sent”: median 11.3 days against a norm of 7 days, 79% of the deals over the norm (95% CI 76%–81%)")
+               for x in en.texts())
+    assert any(x.startswith("**Зависание:** «Коммерческое предложение» — медиана 11,3 дн. при норме 7 дн., дольше нормы 79\u00a0% сделок") for x in ru.texts())
     assert any("53 deals worth 15,854,234" in x for x in en.texts()) and any("53 сделки на 15\u00a0854\u00a0234" in x for x in ru.texts())
-    assert "**Skipping mandatory stages:** Волков Илья Алексеевич: 24 of 62 deals (39%, 95% CI 28%–51%; e.g. 50137, 50274, 50288)." in en.texts()
-    assert "Backward moves: 13 (in 13 deals, 0.8% of the deals). A manager is flagged only when his share is significantly above 5%; flagged: nobody." in en.texts()
-    assert "The same in business days" in en.texts() and "Process compliance" in en.texts()
+    assert ("**Skipping mandatory stages:** Волков Илья Алексеевич: 24 of 62 deals (39%, 95% CI 28%–51%; 36.7 p.p. over the tolerance, 95% CI 25.6–49.2; "
+            "e.g. 50137, 50274, 50288).") in en.texts()
+    assert ("Backward moves: 13 (in 13 deals, 0.8% of the deals). A manager is flagged only when his share is significantly above the tolerance of 5% "
+            "and exceeds it by at least 5 percentage points; flagged: nobody.") in en.texts()
+    assert "The same in working time" in en.texts() and "Process compliance" in en.texts()
+    # the slower manager's effect in words: medians, the ratio with its interval, the difference in working time
+    slow = next(x for x in en.texts() if x.startswith("**Slower than the rest of the team:**"))
+    assert "Иванов Кирилл Юрьевич, “Qualified”: median 3.8 days against 1.1 days for the rest of the team, 3.46 times as long (95% CI 2.51–4.78)" in slow
+    assert slow.count("Иванов Кирилл Юрьевич") == 4 and "m02" not in slow
     team = en.tables()[0]
     assert team["Stage"].tolist() == [demo.funnel.label(s, "en") for s in demo.funnel.open_stages]
     assert team["Stalls"].tolist() == ["no", "no", "no", "yes", "no"] and team["Stays"].tolist() == r.stages_["stays"].tolist()
     assert ru.tables()[0].iloc[:, 0].tolist() == [demo.funnel.label(s, "ru") for s in demo.funnel.open_stages]
     # presentation never changes a number: the same result gives the same tables and figures in both pages
-    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()] == [(5, 14), (4, 11), (53, 8), (13, 16), (24, 6), (13, 5), (26, 4), (5, 14), (4, 11)]
+    # stages; managers (4 slower, 2 faster, 4 small, 1 not judged, 5 of the head of sales); actions; compliance; skips;
+    # backward; loops; stages and managers in working time
+    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()] == [(5, 13), (16, 11), (53, 8), (13, 18), (24, 6), (13, 5), (26, 4), (5, 13), (12, 11)]
+    managers = en.tables()[1]
+    assert managers["Verdict"].tolist() == ["slower"] * 4 + ["significant, but small"] * 4 + ["faster"] * 2 + ["not judged: too few stays"] + \
+        ["not compared: head of sales"] * 5
+    assert list(team.columns[3:8]) == ["Median (days)", "Median, CRM-style (days)", "80th percentile (days)", "90th percentile (days)", "Norm (days)"]
+    assert list(en.tables()[7].columns[3:8]) == ["Median (working days)", "Median, CRM-style (working days)", "80th percentile (working days)",
+                                                 "90th percentile (working days)", "Norm (working days)"]
+    assert en.tables()[7]["Norm (working days)"].tolist() == [1.0, 3.0, 5.0, 7.0, 5.0]  # N days of the funnel = N working days here
     assert sum(isinstance(b, Figure) for b in en.blocks) == sum(isinstance(b, Figure) for b in ru.blocks) == 3
     plt.close("all")
 
@@ -415,7 +440,7 @@ def test_stalls_without_a_stage_history(client):
     assert r.stages_.set_index("stage")["stays"].to_dict() == {"new": 1, "qualified": 0, "needs": 1, "proposal": 1, "invoice": 5}
     k = r.key_figures()
     assert (k["stays_source"], k["skipping_managers"], k["skipped_deals"], k["open_over_norm"]) == ("deals", [], 0, 3)
-    assert k == {**st.summary(ds), "stalled_stages_business_days": []}
+    assert {kk: v for kk, v in k.items() if kk not in BUSINESS_KEYS} == st.summary(ds) and k["stalled_stages_business_days"] == []
     # the log-rank test of a stage where no stay has ended: nothing to compare, no error
     lr = st.logrank_one_vs_rest([1.0, 2.0], [False, False], ["a", "b"])
     assert lr["events"].tolist() == [0, 0] and lr["p_value"].isna().all()
@@ -440,7 +465,7 @@ def test_report_in_english_via_the_runner_on_the_bitrix_export(tmp_path, demo):
     assert {x.split(":")[0] for x in rec["slow_managers"]} == {names["m02"]}
     assert rec["open_over_norm"] == 53
     html = nb.html.read_text(encoding="utf-8")
-    for text in ("Where deals get stuck", "Proposal sent", "Action list: open deals over the norm", "Skipping mandatory stages", "The same in business days"):
+    for text in ("Where deals get stuck", "Proposal sent", "Action list: open deals over the norm", "Skipping mandatory stages", "The same in working time"):
         assert text in html
     assert "Зависание" not in html and "def " not in html
 

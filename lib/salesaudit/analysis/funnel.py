@@ -10,15 +10,27 @@ What the CRMs' funnel reports get wrong, and what this module does instead:
 * Young cohorts have had less time to convert, so cohorts are compared with cumulative
   incidence curves of won and lost as competing outcomes, open deals censored
   (:func:`cohort_table`, :func:`cohort_curves`), not with won / created.
-* Managers are compared with the team on a funnel plot: exact binomial control limits by
-  volume, two-sided tests Holm-corrected over every manager × step, and a manager with too
-  few finished deals at a step is "not judgeable" rather than flagged (:func:`manager_flags`).
+* Only deals that really were in a stage count at the step out of it (:func:`deal_reach`): a deal
+  that jumped over stage a (by its stage history) has neither entered nor left a, so it is not
+  credited with a 100 % pass at a → b. Skipping is reported by the process-compliance section
+  (notebook 02), not judged here.
+* The team is the managers (:mod:`salesaudit.analysis.baseline`): deals with no manager, of a
+  system owner or of the head of sales have rows of their own, are never tested and are in no
+  baseline.
+* Each manager is compared with the rest of the team (:func:`manager_verdicts`): the difference
+  in percentage points with its interval, Fisher's exact test Holm-corrected over every manager ×
+  step, and a flag only when the difference is significant *and* at least ``min_effect``
+  (:func:`salesaudit.stats.effect.judge`); a manager with too few finished deals at a step is
+  "not judged".
 
 Reach: a deal reached a stage if its history entered that stage or any later one (a deal that
 skipped a stage still passed it, as in Bitrix24's funnel); a won deal reached every open stage.
-Without ``stage_history`` only the current stage is known, so a lost deal counts as having
-reached the first stage only, or the stage the funnel names in ``lost_reached_without_history``
-(Maven: every opportunity with an engage date was engaging); the page says so.
+Reach makes the cumulative funnel chart and the CRM's naive ratio. A deal with no stage history
+(no ``stage_history``, or none for that deal) is known only by its reach, so it counts as having
+been in every stage up to it; the result says how many deals that was. Without history a lost
+deal counts as having reached the first stage only, or the stage the funnel names in
+``lost_reached_without_history`` (Maven: every opportunity with an engage date was engaging);
+the page says so.
 
 ``analyse(ds, settings) -> FunnelResult``: everything notebook 01 reports, as tables with
 canonical column names and codes, no language, no formatting, no plotting. The page is made from
@@ -36,6 +48,9 @@ from ..data.clock import elapsed_days
 from ..data.model import require_tables
 from ..data.params import FunnelSettings, parse_period
 from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cumulative_incidence, holm, wilson  # noqa: F401
+from ..stats.effect import judge, rate_difference
+from . import losses
+from .baseline import GROUPS, TEAM, owner_group
 
 __all__ = [
     "steps",
@@ -47,6 +62,9 @@ __all__ = [
     "lead_conversion",
     "lead_managers_known",
     "manager_flags",
+    "manager_verdicts",
+    "manager_comparison",
+    "VERDICT_ORDER",
     "cohort_table",
     "cohort_curves",
     "channel_conversion",
@@ -72,10 +90,15 @@ def steps(funnel) -> list[tuple[str, str]]:
 
 
 def deal_reach(ds) -> pd.DataFrame:
-    """One row per deal: how far it got (``reach``: index into open stages + won) and its state.
+    """One row per deal: how far it got (``reach``), which stages it really was in (``entered_mask``), its state.
 
-    ``reach`` = k means the deal entered open stage k (0-based) or, for k = number of open
-    stages, was won. ``pending`` is True for an open deal sitting at its furthest stage.
+    ``reach`` = k means the deal entered open stage k (0-based) or a later one, or, for k = number
+    of open stages, was won. ``entered_mask`` has bit k set when the deal was in open stage k:
+    in its stage history or as its current stage. A deal with no history at all (no
+    ``stage_history``, or none for this deal: ``has_history`` False) is known only by its reach, so
+    it counts as having been in every stage up to its reach (the CRM's rule). ``pending`` is True
+    for an open deal sitting at its furthest stage; ``owner_group`` is the deal's
+    :mod:`~salesaudit.analysis.baseline` group.
     """
     require_tables(ds, "deals", analysis="The funnel")
     funnel = ds.funnel
@@ -83,54 +106,64 @@ def deal_reach(ds) -> pd.DataFrame:
     n_open = len(funnel.open_stages)
     d = ds.tables["deals"]
     stage_index = pd.Index(funnel.open_stages)
-    cur = pd.Series(stage_index.get_indexer(d["stage"]), index=d.index).replace(-1, np.nan)
-    reach = cur.fillna(0).astype(int).to_numpy()
+    cur = stage_index.get_indexer(d["stage"].astype(object))
+    reach = np.maximum(cur, 0)
+    mask = np.where(cur >= 0, np.left_shift(1, np.maximum(cur, 0)), 0).astype(np.int64)
+    has_history = np.zeros(len(d), dtype=bool)
     if ds.has("stage_history") and len(ds.tables["stage_history"]):
         h = ds.tables["stage_history"]
-        codes = stage_index.get_indexer(h["stage"])
-        deal_codes, deal_keys = pd.factorize(h["deal_id"])
-        hist_max = np.full(len(deal_keys), -1)
-        np.maximum.at(hist_max, deal_codes, codes)
-        pos = pd.Index(deal_keys).get_indexer(d["deal_id"])
-        has_history = pd.Series(pos >= 0, index=d.index)
-        reach = np.maximum(reach, np.where(pos >= 0, hist_max[pos], 0))
-    else:
-        has_history = pd.Series(False, index=d.index)
+        codes = stage_index.get_indexer(h["stage"].astype(object))
+        pos = pd.Index(d["deal_id"].astype(object)).get_indexer(h["deal_id"].astype(object))
+        known = pos >= 0
+        has_history[pos[known]] = True
+        inside = known & (codes >= 0)
+        hist_max = np.full(len(d), -1)
+        np.maximum.at(hist_max, pos[inside], codes[inside])
+        reach = np.maximum(reach, hist_max)
+        np.bitwise_or.at(mask, pos[inside], np.left_shift(1, codes[inside]).astype(np.int64))
+    outcome = d["outcome"].astype(object).to_numpy()
     if funnel.lost_reached_without_history:
         assumed = order[funnel.lost_reached_without_history]
-        lost_blind = ((d["outcome"] == "lost") & ~has_history).to_numpy()
-        reach = np.where(lost_blind, np.maximum(reach, assumed), reach)
-    won = (d["outcome"] == "won").to_numpy()
-    reach = np.where(won, n_open, reach)
-    is_open = (d["outcome"] == "open").to_numpy()
+        reach = np.where((outcome == "lost") & ~has_history, np.maximum(reach, assumed), reach)
+    reach = np.where(outcome == "won", n_open, reach).astype(int)
+    # without history only the reach is known: every stage up to it (a won deal: every open stage)
+    up_to = np.left_shift(1, np.minimum(reach, n_open - 1) + 1).astype(np.int64) - 1
+    mask = np.where(has_history, mask, up_to)
+    is_open = outcome == "open"
     out = pd.DataFrame(
         {
             "deal_id": d["deal_id"],
             "manager": d["manager"],
+            "owner_group": owner_group(ds, d["manager"]),
             "channel": d["channel"],
             "created_at": d["created_at"],
             "closed_at": d["closed_at"],
             "outcome": d["outcome"],
             "amount": d["amount"],
-            "reach": np.asarray(reach, dtype=int),
+            "reach": reach,
+            "entered_mask": mask,
             "is_open": is_open,
-            "has_history": has_history.to_numpy(),
+            "has_history": has_history,
         }
     )
-    out["pending"] = out["is_open"] & (out["reach"] == cur.fillna(-1).astype(int).to_numpy())
+    out["pending"] = out["is_open"] & (out["reach"] == cur)
     return out
 
 
-def deal_steps(reach: pd.DataFrame, funnel) -> pd.DataFrame:
-    """Long table, one row per deal × step it entered: ``entered``, ``finished`` (left the stage), ``advanced``.
+def _entered(reach: pd.DataFrame, i: int) -> np.ndarray:
+    """Deals that were in open stage ``i`` (:func:`deal_reach`'s ``entered_mask``)."""
+    return (np.right_shift(reach["entered_mask"].to_numpy(dtype=np.int64), i) & 1).astype(bool)
 
-    The censoring-aware rate of a step is ``advanced.sum() / finished.sum()``; the naive CRM
-    ratio is ``advanced.sum() / entered.sum()``.
+
+def deal_steps(reach: pd.DataFrame, funnel) -> pd.DataFrame:
+    """Long table, one row per deal × step whose from-stage the deal was in: ``finished`` (left the stage), ``advanced``.
+
+    The step rate is ``advanced.sum() / finished.sum()``. A deal that jumped over a stage has no
+    row at the step from that stage (:func:`deal_reach`).
     """
     rows = []
     for i, step in enumerate(steps(funnel)):
-        entered = reach["reach"] >= i
-        sub = reach[entered]
+        sub = reach[_entered(reach, i)]
         pending = sub["pending"] & (sub["reach"] == i)
         rows.append(
             pd.DataFrame(
@@ -151,54 +184,69 @@ def deal_steps(reach: pd.DataFrame, funnel) -> pd.DataFrame:
 
 
 def _rates(g: pd.DataFrame) -> pd.DataFrame:
-    """k/n with Wilson CI from grouped sums of ``advanced`` and ``finished`` (and ``entered``)."""
+    """k/n with Wilson CI from grouped sums of ``advanced`` and ``finished``; the naive rate from ``naive_advanced / reached`` (or ``advanced / entered``)."""
     k = g["advanced"].to_numpy(dtype=float)
     n = g["finished"].to_numpy(dtype=float)
     lo, hi = wilson(k, n)
     out = g.copy()
+    naive_k = (g["naive_advanced"] if "naive_advanced" in g else g["advanced"]).to_numpy(dtype=float)
+    naive_n = (g["reached"] if "reached" in g else g["entered"]).to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate"] = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
-        out["naive_rate"] = np.where(g["entered"] > 0, k / np.where(g["entered"] > 0, g["entered"], 1), np.nan)
+        out["naive_rate"] = np.where(naive_n > 0, naive_k / np.where(naive_n > 0, naive_n, 1), np.nan)
     out["ci_low"], out["ci_high"] = lo, hi
-    return out
+    return out.drop(columns=[c for c in ("naive_advanced",) if c in out])
+
+
+STEP_COLUMNS = ["step", "from_stage", "to_stage", "reached", "skipped", "entered", "pending", "finished", "advanced"]
 
 
 def step_conversion(ds, by: str | None = None, reach: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Step conversion for the team (``by=None``) or per ``manager`` / ``channel``.
+    """Step conversion of the deals in ``reach`` (all: ``by=None``) or per ``manager`` / ``channel`` / ``owner_group``.
 
-    Columns: ``[by,] step, from_stage, to_stage, entered, pending, finished, advanced, rate,
-    ci_low, ci_high, naive_rate``. ``rate`` leaves out deals still open in the stage.
+    At each step a→b a deal counts only if it really was in a (:func:`deal_reach`):
+    ``entered``; of them ``pending`` are still open in a, ``finished`` left it, ``advanced``
+    left it forward; ``rate = advanced / finished`` with its Wilson interval. ``reached`` counts
+    the deals that got to a or beyond (the CRM's cumulative funnel), ``skipped`` those of them
+    that jumped over a (``reached - entered``), and ``naive_rate`` is the CRM's ratio: deals
+    beyond a over deals that reached a, open deals and skips included.
+
+    Columns: ``[by,] step, from_stage, to_stage, reached, skipped, entered, pending, finished,
+    advanced, rate, ci_low, ci_high, naive_rate``.
     """
     funnel = ds.funnel
     reach = deal_reach(ds) if reach is None else reach
     r = reach["reach"].to_numpy()
     pend = reach["pending"].to_numpy(dtype=bool)
+    m = reach["entered_mask"].to_numpy(dtype=np.int64)
     if by:
         codes, keys = pd.factorize(reach[by].astype(object), sort=True)
         valid = codes >= 0
-        codes, r, pend = codes[valid], r[valid], pend[valid]
+        codes, r, pend, m = codes[valid], r[valid], pend[valid], m[valid]
         n_keys = len(keys)
     parts = []
     for i, (a, b) in enumerate(steps(funnel)):
-        counts = {"entered": r >= i, "pending": pend & (r == i), "advanced": r > i}
+        entered = (np.right_shift(m, i) & 1).astype(bool)
+        counts = {"reached": r >= i, "entered": entered, "pending": pend & (r == i), "advanced": entered & (r > i), "naive_advanced": r > i}
         if by:
             frame = pd.DataFrame({by: list(keys), "step": i, "from_stage": a, "to_stage": b})
             for name, mask in counts.items():
                 frame[name] = np.bincount(codes, weights=mask, minlength=n_keys).astype(int)
-            frame = frame[frame["entered"] > 0]
+            frame = frame[frame["reached"] > 0]
         else:
             frame = pd.DataFrame({"step": [i], "from_stage": [a], "to_stage": [b], **{name: [int(mask.sum())] for name, mask in counts.items()}})
         parts.append(frame)
     g = pd.concat(parts, ignore_index=True)
     g["finished"] = g["entered"] - g["pending"]
-    g = g[([by] if by else []) + ["step", "from_stage", "to_stage", "entered", "pending", "finished", "advanced"]]
+    g["skipped"] = g["reached"] - g["entered"]
+    g = g[([by] if by else []) + STEP_COLUMNS + ["naive_advanced"]]
     if by:
         g = g.sort_values([by, "step"], kind="stable").reset_index(drop=True)
     return _rates(g)
 
 
 def stage_reach(ds, reach: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Deals that reached each stage (open stages and won), as a share of all deals: the funnel chart."""
+    """Deals that reached each stage (open stages and won), as a share of the deals: the funnel chart."""
     funnel = ds.funnel
     reach = deal_reach(ds) if reach is None else reach
     keys = funnel.open_stages + [funnel.won]
@@ -214,7 +262,7 @@ def period_flow(ds, start, end) -> pd.DataFrame:
     shown as such. Needs ``stage_history``; without it, deals created / won in the period.
     """
     funnel = ds.funnel
-    keys = funnel.open_stages + [funnel.won, funnel.lost]
+    keys = funnel.open_stages + list(funnel.won_stages) + list(funnel.lost_stages)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if ds.has("stage_history"):
         h = ds.tables["stage_history"]
@@ -225,34 +273,47 @@ def period_flow(ds, start, end) -> pd.DataFrame:
         d = ds.tables["deals"]
         created = int(((d["created_at"] >= start) & (d["created_at"] < end)).sum())
         closed = d[(d["closed_at"] >= start) & (d["closed_at"] < end)]
-        values = [created] + [0] * (len(funnel.open_stages) - 1) + [int((closed["outcome"] == "won").sum()), int((closed["outcome"] == "lost").sum())]
+        by_stage = closed.groupby(closed["stage"].astype(object))["deal_id"].nunique()
+        values = [created] + [0] * (len(funnel.open_stages) - 1) + [int(by_stage.get(k, 0)) for k in list(funnel.won_stages) + list(funnel.lost_stages)]
     out = pd.DataFrame({"stage": keys, "entered": values})
     prev = out["entered"].shift(1)
-    out["flow_ratio"] = np.where((prev > 0) & (out["stage"] != funnel.lost), out["entered"] / prev, np.nan)
+    # a flow ratio runs along the open stages into the first won terminal; the other terminals have none
+    flows = set(funnel.open_stages) | {funnel.won}
+    out["flow_ratio"] = np.where((prev > 0) & out["stage"].isin(flows), out["entered"] / prev, np.nan)
     out.loc[0, "flow_ratio"] = np.nan
     return out
 
 
-def lead_conversion(ds, by: str | None = None) -> pd.DataFrame:
-    """Leads that became deals. Leads still new or in work are not finished and leave the denominator."""
+def lead_conversion(ds, by: str | None = None, team: bool | None = None) -> pd.DataFrame:
+    """Leads that became deals. Leads still new or in work are not finished and leave the denominator.
+
+    ``by``: ``manager``, ``channel`` or ``owner_group`` (:mod:`~salesaudit.analysis.baseline`);
+    ``team``: None every lead, True the team's leads only, False the leads outside the team.
+    """
     require_tables(ds, "leads", analysis="Lead conversion")
     leads = ds.tables["leads"]
     status = leads["status"].astype(object)
     frame = pd.DataFrame(
         {
             "entered": 1,
-            "pending": status.isin(OPEN_LEAD_STATUSES) & leads["deal_id"].isna(),
-            "advanced": leads["deal_id"].notna(),
+            "pending": (status.isin(OPEN_LEAD_STATUSES) & leads["deal_id"].isna()).to_numpy(dtype=bool),
+            "advanced": leads["deal_id"].notna().to_numpy(dtype=bool),
         }
     )
     frame["finished"] = ~frame["pending"]
+    if by == "owner_group" or team is not None:
+        groups = owner_group(ds, leads["manager"])
+        if team is not None:
+            keep = (groups == TEAM) == team
+            frame, groups, leads = frame[keep], groups[keep], leads[keep]
+    cols = ["entered", "pending", "finished", "advanced"]
     if by:
-        frame[by] = leads[by].astype(object)
+        frame[by] = groups if by == "owner_group" else leads[by].astype(object).to_numpy()
         frame = frame[frame[by].notna()]
-        g = frame.groupby(by, sort=True)[["entered", "pending", "finished", "advanced"]].sum().reset_index()
+        g = frame.groupby(by, sort=True)[cols].sum().reset_index()
     else:
-        g = frame[["entered", "pending", "finished", "advanced"]].sum().to_frame().T
-    for c in ("entered", "pending", "finished", "advanced"):
+        g = frame[cols].sum().to_frame().T
+    for c in cols:
         g[c] = g[c].astype(int)
     g.insert(0 if not by else 1, "step", LEAD_STEP)
     return _rates(g)
@@ -271,7 +332,10 @@ def lead_managers_known(ds) -> bool:
 
 
 def manager_flags(per_manager: pd.DataFrame, team: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, step_col: str = "step") -> pd.DataFrame:
-    """Compare each manager's step rate with the team's: the funnel-plot test.
+    """Compare each manager's step rate with the team's: the funnel-plot test (significance only, no effect size).
+
+    Kept for the analyses that still use it; the funnel's managers are judged by
+    :func:`manager_verdicts` (against the rest of the team, with the size of the difference).
 
     For every manager × step: the team rate ``p0``, 95% and 99.8% binomial control limits at the
     manager's volume, the exact two-sided binomial p-value, Holm-adjusted over every judgeable
@@ -298,6 +362,71 @@ def manager_flags(per_manager: pd.DataFrame, team: pd.DataFrame, *, min_n: int =
     df["gap"] = df["rate"] - df["team_rate"]
     order = df["flag"].map({"below": 0, "above": 2, "": 3, "not_judgeable": 4})
     return df.assign(_o=order).sort_values(["_o", "p_adjusted", "gap"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+#: the verdicts of :func:`manager_verdicts`, in the order its table lists them (flagged first)
+VERDICT_ORDER = ("worse", "better", "small", "same", "not_judged")
+
+
+def _fisher(k1, n1, k0, n0) -> float:
+    """Two-sided Fisher exact test of k1/n1 against k0/n0 (scipy's minimum-likelihood p-value)."""
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[k1, n1 - k1], [k0, n0 - k0]]).pvalue)
+
+
+def manager_verdicts(per_manager: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = 0.05, step_col: str = "step") -> pd.DataFrame:
+    """Each team manager against the rest of the team at each step: the size of the difference, a test, a verdict.
+
+    ``per_manager``: one row per manager × step with ``finished`` and ``advanced`` (and ``rate``),
+    team managers only (:mod:`~salesaudit.analysis.baseline`): the team of a step is the sum of
+    its rows. For each row the baseline is *the rest of the team* (the team without the manager):
+
+    * ``team_rate`` – the rest of the team's rate (``rest_advanced / rest_finished``);
+      ``team_rate_all`` – the whole team's, with the 95% and 99.8% binomial control limits at
+      the manager's volume around it (the funnel plot);
+    * ``difference`` – ``rate - team_rate`` (a fraction: 0.05 = 5 percentage points) with
+      ``diff_low, diff_high``, Newcombe's interval (:func:`~salesaudit.stats.effect.rate_difference`);
+    * ``p_value`` – two-sided Fisher exact test of the manager's 2×2 table against the rest of the
+      team's. Both rates are estimates: the one-sample exact binomial test against the team rate
+      would treat the rest of the team's rate as known, which overstates significance when the
+      manager is a large part of the team (a team of three) and is not a test against the rest of
+      the team at all when the manager is left in it. ``p_adjusted`` – Holm over every judgeable
+      row of the table;
+    * ``judgeable`` – at least ``min_n`` finished deals (and a rest of the team to compare with);
+    * ``flag`` – :func:`~salesaudit.stats.effect.judge`'s verdict: ``worse`` / ``better`` when the
+      difference is significant after Holm *and* at least ``min_effect`` in size, ``small`` when
+      significant but smaller, ``same``, ``not_judged``.
+
+    Sorted by verdict (:data:`VERDICT_ORDER`), then adjusted p, then difference.
+    """
+    df = per_manager.copy()
+    n = df["finished"].to_numpy(dtype=float)
+    k = df["advanced"].to_numpy(dtype=float)
+    total = df.groupby(step_col, sort=False)[["finished", "advanced"]].transform("sum")
+    n0 = total["finished"].to_numpy(dtype=float) - n
+    k0 = total["advanced"].to_numpy(dtype=float) - k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["rate"] = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
+        df["rest_finished"], df["rest_advanced"] = n0.astype(int), k0.astype(int)
+        df["team_rate"] = np.where(n0 > 0, k0 / np.where(n0 > 0, n0, 1), np.nan)
+        all_n = total["finished"].to_numpy(dtype=float)
+        df["team_rate_all"] = np.where(all_n > 0, total["advanced"].to_numpy(dtype=float) / np.where(all_n > 0, all_n, 1), np.nan)
+    p0 = df["team_rate_all"].to_numpy(dtype=float)
+    df["limit95_low"], df["limit95_high"] = binomial_limits(p0, n, 0.05)
+    df["limit998_low"], df["limit998_high"] = binomial_limits(p0, n, 0.002)
+    diff, lo, hi = rate_difference(k, n, k0, n0, alpha)
+    df["difference"], df["diff_low"], df["diff_high"] = diff, lo, hi
+    judgeable = (n >= min_n) & (n0 > 0)
+    p = np.full(len(df), np.nan)
+    for i in np.flatnonzero(judgeable):
+        p[i] = _fisher(int(k[i]), int(n[i]), int(k0[i]), int(n0[i]))
+    df["p_value"] = p
+    df["p_adjusted"] = holm(p)
+    df["judgeable"] = judgeable
+    df["flag"] = judge(df["p_adjusted"].to_numpy(), diff, alpha=alpha, threshold=min_effect, judgeable=judgeable)
+    order = df["flag"].map({v: i for i, v in enumerate(VERDICT_ORDER)})
+    return df.assign(_o=order).sort_values(["_o", "p_adjusted", "difference"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -389,57 +518,117 @@ def channel_conversion(ds) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("closed_win_rate", kind="stable", na_position="last").reset_index(drop=True)
 
 
-def _core(ds, min_n: int, alpha: float) -> dict:
-    """What both :func:`summary` and :func:`analyse` need: reach, team, managers against the team, leads."""
+def _by_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table per owner group in :data:`~salesaudit.analysis.baseline.GROUPS` order (then step)."""
+    order = {g: i for i, g in enumerate(GROUPS)}
+    return frame.assign(_o=frame["owner_group"].map(order)).sort_values(["_o", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def _core(ds, settings: FunnelSettings) -> dict:
+    """What both :func:`summary` and :func:`analyse` need: reach, the team, managers against the rest of the team, the other groups, leads."""
     reach = deal_reach(ds)
-    team = step_conversion(ds, reach=reach)
-    flags = manager_flags(step_conversion(ds, by="manager", reach=reach), team, min_n=min_n, alpha=alpha)
-    lead_team = lead_conversion(ds) if ds.has("leads") else None
-    known = lead_managers_known(ds) if lead_team is not None else None
-    lead_flags = manager_flags(lead_conversion(ds, by="manager"), lead_team, min_n=min_n, alpha=alpha) if known else None
+    in_team = (reach["owner_group"] == TEAM).to_numpy()
+    team_reach = reach[in_team]
+    judged = {"min_n": settings.min_n, "alpha": settings.alpha, "min_effect": settings.min_effect}
+    team = step_conversion(ds, reach=team_reach)
+    flags = manager_verdicts(step_conversion(ds, by="manager", reach=team_reach), **judged)
+    groups = _by_group(step_conversion(ds, by="owner_group", reach=reach[~in_team]))
+    lead_team = lead_groups = lead_flags = known = None
+    if ds.has("leads"):
+        known = lead_managers_known(ds)
+        if known:
+            lead_team = lead_conversion(ds, team=True)
+            lead_groups = lead_conversion(ds, by="owner_group", team=False)
+            lead_groups = lead_groups.assign(step=0).pipe(_by_group).assign(step=LEAD_STEP)
+            lead_flags = manager_verdicts(lead_conversion(ds, by="manager", team=True), **judged)
+        else:  # the manager of an unconverted lead is unknown: the department's rate, no team split
+            lead_team = lead_conversion(ds)
     outcome = reach["outcome"]
     return {
         "reach": reach,
+        "team_reach": team_reach,
         "deals": int(len(reach)),
         "won": int((outcome == "won").sum()),
         "lost": int((outcome == "lost").sum()),
         "open": int(reach["is_open"].sum()),
+        "team_deals": int(in_team.sum()),
+        "deals_without_history": int((~reach["has_history"]).sum()),
         "team": team,
         "flags": flags,
+        "groups": groups,
         "lead_team": lead_team,
+        "lead_groups": lead_groups,
         "lead_managers_known": known,
         "lead_flags": lead_flags,
     }
 
 
-def _key_figures(deals: int, won: int, lost: int, open: int, team: pd.DataFrame, flags: pd.DataFrame,
-                 lead_team: pd.DataFrame | None, lead_managers_known: bool | None, lead_flags: pd.DataFrame | None) -> dict:
-    """The key results (language-neutral) from the counts and tables: one rule for :func:`summary` and :meth:`FunnelResult.key_figures`."""
+def _cells(flags: pd.DataFrame, verdict: str) -> list[str]:
+    return sorted(f"{r.manager}:{r.from_stage}>{r.to_stage}" for r in flags.itertuples() if r.flag == verdict)
+
+
+def _managers(flags: pd.DataFrame | None, verdict: str) -> list[str]:
+    return [] if flags is None else sorted(str(m) for m, f in zip(flags["manager"], flags["flag"]) if f == verdict)
+
+
+def _key_figures(c: dict) -> dict:
+    """The key results (language-neutral) from :func:`_core`'s counts and tables: one rule for :func:`summary` and :meth:`FunnelResult.key_figures`.
+
+    ``deals, won, lost, open`` and ``win_rate_closed`` are the whole export's; ``step_rates`` the
+    team's (``team_deals``; ``excluded_deals`` per owner group outside it); ``flagged_below`` /
+    ``flagged_above`` the manager × step verdicts ``worse`` / ``better``, ``flagged_small`` the
+    significant differences below the practical threshold; ``deals_without_history``: deals
+    counted by the reach rule, as nothing tells which stages they were in.
+    """
+    deals, won, lost, open_ = c["deals"], c["won"], c["lost"], c["open"]
+    team, flags, groups = c["team"], c["flags"], c["groups"]
     out = {
         "deals": deals,
         "won": won,
         "lost": lost,
-        "open": open,
-        "win_rate_closed": float(won / max(1, deals - open)),
+        "open": open_,
+        "win_rate_closed": float(won / max(1, deals - open_)),
+        "team_deals": c["team_deals"],
+        "excluded_deals": {g: int(n) for g, n in groups.loc[groups["step"] == 0, ["owner_group", "reached"]].itertuples(index=False)},
+        "deals_without_history": c["deals_without_history"],
         "step_rates": {f"{r.from_stage}>{r.to_stage}": round(float(r.rate), 4) for r in team.itertuples()},
-        "flagged_below": sorted(f"{r.manager}:{r.from_stage}>{r.to_stage}" for r in flags.itertuples() if r.flag == "below"),
-        "flagged_above": sorted(f"{r.manager}:{r.from_stage}>{r.to_stage}" for r in flags.itertuples() if r.flag == "above"),
+        "flagged_below": _cells(flags, "worse"),
+        "flagged_above": _cells(flags, "better"),
+        "flagged_small": _cells(flags, "small"),
+        "not_judged": int((flags["flag"] == "not_judged").sum()),
     }
+    lead_team, lead_flags = c["lead_team"], c["lead_flags"]
     if lead_team is not None:
         out["lead_to_deal"] = round(float(lead_team["rate"].iloc[0]), 4)
-        out["lead_managers_known"] = bool(lead_managers_known)
+        out["lead_managers_known"] = bool(c["lead_managers_known"])
         if lead_flags is not None:
-            out["lead_flagged_below"] = sorted(str(m) for m, f in zip(lead_flags["manager"], lead_flags["flag"]) if f == "below")
-            out["lead_flagged_above"] = sorted(str(m) for m, f in zip(lead_flags["manager"], lead_flags["flag"]) if f == "above")
+            out["lead_flagged_below"] = _managers(lead_flags, "worse")
+            out["lead_flagged_above"] = _managers(lead_flags, "better")
+            out["lead_flagged_small"] = _managers(lead_flags, "small")
     out["managers_flagged"] = sorted({s.split(":")[0] for s in out["flagged_below"] + out["flagged_above"]} | set(out.get("lead_flagged_below", [])) | set(out.get("lead_flagged_above", [])))
     return out
 
 
-def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
+def summary(ds, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = 0.05) -> dict:
     """Key results of the funnel analysis (language-neutral), for ``record``: :meth:`FunnelResult.key_figures` without the cohorts and channels."""
-    core = _core(ds, min_n, alpha)
-    return _key_figures(core["deals"], core["won"], core["lost"], core["open"], core["team"], core["flags"],
-                        core["lead_team"], core["lead_managers_known"], core["lead_flags"])
+    settings = FunnelSettings(min_n=min_n, alpha=alpha, min_effect=min_effect)
+    return _key_figures(_core(ds, settings)) | losses.analyse(ds, settings).key_figures()
+
+
+def manager_comparison(ds, settings: FunnelSettings | None = None, reach: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The team managers against the rest of the team at every step, as notebook 01 judges them (:attr:`FunnelResult.flags_`).
+
+    For other analyses that need the funnel's verdicts (the scorecard's lagging managers).
+    """
+    settings = settings or _settings(ds)
+    reach = deal_reach(ds) if reach is None else reach
+    team_reach = reach[(reach["owner_group"] == TEAM).to_numpy()]
+    return manager_verdicts(step_conversion(ds, by="manager", reach=team_reach), min_n=settings.min_n, alpha=settings.alpha, min_effect=settings.min_effect)
+
+
+def _settings(ds) -> FunnelSettings:
+    analysis = getattr(ds.config, "analysis", None)
+    return analysis.funnel if analysis is not None else FunnelSettings()
 
 
 # ---------------------------------------------------------------------------
@@ -450,20 +639,28 @@ def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
 class FunnelResult:
     """What notebook 01 reports, computed once.
 
-    Tables (canonical column names; stages, steps and flags are codes):
+    Tables (canonical column names; stages, steps, owner groups and verdicts are codes):
 
-    * ``reach_`` – per stage (open stages, then won): deals that reached it, share of all deals (:func:`stage_reach`);
-    * ``team_`` – per step: entered, pending, finished, advanced, rate with its Wilson interval, naive rate (:func:`step_conversion`);
-    * ``flags_`` – per manager × step: the team's step table, control limits, Holm-adjusted p, ``flag`` (:func:`manager_flags`);
+    * ``reach_`` – per stage (open stages, then won): the team's deals that reached it, share of them (:func:`stage_reach`);
+    * ``team_`` – per step, the team's deals (:mod:`~salesaudit.analysis.baseline`): reached, skipped, entered, pending,
+      finished, advanced, rate with its Wilson interval, the CRM's naive rate (:func:`step_conversion`);
+    * ``groups_`` – the same per owner group outside the team (``owner_group``: no_manager, system, head_of_sales;
+      only the groups that have deals): shown, never tested, in no baseline;
+    * ``flags_`` – per team manager × step: rate, the rest of the team's rate, the difference with its interval,
+      Fisher's p, Holm-adjusted p, ``flag`` the verdict (:func:`manager_verdicts`);
     * ``period_flow_`` – per stage: distinct deals that entered it in the run's period and the flow ratio (:func:`period_flow`); None without a period;
-    * ``lead_team_`` – lead → deal conversion of the team (:func:`lead_conversion`); None without leads;
-    * ``lead_flags_`` – per manager: lead → deal against the team; None without leads or when leads do not carry their manager;
-    * ``cohorts_`` – per creation month: naive and closed win rates, the share won by each horizon (:func:`cohort_table`);
+    * ``lead_team_`` – lead → deal conversion of the team's leads (:func:`lead_conversion`; every lead when leads do not
+      carry their manager); None without leads;
+    * ``lead_groups_`` – lead → deal per owner group outside the team; None without leads or when leads do not carry their manager;
+    * ``lead_flags_`` – per team manager: lead → deal against the rest of the team (:func:`manager_verdicts`); None likewise;
+    * ``cohorts_`` – per creation month, every deal: naive and closed win rates, the share won by each horizon (:func:`cohort_table`);
     * ``cohort_curves_`` – per creation quarter: cumulative incidence of won by days since creation (:func:`cohort_curves`);
-    * ``channels_`` – per lead source: leads → deals, won among closed, won within 90 days, revenue (:func:`channel_conversion`).
+    * ``channels_`` – per lead source, every deal and lead: leads → deals, won among closed, won within 90 days, revenue (:func:`channel_conversion`).
 
     ``funnel`` is the run's funnel (stage keys and their labels in each language), ``manager_names`` the
-    managers' names by id; ``min_n`` and ``alpha`` the settings the managers were judged with.
+    managers' names by id; ``min_n``, ``alpha`` and ``min_effect`` the settings the managers were judged with;
+    ``deals`` … ``open`` count every deal of the export, ``team_deals`` the team's;
+    ``deals_without_history`` the deals with no stage history, counted by reach (:func:`deal_reach`).
     """
 
     client: str
@@ -488,6 +685,13 @@ class FunnelResult:
     lead_team_: pd.DataFrame | None = None
     lead_managers_known: bool | None = None
     lead_flags_: pd.DataFrame | None = None
+    min_effect: float = 0.05
+    team_deals: int = 0
+    deals_without_history: int = 0
+    groups_: pd.DataFrame | None = None
+    lead_groups_: pd.DataFrame | None = None
+    #: where, how and why deals are lost (:class:`~salesaudit.analysis.losses.LossesResult`)
+    losses: object = None
 
     @property
     def steps(self) -> list[tuple[str, str]]:
@@ -496,7 +700,10 @@ class FunnelResult:
 
     def key_figures(self) -> dict:
         """The key results of notebook 01's JSON (language-neutral), read off this result."""
-        return _key_figures(self.deals, self.won, self.lost, self.open, self.team_, self.flags_, self.lead_team_, self.lead_managers_known, self.lead_flags_)
+        return _key_figures({"deals": self.deals, "won": self.won, "lost": self.lost, "open": self.open, "team_deals": self.team_deals,
+                             "deals_without_history": self.deals_without_history, "team": self.team_, "flags": self.flags_, "groups": self.groups_,
+                             "lead_team": self.lead_team_, "lead_managers_known": self.lead_managers_known, "lead_flags": self.lead_flags_}) | (
+            self.losses.key_figures() if self.losses is not None else {})
 
 
 def analyse(ds, settings=None) -> FunnelResult:
@@ -505,10 +712,8 @@ def analyse(ds, settings=None) -> FunnelResult:
     ``settings``: the run's :class:`~salesaudit.data.params.FunnelSettings` (``ds.config.analysis.settings("funnel", ...)``);
     None: the run config's ``analysis.funnel``.
     """
-    if settings is None:
-        analysis = getattr(ds.config, "analysis", None)
-        settings = analysis.funnel if analysis is not None else FunnelSettings()
-    core = _core(ds, settings.min_n, settings.alpha)
+    settings = settings if settings is not None else _settings(ds)
+    core = _core(ds, settings)
     period = parse_period(ds.config.period, ds.config.grain) if ds.config.period else None
     return FunnelResult(
         client=ds.config.client,
@@ -518,12 +723,16 @@ def analyse(ds, settings=None) -> FunnelResult:
         has_history=bool(ds.has("stage_history")),
         min_n=settings.min_n,
         alpha=settings.alpha,
+        min_effect=settings.min_effect,
         deals=core["deals"],
         won=core["won"],
         lost=core["lost"],
         open=core["open"],
-        reach_=stage_reach(ds, core["reach"]),
+        team_deals=core["team_deals"],
+        deals_without_history=core["deals_without_history"],
+        reach_=stage_reach(ds, core["team_reach"]),
         team_=core["team"],
+        groups_=core["groups"],
         flags_=core["flags"],
         cohorts_=cohort_table(ds, horizons=settings.cohort_horizons),
         cohort_curves_=cohort_curves(ds, max_days=settings.cohort_days),
@@ -531,6 +740,8 @@ def analyse(ds, settings=None) -> FunnelResult:
         period=period.label if period is not None else None,
         period_flow_=period_flow(ds, period.start, period.end) if period is not None else None,
         lead_team_=core["lead_team"],
+        lead_groups_=core["lead_groups"],
         lead_managers_known=core["lead_managers_known"],
         lead_flags_=core["lead_flags"],
+        losses=losses.analyse(ds, settings),
     )

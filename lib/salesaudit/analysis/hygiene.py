@@ -7,6 +7,11 @@
 * :func:`deal_load` — open deals per manager against ``deal_load.limit_for``;
 * :func:`policy` — discounts over ``discounts.max_discount_pct``, payment terms outside
   ``allowed_payment_terms``, instalments at or below ``instalment_min_amount``, with deal ids;
+  :func:`policy_by_manager` — per manager, the share of deals outside the policy with its
+  interval and its excess over the tolerated share; a *breaker* is significantly above the
+  tolerance *and* at least ``policy_min_effect`` above it (a flag needs a size, not only a
+  p-value); deals without a manager, of a system owner or of the head of sales are shown in rows
+  of their own and not judged (:mod:`salesaudit.analysis.baseline`);
 * :func:`call_sample` — a stratified random sample of calls to listen to (seeded);
 * :func:`analyse` — all of them as one :class:`HygieneResult` (no language, no formatting), whose
   :meth:`~HygieneResult.key_figures` notebook 04 records; :mod:`salesaudit.report.hygiene` renders it.
@@ -20,6 +25,8 @@ import pandas as pd
 
 from ..data.model import require_tables
 from ..stats import rate_above_tolerance, wilson
+from ..stats.effect import judge
+from .baseline import TEAM, owner_group
 
 __all__ = ["HygieneResult", "analyse", "tasks", "empty_fields", "no_next_task", "deal_load", "policy", "policy_by_manager", "call_sample", "summary"]
 
@@ -156,29 +163,53 @@ def policy(ds) -> pd.DataFrame:
     return out
 
 
-def policy_by_manager(ds, violations: pd.DataFrame | None = None, tolerance: float = 0.05, min_deals: int = 10, alpha: float = 0.05) -> pd.DataFrame:
-    """Per manager: deals with terms, violations of each kind, deals with any, and their ids.
+def policy_by_manager(ds, violations: pd.DataFrame | None = None, tolerance: float = 0.05, min_deals: int = 10, alpha: float = 0.05,
+                      min_effect: float = 0.05) -> pd.DataFrame:
+    """Per manager: deals with terms, violations of each kind, deals with any, their ids, and the verdict.
 
-    ``breaker`` marks a manager whose share of deals outside the policy is significantly above
-    ``tolerance`` (one-sided exact binomial test, Holm-corrected; managers with fewer than
-    ``min_deals`` deals with terms are not judged): one stray exception is not a pattern.
+    ``violation_rate`` is the share of the manager's deals with terms that break the policy, with
+    its Wilson 95 % interval ``violation_rate_low``/``violation_rate_high``; ``excess`` is that share
+    minus ``tolerance`` (a fraction: 0.05 = 5 p.p.), ``excess_low``/``excess_high`` its interval (the
+    tolerance is a fixed number, so the share's interval shifted). ``p_value``: the one-sided exact
+    binomial test of the share against ``tolerance``, ``p_adjusted``: Holm over the judged managers;
+    ``judgeable``: a team manager with at least ``min_deals`` deals with terms. ``verdict``
+    (:func:`salesaudit.stats.effect.judge`, ``threshold=min_effect``): ``worse`` when significantly
+    above the tolerance *and* at least ``min_effect`` above it, ``small`` when significant but less
+    (one stray exception more than tolerated is not a pattern), ``same``, ``not_judged``, and
+    ``excluded`` for the rows outside the team (``owner_group`` ``no_manager`` — the manager ``"—"`` —,
+    ``system``, ``head_of_sales``): shown, not tested. ``breaker`` is ``verdict == "worse"``.
+    Sorted breakers first, then by the excess.
     """
     v = policy(ds) if violations is None else violations
     wt = pd.Series(v.attrs.get("deals_with_terms", policy(ds).attrs["deals_with_terms"]), dtype=float)
     mgrs = sorted(set(wt.index) | set(v["manager"]))
     out = pd.DataFrame({"manager": mgrs})
+    out["owner_group"] = np.where(out["manager"] == "—", "no_manager", owner_group(ds, out["manager"].where(out["manager"] != "—"))).astype(object)
     out["deals_with_terms"] = out["manager"].map(wt).fillna(0).astype(int)
     g = v.groupby("manager")
     for c in ("discount_over_limit", "terms_not_allowed", "instalment_below_min"):
         out[c] = out["manager"].map(g[c].sum()).fillna(0).astype(int)
     out["deals_with_violation"] = out["manager"].map(g.size()).fillna(0).astype(int)
     out["deal_ids"] = out["manager"].map(g["deal_id"].apply(lambda s: ", ".join(sorted(s)))).fillna("")
-    # a breaker: significantly more exceptions than a stray one (tolerance), Holm over managers
     n = out["deals_with_terms"].to_numpy()
+    k = out["deals_with_violation"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["violation_rate"] = np.where(n > 0, out["deals_with_violation"] / np.maximum(n, 1), np.nan)
-    out["p_value"], out["p_adjusted"], out["breaker"] = rate_above_tolerance(out["deals_with_violation"], n, tolerance, n >= min_deals, alpha)
-    return out
+        out["violation_rate"] = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+    out["violation_rate_low"], out["violation_rate_high"] = wilson(k, n)
+    out["excess"] = out["violation_rate"] - tolerance
+    out["excess_low"], out["excess_high"] = out["violation_rate_low"] - tolerance, out["violation_rate_high"] - tolerance
+    # tested: team managers with enough deals; one-sided exact binomial against the tolerance, Holm over them
+    in_team = (out["owner_group"] == TEAM).to_numpy()
+    judgeable = in_team & (n >= min_deals)
+    p, adj, _ = rate_above_tolerance(k, n, tolerance, judgeable, alpha)
+    out["p_value"], out["p_adjusted"] = np.where(judgeable, p, np.nan), adj
+    out["judgeable"] = judgeable
+    verdict = judge(out["p_adjusted"], out["excess"], alpha=alpha, threshold=min_effect, judgeable=judgeable, higher_is_worse=True)
+    verdict[~in_team] = "excluded"
+    out["verdict"] = verdict
+    out["breaker"] = verdict == "worse"
+    order = out["verdict"].map({"worse": 0, "small": 1, "better": 2, "same": 3, "not_judged": 4, "excluded": 5})
+    return out.assign(_o=order).sort_values(["_o", "excess", "manager"], ascending=[True, False, True], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def call_sample(ds, per_stratum: int = 1, seed: int | None = None) -> pd.DataFrame:
@@ -222,8 +253,10 @@ class HygieneResult:
     Tables (canonical column names; ``manager == ""`` is the team, ``"—"`` deals without a manager):
     ``tasks_`` (:func:`tasks`), ``empty_fields_`` (:func:`empty_fields`), ``no_next_task_``
     (:func:`no_next_task`), ``deal_load_`` (:func:`deal_load`), ``policy_by_manager_``
-    (:func:`policy_by_manager`) and ``call_sample_`` (:func:`call_sample`). Without an activities
-    table (``has_activities`` false) the tasks, next-task and call tables are empty.
+    (:func:`policy_by_manager`: the share outside the policy, its excess over ``policy_tolerance``
+    and the verdict, judged with ``policy_min_deals`` and ``policy_min_effect``) and
+    ``call_sample_`` (:func:`call_sample`). Without an activities table (``has_activities``
+    false) the tasks, next-task and call tables are empty.
     """
 
     as_of: pd.Timestamp
@@ -241,6 +274,9 @@ class HygieneResult:
     policy_by_manager_: pd.DataFrame
     call_sample_: pd.DataFrame
     call_median_sec: float | None = None
+    policy_tolerance: float = 0.05
+    policy_min_effect: float = 0.05
+    policy_min_deals: int = 10
 
     def key_figures(self) -> dict:
         """The key results of notebook 04's hygiene section (language-neutral), read off this result."""
@@ -254,8 +290,8 @@ def _key_results(dl: pd.DataFrame, pm: pd.DataFrame, ef: pd.DataFrame, tk: pd.Da
     out: dict = {}
     out["hygiene_over_deal_limit"] = dl.loc[dl["over"], "manager"].tolist()
     out["hygiene_policy_violations"] = int(pm["deals_with_violation"].sum())
-    out["hygiene_policy_violations_by_manager"] = {r.manager: int(r.deals_with_violation) for r in pm.itertuples() if r.deals_with_violation}
-    out["hygiene_policy_breakers"] = sorted(pm.loc[pm["breaker"], "manager"])
+    out["hygiene_policy_violations_by_manager"] = {r.manager: int(r.deals_with_violation) for r in pm.sort_values("manager").itertuples() if r.deals_with_violation}
+    out["hygiene_policy_breakers"] = sorted(pm.loc[pm["breaker"], "manager"])  # team managers judged worse: above the tolerance by a size that matters
     out["hygiene_deals_with_empty_required"] = int(ef.loc[ef["manager"] == "", "with_empty"].iloc[0]) if len(ef) else 0
     if tk is not None:
         team = tk[tk["manager"] == ""]
@@ -285,14 +321,18 @@ def analyse(ds, settings=None) -> HygieneResult:
         empty_fields_=empty_fields(ds),
         no_next_task_=no_next_task(ds) if acts else pd.DataFrame(),
         deal_load_=deal_load(ds),
-        policy_by_manager_=policy_by_manager(ds, tolerance=st.policy_tolerance, min_deals=st.policy_min_deals, alpha=st.policy_alpha),
+        policy_by_manager_=policy_by_manager(ds, tolerance=st.policy_tolerance, min_deals=st.policy_min_deals, alpha=st.policy_alpha,
+                                             min_effect=st.policy_min_effect),
+        policy_tolerance=st.policy_tolerance,
+        policy_min_effect=st.policy_min_effect,
+        policy_min_deals=st.policy_min_deals,
         call_sample_=cs,
         call_median_sec=cs.attrs.get("median_sec"),
     )
 
 
 def summary(ds, **policy_kw) -> dict:
-    """Key results for :func:`salesaudit.runs.record.record`; ``policy_kw`` (``tolerance``, ``min_deals``, ``alpha``) go to :func:`policy_by_manager`.
+    """Key results for :func:`salesaudit.runs.record.record`; ``policy_kw`` (``tolerance``, ``min_deals``, ``alpha``, ``min_effect``) go to :func:`policy_by_manager`.
 
     Notebook 04 records :meth:`HygieneResult.key_figures` instead (the same keys, read off the result).
     """

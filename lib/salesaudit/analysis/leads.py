@@ -17,9 +17,17 @@ first response is fast, and disqualification is controlled. This module measures
   Saturday belongs to Monday, one from 18:30 to the next working day. It is processed the same day
   when its first response comes by that day's closing time; otherwise it was *left overnight*.
   A lead still unanswered whose day has not ended at ``as_of`` is undecided.
-* **Managers against the team** use the funnel-plot method of :func:`salesaudit.analysis.funnel.manager_flags`
-  (exact binomial limits at the manager's volume, Holm-corrected, fewer than ``min_n`` decided
-  leads: not judged) for the SLA share, the overnight share and the disqualification rate.
+* **Managers against the rest of the team.** The team is the ``manager`` owner group of
+  :mod:`salesaudit.analysis.baseline`; leads without a manager, of a system owner or of the head of
+  sales get rows of their own and are neither tested nor part of any baseline. Each team manager
+  is compared with the rest of the team (his own leads left out) on the SLA share, the overnight
+  share and the disqualification rate (:func:`compare_shares`: the difference in percentage
+  points with Newcombe's interval, Fisher's exact test) and on the response time
+  (:func:`compare_response_times`: the ratio of the Kaplan–Meier medians with its interval, the
+  difference in working minutes, the log-rank test). p-values are Holm-corrected over the
+  managers of a check, and :func:`salesaudit.stats.effect.judge` flags a manager only when the
+  difference is significant *and* at least the ``analysis.leads`` thresholds (``min_effect``;
+  ``min_ratio`` and ``min_difference_minutes``); fewer than ``min_n`` decided leads: not judged.
 * **Suspicious disqualifications** (:func:`suspicious_disqualifications`). The canonical model
   has no moment of disqualification, so "disqualified faster than any real contact" is implemented
   as: a disqualified lead with no reason, or with no first response, or (when the activities carry
@@ -39,8 +47,10 @@ import pandas as pd
 
 from ..data.model import require_tables
 from ..data.params import LeadsSettings, parse_period
-from ..stats import km_quantiles, wilson
-from .funnel import _rates, manager_flags
+from ..stats import holm, km_quantiles, logrank, wilson
+from ..stats.effect import judge, km_median_ci, median_ratio, rate_difference
+from .baseline import TEAM, owner_group
+from .funnel import _rates
 
 __all__ = [
     "LeadsResult",
@@ -49,6 +59,9 @@ __all__ = [
     "response_times",
     "response_summary",
     "response_flags",
+    "compare_shares",
+    "compare_response_times",
+    "response_time_flags",
     "overnight_daily",
     "overnight_weekly",
     "overnight_by_manager",
@@ -62,6 +75,11 @@ __all__ = [
 ]
 
 OPEN_STATUSES = ("new", "in_work")
+#: the verdict of a row that is not a team manager (no manager, a system owner, the head of sales): shown, never tested
+EXCLUDED = "excluded"
+#: verdicts in the order the comparison tables list them (flagged first)
+VERDICT_ORDER = ("worse", "better", "small", "same", "not_judged", EXCLUDED)
+_DEFAULTS = LeadsSettings()
 QUANTILES = (0.5, 0.8, 0.9)
 #: the column of :attr:`LeadsResult.disqualification_reasons_` that counts disqualifications without a reason
 NO_REASON = "—"
@@ -75,9 +93,10 @@ def has_response_times(ds) -> bool:
 def response_times(ds) -> pd.DataFrame:
     """One row per lead: its first-response time in working minutes and the SLA and same-day verdicts.
 
-    Columns: ``lead_id, manager, channel, status, created_at, first_response_at, arrived_in_hours,
-    hour, weekday, answered, censored, working_minutes, within_sla, due_day, day_end, same_day,
-    left_overnight``.
+    Columns: ``lead_id, manager, owner_group, channel, status, created_at, first_response_at,
+    arrived_in_hours, hour, weekday, answered, censored, working_minutes, within_sla, due_day,
+    day_end, same_day, left_overnight``; ``owner_group`` is the lead's owner group
+    (:func:`salesaudit.analysis.baseline.owner_group`: ``manager`` for the team).
 
     ``working_minutes`` is the working time from arrival to the first response, or, for a lead not
     answered yet (``censored``), to the audit moment. ``within_sla``, ``same_day`` and
@@ -105,6 +124,7 @@ def response_times(ds) -> pd.DataFrame:
         {
             "lead_id": leads["lead_id"],
             "manager": leads["manager"],
+            "owner_group": owner_group(ds, leads["manager"]),
             "channel": leads["channel"],
             "status": leads["status"],
             "created_at": created,
@@ -192,10 +212,180 @@ def _binary_frame(rt: pd.DataFrame, col: str, by: str | None, step: str, *, pend
     return _rates(g)
 
 
-def response_flags(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
-    """Managers' share of leads answered within the SLA against the team's (``below`` is worse)."""
-    team = _binary_frame(rt, "within_sla", None, "sla")
-    return manager_flags(_binary_frame(rt, "within_sla", "manager", "sla"), team, min_n=min_n, alpha=alpha)
+def _groups(rt: pd.DataFrame) -> np.ndarray:
+    """The owner group of each row: the table's ``owner_group``, else team for a manager and ``no_manager`` for none."""
+    if "owner_group" in rt.columns:
+        return rt["owner_group"].astype(object).to_numpy()
+    m = rt["manager"].astype(object)
+    return np.where(m.isna().to_numpy(), "no_manager", TEAM).astype(object)
+
+
+def _verdict_flag(verdict, diff, low: str, high: str) -> np.ndarray:
+    """The verdict as the direction code older callers read (``flag``): ``low``/``high`` for a flag, ``not_judgeable``, else ``""``."""
+    v = np.asarray(verdict, dtype=object)
+    d = np.asarray(diff, dtype=float)
+    flagged = np.isin(v, ["worse", "better"])
+    return np.where(flagged, np.where(d < 0, low, high), np.where(v == "not_judged", "not_judgeable", "")).astype(object)
+
+
+def _sort_verdicts(df: pd.DataFrame, size: str) -> pd.DataFrame:
+    """Flagged first (worse, then better), then small, same, not judged and the rows outside the team; the biggest effect first."""
+    order = df["verdict"].map({v: i for i, v in enumerate(VERDICT_ORDER)}).fillna(len(VERDICT_ORDER))
+    mag = -df[size].abs().fillna(-1)
+    return df.assign(_o=order, _m=mag).sort_values(["_o", "p_adjusted", "_m"], kind="stable", na_position="last").drop(columns=["_o", "_m"]).reset_index(drop=True)
+
+
+def compare_shares(manager, groups, value, *, check: str, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect,
+                   higher_is_worse: bool = False) -> pd.DataFrame:
+    """Each team manager's share against the rest of the team's, with its size, interval and verdict.
+
+    ``manager``: each lead's manager code; ``groups``: its owner group (:mod:`salesaudit.analysis.baseline`);
+    ``value``: a nullable boolean per lead (NA: not decided yet, left out). Per team manager:
+    ``finished`` decided leads, ``advanced`` of them counted (answered within the SLA, left
+    overnight, disqualified), ``rate`` with its Wilson 95 % interval ``ci_low``/``ci_high``; the
+    rest of the team's ``rest_finished``, ``rest_advanced``, ``team_rate``; the difference
+    ``diff = rate - team_rate`` (a fraction: 0.05 = 5 p.p.) with Newcombe's 95 % interval
+    ``diff_low``/``diff_high`` (:func:`salesaudit.stats.effect.rate_difference`); Fisher's exact
+    two-sided ``p_value`` of the 2×2 table manager × rest, ``p_adjusted`` (Holm over the judged
+    managers), ``judgeable`` (at least ``min_n`` decided leads) and ``verdict``
+    (:func:`salesaudit.stats.effect.judge` with ``threshold=min_effect``: worse, better, small,
+    same, not_judged). ``flag`` is the same verdict as a direction (``below``/``above`` when
+    flagged, ``not_judgeable``, else ``""``); ``gap`` equals ``diff``.
+
+    Leads of the other owner groups (no manager, a system owner, the head of sales) get one row
+    per group, ``verdict`` :data:`EXCLUDED`, compared with the whole team for information only
+    (``manager`` is the group's one manager code, or None). Sorted flagged first.
+    """
+    from scipy.stats import fisher_exact
+
+    m = pd.Series(manager).astype(object).reset_index(drop=True)
+    g = pd.Series(np.asarray(groups, dtype=object))
+    v = pd.array(value, dtype="boolean")
+    decided = ~np.asarray(pd.isna(v), dtype=bool)
+    hit = np.asarray(pd.Series(v).fillna(False), dtype=bool) & decided
+    team = (g == TEAM).to_numpy()
+    n_team, k_team = int((decided & team).sum()), int((hit & team).sum())
+    rows = []
+    tm = m[team]
+    for who in sorted(tm.dropna().unique(), key=str):
+        sel = team & (m == who).to_numpy()
+        n1, k1 = int((decided & sel).sum()), int((hit & sel).sum())
+        rows.append({"manager": who, "owner_group": TEAM, "finished": n1, "advanced": k1, "rest_finished": n_team - n1, "rest_advanced": k_team - k1})
+    for group in ("no_manager", "system", "head_of_sales"):
+        sel = (g == group).to_numpy()
+        if not sel.any():
+            continue
+        who = m[sel].dropna().unique()
+        rows.append({"manager": who[0] if len(who) == 1 else None, "owner_group": group, "finished": int((decided & sel).sum()),
+                     "advanced": int((hit & sel).sum()), "rest_finished": n_team, "rest_advanced": k_team})
+    cols = ["check", "manager", "owner_group", "finished", "advanced", "rate", "ci_low", "ci_high", "rest_finished", "rest_advanced", "team_rate",
+            "diff", "diff_low", "diff_high", "p_value", "p_adjusted", "judgeable", "verdict", "flag", "gap"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    n1, k1 = df["finished"].to_numpy(float), df["advanced"].to_numpy(float)
+    n0, k0 = df["rest_finished"].to_numpy(float), df["rest_advanced"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["rate"] = np.where(n1 > 0, k1 / np.maximum(n1, 1), np.nan)
+        df["team_rate"] = np.where(n0 > 0, k0 / np.maximum(n0, 1), np.nan)
+    df["ci_low"], df["ci_high"] = wilson(k1, n1)
+    df["diff"], df["diff_low"], df["diff_high"] = rate_difference(k1, n1, k0, n0)
+    in_team = (df["owner_group"] == TEAM).to_numpy()
+    judgeable = in_team & (n1 >= min_n) & (n0 > 0)
+    p = np.full(len(df), np.nan)
+    for i in np.flatnonzero(judgeable):
+        p[i] = fisher_exact([[k1[i], n1[i] - k1[i]], [k0[i], n0[i] - k0[i]]])[1]
+    adj = np.full(len(df), np.nan)
+    tested = judgeable & np.isfinite(p)
+    if tested.any():
+        adj[tested] = np.asarray(holm(p[tested]), dtype=float)
+    verdict = judge(adj, df["diff"].to_numpy(float), alpha=alpha, threshold=min_effect, judgeable=tested, higher_is_worse=higher_is_worse)
+    verdict[~in_team] = EXCLUDED
+    df["p_value"], df["p_adjusted"], df["judgeable"], df["verdict"] = p, adj, judgeable, verdict
+    df["flag"] = _verdict_flag(verdict, df["diff"], "below", "above")
+    df["gap"] = df["diff"]
+    df["check"] = check
+    return _sort_verdicts(df[cols], "diff")
+
+
+def response_flags(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect) -> pd.DataFrame:
+    """Managers' share of leads answered within the SLA against the rest of the team's (:func:`compare_shares`; lower is worse)."""
+    return compare_shares(rt["manager"], _groups(rt), rt["within_sla"], check="sla", min_n=min_n, alpha=alpha, min_effect=min_effect)
+
+
+def compare_response_times(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_ratio: float = _DEFAULTS.min_ratio,
+                           min_difference_minutes: float = _DEFAULTS.min_difference_minutes) -> pd.DataFrame:
+    """Each team manager's median first response against the rest of the team's, with its size and verdict.
+
+    Per team manager: ``leads``, ``answered``, the Kaplan–Meier ``median`` of his working minutes to
+    the first response (unanswered leads censored) with its Brookmeyer–Crowley 95 % interval
+    ``median_low``/``median_high`` (:func:`salesaudit.stats.effect.km_median_ci`); the same for the
+    rest of the team (``rest_leads``, ``rest_median``, ``rest_median_low``, ``rest_median_high``);
+    ``ratio`` of the medians with its interval ``ratio_low``/``ratio_high``
+    (:func:`salesaudit.stats.effect.median_ratio`; empty where a median is 0 or unknown);
+    ``difference`` = median − rest median, working minutes; the log-rank ``p_value`` of the
+    manager against the rest (the test of the whole curves, as for time in a stage), ``p_adjusted``
+    (Holm over the judged managers), ``judgeable`` (at least ``min_n`` leads, both medians known)
+    and ``verdict``: :func:`salesaudit.stats.effect.judge` with ``ratio=True``,
+    ``threshold=min_ratio`` and the difference as the second size (``min_difference_minutes``):
+    slower by a ratio of at least ``min_ratio`` *and* by at least that many minutes is ``worse``.
+    A median of 0 against a positive one counts as an infinite ratio (the difference then decides).
+    ``flag``: ``slower``/``faster`` when flagged, ``not_judgeable``, else ``""``.
+
+    Leads of the other owner groups get one row per group (``verdict`` :data:`EXCLUDED`), with the
+    whole team as the comparison, not tested. Sorted flagged first.
+    """
+    m = rt["manager"].astype(object).reset_index(drop=True)
+    g = pd.Series(_groups(rt))
+    t = rt["working_minutes"].to_numpy(float)
+    o = rt["answered"].to_numpy(bool)
+    team = (g == TEAM).to_numpy()
+    units = [(who, TEAM, team & (m == who).to_numpy()) for who in sorted(m[team].dropna().unique(), key=str)]
+    for group in ("no_manager", "system", "head_of_sales"):
+        sel = (g == group).to_numpy()
+        if sel.any():
+            who = m[sel].dropna().unique()
+            units.append((who[0] if len(who) == 1 else None, group, sel))
+    cols = ["manager", "owner_group", "leads", "answered", "median", "median_low", "median_high", "rest_leads", "rest_median", "rest_median_low",
+            "rest_median_high", "ratio", "ratio_low", "ratio_high", "difference", "p_value", "p_adjusted", "judgeable", "verdict", "flag"]
+    if not units:
+        return pd.DataFrame(columns=cols)
+    rows, effect = [], []
+    team_ci = km_median_ci(t[team], o[team]) if team.any() else (np.nan,) * 3
+    for who, group, sel in units:
+        rest = team & ~sel
+        m1 = km_median_ci(t[sel], o[sel])
+        m0 = km_median_ci(t[rest], o[rest]) if group == TEAM and rest.any() else (team_ci if group != TEAM else (np.nan,) * 3)
+        r = median_ratio(*m1, *m0)
+        p = logrank(t[sel], o[sel], t[rest], o[rest])[1] if group == TEAM and rest.any() else np.nan
+        rows.append({"manager": who, "owner_group": group, "leads": int(sel.sum()), "answered": int(o[sel].sum()),
+                     "median": m1[0], "median_low": m1[1], "median_high": m1[2], "rest_leads": int(rest.sum()),
+                     "rest_median": m0[0], "rest_median_low": m0[1], "rest_median_high": m0[2],
+                     "ratio": r[0], "ratio_low": r[1], "ratio_high": r[2], "difference": m1[0] - m0[0], "p_value": p})
+        # the size judge() reads: the ratio, or where a median is 0, infinitely far (the difference decides)
+        a, b = m1[0], m0[0]
+        effect.append(r[0] if np.isfinite(r[0]) else (np.inf if a > 0 and b == 0 else 0.0 if a == 0 and b > 0 else 1.0 if a == b == 0 else np.nan))
+    df = pd.DataFrame(rows)
+    in_team = (df["owner_group"] == TEAM).to_numpy()
+    effect = np.asarray(effect, dtype=float)
+    judgeable = in_team & (df["leads"].to_numpy() >= min_n) & np.isfinite(df["difference"].to_numpy(float)) & ~np.isnan(effect)
+    p = df["p_value"].to_numpy(float)
+    adj = np.full(len(df), np.nan)
+    tested = judgeable & np.isfinite(p)
+    if tested.any():
+        adj[tested] = np.asarray(holm(p[tested]), dtype=float)
+    verdict = judge(adj, np.where(np.isnan(effect), 1.0, effect), alpha=alpha, threshold=min_ratio, judgeable=tested, higher_is_worse=True,
+                    ratio=True, extra=df["difference"].to_numpy(float), extra_threshold=min_difference_minutes)
+    verdict[~in_team] = EXCLUDED
+    df["p_adjusted"], df["judgeable"], df["verdict"] = adj, judgeable, verdict
+    df["flag"] = _verdict_flag(verdict, df["difference"], "faster", "slower")
+    return _sort_verdicts(df[cols], "difference")
+
+
+def response_time_flags(rt: pd.DataFrame, settings: LeadsSettings | None = None) -> pd.DataFrame:
+    """:func:`compare_response_times` with the ``analysis.leads`` settings (default: their defaults)."""
+    st = settings or _DEFAULTS
+    return compare_response_times(rt, min_n=st.min_n, alpha=st.alpha, min_ratio=st.min_ratio, min_difference_minutes=st.min_difference_minutes)
 
 
 def overnight_by_manager(rt: pd.DataFrame) -> pd.DataFrame:
@@ -204,10 +394,10 @@ def overnight_by_manager(rt: pd.DataFrame) -> pd.DataFrame:
     return g.sort_values(["rate", "finished"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 
-def overnight_flags(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
-    """Managers' share of leads left overnight against the team's (``above`` is worse)."""
-    team = _binary_frame(rt, "left_overnight", None, "overnight")
-    return manager_flags(_binary_frame(rt, "left_overnight", "manager", "overnight"), team, min_n=min_n, alpha=alpha)
+def overnight_flags(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect) -> pd.DataFrame:
+    """Managers' share of leads left overnight against the rest of the team's (:func:`compare_shares`; higher is worse)."""
+    return compare_shares(rt["manager"], _groups(rt), rt["left_overnight"], check="overnight", min_n=min_n, alpha=alpha, min_effect=min_effect,
+                          higher_is_worse=True)
 
 
 def overnight_daily(rt: pd.DataFrame, by_manager: bool = False) -> pd.DataFrame:
@@ -255,9 +445,20 @@ def disqualification_by_manager(ds, by: str | None = "manager") -> pd.DataFrame:
     return g
 
 
-def disqualification_flags(ds, *, min_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
-    """Managers' disqualification rate against the team's (both directions deserve a look)."""
-    return manager_flags(disqualification_by_manager(ds), disqualification_by_manager(ds, by=None), min_n=min_n, alpha=alpha)
+def disqualification_flags(ds, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect) -> pd.DataFrame:
+    """Managers' disqualification rate against the rest of the team's (:func:`compare_shares`).
+
+    Both directions deserve a look: ``worse`` is a rate significantly and notably *higher* than the
+    rest of the team's (leads thrown away), ``better`` a notably *lower* one (leads kept too long).
+    Open leads (new, in work, without a deal) are undecided and left out.
+    """
+    require_tables(ds, "leads", analysis="Disqualification")
+    leads = ds.tables["leads"]
+    status = _status(ds)
+    value = pd.array((status == "disqualified").to_numpy(), dtype="boolean")
+    value[status.isin(OPEN_STATUSES).to_numpy() & leads["deal_id"].isna().to_numpy()] = pd.NA
+    return compare_shares(leads["manager"], owner_group(ds, leads["manager"]), value, check="disqualified", min_n=min_n, alpha=alpha,
+                          min_effect=min_effect, higher_is_worse=True)
 
 
 def disqualification_reasons(ds, no_reason: str = "—") -> pd.DataFrame:
@@ -315,16 +516,17 @@ def _calls_linked(ds) -> bool:
 # the result
 
 
-def _flagged(flags: pd.DataFrame, direction: str) -> list[str]:
-    return sorted(str(m) for m, f in zip(flags["manager"], flags["flag"]) if f == direction)
+def _flagged(flags: pd.DataFrame, verdict: str = "worse") -> list[str]:
+    """The team managers of a comparison table with this verdict, sorted."""
+    return sorted(str(m) for m, v in zip(flags["manager"], flags["verdict"]) if v == verdict)
 
 
 @dataclass(frozen=True)
 class LeadsResult:
     """What notebook 03 reports, computed once (``None``: the export cannot give it).
 
-    Tables (canonical column names; ``manager`` holds manager codes, ``flag`` the codes of
-    :func:`salesaudit.analysis.funnel.manager_flags`):
+    Tables (canonical column names; ``manager`` holds manager codes, ``verdict`` the codes of
+    :func:`salesaudit.stats.effect.judge` or :data:`EXCLUDED`):
 
     * ``response_times_`` – one row per lead (:func:`response_times`);
     * ``team_`` – the team's response summary, one row; ``by_manager_``, ``by_channel_``,
@@ -332,7 +534,10 @@ class LeadsResult:
     * ``overnight_weekly_`` – leads left overnight per week; ``overnight_by_manager_`` – per manager
       (worst on top); ``overnight_days_`` – per working day and manager in the run's period, days
       with a lead left overnight only (``None`` without a period);
-    * ``response_flags_``, ``overnight_flags_``, ``disqualification_flags_`` – managers against the team;
+    * ``response_flags_``, ``overnight_flags_``, ``disqualification_flags_`` – team managers against the
+      rest of the team on a share (:func:`compare_shares`: difference in p.p. with its interval,
+      ``verdict``), ``response_time_flags_`` on the median response (:func:`compare_response_times`:
+      ratio and difference of the medians); rows of the other owner groups are not tested;
     * ``disqualification_team_`` – the team's disqualification, one row; ``disqualification_by_manager_``
       (worst on top); ``disqualification_reasons_`` – manager × reason counts (the :data:`NO_REASON`
       column: disqualified without a reason) with a total;
@@ -348,6 +553,9 @@ class LeadsResult:
     as_of: pd.Timestamp
     min_n: int
     alpha: float
+    min_effect: float = _DEFAULTS.min_effect
+    min_ratio: float = _DEFAULTS.min_ratio
+    min_difference_minutes: float = _DEFAULTS.min_difference_minutes
     period: str | None = None
     has_leads: bool = False
     leads_total: int = 0
@@ -364,6 +572,7 @@ class LeadsResult:
     overnight_by_manager_: pd.DataFrame | None = None
     overnight_days_: pd.DataFrame | None = None
     response_flags_: pd.DataFrame | None = None
+    response_time_flags_: pd.DataFrame | None = None
     overnight_flags_: pd.DataFrame | None = None
     has_disqualification: bool = False
     calls_linked: bool = False
@@ -381,7 +590,12 @@ class LeadsResult:
         return float(self.overnight_left / max(1, self.overnight_decided))
 
     def key_figures(self) -> dict:
-        """The key results of notebook 03's JSON (language-neutral; keys start with ``leads_``), read off this result."""
+        """The key results of notebook 03's JSON (language-neutral; keys start with ``leads_``), read off this result.
+
+        ``leads_flagged_*`` list the team managers whose verdict is ``worse`` (for
+        ``leads_flagged_disqualification_low``: ``better``, a notably lower rate); durations in
+        ``*_sec`` keys are working seconds at full precision (``*_min`` keys: minutes, rounded).
+        """
         if not self.has_leads:
             return {}
         out: dict = {"leads_total": int(self.leads_total), "leads_response_times_known": bool(self.response_times_known)}
@@ -392,10 +606,13 @@ class LeadsResult:
                     "leads_unanswered": int(team["unanswered"]),
                     "leads_median_response_min": round(float(team["median"]), 1),
                     "leads_p90_response_min": None if pd.isna(team["p90"]) else round(float(team["p90"]), 1),
+                    "leads_median_response_sec": None if pd.isna(team["median"]) else float(team["median"]) * 60.0,
+                    "leads_p90_response_sec": None if pd.isna(team["p90"]) else float(team["p90"]) * 60.0,
                     "leads_share_within_sla": round(float(team["share_within_sla"]), 4),
                     "leads_share_left_overnight": round(self.share_left_overnight, 4),
-                    "leads_flagged_response": _flagged(self.response_flags_, "below"),
-                    "leads_flagged_overnight": _flagged(self.overnight_flags_, "above"),
+                    "leads_flagged_response": _flagged(self.response_flags_),
+                    "leads_flagged_response_time": _flagged(self.response_time_flags_),
+                    "leads_flagged_overnight": _flagged(self.overnight_flags_),
                 }
             )
         if self.has_disqualification:
@@ -404,8 +621,8 @@ class LeadsResult:
                 {
                     "leads_disqualified": int(team["advanced"]),
                     "leads_disqualification_rate": round(float(team["rate"]), 4),
-                    "leads_flagged_disqualification_high": _flagged(self.disqualification_flags_, "above"),
-                    "leads_flagged_disqualification_low": _flagged(self.disqualification_flags_, "below"),
+                    "leads_flagged_disqualification_high": _flagged(self.disqualification_flags_, "worse"),
+                    "leads_flagged_disqualification_low": _flagged(self.disqualification_flags_, "better"),
                     "leads_suspicious_disqualifications": int(len(self.suspicious_)),
                 }
             )
@@ -415,7 +632,8 @@ class LeadsResult:
 def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
     """The lead-processing result of a loaded dataset.
 
-    ``settings``: the run config's ``analysis.leads`` (``min_n``, ``alpha``), as merged with a
+    ``settings``: the run config's ``analysis.leads`` (``min_n``, ``alpha``, ``min_effect``,
+    ``min_ratio``, ``min_difference_minutes``), as merged with a
     notebook's overrides by ``ds.config.analysis.settings("leads", ...)``; ``None``: the run config's.
     A dataset without leads gives a result with ``has_leads`` false and no tables.
     """
@@ -432,11 +650,14 @@ def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
         as_of=pd.Timestamp(ds.as_of),
         min_n=int(st.min_n),
         alpha=float(st.alpha),
+        min_effect=float(st.min_effect),
+        min_ratio=float(st.min_ratio),
+        min_difference_minutes=float(st.min_difference_minutes),
         period=period.label if period is not None else None,
     )
     if not ds.has("leads"):
         return LeadsResult(**base)
-    flags = dict(min_n=st.min_n, alpha=st.alpha)
+    flags = dict(min_n=st.min_n, alpha=st.alpha, min_effect=st.min_effect)
     out: dict = {"has_leads": True, "leads_total": int(len(ds.tables["leads"])), "response_times_known": has_response_times(ds)}
     if out["response_times_known"]:
         rt = response_times(ds)
@@ -458,6 +679,7 @@ def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
             overnight_by_manager_=overnight_by_manager(rt),
             overnight_days_=days,
             response_flags_=response_flags(rt, **flags),
+            response_time_flags_=response_time_flags(rt, st),
             overnight_flags_=overnight_flags(rt, **flags),
         )
     if has_disqualification(ds):
@@ -473,10 +695,11 @@ def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
     return LeadsResult(**base, **out)
 
 
-def summary(ds, *, min_n: int = 20, alpha: float = 0.05) -> dict:
+def summary(ds, *, min_n: int = 20, alpha: float = 0.05, **thresholds) -> dict:
     """Key results of the lead analysis (language-neutral), for ``record``; keys start with ``leads_``.
 
-    The same as ``analyse(ds, settings).key_figures()`` with these settings.
+    The same as ``analyse(ds, settings).key_figures()`` with these settings (``thresholds``:
+    ``min_effect``, ``min_ratio``, ``min_difference_minutes``; default: their defaults).
     """
     require_tables(ds, "leads", analysis="Lead processing")
-    return analyse(ds, LeadsSettings(min_n=min_n, alpha=alpha)).key_figures()
+    return analyse(ds, LeadsSettings(min_n=min_n, alpha=alpha, **thresholds)).key_figures()

@@ -241,17 +241,18 @@ def lagging_managers(ds, settings=None) -> pd.DataFrame:
     rows = []
     if ds.has("deals"):
         reach = fn.deal_reach(ds)
-        team = fn.step_conversion(ds, reach=reach)
-        flags = fn.manager_flags(fn.step_conversion(ds, by="manager", reach=reach), team, min_n=fs.min_n, alpha=fs.alpha)
-        for r in flags[flags["flag"] == "below"].itertuples():
+        # the same verdicts as notebook 01: team deals only, skip-aware, significant and big enough
+        flags = fn.manager_comparison(ds, fs, reach=reach)
+        for r in flags[flags["flag"] == "worse"].itertuples():
             rows.append({"manager": r.manager, "check": "conversion", "stages": (r.from_stage, r.to_stage), "unit": "share",
                          "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _since(ds, r.manager, (r.from_stage, r.to_stage), reach)})
     if ds.has("leads") and leads_mod.has_response_times(ds):
         rt = leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
         who = rt["manager"].astype(object)
-        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt, min_n=ls.min_n, alpha=ls.alpha), "below", "within_sla", "lower"),
-                                          ("overnight", leads_mod.overnight_flags(rt, min_n=ls.min_n, alpha=ls.alpha), "above", "left_overnight", "higher")):
+        judged = dict(min_n=ls.min_n, alpha=ls.alpha, min_effect=ls.min_effect)
+        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt, **judged), "below", "within_sla", "lower"),
+                                          ("overnight", leads_mod.overnight_flags(rt, **judged), "above", "left_overnight", "higher")):
             decided = rt[col].notna()
             for r in f[f["flag"] == bad].itertuples():
                 mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
@@ -259,14 +260,16 @@ def lagging_managers(ds, settings=None) -> pd.DataFrame:
                              "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
         stays = st.stage_stays(ds)
-        ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended)
+        ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended,
+                                      min_ratio=ss.min_ratio, min_difference_hours=ss.min_difference_hours)
         closed = stays[stays["observed"]]
         for r in ms[ms["flag"] == "slower"].itertuples():
             sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
             mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
             rows.append({"manager": r.manager, "check": "slower", "stages": (r.stage,), "unit": "days",
                          "manager_value": float(r.median), "team_value": float(r.team_median), "since": _streak_start(mine, team, "higher")})
-        comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha)
+        comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha,
+                             min_effect=ss.min_effect)
         pm, skips = comp["per_manager"], comp["skips"]
         team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
         for r in pm[pm["flag"]].itertuples():

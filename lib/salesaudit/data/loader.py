@@ -325,7 +325,9 @@ def map_table(
                     text["pipeline"] = pd.Series(out["pipeline"], index=raw.index).astype(str)
         if name == "deals" and "outcome" in out and tmap.stage_from_outcome:
             o = pd.Series(out["outcome"], index=raw.index)
-            keys = keys.mask(o == "won", config.funnel.won).mask(o == "lost", config.funnel.lost)
+            # the status says won or lost, not which terminal: a stage already at one of them is kept
+            won_at, lost_at = keys.isin(config.funnel.won_stages), keys.isin(config.funnel.lost_stages)
+            keys = keys.mask((o == "won") & ~won_at, config.funnel.won).mask((o == "lost") & ~lost_at, config.funnel.lost)
         unknown = (stage_src != "") & keys.isna()
         nonempty = int((stage_src != "").sum())
         if nonempty and int(unknown.sum()) == nonempty:
@@ -343,7 +345,7 @@ def map_table(
 
     if name == "deals":
         stage = pd.Series(out["stage"], index=raw.index)
-        derived = pd.Series(np.where(stage == config.funnel.won, "won", np.where(stage == config.funnel.lost, "lost", "open")), index=raw.index)
+        derived = pd.Series(np.where(stage.isin(config.funnel.won_stages), "won", np.where(stage.isin(config.funnel.lost_stages), "lost", "open")), index=raw.index)
         derived = derived.where(stage.notna(), None)
         if "outcome" in out:
             o = pd.Series(out["outcome"], index=raw.index)
@@ -438,13 +440,20 @@ def _convert_payments(payments: pd.DataFrame, deals_frame: pd.DataFrame, config:
 
 
 def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int:
-    """Fill an empty ``closed_at`` of a won or lost deal with its first entry into that terminal stage."""
+    """Fill an empty ``closed_at`` of a won or lost deal with its first entry into its terminal stage.
+
+    The terminal is the deal's stage (which of several lost terminals it ended in); a deal whose
+    stage is not a terminal of its outcome is looked up in the funnel's first one.
+    """
     need = deals["outcome"].isin(["won", "lost"]) & deals["closed_at"].isna()
     if not need.any():
         return 0
-    terminal = history[history["stage"].isin([funnel.won, funnel.lost])]
+    terminal = history[history["stage"].isin(funnel.terminals)]
     first = terminal.groupby(["deal_id", "stage"], observed=True)["entered_at"].min()
-    key = deals.loc[need, "outcome"].map({"won": funnel.won, "lost": funnel.lost})
+    outcome = deals.loc[need, "outcome"].astype(object)
+    own = deals.loc[need, "stage"].astype(object)
+    own_ok = (outcome.eq("won") & own.isin(funnel.won_stages)) | (outcome.eq("lost") & own.isin(funnel.lost_stages))
+    key = own.where(own_ok, outcome.map({"won": funnel.won, "lost": funnel.lost}))
     idx = pd.MultiIndex.from_arrays([deals.loc[need, "deal_id"].astype(object), key.astype(object)])
     found = pd.Series(first.reindex(idx).to_numpy(), index=deals.index[need])
     deals.loc[need, "closed_at"] = found.astype("datetime64[ns]")

@@ -78,13 +78,15 @@ class Stage(_Strict):
     label: Labels
     norm_days: Optional[float] = Field(default=None, ge=0, description="time norm in calendar days")
     may_skip: bool = Field(default=True, description="false: a deal must pass through this stage")
-    terminal: Optional[Literal["won", "lost"]] = Field(default=None, description="marks the won and the lost terminal stage")
+    terminal: Optional[Literal["won", "lost"]] = Field(default=None, description="marks a terminal stage: `won`, or `lost`. A funnel may have several lost "
+                                                                                "terminals (declined by us, cancelled by the client, no answer…) and "
+                                                                                "several won ones; the deal's stage says which one it ended in")
 
 
 class Funnel(_Strict):
-    """Ordered stages; the last two are the won and lost terminals."""
+    """Ordered stages: the open stages, then the terminals (one or more won, one or more lost)."""
 
-    stages: list[Stage] = Field(min_length=3, description="open stages in order, then the won and lost terminals")
+    stages: list[Stage] = Field(min_length=3, description="open stages in order, then the terminals: at least one `terminal: won` and at least one `terminal: lost`")
     lost_reached_without_history: Optional[str] = Field(
         default=None,
         description="when the export has no stage history: the open stage a lost deal is assumed to have reached (default: the first)",
@@ -98,13 +100,13 @@ class Funnel(_Strict):
             raise ValueError(f"stage keys must be unique; repeated: {', '.join(dup)}")
         won = [s.key for s in self.stages if s.terminal == "won"]
         lost = [s.key for s in self.stages if s.terminal == "lost"]
-        if len(won) != 1 or len(lost) != 1:
-            raise ValueError("exactly one stage needs `terminal: won` and exactly one `terminal: lost`")
+        if not won or not lost:
+            raise ValueError("at least one stage needs `terminal: won` and at least one `terminal: lost`")
         if self.lost_reached_without_history is not None and self.lost_reached_without_history not in [s.key for s in self.stages if s.terminal is None]:
             raise ValueError(f"lost_reached_without_history must be an open stage: {', '.join(s.key for s in self.stages if s.terminal is None)}")
         first_terminal = min(i for i, s in enumerate(self.stages) if s.terminal)
         if any(s.terminal is None for s in self.stages[first_terminal:]):
-            raise ValueError("the won and lost terminal stages must come after every open stage")
+            raise ValueError("the terminal stages (won and lost) must come after every open stage")
         return self
 
     @property
@@ -117,11 +119,32 @@ class Funnel(_Strict):
 
     @property
     def won(self) -> str:
-        return next(s.key for s in self.stages if s.terminal == "won")
+        """The first won terminal: where a deal the export only calls won is put (:attr:`won_stages`: all of them)."""
+        return self.won_stages[0]
 
     @property
     def lost(self) -> str:
-        return next(s.key for s in self.stages if s.terminal == "lost")
+        """The first lost terminal: where a deal the export only calls lost is put (:attr:`lost_stages`: all of them)."""
+        return self.lost_stages[0]
+
+    @property
+    def won_stages(self) -> list[str]:
+        """Every won terminal, in funnel order."""
+        return [s.key for s in self.stages if s.terminal == "won"]
+
+    @property
+    def lost_stages(self) -> list[str]:
+        """Every lost terminal, in funnel order (declined, cancelled, no answer…: how a deal was lost)."""
+        return [s.key for s in self.stages if s.terminal == "lost"]
+
+    @property
+    def terminals(self) -> list[str]:
+        """Every terminal stage, won and lost, in funnel order."""
+        return [s.key for s in self.stages if s.terminal is not None]
+
+    def outcome_of(self, key: str) -> str:
+        """``won``, ``lost`` or ``open``: the outcome a deal standing in stage ``key`` has."""
+        return self.stage(key).terminal or "open"
 
     @property
     def mandatory(self) -> list[str]:

@@ -47,7 +47,7 @@ def snapshot(ds, as_of) -> "object":
             h = h[h["entered_at"] <= T]
             h = h[h["deal_id"].isin(d.loc[reopen, "deal_id"])]
             order = {s: i for i, s in enumerate(ds.funnel.order())} if hasattr(ds.funnel, "order") else {}
-            terminal = {ds.funnel.won, ds.funnel.lost}
+            terminal = set(getattr(ds.funnel, "terminals", [ds.funnel.won, ds.funnel.lost]))
             h = h[~h["stage"].astype(str).isin(terminal)]
             h = h.assign(_o=h["stage"].astype(str).map(order)).sort_values(["deal_id", "entered_at", "_o"])
             last = h.groupby("deal_id", observed=True)["stage"].last()

@@ -53,7 +53,7 @@ import numbers
 from decimal import Decimal
 from typing import Any, Optional
 
-__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS"]
+__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS", "duration_unit"]
 
 #: what a missing value looks like
 DASH = "—"
@@ -206,3 +206,22 @@ def datetime_(moment, lang: str) -> str:
     ts = _timestamp(moment)
     value = _dt.datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute)
     return format_datetime(value, f"{_DATE[_check(lang)]} {_TIME}", locale=_locale(lang))
+
+
+def duration_unit(typical_seconds, day_seconds: float = 86400.0) -> str:
+    """The unit (a key of :data:`DURATION_UNITS`) a table, column or plot of durations is shown in,
+    chosen from its typical value (e.g. the median of its medians): the largest unit the value
+    reaches, so that 44 seconds read ``44 s`` and not ``0.001`` days. ``day_seconds`` is the length
+    of a day in the durations' own time: 86 400 for elapsed time, the working day's length (32 400
+    for 09:00–18:00) for working time, where ``d`` then means a working day. A missing or zero
+    typical value gives ``d``.
+
+    >>> [duration_unit(x) for x in (44, 600, 7200, 3 * 86400, float("nan"))]
+    ['s', 'min', 'h', 'd', 'd']
+    >>> duration_unit(20 * 3600), duration_unit(20 * 3600, day_seconds=32400)
+    ('h', 'd')
+    """
+    if missing(typical_seconds) or not math.isfinite(float(typical_seconds)) or float(typical_seconds) == 0:
+        return "d"
+    s = abs(float(typical_seconds))
+    return "d" if s >= day_seconds else "h" if s >= DURATION_UNITS["h"] else "min" if s >= DURATION_UNITS["min"] else "s"

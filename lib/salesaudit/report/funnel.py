@@ -10,11 +10,11 @@ import pandas as pd
 
 from ..stats import binomial_limits
 from . import format as fmt_
+from . import losses as losses_report
 from .format import date as fmt_date  # noqa: F401
 from .format import datetime_ as fmt_datetime
 from .i18n import t
 from .page import Figure, Heading, Page, Table, Text
-from .show import ci_text as _pct_ci
 from .show import p_text as _p_text
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
     "lead_table",
     "lead_managers_table",
     "flags_table",
-    "not_judgeable",
+    "findings",
     "cohort_table",
     "channel_table",
     "plot_funnel",
@@ -61,24 +61,83 @@ def _as_of(moment, lang: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# numbers in the page's language
+
+#: verdicts flagged on the page (red below the team, green above)
+_FLAGGED = ("worse", "better")
+_COLOURS = {"worse": "#b00020", "better": "#006400", "small": "#e09000", "same": "#4c72b0", "not_judged": "#bbbbbb"}
+
+
+def _digits(lo, hi, scale: float = 1.0, most: int = 3) -> int:
+    """The fewest decimals (0 … ``most``) at which every interval's two bounds, times ``scale``, print differently.
+
+    >>> _digits([0.981, 0.5], [0.984, 0.7], 100)
+    1
+    """
+    pairs = [(a * scale, b * scale) for a, b in zip(lo, hi) if not (pd.isna(a) or pd.isna(b)) and b > a]
+    for d in range(most + 1):
+        if all(fmt_.number(a, "en", d) != fmt_.number(b, "en", d) for a, b in pairs):
+            return d
+    return most
+
+
+def _pct(values, lang: str, digits: int = 1) -> list[str]:
+    """Shares as percentages (``63.2%``)."""
+    return [fmt_.percent(v, lang, digits) for v in values]
+
+
+def _ci(lo, hi, lang: str) -> list[str]:
+    """Wilson intervals as ``61%–66%``, with as many decimals as it takes for the bounds to differ."""
+    d = _digits(lo, hi, 100, 2)
+    return [fmt_.DASH if pd.isna(a) else f"{fmt_.percent(a, lang, d)}–{fmt_.percent(b, lang, d)}" for a, b in zip(lo, hi)]
+
+
+def _pp(values, lang: str, digits: int, sign: bool = False) -> list[str]:
+    """Differences of shares in percentage points (0.182 -> ``18.2``)."""
+    return [fmt_.DASH if pd.isna(v) else fmt_.number(v * 100, lang, digits, sign=sign) for v in values]
+
+
+def _group(code: str, lang: str) -> str:
+    """An owner group's name (:mod:`salesaudit.analysis.baseline`): the team, no manager, system, head of sales."""
+    return t(f"funnel.group.{code}", lang)
+
+
+def _verdict(code: str, lang: str) -> str:
+    return t(f"funnel.flag.{code}", lang)
+
+
+# ---------------------------------------------------------------------------
 # tables in the page's language
 
 
+def _step_names(frame: pd.DataFrame, r, lang: str) -> list[str]:
+    if "from_stage" in frame.columns:
+        return [step_label((a, b), r.funnel, lang) for a, b in zip(frame["from_stage"], frame["to_stage"])]
+    return [t("funnel.step.lead_deal", lang)] * len(frame)
+
+
 def team_table(r, lang: str) -> pd.DataFrame:
-    """The team's step conversion."""
-    team = r.team_
-    return pd.DataFrame(
+    """The team's step conversion, then the same for each owner group outside the team (rows of their own)."""
+    parts = [r.team_.assign(owner_group="manager")]
+    if r.groups_ is not None and len(r.groups_):
+        parts.append(r.groups_)
+    rows = pd.concat(parts, ignore_index=True)
+    out = pd.DataFrame(
         {
-            t("funnel.col.step", lang): [step_label((a, b), r.funnel, lang) for a, b in zip(team["from_stage"], team["to_stage"])],
-            t("funnel.col.entered", lang): team["entered"].to_numpy(),
-            t("funnel.col.pending", lang): team["pending"].to_numpy(),
-            t("funnel.col.finished", lang): team["finished"].to_numpy(),
-            t("funnel.col.advanced", lang): team["advanced"].to_numpy(),
-            t("funnel.col.rate", lang): team["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(team["ci_low"], team["ci_high"], lang),
-            t("funnel.col.naive", lang): team["naive_rate"].round(3).to_numpy(),
+            t("funnel.col.who", lang): [_group(g, lang) for g in rows["owner_group"]],
+            t("funnel.col.step", lang): _step_names(rows, r, lang),
+            t("funnel.col.entered", lang): rows["entered"].to_numpy(),
         }
     )
+    if (rows["skipped"] > 0).any():
+        out[t("funnel.col.skipped", lang)] = rows["skipped"].to_numpy()
+    out[t("funnel.col.pending", lang)] = rows["pending"].to_numpy()
+    out[t("funnel.col.finished", lang)] = rows["finished"].to_numpy()
+    out[t("funnel.col.advanced", lang)] = rows["advanced"].to_numpy()
+    out[t("funnel.col.rate", lang)] = _pct(rows["rate"], lang)
+    out[t("funnel.col.ci", lang)] = _ci(rows["ci_low"], rows["ci_high"], lang)
+    out[t("funnel.col.naive", lang)] = _pct(rows["naive_rate"], lang)
+    return out
 
 
 def period_table(r, lang: str) -> pd.DataFrame:
@@ -93,68 +152,79 @@ def period_table(r, lang: str) -> pd.DataFrame:
     )
 
 
-def _lead_frame(lt: pd.DataFrame, lang: str, by: str | None = None, names: dict | None = None) -> pd.DataFrame:
-    out = {}
-    if by:
-        out[t(f"funnel.col.{by}", lang)] = [names.get(x, x) if names else x for x in lt[by]]
-    out.update(
-        {
-            t("funnel.col.entered", lang): lt["entered"].to_numpy(),
-            t("funnel.col.pending", lang): lt["pending"].to_numpy(),
-            t("funnel.col.advanced", lang): lt["advanced"].to_numpy(),
-            t("funnel.col.rate", lang): lt["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(lt["ci_low"], lt["ci_high"], lang),
-        }
-    )
-    if "flag" in lt:
-        out[t("funnel.col.flag", lang)] = [t(f"funnel.flag.{f}", lang) for f in lt["flag"]]
-    return pd.DataFrame(out)
-
-
 def lead_table(r, lang: str) -> pd.DataFrame:
-    """Lead → deal conversion of the team."""
-    return _lead_frame(r.lead_team_, lang)
-
-
-def lead_managers_table(r, lang: str) -> pd.DataFrame:
-    """Lead → deal conversion per manager, with the flag against the team."""
-    return _lead_frame(r.lead_flags_, lang, by="manager", names=r.manager_names)
-
-
-def _flags_frame(r, flags: pd.DataFrame, lang: str) -> pd.DataFrame:
-    names = r.manager_names
-    f = flags[flags["flag"].isin(["below", "above"])]
-    if "from_stage" in f.columns:
-        steps_ = [step_label((a, b), r.funnel, lang) for a, b in zip(f["from_stage"], f["to_stage"])]
-    else:
-        steps_ = [t("funnel.step.lead_deal", lang)] * len(f)
+    """Lead → deal conversion of the team, then of each owner group outside it."""
+    parts = [r.lead_team_.assign(owner_group="manager")]
+    if r.lead_groups_ is not None and len(r.lead_groups_):
+        parts.append(r.lead_groups_)
+    rows = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(
         {
-            t("funnel.col.manager", lang): [names.get(m, m) for m in f["manager"]],
-            t("funnel.col.step", lang): steps_,
-            t("funnel.col.finished", lang): f["finished"].to_numpy(),
-            t("funnel.col.rate", lang): f["rate"].round(3).to_numpy(),
-            t("funnel.col.ci", lang): _pct_ci(f["ci_low"], f["ci_high"], lang),
-            t("funnel.col.team_rate", lang): f["team_rate"].round(3).to_numpy(),
+            t("funnel.col.who", lang): [_group(g, lang) for g in rows["owner_group"]],
+            t("funnel.col.entered", lang): rows["entered"].to_numpy(),
+            t("funnel.col.pending", lang): rows["pending"].to_numpy(),
+            t("funnel.col.advanced", lang): rows["advanced"].to_numpy(),
+            t("funnel.col.rate", lang): _pct(rows["rate"], lang),
+            t("funnel.col.ci", lang): _ci(rows["ci_low"], rows["ci_high"], lang),
+        }
+    )
+
+
+def _comparison(r, flags: pd.DataFrame, groups: pd.DataFrame | None, lang: str) -> pd.DataFrame:
+    """Managers against the rest of the team (flagged first, as the result sorts them), then the groups outside the team."""
+    names = r.manager_names
+    rows = [flags]
+    if groups is not None and len(groups):
+        rows.append(groups.assign(flag="excluded"))
+    f = pd.concat(rows, ignore_index=True)
+    d = _digits(f["diff_low"], f["diff_high"], 100, 3)
+    group = f["owner_group"] if "owner_group" in f else pd.Series([None] * len(f))
+    who = [_group(g, lang) if isinstance(g, str) else names.get(m, m) for m, g in zip(f["manager"] if "manager" in f else group, group)]
+    low, high = _pp(f["diff_low"], lang, d, sign=True), _pp(f["diff_high"], lang, d, sign=True)
+    return pd.DataFrame(
+        {
+            t("funnel.col.manager", lang): who,
+            t("funnel.col.step", lang): _step_names(f, r, lang),
+            t("funnel.col.finished", lang): f["finished"].astype(int).to_numpy(),
+            t("funnel.col.rate", lang): _pct(f["rate"], lang),
+            t("funnel.col.rest_rate", lang): _pct(f["team_rate"], lang),
+            t("funnel.col.difference", lang): _pp(f["difference"], lang, d, sign=True),
+            t("funnel.col.diff_ci", lang): [fmt_.DASH if a == fmt_.DASH else f"{a} … {b}" for a, b in zip(low, high)],
             t("funnel.col.p_adj", lang): [_p_text(p, lang) for p in f["p_adjusted"]],
-            t("funnel.col.flag", lang): [t(f"funnel.flag.{x}", lang) for x in f["flag"]],
+            t("funnel.col.flag", lang): [_verdict(x, lang) for x in f["flag"]],
         }
     )
 
 
 def flags_table(r, lang: str) -> pd.DataFrame:
-    """Managers that differ from the team, worst on top: lead → deal first (when judged), then the deal steps."""
-    deals = _flags_frame(r, r.flags_, lang)
-    if r.lead_flags_ is None:
-        return deals
-    return pd.concat([_flags_frame(r, r.lead_flags_, lang), deals], ignore_index=True)
+    """Every manager × step against the rest of the team, flagged first, not judged last; then the groups outside the team."""
+    return _comparison(r, r.flags_, r.groups_, lang)
 
 
-def not_judgeable(r, lang: str) -> str:
-    """'Name (step: finished deals), …' for every manager × step with too few finished deals to judge."""
+def lead_managers_table(r, lang: str) -> pd.DataFrame:
+    """Lead → deal conversion per manager against the rest of the team; then the groups outside the team."""
+    return _comparison(r, r.lead_flags_, r.lead_groups_, lang)
+
+
+def findings(r, lang: str) -> list[str]:
+    """One sentence per flagged manager × step, how big: 'Name: 18 p.p. below the team at Proposal → Invoice (interval 9–27 p.p.).'
+
+    Lead → deal first (when judged), then the deal steps, in the result's order.
+    """
+    out = []
     names = r.manager_names
-    f = r.flags_[~r.flags_["judgeable"]]
-    return ", ".join(f"{names.get(m, m)} ({step_label((a, b), r.funnel, lang)}: {n})" for m, a, b, n in zip(f["manager"], f["from_stage"], f["to_stage"], f["finished"]))
+    for flags in ([r.lead_flags_] if r.lead_flags_ is not None else []) + [r.flags_]:
+        f = flags[flags["flag"].isin(_FLAGGED)]
+        if not len(f):
+            continue
+        d = max(0, _digits(f["diff_low"], f["diff_high"], 100, 3))
+        for row, step in zip(f.itertuples(), _step_names(f, r, lang)):
+            size = abs(row.difference)
+            # the interval's bounds as distances from the team, nearest first
+            a, b = sorted((-row.diff_high, -row.diff_low) if row.flag == "worse" else (row.diff_low, row.diff_high))
+            out.append(t(f"funnel.finding.{row.flag}", lang, name=names.get(row.manager, row.manager), diff=fmt_.number(size * 100, lang, d),
+                         step=step, lo=fmt_.number(a * 100, lang, d), hi=fmt_.number(b * 100, lang, d)))
+    return out
 
 
 def cohort_table(r, lang: str) -> pd.DataFrame:
@@ -186,7 +256,7 @@ def channel_table(r, lang: str) -> pd.DataFrame:
     out[t("funnel.col.deals", lang)] = ch["deals"].to_numpy()
     out[t("funnel.col.won", lang)] = ch["won"].to_numpy()
     out[t("funnel.col.closed_win", lang)] = ch["closed_win_rate"].round(3).to_numpy()
-    out[t("funnel.col.ci", lang)] = _pct_ci(ch["ci_low"], ch["ci_high"], lang)
+    out[t("funnel.col.ci", lang)] = _ci(ch["ci_low"], ch["ci_high"], lang)
     out[t("funnel.col.won_by", lang, h=90)] = ch["won_by_90d"].round(3).to_numpy()
     out[t("funnel.col.revenue_won", lang)] = ch["revenue_won"].round(0).to_numpy()
     return out
@@ -214,8 +284,9 @@ def plot_funnel(r, lang: str):
     ax.set_yticks(y, labels)
     for yi, w in zip(y, widths):
         ax.text(widths.max() / 2, yi, fmt_.integer(w, lang), ha="center", va="center", color="black", fontsize=9)
+    d = _digits(conv["ci_low"], conv["ci_high"], 100, 2)
     for i, row in conv.iterrows():
-        ax.text(widths.max() * 1.02, y[i] - 0.5, f"↓ {fmt_.percent(row['rate'], lang, 0)} [{fmt_.percent(row['ci_low'], lang, 0)}–{fmt_.percent(row['ci_high'], lang, 0)}]",
+        ax.text(widths.max() * 1.02, y[i] - 0.5, f"↓ {fmt_.percent(row['rate'], lang, d)} [{fmt_.percent(row['ci_low'], lang, d)}–{fmt_.percent(row['ci_high'], lang, d)}]",
                 va="center", fontsize=8)
     ax.set_xlim(0, widths.max() * 1.3)
     ax.set_xticks([])
@@ -225,59 +296,66 @@ def plot_funnel(r, lang: str):
     return fig
 
 
+def _manager_order(flags: pd.DataFrame) -> list:
+    """Managers with a flag first (worst verdict first), then the rest in the result's order."""
+    rank = {v: i for i, v in enumerate(("worse", "better", "small", "same", "not_judged"))}
+    best = flags.assign(_r=flags["flag"].map(rank)).groupby("manager", sort=False)["_r"].min()
+    return list(best.sort_values(kind="stable").index)
+
+
 def plot_heatmap(r, lang: str):
-    """Manager × step conversion, annotated; flagged cells outlined (red below, green above)."""
+    """Manager × step conversion, annotated; flagged managers on top, flagged cells outlined (red below, green above the team)."""
     plt, sns = _plt()
     names = r.manager_names
     f = r.flags_.copy()
     f["step_label"] = [step_label((a, b), r.funnel, lang) for a, b in zip(f["from_stage"], f["to_stage"])]
     order = [step_label(s, r.funnel, lang) for s in r.steps]
-    mat = f.pivot(index="manager", columns="step_label", values="rate").reindex(columns=order)
-    flag = f.pivot(index="manager", columns="step_label", values="flag").reindex(columns=order)
-    if names:
-        mat.index = [names.get(m, m) for m in mat.index]
-        flag.index = mat.index
+    managers = _manager_order(f)
+    mat = f.pivot(index="manager", columns="step_label", values="rate").reindex(index=managers, columns=order)
+    flag = f.pivot(index="manager", columns="step_label", values="flag").reindex(index=managers, columns=order)
+    mat.index = [names.get(m, m) for m in mat.index]
+    flag.index = mat.index
     fig, ax = plt.subplots(figsize=(1.6 * len(order) + 3, 0.45 * len(mat) + 1.5))
     sns.heatmap(mat, annot=mat.map(lambda v: "" if pd.isna(v) else fmt_.percent(v, lang, 0)).to_numpy(), fmt="", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
             fl = flag.iat[i, j]
-            if fl in ("below", "above"):
-                ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, edgecolor="#b00020" if fl == "below" else "#006400", lw=3))
+            if fl in _FLAGGED:
+                ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, edgecolor=_COLOURS[fl], lw=3))
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(t("funnel.plot.heatmap", lang))
+    ax.set_title(t("funnel.plot.heatmap_flagged", lang), wrap=True)
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     fig.tight_layout()
     return fig
 
 
 def plot_funnel_plots(r, lang: str):
-    """One funnel plot per step: each manager's rate against volume, with 95% and 99.8% limits around the team rate."""
+    """One funnel plot per step: each manager's rate against volume, with 95% and 99.8% limits around the team rate; only flagged managers are named."""
     plt, _ = _plt()
     names = r.manager_names
     flags = r.flags_
     all_steps = list(r.steps)
     st = list(dict.fromkeys(zip(flags["from_stage"], flags["to_stage"])))
     st = [s for s in all_steps if s in st] + [s for s in st if s not in all_steps]
-    cols = min(3, len(st))
-    rows = int(np.ceil(len(st) / cols))
+    cols = min(3, max(1, len(st)))
+    rows = max(1, int(np.ceil(len(st) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
+    team = r.team_.set_index(["from_stage", "to_stage"])["rate"]
     for ax, step in zip(axes.flat, st):
         f = flags[(flags["from_stage"] == step[0]) & (flags["to_stage"] == step[1])]
-        p0 = float(f["team_rate"].iloc[0])
+        p0 = float(team.get(step, np.nan))
         nmax = max(20.0, float(f["finished"].max()) * 1.1)
         grid = np.linspace(5, nmax, 200)
-        for a, style in ((0.05, "--"), (0.002, ":")):
-            lo, hi = binomial_limits(np.full_like(grid, p0), grid, a)
-            ax.plot(grid, lo, style, color="grey", lw=1)
-            ax.plot(grid, hi, style, color="grey", lw=1)
-        ax.axhline(p0, color="black", lw=1)
-        colors = f["flag"].map({"below": "#b00020", "above": "#006400", "": "#4c72b0", "not_judgeable": "#bbbbbb"})
-        ax.scatter(f["finished"], f["rate"], c=colors, zorder=3)
-        for _, row in f.iterrows():
-            if row["flag"] in ("below", "above"):
-                ax.annotate(names.get(row["manager"], row["manager"]) if names else row["manager"], (row["finished"], row["rate"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+        if np.isfinite(p0):
+            for a, style in ((0.05, "--"), (0.002, ":")):
+                lo, hi = binomial_limits(np.full_like(grid, p0), grid, a)
+                ax.plot(grid, lo, style, color="grey", lw=1)
+                ax.plot(grid, hi, style, color="grey", lw=1)
+            ax.axhline(p0, color="black", lw=1)
+        ax.scatter(f["finished"], f["rate"], c=f["flag"].map(_COLOURS).fillna("#bbbbbb"), zorder=3)
+        for _, row in f[f["flag"].isin(_FLAGGED)].iterrows():
+            ax.annotate(names.get(row["manager"], row["manager"]), (row["finished"], row["rate"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(step_label(step, r.funnel, lang), fontsize=10)
         ax.set_xlabel(t("funnel.plot.volume", lang))
@@ -316,8 +394,16 @@ def page(r, lang: str) -> Page:
     p.add(Heading(t("funnel.title", lang, client=r.client), 1), Text(t("funnel.intro", lang, as_of=_as_of(r.as_of, lang))))
     if not r.has_history:
         p.add(Text(t("funnel.no_history", lang)))
+    elif r.deals_without_history:
+        p.add(Text(t("funnel.reach_rule", lang, n=fmt_.integer(r.deals_without_history, lang), total=fmt_.integer(r.deals, lang))))
 
-    p.add(Heading(t("funnel.team", lang)), Figure(plot_funnel(r, lang)), Table(team_table(r, lang)))
+    team = Table(team_table(r, lang), max_rows=len(r.team_) + (0 if r.groups_ is None else len(r.groups_)))
+    p.add(Heading(t("funnel.team", lang)), Figure(plot_funnel(r, lang)))
+    if r.deals > r.team_deals:
+        p.add(Text(t("funnel.team_note", lang, deals=fmt_.integer(r.team_deals, lang), other=fmt_.integer(r.deals - r.team_deals, lang))))
+    p.add(team)
+    if (r.team_["skipped"] > 0).any() or (r.groups_ is not None and (r.groups_["skipped"] > 0).any()):
+        p.add(Text(t("funnel.skips_note", lang)))
 
     if r.period_flow_ is not None:
         p.add(Heading(t("funnel.period", lang, period=r.period)), Text(t("funnel.period_note", lang)), Table(period_table(r, lang)))
@@ -325,22 +411,25 @@ def page(r, lang: str) -> Page:
     if r.lead_team_ is not None:
         p.add(Heading(t("funnel.leads", lang)), Table(lead_table(r, lang)))
         if r.lead_managers_known:
-            p.add(Table(lead_managers_table(r, lang)))
+            leads = lead_managers_table(r, lang)
+            p.add(Table(leads, max_rows=len(leads)))
         else:
             p.add(Text(t("funnel.lead_manager_unknown", lang)))
 
     p.add(Heading(t("funnel.managers", lang)),
-          Text(t("funnel.managers_note", lang, tests=int(r.flags_["judgeable"].sum()), min_n=r.min_n)),
+          Text(t("funnel.managers_rule", lang, tests=fmt_.integer(int(r.flags_["judgeable"].sum()), lang), alpha=fmt_.percent(r.alpha, lang, 1, trim=True),
+                 min_effect=fmt_.number(r.min_effect * 100, lang, 1, trim=True), min_n=fmt_.integer(r.min_n, lang))),
           Figure(plot_heatmap(r, lang)),
           Figure(plot_funnel_plots(r, lang)))
 
     p.add(Heading(t("funnel.flagged", lang), 3))
-    flagged = flags_table(r, lang)
-    p.add(Table(flagged) if len(flagged) else Text(t("funnel.no_flags", lang)))
-    small = not_judgeable(r, lang)
-    if small:
-        p.add(Text(t("funnel.not_judgeable", lang, who=small)))
+    found = findings(r, lang)
+    p.add(*[Text(x) for x in found] if found else [Text(t("funnel.no_findings", lang, min_effect=fmt_.number(r.min_effect * 100, lang, 1, trim=True)))])
+    table = flags_table(r, lang)
+    p.add(Table(table, max_rows=len(table)))
 
+    if r.losses is not None:
+        p.add(*losses_report.blocks(r.losses, lang))
     p.add(Heading(t("funnel.cohorts", lang)), Text(t("funnel.cohorts_note", lang)), Table(cohort_table(r, lang)), Figure(plot_cohorts(r, lang)))
     p.add(Heading(t("funnel.channels", lang)), Table(channel_table(r, lang)))
     return p

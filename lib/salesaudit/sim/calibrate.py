@@ -508,10 +508,10 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         notes.add("capacity.note.channel_share")
 
     # ---- stages
-    all_stays = stalls.stage_stays(snap)
+    all_stays = stalls.stage_stays(snap, owner="deal_owner")  # a seller's pace is the deals they own, whoever moved them
     stays = all_stays[all_stays["entered_at"] >= deal_lo]
     funnel = ds.funnel
-    lost_key = funnel.lost
+    lost_keys = list(getattr(funnel, "lost_stages", [funnel.lost]))  # every lost terminal: a stay that ends in any of them did not move forward
     stage_rows, stages = [], []
     # touch work per stage (calls, meetings, tasks on the deal while it sat there)
     touch_tbl = touch_by_stage(all_stays, snap.tables["activities"] if snap.has("activities") else None, win_lo, T,
@@ -526,7 +526,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         days = s["days"].to_numpy(float)
         nxt = s["next_stage"].astype(str).to_numpy()
         exits = int(obs.sum())
-        fwd = int((obs & (nxt != lost_key)).sum())
+        fwd = int((obs & ~np.isin(nxt, lost_keys)).sum())
         p = fwd / exits if exits else 1.0
         if len(s) == 0:  # no stay ever recorded in this stage (no stage history): pass through it at once
             notes.add("capacity.note.stage_no_stays", stage=key)
@@ -555,7 +555,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         })
         stages.append(Stage(key, p, fit["mu"], fit["sigma"], touch_min_per_day=float(tr["touch_min_per_day"]) if own_touch else None,
                             label=dict(getattr(funnel.stage(key), "label", {}) or {}) if hasattr(funnel, "stage") else {}))
-        by = pd.DataFrame({"m": s["manager"].astype(str).to_numpy(), "o": obs, "f": obs & (nxt != lost_key)}).groupby("m")[["o", "f"]].sum()
+        by = pd.DataFrame({"m": s["manager"].astype(str).to_numpy(), "o": obs, "f": obs & ~np.isin(nxt, lost_keys)}).groupby("m")[["o", "f"]].sum()
         for m, row in by.iterrows():
             if row["o"] >= 5:
                 fwd_by_seller.setdefault(m, {})[key] = float((row["f"] + prior * p) / (row["o"] + prior))
