@@ -53,7 +53,8 @@ import numbers
 from decimal import Decimal
 from typing import Any, Optional
 
-__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS", "duration_unit"]
+__all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS", "duration_unit",
+           "digits_apart"]
 
 #: what a missing value looks like
 DASH = "—"
@@ -136,6 +137,24 @@ def number(x, lang: str, digits: Optional[int] = None, *, sign: bool = False, tr
         return DASH
     d = _decimal(x, digits)
     return _signed(_pattern(lang, "decimal", digits, trim).apply(d, _locale(lang)), d, sign)
+
+
+def digits_apart(pairs, base: int = 0, most: int = 3, show=None) -> int:
+    """The fewest decimals, from ``base`` up to ``most``, at which the two values of every pair print
+    differently (an interval's bounds, a value beside the team's); ``most`` when none suffices.
+
+    ``show(value, digits)`` is how a value prints (default: :func:`number`; the language does not
+    change whether two values differ).
+
+    >>> digits_apart([(98.1, 98.4), (50.0, 70.0)]), digits_apart([(2.0, 2.0)], 1, 3)
+    (1, 3)
+    """
+    show = show or (lambda v, d: number(v, "en", d))
+    pairs = list(pairs)
+    for d in range(base, most + 1):
+        if all(show(a, d) != show(b, d) for a, b in pairs):
+            return d
+    return most
 
 
 def integer(x, lang: str, *, sign: bool = False) -> str:

@@ -75,10 +75,7 @@ def _digits(lo, hi, scale: float = 1.0, most: int = 3) -> int:
     1
     """
     pairs = [(a * scale, b * scale) for a, b in zip(lo, hi) if not (pd.isna(a) or pd.isna(b)) and b > a]
-    for d in range(most + 1):
-        if all(fmt_.number(a, "en", d) != fmt_.number(b, "en", d) for a, b in pairs):
-            return d
-    return most
+    return fmt_.digits_apart(pairs, 0, most)
 
 
 def _pct(values, lang: str, digits: int = 1) -> list[str]:

@@ -34,10 +34,8 @@ CHECKS = ("response_time", "sla", "overnight", "disqualified")
 def decimals_apart(values, base: int, most: int = 4) -> int:
     """The fewest decimals (from ``base``) at which every two different values of ``values`` print differently."""
     v = [float(x) for x in values if x is not None and np.isfinite(x)]
-    for d in range(base, most + 1):
-        if all(round(a, d) != round(b, d) for i, a in enumerate(v) for b in v[i + 1:] if abs(a - b) > 1e-12):
-            return d
-    return most
+    pairs = [(a, b) for i, a in enumerate(v) for b in v[i + 1:] if abs(a - b) > 1e-12]
+    return fmt_.digits_apart(pairs, base, most, show=round)
 
 
 def _pct(x, lang: str, digits: int) -> str:

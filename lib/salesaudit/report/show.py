@@ -13,7 +13,7 @@ import pandas as pd
 from . import format as fmt_
 from .i18n import LANGUAGES, t
 
-__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "ci_text", "p_text"]
+__all__ = ["heading", "text", "text_raw", "table", "figure", "setup", "plotting", "p_text"]
 
 
 def _display(obj) -> None:
@@ -43,11 +43,6 @@ def plotting():
 
     sns.set_theme(style="whitegrid", context="notebook")
     return plt, sns
-
-
-def ci_text(lo, hi, lang: str) -> list[str]:
-    """Interval bounds as ``12 %–34 %`` (ru) or ``12%–34%`` (en) strings (``—`` where undefined)."""
-    return [(fmt_.DASH if pd.isna(a) else f"{fmt_.percent(a, lang, 0)}–{fmt_.percent(b, lang, 0)}") for a, b in zip(lo, hi)]
 
 
 def p_text(p, lang: str) -> str:

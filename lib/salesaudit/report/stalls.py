@@ -126,9 +126,7 @@ def _interval(lo, hi, lang: str, kind: str = "percent", digits: int = 0) -> str:
         return "≥ " + one(lo, digits)
     if fmt_.missing(lo):
         return "≤ " + one(hi, digits)
-    d = digits
-    while one(lo, d) == one(hi, d) and d < digits + 3:
-        d += 1
+    d = fmt_.digits_apart([(lo, hi)], digits, digits + 3, show=one)
     return f"{one(lo, d)}–{one(hi, d)}"
 
 

@@ -466,12 +466,10 @@ class KernelSlot:
 
     def warm(self) -> None:
         """Start the kernel now and import what every notebook imports (the next notebook resets it)."""
-        import nbformat
+        from jupyter_core.utils import run_sync
 
-        km, kc, _ = self.connection()
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WARM_CODE)])
-        client = _warm_client_class()(_Managed(nb), km=km, kc=kc, kernel_name=self.kernel_name, timeout=120)
-        client.execute()
+        _, kc, _ = self.connection()
+        run_sync(kc.execute_interactive)(WARM_CODE, timeout=120, output_hook=lambda msg: None)
 
     def close(self) -> None:
         """Stop the kernel (nothing to do when none was started).
@@ -495,40 +493,26 @@ class KernelSlot:
                 pass
 
 
-class _Managed:
-    """The one attribute papermill's client reads of its notebook manager, for :meth:`KernelSlot.warm`."""
-
-    def __init__(self, nb):
-        self.nb = nb
-
-    def __getattr__(self, name):  # the manager's cell hooks: nothing to record here
-        return lambda *a, **k: None
-
-
 #: the papermill engine that runs a notebook on a :class:`KernelSlot`'s kernel and client
 WARM_ENGINE = "salesaudit-warm"
 
 
-def _warm_client_class():
-    """papermill's notebook client, on a kernel client that stays connected (``kc=``)."""
-    from papermill.clientwrap import PapermillNotebookClient
-
-    class WarmNotebookClient(PapermillNotebookClient):
-        def __init__(self, nb_man, km=None, kc=None, **kw):
-            super().__init__(nb_man, km=km, **kw)
-            self.kc = kc  # nbclient connects a new client only when it has none
-
-    return WarmNotebookClient
-
-
 def _register_warm_engine() -> None:
     """Register :data:`WARM_ENGINE` with papermill (once per process)."""
+    from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
     from papermill.utils import merge_kwargs, remove_args
 
     if WARM_ENGINE in papermill_engines._engines:
         return
-    client_class = _warm_client_class()
+
+    class WarmNotebookClient(PapermillNotebookClient):
+        """papermill's notebook client on a kernel client that stays connected (``kc=``)."""
+
+        def __init__(self, nb_man, km=None, kc=None, **kw):
+            super().__init__(nb_man, km=km, **kw)
+            self.kc = kc  # nbclient connects a new client only when it has none
 
     class WarmEngine(NBClientEngine):
         """papermill's nbclient engine (the same arguments) on a warm kernel and its client."""
@@ -539,17 +523,11 @@ def _register_warm_engine() -> None:
             kwargs = remove_args(["input_path"], **kwargs)
             safe = remove_args(["timeout", "startup_timeout"], **kwargs)
             final = merge_kwargs(safe, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger_papermill(),
+                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
                                  log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
-            return client_class(nb_man, **final).execute()
+            return WarmNotebookClient(nb_man, **final).execute()
 
     papermill_engines.register(WARM_ENGINE, WarmEngine)
-
-
-def logger_papermill():
-    from papermill.log import logger
-
-    return logger
 
 
 #: the warm kernel of this worker process (see _worker_slot)
