@@ -255,6 +255,9 @@ def test_index_shows_short_lists_and_skips_long_ones():
     rows = dict((label, value) for label, value, _ in _index_rows({"some_stages": ["proposal"], "empty": [], "many": list(range(20)), "_x": [1]}, "en"))
     assert rows["some_stages"] == "proposal" and rows["empty"] == "—"
     assert "many" not in rows and "_x" not in rows
+    # a code the catalogue names is shown in words, under the key's label
+    coded = dict((label, value) for label, value, _ in _index_rows({"stay_owner": "moved_by", "note": "as is"}, "ru"))
+    assert coded == {"Кому отнесено время на стадии": "тому, кто перевёл сделку", "note": "as is"}
 
 
 # ---------------------------------------------------------------------------

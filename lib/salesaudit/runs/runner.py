@@ -989,7 +989,8 @@ def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
         elif isinstance(value, (int, float)):
             rows.append((label, _fmt_number(value, lang), True))
         elif isinstance(value, str) and len(value) <= MAX_INDEX_STRING and "\n" not in value:
-            rows.append((label, value, False))
+            # a code the catalogue names (record.<key>.<code>) is shown in words
+            rows.append((label, t(f"record.{key}.{value}", lang) if _has_label(f"record.{key}.{value}") else value, False))
         elif isinstance(value, list) and len(value) <= MAX_INDEX_LIST and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
             # short lists of names (flagged managers, stalled stages) are what a reader looks for first
             shown = ", ".join(str(v) for v in value) if value else "—"
