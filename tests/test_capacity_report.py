@@ -6,23 +6,11 @@ Moved here with the functions they test: the lead inflow's fit (``plot_inflow``,
 """
 from __future__ import annotations
 
-import pandas as pd
+from test_sim_experiments import _runs  # the same 3 headcounts × 10 replications
 
 from salesaudit.report.capacity import plot_inflow, report_table
 from salesaudit.sim import experiments as ex
 from salesaudit.sim.inflow import LeadInflow
-
-
-def _runs():
-    # 3 headcounts × 10 replications: plan met 5, 8 and 10 times out of 10
-    rows = []
-    for i, (n, k) in enumerate([(4, 5), (5, 8), (6, 10)]):
-        for r in range(10):
-            rows.append({"scenario": i, "replication": r, "managers": n, "revenue": 100.0 * n + r,
-                         "plan_met": float(r < k), "won": 10.0})
-    df = pd.DataFrame(rows)
-    df.attrs.update({"scenario_keys": ["managers"], "metrics": ["revenue", "plan_met", "won"], "replications": 10})
-    return df
 
 
 def test_report_table_formats_keys_and_intervals():
