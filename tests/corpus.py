@@ -6,7 +6,10 @@ every case. Each :class:`Case` is built from a trimmed, clean copy of a committe
 (Bitrix24 shape) or an amoCRM "Сделки" export written from the generic deals. The copy keeps
 :data:`N_DEALS` deals spread over the whole sample, their leads, stage history, activities and
 payments, and drops every row the sample plants on purpose (``MANIFEST.json``), so that a case's
-quarantine holds exactly the rows the case mutated.
+quarantine holds exactly the rows the case mutated. The base is the sellers' deals: the web form's
+deals without a manager or owned by the CRM robot (no amount, no product, no lead; ``owner_groups``
+of ``ANOMALIES.json``) are left out, so that a case that empties a column or breaks an amount starts
+from a base without empty cells.
 
 ``build_case(case, root)`` writes ``root/data/…`` and ``root/config.yaml`` and returns the config
 path and the final :class:`Expect` (a build function may add quarantine counts it computed from
@@ -154,9 +157,11 @@ FILES = {
 #: the columns that tie the tables together, per shape
 KEYS = {
     "generic": {"deal_id": "deal_id", "deal_lead": "lead_id", "lead_id": "lead_id", "history_deal": "deal_id", "payment_deal": "deal_id",
-                "activity_deal": "deal_id", "activity_lead": "lead_id", "amount": "amount", "stage": "stage", "currency": "currency"},
+                "activity_deal": "deal_id", "activity_lead": "lead_id", "amount": "amount", "stage": "stage", "currency": "currency",
+                "deal_manager": "manager"},
     "bitrix24": {"deal_id": "ID", "deal_lead": "ID лида", "lead_id": "ID", "history_deal": "OWNER_ID", "payment_deal": "ID сделки",
-                 "activity_deal": "ID сделки", "activity_lead": "ID лида", "amount": "Сумма", "stage": "Стадия сделки", "currency": "Валюта"},
+                 "activity_deal": "ID сделки", "activity_lead": "ID лида", "amount": "Сумма", "stage": "Стадия сделки", "currency": "Валюта",
+                 "deal_manager": "Ответственный"},
     "amocrm": {"deal_id": "ID", "amount": "Бюджет ", "stage": "Этап сделки"},
 }
 
@@ -184,10 +189,14 @@ def _clean_sample(shape: str) -> dict[str, Table]:
         tables[table] = t
     deals = tables["deals"]
     i = deals.idx(keys["deal_id"])
+    # the web form's deals: no manager, or the CRM robot (by code or by name, as each export spells it)
+    robot = json.loads((src / "ANOMALIES.json").read_text(encoding="utf-8"))["owner_groups"]
+    web_form = {"", *robot["system_owners"], robot["robot_name"]}
+    m = deals.idx(keys["deal_manager"])
     seen: set[str] = set()
     rows = []
     for r in deals.rows:
-        if r[i] and r[i] not in conflict and r[i] not in seen:
+        if r[i] and r[i] not in conflict and r[i] not in seen and r[m].strip() not in web_form:
             seen.add(r[i])
             rows.append(r)
     deals.rows = rows
@@ -218,6 +227,7 @@ def _trimmed(shape: str) -> dict[str, Table]:
 AMO_STAGES = {
     "new": "Неразобранное", "qualified": "Первичный контакт", "needs": "Переговоры", "proposal": "Принимают решение",
     "invoice": "Согласование договора", "won": "Успешно реализовано", "lost": "Закрыто и не реализовано",
+    "cancelled": "Закрыто и не реализовано",  # the default pipeline has one lost stage: both of the demo's lost terminals
 }
 AMO_HEADER = [
     "ID", "Название сделки", "Бюджет ", "Ответственный", "Дата создания сделки", "Кем создана сделка", "Дата закрытия",
@@ -470,10 +480,13 @@ PDF = (
 )
 
 OPEN_STAGES = ("qualified", "needs", "proposal", "invoice")
+#: stages of the demo funnel that Bitrix24's default funnel does not have (the open ones and the second lost terminal)
+NOT_IN_BITRIX_DEFAULT = OPEN_STAGES + ("cancelled",)
 #: Bitrix24 stage names of the demo funnel -> the portal's stage ids (the demo's stage_map maps the custom ones)
 BITRIX_IDS = {
     "Новая": "NEW", "Новая заявка": "NEW", "Квалификация": "PREPARATION", "Выявление потребностей": "UC_NEEDS",
     "Коммерческое предложение": "UC_OFFER", "Счёт выставлен": "PREPAYMENT_INVOICE", "Сделка успешна": "WON", "Сделка провалена": "LOSE",
+    "Отказ: не подошёл": "LOSE", "Клиент отказался": "UC_CANCEL",  # the demo's two lost terminals (UC_CANCEL: stage_map -> cancelled)
 }
 
 
@@ -526,10 +539,10 @@ def b_no_activities(ex: Export):
 def b_wrong_funnel(ex: Export):
     ex.config["funnel"] = "bitrix24_default"  # a funnel name, with other stages
     d, h = ex.deals, ex.history
-    bad_deals = set(d.col("deal_id")[k] for k in d.where("stage", OPEN_STAGES))
-    h_unknown = len(h.where("stage", OPEN_STAGES))
+    bad_deals = set(d.col("deal_id")[k] for k in d.where("stage", NOT_IN_BITRIX_DEFAULT))
+    h_unknown = len(h.where("stage", NOT_IN_BITRIX_DEFAULT))
     hi, hs = h.idx("deal_id"), h.idx("stage")
-    h_cascade = sum(1 for r in h.rows if r[hi] in bad_deals and r[hs] not in OPEN_STAGES)
+    h_cascade = sum(1 for r in h.rows if r[hi] in bad_deals and r[hs] not in NOT_IN_BITRIX_DEFAULT)
     pay = len(ex.payments.where("deal_id", bad_deals))
     out = {("deals", "unknown_stage"): len(bad_deals), ("stage_history", "unknown_stage"): h_unknown}
     if h_cascade:

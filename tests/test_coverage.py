@@ -62,7 +62,7 @@ def _cli(*args, cwd) -> subprocess.CompletedProcess:
 def test_data_range_is_min_and_max_of_the_activity_dates(demo):
     first, last = data_range(demo)
     assert (first, last) == _independent_range(demo)
-    assert (first, last) == (pd.Timestamp("2025-08-01 09:53:29"), pd.Timestamp("2026-10-30 20:15:03"))
+    assert (first, last) == (pd.Timestamp("2025-08-01 09:53:29"), pd.Timestamp("2026-10-31 08:47:13"))  # the last lead, a Saturday morning
 
 
 def test_data_range_is_capped_at_as_of(cut):
@@ -82,7 +82,7 @@ def test_october_is_full_and_may_2027_is_outside(demo):
     assert may.status == "none" and may.period == parse_period("2027-05", "month")
     assert (may.covered_from, may.covered_to) == (None, None)
     assert refusal(may) == (
-        "The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 30 Oct 2026 (first and last "
+        "The period 2027-05 lies outside the data: the export covers 1 Aug 2025 – 31 Oct 2026 (first and last "
         "dated row). How to fix: choose a period inside that range with --period, or export the data for 2027-05."
     )
     assert period_coverage(demo, "2025-07", "month").status == "none"  # before the first row
@@ -156,7 +156,7 @@ def test_cli_refuses_a_period_outside_the_data(tmp_path):
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     err = proc.stderr.strip()
     assert err.startswith("salesaudit: error: The period 2027-05 lies outside the data")
-    assert "1 Aug 2025 – 30 Oct 2026" in err and "How to fix" in err and "--period" in err
+    assert "1 Aug 2025 – 31 Oct 2026" in err and "How to fix" in err and "--period" in err
     assert len(err.splitlines()) == 1  # one paragraph
     assert not out.exists()  # refused before any notebook
 

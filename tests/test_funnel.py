@@ -89,7 +89,7 @@ def test_step_conversion_leaves_open_deals_out_of_the_denominator(tiny):
 def test_reach_and_period_flow(tiny):
     assert fn.stage_reach(tiny)["deals"].tolist() == [5, 3, 2, 1, 1, 1]
     flow = fn.period_flow(tiny, "2026-01-08", "2026-01-13")
-    assert dict(zip(flow["stage"], flow["entered"])) == {"new": 2, "qualified": 1, "needs": 2, "proposal": 1, "invoice": 0, "won": 0, "lost": 1}
+    assert dict(zip(flow["stage"], flow["entered"])) == {"new": 2, "qualified": 1, "needs": 2, "proposal": 1, "invoice": 0, "won": 0, "lost": 1, "cancelled": 0}
     assert flow["flow_ratio"].tolist()[1:3] == [0.5, 2.0]
 
 

@@ -56,7 +56,8 @@ def test_demo_overdue_tasks_match_the_manifest(demo):
 def test_demo_deal_load_flags_only_m02(demo):
     dl = hy.deal_load(demo)
     assert dl.loc[dl["over"], "manager"].tolist() == ["m02"]
-    assert dict(zip(dl["manager"], dl["open_deals"])) == TRUTH["open_deals_by_manager"]
+    assert dict(zip(dl["manager"], dl["open_deals"])) == TRUTH["open_deals_by_manager"]  # the robot (a system owner) has no row
+    assert dl.set_index("manager").at["m_desk", "limit"] == 60  # the desk's own limit: 29 open deals are not over it
 
 
 def test_demo_policy_matches_the_manifest(demo):
@@ -77,9 +78,12 @@ def test_demo_empty_fields_and_next_task(demo):
     ef = hy.empty_fields(demo)
     assert ef.loc[ef["manager"] == "", "with_empty"].item() == d[["manager", "amount", "product", "channel"]].isna().any(axis=1).sum()
     nn = hy.no_next_task(demo).set_index("manager")
-    assert nn.loc["", "open_deals"] == (d["outcome"] == "open").sum() == 96
+    assert nn.loc["", "open_deals"] == (d["outcome"] == "open").sum() == TRUTH["background"]["deal_outcome_counts"]["open"]
     # the demo holds no task due after as_of, so no open deal has a next step
-    assert nn.loc["", "without_next_task"] == 96
+    assert nn.loc["", "without_next_task"] == TRUTH["background"]["deal_outcome_counts"]["open"]
+    # the web form's deals (no manager, the robot) have no amount and no product: every one of them, nothing else
+    groups = TRUTH["owner_groups"]
+    assert ef.loc[ef["manager"] == "", "with_empty"].item() == groups["no_manager"]["deals"] + groups["system"]["deals"] == 316
 
 
 def test_call_sample_is_stratified_and_reproducible(demo):
@@ -90,7 +94,8 @@ def test_call_sample_is_stratified_and_reproducible(demo):
     assert not a["activity_id"].equals(c["activity_id"])
     assert a.groupby(["manager", "length", "outcome"]).size().max() == 1
     assert set(a["length"]) == {"long", "short"} and set(a["outcome"]) == {"won", "lost"}
-    assert len(a) == 13 * 4
+    # four calls for each of the 13 sellers and the head, who all have won and lost deals with calls (the robot has no calls)
+    assert len(a) == (len(TRUTH["roster"]["team"]) + 1) * 4 == 56
     calls = demo.tables["activities"].set_index("activity_id")
     assert (calls.loc[a["activity_id"], "type"] == "call").all()
     two = hy.call_sample(demo, per_stratum=2)
@@ -102,7 +107,8 @@ def test_summary(demo):
 
     s = hy.summary(demo)
     assert s["hygiene_over_deal_limit"] == ["m02"]
-    assert s["hygiene_policy_violations_by_manager"] == {"h01": 1, "m01": 1, "m02": 1, "m07": 27, "m10": 1}
+    assert s["hygiene_policy_violations_by_manager"] == {m: v["deals_with_violation"] for m, v in TRUTH["discount_violator"]["violations_by_manager"].items()
+                                                         if v["deals_with_violation"]}
     assert s["hygiene_overdue_tasks"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values())
     for key in s:
         assert f"record.{key}" in LABELS
@@ -121,7 +127,7 @@ def test_hygiene_result_is_language_free_and_matches_the_data(demo):
     team = r.tasks_.set_index("manager").loc[""]
     assert team["overdue"] == overdue.sum() == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values())
     assert team["overdue_rate"] == pytest.approx(overdue.sum() / (tk["due_at"].notna() & (tk["due_at"] < T)).sum())
-    assert r.empty_fields_.set_index("manager").loc["", "with_empty"] == d[list(r.required_deal_fields)].isna().any(axis=1).sum() == 0
+    assert r.empty_fields_.set_index("manager").loc["", "with_empty"] == d[list(r.required_deal_fields)].isna().any(axis=1).sum() == 316
     opened = d[d["outcome"] == "open"]
     assert r.no_next_task_.set_index("manager").loc["", "open_deals"] == len(opened)
     load = r.deal_load_.set_index("manager")
@@ -131,12 +137,12 @@ def test_hygiene_result_is_language_free_and_matches_the_data(demo):
     assert pm.index[pm["breaker"]].tolist() == ["m07"]
     assert (r.max_discount_pct, r.allowed_payment_terms, r.instalment_min_amount) == (10, ("prepaid", "postpaid", "instalment_3m", "instalment_6m"), 300000)
     calls = a[(a["type"] == "call") & (a["duration_sec"] > 0)].merge(d.loc[d["outcome"].isin(["won", "lost"]), ["deal_id"]], on="deal_id")
-    assert r.call_median_sec == float(calls["duration_sec"].median()) and len(r.call_sample_) == 13 * 4
+    assert r.call_median_sec == float(calls["duration_sec"].median()) and len(r.call_sample_) == 14 * 4
     # the key figures are read off the result: the numbers of its tables, the keys of summary()
     k = r.key_figures()
     assert k == hy.summary(demo)
     assert k["hygiene_overdue_tasks"] == int(team["overdue"]) and k["hygiene_over_deal_limit"] == ["m02"] and k["hygiene_policy_breakers"] == ["m07"]
-    assert k["hygiene_open_without_next_task"] == r.no_next_task_.set_index("manager").loc["", "without_next_task"] == 96
+    assert k["hygiene_open_without_next_task"] == r.no_next_task_.set_index("manager").loc["", "without_next_task"] == len(opened) == 122
     # nothing in the result is in a language
     for frame in (r.tasks_, r.empty_fields_, r.no_next_task_, r.deal_load_, r.policy_by_manager_, r.call_sample_):
         assert all(c == c.lower() and " " not in c for c in frame.columns)
@@ -152,27 +158,32 @@ def test_hygiene_page_in_both_languages(demo, client):
                                                                "and the discount policy, at the audit moment 31 Oct 2026 23:59."]
     assert ru.texts()[0] == "Дисциплина в CRM"
     name = demo.manager_names()["m02"]
-    assert f"Over the limit: {name} (57 / 30)." in en.texts() and f"Сверх лимита: {name} (57 / 30)." in ru.texts()  # names, not codes
-    assert any("(split at the median, 3.9 min)" in x for x in en.texts()) and any("медиана 3,9 мин" in x for x in ru.texts())
+    assert TRUTH["overloaded_manager"]["open_deals"] == 55
+    assert f"Over the limit: {name} (55 / 30)." in en.texts() and f"Сверх лимита: {name} (55 / 30)." in ru.texts()  # names, not codes
+    assert r.call_median_sec == pytest.approx(3.8 * 60, abs=3)  # the median computed from the calls in the test above
+    assert any("(split at the median, 3.8 min)" in x for x in en.texts()) and any("медиана 3,8 мин" in x for x in ru.texts())
     tasks = en.tables()[0].set_index("Manager")
-    assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == 300
-    # the policy: the breaker with how far above the tolerance, each number with its interval (27 of 68 deals; Wilson 95 %)
+    assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values()) == 505
+    # the policy: the breaker with how far above the tolerance, each number with its interval (31 of 76 deals; Wilson 95 %)
     from salesaudit.stats import wilson
 
-    lo, hi = wilson(27, 68)
+    v = TRUTH["discount_violator"]["violations_by_manager"]["m07"]
+    k, n = v["deals_with_violation"], v["deals_with_terms"]
+    assert (k, n) == (31, 76)
+    lo, hi = wilson(k, n)
     m07 = demo.manager_names()["m07"]
-    assert (f"**{m07}**: {100 * 27 / 68:.1f}% of 68 deals with terms are outside the policy (95% CI {100 * lo:.1f}%–{100 * hi:.1f}%), "
-            f"{100 * (27 / 68 - 0.05):.1f} p.p. over the tolerated 5% (95% CI {100 * (lo - 0.05):+.1f}…{100 * (hi - 0.05):+.1f}).") in en.texts()
-    policy = en.tables()[3].set_index("Manager")
+    assert (f"**{m07}**: {100 * k / n:.1f}% of {n} deals with terms are outside the policy (95% CI {100 * lo:.1f}%–{100 * hi:.1f}%), "
+            f"{100 * (k / n - 0.05):.1f} p.p. over the tolerated 5% (95% CI {100 * (lo - 0.05):+.1f}…{100 * (hi - 0.05):+.1f}).") in en.texts()
+    policy = en.tables()[4].set_index("Manager")  # after tasks, empty fields (the web form's 316 empty cards), next tasks, load
     assert list(policy.columns) == ["Deals with terms", "Discount over the limit", "Terms not allowed", "Instalment below the minimum", "Deals with a violation",
                                     "Outside the policy (95% CI)", "Over the tolerance, p.p. (95% CI)", "p (Holm)", "Verdict", "Deal ids"]
     assert policy.index[0] == m07 and policy.loc[m07, "Verdict"] == "breaks the policy systematically" and policy.loc[m07, "p (Holm)"] == "<0.001"
     head = demo.manager_names()["h01"]
     assert policy.index[-1] == f"{head} (head of sales)" and policy.loc[f"{head} (head of sales)", "Verdict"] == "outside the team: not judged"
     assert set(policy["Verdict"][1:-1]) == {"within the tolerance"} and "No manager breaks" not in " ".join(en.texts())
-    assert ru.tables()[3].iloc[0, -2] == "нарушает политику систематически" and "(95\u00a0% ДИ" in ru.tables()[3].columns[6]
+    assert ru.tables()[4].iloc[0, -2] == "нарушает политику систематически" and "(95\u00a0% ДИ" in ru.tables()[4].columns[6]
     # presentation never changes a number: the same result gives the same tables in both pages
-    assert len(en.tables()) == 5 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
+    assert len(en.tables()) == 6 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
     # without activities: no tasks, next tasks or calls, and the page says why
     bare = hy.analyse(load(client({k: v for k, v in FILES.items() if k != "activities.csv"}, period="2026-10", deal_load={"limit": 1})))
     assert not bare.has_activities and bare.tasks_.empty and bare.call_sample_.empty

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import DEMO_FUNNEL
 
 from salesaudit import load
 from salesaudit.analysis import losses
@@ -21,6 +23,10 @@ TWO_LOST = {
         {"key": "cancelled", "label": {"ru": "Отказ клиента", "en": "Cancelled by the client"}, "terminal": "lost"},
     ]
 }
+
+#: the demo funnel as it was before #13: one lost terminal (the demo's own funnel now has two)
+ONE_LOST = yaml.safe_load(DEMO_FUNNEL.read_text(encoding="utf-8"))
+ONE_LOST["stages"] = [s for s in ONE_LOST["stages"] if s["key"] != "cancelled"]
 
 DEALS = """deal_id,created_at,manager,amount,stage,closed_at,lost_reason
 L1,2026-01-05 10:00:00,m1,100,declined,2026-01-09 10:00:00,Дорого
@@ -196,7 +202,7 @@ d2,won,2026-01-09 10:00:00
 d3,new,2026-01-05 10:00:00
 d3,proposal,2026-01-06 10:00:00
 """
-    ds = load(client({"deals.csv": deals, "stage_history.csv": history}))  # the demo funnel: one won, one lost terminal
+    ds = load(client({"deals.csv": deals, "stage_history.csv": history}, funnel=ONE_LOST))  # one won, one lost terminal
     f = ds.funnel
     assert (f.won, f.lost, f.won_stages, f.lost_stages, f.terminals) == ("won", "lost", ["won"], ["lost"], ["won", "lost"])
     d = ds.tables["deals"].set_index("deal_id")
@@ -266,7 +272,7 @@ def test_blocks_say_what_the_export_cannot_tell(client):
 
     deals = "deal_id,created_at,manager,amount,stage,closed_at\n" + "".join(
         f"d{j},2026-01-05 10:00:00,m1,0,{'lost' if j % 2 else 'won'},2026-02-01 10:00:00\n" for j in range(40))
-    r = losses.analyse(load(client({"deals.csv": deals})))  # one lost terminal, no history, no reasons, no amounts
+    r = losses.analyse(load(client({"deals.csv": deals}, funnel=ONE_LOST)))  # one lost terminal, no history, no reasons, no amounts
     blocks = report.blocks(r, "en")
     texts = _texts(blocks)
     for key in ("losses.one_terminal", "losses.no_reasons", "losses.nothing_to_compare"):

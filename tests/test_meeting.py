@@ -102,12 +102,20 @@ def test_meeting_page_in_both_languages(demo):
                           "What to repeat and what not to repeat", "Plan for 2026-10"]
     assert ru.texts()[0] == "Ежемесячное собрание 2026-10: ООО «Демо» (synthetic demo)"
     back_en, back_ru = report.back_table(r, "en"), report.back_table(r, "ru")
-    assert back_en.iloc[0, :2].tolist() == ["Whole team", "13,142,510 / 8,530,000 (154%)"]
+    # September: the revenue received by hand from the payments, the team's plan from the plans table
+    p, plans = demo.tables["payments"], demo.tables["plans"]
+    sep = p.loc[(p["paid_at"] >= "2026-09-01") & (p["paid_at"] < "2026-10-01"), "amount"].sum()
+    team_plan = lambda month: plans.loc[(plans["period"] == month) & plans["manager"].isna() & (plans["metric"] == "revenue"), "target"].item()  # noqa: E731
+    assert (sep, team_plan("2026-09"), round(100 * sep / team_plan("2026-09"))) == (14_988_764, 18_220_000, 82)
+    assert back_en.iloc[0, :2].tolist() == ["Whole team", "14,988,764 / 18,220,000 (82%)"]
     nb = "\u00a0"
-    assert back_ru.iloc[0, :2].tolist() == ["Весь отдел", f"13{nb}142{nb}510 / 8{nb}530{nb}000 (154{nb}%)"]
+    assert back_ru.iloc[0, :2].tolist() == ["Весь отдел", f"14{nb}988{nb}764 / 18{nb}220{nb}000 (82{nb}%)"]
     ra = report.repeat_avoid_table(r, "en")
-    assert ra.iloc[0].tolist() == ["repeat", "Revenue received", "Орлов Иван Николаевич", "1,728,918 / 530,000", "326%"]
+    m06 = p.merge(demo.tables["deals"][["deal_id", "manager"]], on="deal_id")
+    m06 = m06.loc[(m06["manager"] == "m06") & (m06["paid_at"] >= "2026-09-01") & (m06["paid_at"] < "2026-10-01"), "amount"].sum()
+    assert round(m06) == 1_050_478  # the best attainment of September: m06's 1 050 478 against a plan of 310 000
+    assert ra.iloc[0].tolist() == ["repeat", "Revenue received", "Беляева Марина Александровна", "1,050,478 / 310,000", "339%"]
     ahead = report.ahead_table(r, "en")
-    assert ahead.iloc[0]["Manager"] == "Whole team" and ahead.iloc[0]["Revenue received"] == 8530000
+    assert ahead.iloc[0]["Manager"] == "Whole team" and ahead.iloc[0]["Revenue received"] == team_plan("2026-10")
     # presentation never changes a number: the same result gives the same tables in both pages
     assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()]

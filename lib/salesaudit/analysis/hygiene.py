@@ -117,13 +117,16 @@ def no_next_task(ds) -> pd.DataFrame:
 
 def deal_load(ds) -> pd.DataFrame:
     """Open deals per manager (the managers table, the head included, and every deal owner) against
-    ``deal_load.limit_for(manager)``: ``open_deals``, ``limit``, ``over`` (open > limit), ``excess``."""
+    ``deal_load.limit_for(manager)``: ``open_deals``, ``limit``, ``over`` (open > limit), ``excess``.
+    A system owner (``system_owners``, :mod:`salesaudit.analysis.baseline`: a CRM robot) is no seller
+    and has no load limit: it is left out."""
     require_tables(ds, "deals", analysis="CRM hygiene")
     op = _open_deals(ds)
     counts = _mgr(op["manager"]).value_counts()
     mgrs = list(ds.tables["managers"]["manager"].astype(str)) if ds.has("managers") else []
     owners = sorted(set(_mgr(ds.tables["deals"]["manager"])) - {"—"})
     mgrs = list(dict.fromkeys(mgrs + owners + sorted(counts.index)))
+    mgrs = [m for m, g in zip(mgrs, owner_group(ds, mgrs)) if g != "system"]
     out = pd.DataFrame({"manager": mgrs})
     out["open_deals"] = out["manager"].map(counts).fillna(0).astype(int)
     out["limit"] = out["manager"].map(ds.config.deal_load.limit_for).astype(int)

@@ -28,6 +28,14 @@ first response is fast, and disqualification is controlled. This module measures
   managers of a check, and :func:`salesaudit.stats.effect.judge` flags a manager only when the
   difference is significant *and* at least the ``analysis.leads`` thresholds (``min_effect``;
   ``min_ratio`` and ``min_difference_minutes``); fewer than ``min_n`` decided leads: not judged.
+* **A robust baseline.** The rest of the team leaves out the managers judged ``worse`` in the same
+  check (the comparison is repeated until that set is stable). One slow responder sits in every
+  other seller's "rest of the team": on the demo his 0.4 % within the SLA pulled the rest's share
+  from 89 % to 80 %, and nine ordinary sellers at 89–90 % were flagged "better" by 8–11 p.p.
+  Against the robust rest (89 %) they differ by 0–2 p.p. The median of the managers' rates was
+  the other candidate; it gives every seller one vote whatever his volume, has no interval of its
+  own for Newcombe's difference and Fisher's test, and a department of two or three sellers has no
+  meaningful median, so the pooled rest without the worse managers was chosen.
 * **Suspicious disqualifications** (:func:`suspicious_disqualifications`). The canonical model
   has no moment of disqualification, so "disqualified faster than any real contact" is implemented
   as: a disqualified lead with no reason, or with no first response, or (when the activities carry
@@ -237,6 +245,38 @@ def _sort_verdicts(df: pd.DataFrame, size: str) -> pd.DataFrame:
 
 def compare_shares(manager, groups, value, *, check: str, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect,
                    higher_is_worse: bool = False) -> pd.DataFrame:
+    """Each team manager's share against the robust rest of the team (see :func:`_robust`): :func:`_compare_shares`."""
+    return _robust(lambda out: _compare_shares(manager, groups, value, check=check, min_n=min_n, alpha=alpha, min_effect=min_effect,
+                                               higher_is_worse=higher_is_worse, baseline_out=out))
+
+
+def _robust(compare) -> pd.DataFrame:
+    """A comparison whose baseline leaves out the managers it judges ``worse`` (the robust rest of the team).
+
+    One planted or real outlier sits in every other manager's "rest of the team": a seller who
+    answers one lead in two hundred within the SLA pulls the rest's share down by several points, and
+    every ordinary seller then looks "better". So the comparison runs again with the managers judged
+    ``worse`` left out of everybody else's baseline (each of them is still compared with the rest
+    of the team without himself and the other worse ones), until the set of worse managers stops
+    changing (at most five passes), provided they are fewer than half of the judged managers (with
+    half the team "worse" there is no outlier to leave out). ``better`` managers stay in the baseline: leaving them out
+    would make a department with one good seller look worse. The managers left out are listed in
+    ``attrs["baseline_excluded"]``.
+    """
+    out: frozenset = frozenset()
+    for _ in range(5):
+        df = compare(out)
+        worse = frozenset(df.loc[df["verdict"] == "worse", "manager"].dropna())
+        judged = int(df["verdict"].isin(["worse", "better", "small", "same"]).sum())
+        if worse == out or 2 * len(worse) >= judged:  # an outlier is a minority: with half the team worse, the team is the baseline
+            break
+        out = worse
+    df.attrs["baseline_excluded"] = sorted(out, key=str)
+    return df
+
+
+def _compare_shares(manager, groups, value, *, check: str, min_n: int, alpha: float, min_effect: float,
+                    higher_is_worse: bool, baseline_out: frozenset = frozenset()) -> pd.DataFrame:
     """Each team manager's share against the rest of the team's, with its size, interval and verdict.
 
     ``manager``: each lead's manager code; ``groups``: its owner group (:mod:`salesaudit.analysis.baseline`);
@@ -267,10 +307,15 @@ def compare_shares(manager, groups, value, *, check: str, min_n: int = 20, alpha
     n_team, k_team = int((decided & team).sum()), int((hit & team).sum())
     rows = []
     tm = m[team]
+    out = team & m.isin(list(baseline_out)).to_numpy()
+    n_out, k_out = int((decided & out).sum()), int((hit & out).sum())
     for who in sorted(tm.dropna().unique(), key=str):
         sel = team & (m == who).to_numpy()
         n1, k1 = int((decided & sel).sum()), int((hit & sel).sum())
-        rows.append({"manager": who, "owner_group": TEAM, "finished": n1, "advanced": k1, "rest_finished": n_team - n1, "rest_advanced": k_team - k1})
+        # the rest of the team without him and without the managers left out of the baseline
+        n_own_out, k_own_out = (n1, k1) if who in baseline_out else (0, 0)
+        rows.append({"manager": who, "owner_group": TEAM, "finished": n1, "advanced": k1,
+                     "rest_finished": n_team - n1 - (n_out - n_own_out), "rest_advanced": k_team - k1 - (k_out - k_own_out)})
     for group in ("no_manager", "system", "head_of_sales"):
         sel = (g == group).to_numpy()
         if not sel.any():
@@ -335,6 +380,13 @@ def compare_response_times(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 
     Leads of the other owner groups get one row per group (``verdict`` :data:`EXCLUDED`), with the
     whole team as the comparison, not tested. Sorted flagged first.
     """
+    return _robust(lambda out: _compare_response_times(rt, min_n=min_n, alpha=alpha, min_ratio=min_ratio,
+                                                       min_difference_minutes=min_difference_minutes, baseline_out=out))
+
+
+def _compare_response_times(rt: pd.DataFrame, *, min_n: int, alpha: float, min_ratio: float, min_difference_minutes: float,
+                            baseline_out: frozenset = frozenset()) -> pd.DataFrame:
+    """:func:`compare_response_times` against the rest of the team without the managers in ``baseline_out``."""
     m = rt["manager"].astype(object).reset_index(drop=True)
     g = pd.Series(_groups(rt))
     t = rt["working_minutes"].to_numpy(float)
@@ -352,8 +404,9 @@ def compare_response_times(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 
         return pd.DataFrame(columns=cols)
     rows, effect = [], []
     team_ci = km_median_ci(t[team], o[team]) if team.any() else (np.nan,) * 3
+    out = team & m.isin(list(baseline_out)).to_numpy()
     for who, group, sel in units:
-        rest = team & ~sel
+        rest = team & ~sel & ~out
         m1 = km_median_ci(t[sel], o[sel])
         m0 = km_median_ci(t[rest], o[rest]) if group == TEAM and rest.any() else (team_ci if group != TEAM else (np.nan,) * 3)
         r = median_ratio(*m1, *m0)

@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 from scipy import optimize, stats
 
+from ..analysis.baseline import TEAM, deal_groups, owner_group
 from ..data.snapshot import snapshot
 from ..errors import ParameterError, closest, display_path
 from ..stats import kaplan_meier, km_quantile
@@ -236,6 +237,7 @@ def _active_people(ds, T) -> pd.DataFrame:
         return pd.DataFrame({"manager": keys, "name": keys, "role": "manager", "hired_at": pd.NaT, "left_at": pd.NaT})
     m = ds.tables["managers"]
     act = (m["hired_at"].isna() | (m["hired_at"] <= T)) & (m["left_at"].isna() | (m["left_at"] > T))
+    act &= owner_group(ds, m["manager"]) != "system"  # a CRM robot is no seller
     return m[act].reset_index(drop=True)
 
 
@@ -509,6 +511,14 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # ---- stages
     all_stays = stalls.stage_stays(snap, owner="deal_owner")  # a seller's pace is the deals they own, whoever moved them
+    # the department the simulation models: the team and the head of sales (analysis.baseline); the
+    # deals nobody owns and those of a system owner (a CRM robot declining web-form duplicates in
+    # minutes) are not a seller's work and would bend the stage times and forward shares
+    # (by the deal's owner group: a stay of a deal without a manager carries a placeholder, not an empty owner)
+    dg = deal_groups(snap)
+    dg.index = snap.tables["deals"]["deal_id"].to_numpy()
+    modelled = all_stays["deal_id"].map(dg).isin([TEAM, "head_of_sales"]).to_numpy(bool)
+    all_stays = all_stays[modelled]
     stays = all_stays[all_stays["entered_at"] >= deal_lo]
     funnel = ds.funnel
     lost_keys = list(getattr(funnel, "lost_stages", [funnel.lost]))  # every lost terminal: a stay that ends in any of them did not move forward
@@ -569,6 +579,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # ---- touch work and open load per seller in the window
     deals = snap.tables["deals"]
+    deals = deals[np.isin(owner_group(snap, deals["manager"]), [TEAM, "head_of_sales"])]
     d_open = deals["created_at"].clip(lower=win_lo)
     d_close = deals["closed_at"].fillna(T).clip(upper=T)
     deal_days = ((d_close - d_open).dt.total_seconds().clip(lower=0) / 86400.0)

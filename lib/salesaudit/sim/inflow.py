@@ -900,7 +900,8 @@ class LeadInflow:
         y_w = np.bincount(wcode[idx], minlength=nw).astype(float)
         e_w = np.bincount(wcode, weights=lam, minlength=nw)
         trend = _poisson_trend(y_w, e_w, np.arange(nw))
-        if trend is not None and trend["per_week"] != 0:
+        # (a slope of next to nothing puts the crossing centuries away, beyond any timestamp: no origin then)
+        if trend is not None and trend["per_week"] != 0 and abs(trend["level"] / trend["per_week"]) < 5000:
             # the moment the trend line crosses the flat model (multiplier 1): the trend's origin
             t_one = trend["t_mean"] - trend["level"] / trend["per_week"]
             day = 7.0 * (w0 + t_one) - 3.0 + 3.5  # a week index counts from its Monday; its value is its middle

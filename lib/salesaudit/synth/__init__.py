@@ -1,15 +1,18 @@
 """A deterministic synthetic sales department, and writers for two CRM export formats.
 
 :func:`generate` builds a realistic Russian B2B sales department (equipment and
-services, amounts in RUB) over a period: managers and their head of sales,
-inbound leads, deals moving through the demo funnel (``params/funnels/demo_b2b.yaml``:
-new → qualified → needs → proposal → invoice → won / lost), the stage history,
-calls, tasks, meetings and e-mails, payments and monthly plans. The tables are
-canonical (:mod:`salesaudit.data.model`) and clean.
+services, amounts in RUB) over a period: managers and their head of sales, an
+inbound desk, a CRM robot, inbound leads, deals moving through the demo funnel
+(new → qualified → needs → proposal → invoice → won, or one of two lost terminals:
+``lost``, declined by us as not a fit, and ``cancelled``, the client withdrew),
+the stage history with who moved each deal, calls, tasks, meetings and e-mails,
+payments and monthly plans. The tables are canonical (:mod:`salesaudit.data.model`)
+and clean.
 
-Six problems are planted on purpose, each with a known effect size, so that the
-audit has something true to find (the manifest :attr:`Department.anomalies`
-records the truth as measured on the generated tables):
+Problems are planted on purpose, each with a known effect size, so that the
+audit has something true to find, and look-alikes are planted that it must *not*
+flag (the manifest :attr:`Department.anomalies` records the truth as measured on
+the generated tables, with the expectation ``flag`` / ``do_not_flag`` of each effect):
 
 ``slow_responder``
     one manager answers new leads after hours instead of minutes; their leads
@@ -21,22 +24,53 @@ records the truth as measured on the generated tables):
     every deal sits about 2.5× longer than usual at ``proposal`` (team-wide).
 ``overloaded_manager``
     one manager receives many more leads in the last months and closes slower:
-    40+ open deals at the audit moment while everybody else has at most 24.
+    40+ open deals at the audit moment while every other seller has at most 24.
 ``discount_violator``
     one manager grants discounts above the 10% policy and instalments on deals
     below 300 000 RUB.
 ``weak_closer``
     one manager converts proposal → invoice at about half the team's rate.
+``inbound_desk`` (must not be flagged)
+    ``m_desk`` takes ten times a seller's leads (and deals), answers them about 12%
+    slower than the rest of the team (a minute and a half: significant on that volume,
+    far below a practical threshold of ×1.25 and 15 minutes) and converts leads to
+    deals 2.5 percentage points below the rest (under a 5-point threshold). Its
+    personal deal-load limit (60) is in the demo config.
+``owner_groups``
+    about 5% of the deals have no manager and about 5% belong to the CRM robot
+    (``robot``, «Робот CRM», a system owner): created by a web form without a lead
+    and declined by the robot within minutes at ``new`` («Не целевой», «Дубль»).
+    They are their own rows, outside the team baseline.
+``minutes_stage``
+    ``qualified`` is a phone call: it lasts minutes (working minutes, median ≈ 10)
+    for everybody, so time there is compared in minutes; no manager is flagged at
+    it (the overloaded manager is slower there by minutes only).
+``moved_by``
+    the head of sales moves the deal into ``invoice`` for about 60% of the deals
+    (the invoice is approved by the head), and now and then makes other moves; the
+    robot moves the unassigned deals it declines.
+``lost_terminals``
+    a lost deal ends in ``lost`` or ``cancelled`` with a share that depends on the
+    stage it was lost at (early: mostly declined by us; late: mostly cancelled by
+    the client), with a loss reason from a short list per terminal (a few empty).
 
 A newcomer (hired about five months before the end, ramping up) and a leaver
 (left about six months before the end, open deals reassigned) make the roster
-realistic. Only ``numpy.random.default_rng(seed)`` is used: the same seed gives
-identical tables and byte-identical files.
+realistic; the sellers differ mildly in skill (±3% on the forward moves: at most
+2-3 points at a step). Only ``numpy.random.default_rng`` seeded from ``seed`` is
+used, and the same seed gives identical tables and byte-identical files. Each
+seller's forward-or-lost decisions and lead conversions are drawn from
+equidistributed sequences of his own (:class:`_Even`), so that the rates sit at
+their design values and no seller stands out by the luck of the draw; the desk's
+response times are the rest of the team's quantiles, stretched.
 
 :func:`write_generic` and :func:`write_bitrix24` write the department in two
 export formats and both plant the same extra *dirty* rows (added rows, never
 corruptions of real ones) that a loader must quarantine; ``MANIFEST.json`` in
 the output folder lists the expected quarantine counts and the rows per file.
+The generic export carries every canonical column (``moved_by`` included); the
+Bitrix24 one is what Bitrix24 gives: its ``crm.stagehistory.list`` dump has no
+user, so it carries no ``moved_by`` (stays are then charged to the deal's owner).
 
 Command line::
 
@@ -67,7 +101,16 @@ __all__ = [
     "write_bitrix24",
     "main",
     "FUNNEL_STAGES",
+    "LOST_STAGES",
+    "TERMINAL_STAGES",
     "NORM_DAYS",
+    "MINUTES_STAGE",
+    "INVOICE_BY_HEAD_P",
+    "CANCEL_SHARE",
+    "LOST_REASONS",
+    "DESK",
+    "ROBOT",
+    "ROBOT_NAME",
     "MAX_DISCOUNT_PCT",
     "INSTALMENT_MIN_AMOUNT",
     "DEAL_LOAD_LIMIT",
@@ -97,17 +140,24 @@ __all__ = [
 
 #: Open stages of the demo funnel in order, then the terminals.
 FUNNEL_STAGES = ("new", "qualified", "needs", "proposal", "invoice")
-TERMINAL_STAGES = ("won", "lost")
+#: The lost terminals: declined by us (not a fit), cancelled by the client.
+LOST_STAGES = ("lost", "cancelled")
+TERMINAL_STAGES = ("won",) + LOST_STAGES
 _FORWARD = {"new": "qualified", "qualified": "needs", "needs": "proposal", "proposal": "invoice", "invoice": "won"}
 _STAGE_INDEX = {s: i for i, s in enumerate(FUNNEL_STAGES + ("won",))}
 
-#: Time norm per stage, calendar days (as in ``params/funnels/demo_b2b.yaml``).
-NORM_DAYS = {"new": 1, "qualified": 3, "needs": 5, "proposal": 7, "invoice": 5}
+#: Time norm per stage, calendar days (as in ``params/funnels/demo_b2b.yaml``): qualification
+#: is a phone call, its norm is one hour.
+NORM_DAYS = {"new": 1, "qualified": 1 / 24, "needs": 5, "proposal": 7, "invoice": 5}
 #: Stage durations are lognormal in *working minutes* (moves happen in working
 #: time). The medians are calibrated so that the team's 80th percentile of the
-#: duration in calendar days sits at the norm (weekends and holidays included).
+#: duration in calendar days sits at the norm (weekends and holidays included),
+#: except ``qualified``, which takes minutes (median 10 working minutes).
 _DURATION_SIGMA = 0.55
-_MEDIAN_WORK_MIN = {"new": 275.0, "qualified": 570.0, "needs": 1065.0, "proposal": 1625.0, "invoice": 1065.0}
+_MEDIAN_WORK_MIN = {"new": 275.0, "qualified": 10.0, "needs": 1065.0, "proposal": 1625.0, "invoice": 1065.0}
+#: The stage that takes minutes.
+MINUTES_STAGE = "qualified"
+_MIN_STAY_WORK_MIN = 1.0
 #: The planted team-wide stall.
 STALL_STAGE = "proposal"
 STALL_FACTOR = 2.5
@@ -118,6 +168,8 @@ _SKIP_QUALIFIED_P = 0.06  # new → needs directly: allowed by the funnel
 _SKIP_NEEDS_P = 0.36  # the stage skipper, on a forward move out of qualified
 _BACKWARD_DEAL_P = 0.012  # share of deals that go back one stage once
 _HEAD_MOVES_P = 0.03  # stage moves made by the head of sales on a manager's deal
+#: share of the deals whose move into ``invoice`` the head of sales makes (he approves the invoice)
+INVOICE_BY_HEAD_P = 0.60
 #: The overloaded manager: lead routing weight in the last ``_OVERLOAD_LEAD_DAYS``
 #: days and stage-duration multiplier for deals created in the last
 #: ``_OVERLOAD_SLOW_DAYS`` days (the forward/lose probabilities are unchanged).
@@ -156,15 +208,51 @@ DISQUALIFY_REASONS = {
     "Спам": 0.05,
     "Неактуально": 0.07,
 }
+#: Share of the deals lost at a stage that the client cancelled (the rest we declined as not a fit).
+CANCEL_SHARE = {"new": 0.10, "qualified": 0.20, "needs": 0.45, "proposal": 0.75, "invoice": 0.65}
+#: Loss reasons per lost terminal (the CRM's «Причина отказа»).
 LOST_REASONS = {
-    "Дорого": 0.26,
-    "Выбрали конкурента": 0.22,
-    "Нет бюджета": 0.14,
-    "Отложили покупку": 0.16,
-    "Пропал контакт": 0.12,
-    "Не подошли условия оплаты": 0.06,
-    "Не устроили сроки поставки": 0.04,
+    "lost": {
+        "Не целевой": 0.30,
+        "Нет бюджета": 0.25,
+        "Не дозвонились": 0.20,
+        "Не подошли условия оплаты": 0.12,
+        "Дубль": 0.08,
+        "Не устроили сроки поставки": 0.05,
+    },
+    "cancelled": {
+        "Выбрали конкурента": 0.32,
+        "Дорого": 0.28,
+        "Отложили покупку": 0.22,
+        "Пропал контакт": 0.10,
+        "Неактуально": 0.08,
+    },
 }
+#: share of the lost deals whose manager left the reason empty
+_EMPTY_REASON_P = 0.04
+
+#: The inbound desk: a routing weight of ten sellers; its first responses follow the rest of the
+#: team's (their quantiles: mostly minutes and, at peaks, a queue that waits hours as the slow
+#: responder's leads do) stretched by ``_DESK_SLOWER``, so that its whole response curve lies a
+#: little to the right of the rest's; and its decided leads convert to deals ``_DESK_CONVERSION_GAP``
+#: below the rest's rate.
+DESK = "m_desk"
+_DESK_WEIGHT = 10.0
+_DESK_SLOWER = 1.12
+_DESK_CONVERSION_GAP = 0.025
+#: spread (log scale) of a seller's first-response time around his median (12 working minutes;
+#: the newcomer's and the head's 14, the slow responder's 240): 10% of the answers within 5
+#: minutes, 10% after 31
+_RESPONSE_SIGMA = 0.75
+#: The CRM robot: a system owner in the managers table (role manager).
+ROBOT = "robot"
+ROBOT_NAME = "Робот CRM"
+#: Deals a web form creates without a lead, as a share of the lead inflow; half of them the
+#: robot owns, the others nobody; the robot declines all of them within minutes (calendar time).
+_FORM_DEALS_SCALE = 0.058
+_FORM_ROBOT_SHARE = 0.5
+_FORM_REASONS = {ROBOT: {"Не целевой": 0.6, "Дубль": 0.4}, None: {"Дубль": 0.6, "Не целевой": 0.4}}
+_DECLINE_MEDIAN_MIN = 3.0
 PAYMENT_TERMS = ("prepaid", "postpaid", "instalment_3m", "instalment_6m")
 
 # --------------------------------------------------------------------------- Bitrix24 labels
@@ -177,6 +265,7 @@ BITRIX_STAGE_LABELS = {
     "invoice": "Счёт выставлен",
     "won": "Сделка успешна",
     "lost": "Сделка провалена",
+    "cancelled": "Клиент отказался",
 }
 BITRIX_STAGE_IDS = {
     "new": "NEW",
@@ -186,9 +275,10 @@ BITRIX_STAGE_IDS = {
     "invoice": "PREPAYMENT_INVOICE",
     "won": "WON",
     "lost": "LOSE",
+    "cancelled": "UC_CANCEL",  # a second failure stage of the portal
 }
-BITRIX_STAGE_SEMANTICS = {s: "P" for s in FUNNEL_STAGES} | {"won": "S", "lost": "F"}
-BITRIX_STAGE_PROBABILITY = {"new": 10, "qualified": 20, "needs": 40, "proposal": 60, "invoice": 80, "won": 100, "lost": 0}
+BITRIX_STAGE_SEMANTICS = {s: "P" for s in FUNNEL_STAGES} | {"won": "S", "lost": "F", "cancelled": "F"}
+BITRIX_STAGE_PROBABILITY = {"new": 10, "qualified": 20, "needs": 40, "proposal": 60, "invoice": 80, "won": 100, "lost": 0, "cancelled": 0}
 BITRIX_LEAD_STATUS = {
     "new": "Не обработан",
     "in_work": "В работе",
@@ -423,11 +513,27 @@ def _make_roster(rng, cal: WorkCalendar, n_managers: int, start: pd.Timestamp, e
                 hired_at=hired,
                 left_at=left,
                 kind=kind,
-                # mild differences in skill: ±7% on the forward-move probabilities
-                skill=float(np.round(rng.uniform(0.93, 1.07), 3)),
+                # mild differences in skill: ±3% on the forward-move probabilities, at most 2-3
+                # percentage points at a step: below the practical threshold of 5 points
+                skill=float(np.round(rng.uniform(0.97, 1.03), 3)),
             )
         )
     return roster
+
+
+def _add_desk_and_robot(rng, cal: WorkCalendar, roster: list[dict], start: pd.Timestamp) -> list[dict]:
+    """The inbound desk (a seller with ten sellers' leads) and the CRM robot (a system owner)."""
+    taken = {p["name"].split()[0].rstrip("а") for p in roster}
+    while True:
+        name = _full_names(rng, 1)[0]
+        if name.split()[0].rstrip("а") not in taken:
+            break
+    hired = cal.next_open(start - pd.Timedelta(days=int(rng.integers(300, 900)))).normalize()
+    robot_since = cal.next_open(start - pd.Timedelta(days=540)).normalize()
+    return roster + [
+        dict(manager=DESK, name=name, role="manager", team="Москва", hired_at=hired, left_at=pd.NaT, kind="desk", skill=1.0),
+        dict(manager=ROBOT, name=ROBOT_NAME, role="manager", team=None, hired_at=robot_since, left_at=pd.NaT, kind="robot", skill=1.0),
+    ]
 
 
 # --------------------------------------------------------------------------- leads
@@ -438,20 +544,26 @@ _HOURS_OUT_WORKDAY = {0: 0.1, 1: 0.05, 2: 0.03, 3: 0.02, 4: 0.02, 5: 0.05, 6: 0.
 _HOURS_OFF_DAY = {h: (0.2 if h < 8 else 1.0 if h < 22 else 0.5) for h in range(24)}
 _WEEKDAY_FACTOR = {0: 1.12, 1: 1.05, 2: 1.0, 3: 0.98, 4: 0.85}
 _MONTH_FACTOR = {1: 0.8, 2: 1.0, 3: 1.05, 4: 1.05, 5: 0.9, 6: 0.95, 7: 0.85, 8: 0.88, 9: 1.05, 10: 1.1, 11: 1.1, 12: 1.05}
-_LEADS_IN_HOURS = 8.6  # per working day, before factors
-_LEADS_OUT_WORKDAY = 0.9
-_LEADS_OFF_DAY = 1.3
+#: leads per working day in working hours, out of hours, and per day off, before the factors: the
+#: department's inflow of 8.6 / 0.9 / 1.3 and the inbound desk's line, 0.8 times as much (so that,
+#: routed with ten sellers' weight, the desk takes ten sellers' leads and a seller keeps his own)
+_SELLER_LEADS = (8.6, 0.9, 1.3)
+_LEADS_SCALE = 1.8
+_LEADS_IN_HOURS, _LEADS_OUT_WORKDAY, _LEADS_OFF_DAY = (x * _LEADS_SCALE for x in _SELLER_LEADS)
 
 
-def _lead_times(rng, cal: WorkCalendar, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+def _lead_times(rng, cal: WorkCalendar, start: pd.Timestamp, end: pd.Timestamp, scale: float = 1.0, rates=None) -> np.ndarray:
+    """Arrival moments of inbound requests: ``scale`` × ``rates`` (in hours, out of hours, day off;
+    default: the whole inflow, ``_LEADS_IN_HOURS``, ``_LEADS_OUT_WORKDAY``, ``_LEADS_OFF_DAY``) × the factors."""
+    in_hours, out_workday, off_day = rates or (_LEADS_IN_HOURS, _LEADS_OUT_WORKDAY, _LEADS_OFF_DAY)
     days = pd.date_range(start, end, freq="D")
     working = np.asarray(cal.is_working_day(days))
     wd = days.day_of_week.to_numpy()
     month = days.month.to_numpy()
-    mf = np.array([_MONTH_FACTOR[m] for m in month])
+    mf = np.array([_MONTH_FACTOR[m] for m in month]) * scale
     wf = np.array([_WEEKDAY_FACTOR.get(d, 0.0) for d in wd])
-    n_in = np.where(working, rng.poisson(_LEADS_IN_HOURS * wf * mf), 0)
-    n_out = rng.poisson(np.where(working, _LEADS_OUT_WORKDAY, _LEADS_OFF_DAY) * mf)
+    n_in = np.where(working, rng.poisson(in_hours * wf * mf), 0)
+    n_out = rng.poisson(np.where(working, out_workday, off_day) * mf)
 
     def hours(table, size):
         h = np.array(list(table))
@@ -479,7 +591,11 @@ def _lead_weights(roster, t: np.ndarray, overload_start: int) -> np.ndarray:
         active = t >= hired
         if pd.notna(p["left_at"]):
             active &= t < _ns(p["left_at"]) + _NS_DAY
-        if p["kind"] == "head":
+        if p["kind"] == "robot":
+            base = np.zeros(len(t))  # the robot gets no leads
+        elif p["kind"] == "desk":
+            base = np.full(len(t), _DESK_WEIGHT)
+        elif p["kind"] == "head":
             base = np.full(len(t), 0.9)
         elif p["kind"] == "newcomer":
             tenure = (t - hired) / _NS_DAY
@@ -520,8 +636,14 @@ def _make_companies(rng, n: int) -> list[str]:
     return seen
 
 
-def _make_leads(rng, cal: WorkCalendar, roster, start, end, as_of_ns: int, overload_start: int):
-    t = _lead_times(rng, cal, start, end)
+def _make_leads(rng, cal: WorkCalendar, roster, start, end, as_of_ns: int, overload_start: int, seed: int):
+    # two independent Poisson streams of one shape are one Poisson stream: the department's inflow
+    # (drawn as before the desk existed) and the desk's line (a stream of its own)
+    desk_line = tuple(x * (_LEADS_SCALE - 1) for x in _SELLER_LEADS)
+    t = np.sort(np.concatenate([
+        _lead_times(rng, cal, start, end, rates=_SELLER_LEADS),
+        _lead_times(np.random.default_rng([seed, 31]), cal, start, end, rates=desk_line),
+    ]))
     n = len(t)
     who = _route(_lead_weights(roster, t, overload_start))
     kinds = np.array([p["kind"] for p in roster], dtype=object)[who]
@@ -529,13 +651,20 @@ def _make_leads(rng, cal: WorkCalendar, roster, start, end, as_of_ns: int, overl
     channel = _pick(rng, CHANNELS, n)
 
     # first response, in working minutes
-    median = np.select(
-        [kinds == "slow_responder", kinds == "newcomer", kinds == "head"], [240.0, 16.0, 16.0], 14.0
-    )
-    sigma = np.where(kinds == "slow_responder", 0.8, 1.0)
+    median = np.select([kinds == "slow_responder", kinds == "newcomer", kinds == "head"], [240.0, 14.0, 14.0], 12.0)
+    sigma = np.where(kinds == "slow_responder", 0.8, _RESPONSE_SIGMA)
     delay = np.clip(np.exp(rng.normal(np.log(median), sigma)), 1.0, 5 * 540.0)
+    # the desk: the rest of the team's responses (their quantiles, in a random order) stretched
+    desk = kinds == "desk"
+    rest = ~np.isin(kinds, ("desk", "head", "robot"))
+    if desk.any() and rest.any():
+        q = rng.permutation((np.arange(desk.sum()) + 0.5) / desk.sum())
+        delay[desk] = np.clip(_DESK_SLOWER * np.quantile(delay[rest], q), 1.0, 5 * 540.0)
     responded = cal.add_working_minutes(_to_dt(t), delay).view(np.int64)
     never = rng.random(n) < np.where(kinds == "slow_responder", 0.03, 0.01)
+    if desk.any() and rest.any():  # and leaves as many of them unanswered
+        never[desk] = False
+        never |= _exact_share(rng, desk, float(never[rest].mean()))
 
     # lead → deal: channel quality × a response-delay penalty × ramp-up × skill
     base = np.array([CHANNELS[c][1] for c in channel])
@@ -544,7 +673,8 @@ def _make_leads(rng, cal: WorkCalendar, roster, start, end, as_of_ns: int, overl
     ramp = np.where(kinds == "newcomer", 0.7 + 0.3 * np.clip((t - hired) / _NS_DAY / 56, 0, 1), 1.0)
     skill = np.array([p["skill"] for p in roster])[who]
     p_deal = np.clip(base * response_factor * ramp * (1 + (skill - 1) * 0.5), 0.02, 0.95)
-    converted = rng.random(n) < p_deal
+    rng.random(n)  # drawn, unused: conversions come from equidistributed sequences (below)
+    converted = _even_by_group(who) < p_deal  # each manager's own equidistributed sequence (see _Even)
     # most leads are decided within the hour; about a quarter need a few days of follow-up
     slow_decision = rng.random(n) < 0.25
     decision_delay = np.where(
@@ -556,6 +686,15 @@ def _make_leads(rng, cal: WorkCalendar, roster, start, end, as_of_ns: int, overl
     reason = _pick(rng, DISQUALIFY_REASONS, n)
 
     no_response = never | (responded > as_of_ns)
+    # the desk converts its decided leads exactly _DESK_CONVERSION_GAP below the rest's realised
+    # rate; which of them convert is drawn by their own chances (a quick answer still helps)
+    settled = ~no_response & (decided <= as_of_ns)
+    mine = np.flatnonzero(desk & settled)
+    if len(mine) and (rest & settled).any():
+        rate = converted[rest & settled].mean() - _DESK_CONVERSION_GAP
+        k = int(round(min(max(rate, 0.0), 1.0) * len(mine)))
+        converted[mine] = False
+        converted[rng.choice(mine, size=k, replace=False, p=p_deal[mine] / p_deal[mine].sum())] = True
     status = np.where(no_response, "new", np.where(decided > as_of_ns, "in_work", np.where(converted, "converted", "disqualified")))
     companies = _make_companies(rng, 900)
     company_idx = rng.integers(0, len(companies), n)
@@ -600,11 +739,56 @@ def _full_names_fast(rng, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- deals and their stages
 
 
+_GOLDEN = 0.6180339887498949
+
+
+class _Even:
+    """An equidistributed sequence in [0, 1) (the golden-ratio additive recurrence).
+
+    A share decided by it lands at its design value whatever the sample size (the discrepancy of
+    n draws is of the order of log(n) / n, not 1 / sqrt(n)). Each seller's forward-or-lost
+    decisions at each stage and his leads' conversions are drawn from sequences of their own, so
+    that every seller's rates sit at their design values and only the planted effects stand out:
+    a department of a dozen sellers drawn at random has a chance "significant" seller now and
+    then, which would make the planted truth depend on the luck of the draw.
+    """
+
+    def __init__(self, start: float = 0.5):
+        self.x = start % 1.0
+
+    def __call__(self) -> float:
+        self.x = (self.x + _GOLDEN) % 1.0
+        return self.x
+
+
+def _even_start(*keys) -> float:
+    """A start for the sequence of ``keys`` (a manager and a stage): spread, not random."""
+    return (sum((i + 1) * 0.7548776662466927 * (k + 1) for i, k in enumerate(keys))) % 1.0
+
+
+def _even_by_group(groups: np.ndarray) -> np.ndarray:
+    """Per position, the next value of its group's equidistributed sequence (groups: small ints, in order of the rows)."""
+    out = np.empty(len(groups))
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        out[idx] = (_even_start(int(g)) + _GOLDEN * np.arange(1, len(idx) + 1)) % 1.0
+    return out
+
+
 def _simulate_paths(rng, deals: pd.DataFrame, roster, overload_slow_from: int):
     """Stage entries of every deal, as working minutes after the deal's creation.
 
     Returns parallel arrays: deal row index, stage, working-minute offset.
     """
+    person = {p["manager"]: j for j, p in enumerate(roster)}
+    evens: dict[tuple, _Even] = {}
+
+    def even(key, what) -> float:  # what: a stage (forward or lost from it), or "skip" (the skipper's jump)
+        k = (person[key], _STAGE_INDEX.get(what, len(_STAGE_INDEX)))
+        if k not in evens:
+            evens[k] = _Even(_even_start(*k))
+        return evens[k]()
+
     by_key = {p["manager"]: p for p in roster}
     rows, stages, times = [], [], []
     median_wm = dict(_MEDIAN_WORK_MIN)
@@ -622,21 +806,22 @@ def _simulate_paths(rng, deals: pd.DataFrame, roster, overload_slow_from: int):
         cur, t = "new", 0.0
         forced = None
         while True:
-            dur = max(median_wm[cur] * speed * math.exp(rng.normal(0.0, _DURATION_SIGMA)), 10.0)
+            dur = max(median_wm[cur] * speed * math.exp(rng.normal(0.0, _DURATION_SIGMA)), _MIN_STAY_WORK_MIN)
             if forced is not None:
                 nxt, forced = forced, None
-                dur = max(dur * 0.5, 10.0)
+                dur = max(dur * 0.5, _MIN_STAY_WORK_MIN)
             else:
                 p_fwd = _FORWARD_P[cur] * mult
+                rng.random()  # drawn, unused: the decision comes from an equidistributed sequence (_Even)
                 if cur == "proposal" and kind == "weak_closer":
                     p_fwd *= 0.5
-                if rng.random() >= min(p_fwd, 0.97):
+                if even(key, cur) >= min(p_fwd, 0.97):
                     path.append(("lost", t + dur))
                     break
                 nxt = _FORWARD[cur]
                 if cur == "new" and rng.random() < _SKIP_QUALIFIED_P:
                     nxt = "needs"
-                if cur == "qualified" and kind == "stage_skipper" and rng.random() < _SKIP_NEEDS_P:
+                if cur == "qualified" and kind == "stage_skipper" and (rng.random(), even(key, "skip"))[1] < _SKIP_NEEDS_P:
                     nxt = "proposal" if rng.random() < 0.7 else "invoice"
                 if goes_back and _STAGE_INDEX[cur] >= 2 and len(path) >= 2 and nxt != "won":
                     goes_back = False
@@ -654,29 +839,89 @@ def _simulate_paths(rng, deals: pd.DataFrame, roster, overload_slow_from: int):
     return np.array(rows), np.array(stages, dtype=object), np.array(times, dtype=float)
 
 
-def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras: pd.DataFrame, as_of_ns: int, overload_slow_from: int):
+def _make_form_deals(rng, cal: WorkCalendar, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Deals a web form creates without a lead: the robot owns half of them, nobody the others.
+
+    The robot declines every one within minutes (calendar time: a robot does not keep office
+    hours), at the first stage, into ``lost`` with «Не целевой» or «Дубль».
+    """
+    t = _lead_times(rng, cal, start, end, scale=_FORM_DEALS_SCALE)
+    n = len(t)
+    robot = rng.random(n) < _FORM_ROBOT_SHARE
+    delay_sec = np.round(np.clip(_lognormal(rng, _DECLINE_MEDIAN_MIN, 0.7, n), 0.5, 30.0) * 60).astype(np.int64)
+    reason = np.where(robot, _pick(rng, _FORM_REASONS[ROBOT], n), _pick(rng, _FORM_REASONS[None], n))
+    channel = np.where(rng.random(n) < 0.7, "website", "ads_yandex")
+    return pd.DataFrame(
+        {
+            "_t0": t,
+            "manager": np.where(robot, ROBOT, None).astype(object),
+            "channel": channel.astype(object),
+            "lead_id": None,
+            "_form": True,
+            "_declined": t + delay_sec * 1_000_000_000,
+            "_form_reason": reason,
+            "_contact": _full_names_fast(rng, n),
+        }
+    )
+
+
+def _lost_terminals(rng, row: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """Each lost entry goes to ``lost`` or ``cancelled`` by the stage the deal was lost at (:data:`CANCEL_SHARE`)."""
+    stage = stage.copy()
+    at = np.flatnonzero(stage == "lost")
+    prev = stage[at - 1]  # a lost entry is never a deal's first: the previous row is the same deal's
+    assert (row[at - 1] == row[at]).all()
+    p = np.array([CANCEL_SHARE[s] for s in prev])
+    stage[at[rng.random(len(at)) < p]] = "cancelled"
+    return stage
+
+
+def _lost_reasons(rng, stage: np.ndarray) -> np.ndarray:
+    """A reason from the terminal's list, a few left empty."""
+    out = np.full(len(stage), None, dtype=object)
+    for terminal, table in LOST_REASONS.items():
+        out = np.where(stage == terminal, _pick(rng, table, len(stage)), out)
+    empty = rng.random(len(stage)) < _EMPTY_REASON_P
+    return np.where(empty, None, out)
+
+
+def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras: pd.DataFrame, as_of_ns: int, overload_slow_from: int,
+                start: pd.Timestamp, end: pd.Timestamp, seed: int):
     conv = leads["status"].to_numpy() == "converted"
     src = leads.loc[conv].reset_index(drop=True)
-    t0 = lead_extras.loc[conv, "_decided"].to_numpy()
-    order = np.argsort(t0, kind="stable")
-    src = src.iloc[order].reset_index(drop=True)
-    t0 = t0[order]
-    n = len(src)
-    deals = pd.DataFrame(
+    from_leads = pd.DataFrame(
         {
-            "deal_id": [str(50001 + i) for i in range(n)],
-            "_t0": t0,
+            "_t0": lead_extras.loc[conv, "_decided"].to_numpy(),
             "manager": src["manager"].to_numpy(dtype=object),
             "channel": src["channel"].to_numpy(dtype=object),
             "lead_id": src["lead_id"].to_numpy(dtype=object),
+            "_form": False,
         }
     )
-    row, stage, offset = _simulate_paths(rng, deals, roster, overload_slow_from)
+    forms = _make_form_deals(np.random.default_rng([seed, 41]), cal, start, end)
+    deals = pd.concat([from_leads, forms], ignore_index=True)
+    deals = deals.iloc[np.argsort(deals["_t0"].to_numpy(), kind="stable")].reset_index(drop=True)
+    n = len(deals)
+    deals.insert(0, "deal_id", [str(50001 + i) for i in range(n)])
+    t0 = deals["_t0"].to_numpy()
+    form = deals["_form"].to_numpy(dtype=bool)
 
-    # working-minute offsets → moments in working time (strictly increasing per deal)
+    # deals from leads move through the funnel in working time
+    sub = np.flatnonzero(~form)
+    r_sub, stage, offset = _simulate_paths(rng, deals.iloc[sub], roster, overload_slow_from)
+    row = sub[r_sub]
     first = np.r_[True, row[1:] != row[:-1]]
     moved = cal.add_working_minutes(_to_dt(t0[row]), offset).view(np.int64)
     entered = np.where(first, t0[row], moved)
+    stage = _lost_terminals(np.random.default_rng([seed, 43]), row, stage)
+    # form deals: created, declined by the robot minutes later
+    fi = np.flatnonzero(form)
+    row = np.r_[row, fi, fi]
+    stage = np.r_[stage, np.full(len(fi), "new", dtype=object), np.full(len(fi), "lost", dtype=object)]
+    entered = np.r_[entered, t0[fi], deals["_declined"].to_numpy()[fi].astype(np.int64)]
+    seq = np.r_[np.arange(len(r_sub)), np.full(len(fi), -2), np.full(len(fi), -1)]
+    order = np.lexsort((seq, row))
+    row, stage, entered = row[order], stage[order], entered[order]
     keep = entered <= as_of_ns
     row, stage, entered = row[keep], stage[keep], entered[keep]
 
@@ -685,8 +930,9 @@ def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras
     cur_stage = pd.Series(stage[last], index=row[last])
     cur_time = pd.Series(entered[last], index=row[last])
     deals["stage"] = cur_stage.reindex(range(n)).to_numpy()
-    terminal = np.isin(deals["stage"].to_numpy(dtype=object), TERMINAL_STAGES)
-    deals["outcome"] = np.where(terminal, deals["stage"], "open")
+    st = deals["stage"].to_numpy(dtype=object)
+    terminal = np.isin(st, TERMINAL_STAGES)
+    deals["outcome"] = np.where(np.isin(st, LOST_STAGES), "lost", np.where(terminal, st, "open"))
     deals["closed_at"] = _to_dt(np.where(terminal, cur_time.reindex(range(n)).to_numpy(), _NAT))
 
     # the leaver's unfinished deals go to the normal managers, round-robin
@@ -703,14 +949,19 @@ def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras
         deals.loc[idx, "manager"] = [normal[j % len(normal)] for j in range(len(idx))]
         deals.loc[idx, "_reassigned_at"] = np.maximum(cutoff, deals.loc[idx, "_t0"].to_numpy())
 
-    # who moved each entry: the responsible manager at that moment, sometimes the head
+    # who moved each entry: the responsible manager at that moment, sometimes the head; the head
+    # moves most deals into invoice (he approves the invoice); the robot declines the form deals
     d_orig = deals["_orig_manager"].to_numpy(dtype=object)[row]
     d_new = deals["manager"].to_numpy(dtype=object)[row]
     re_at = deals["_reassigned_at"].to_numpy(dtype=np.int64)[row]
     moved_by = np.where((re_at != _NAT) & (entered >= re_at), d_new, d_orig)
     first_kept = np.r_[True, row[1:] != row[:-1]]
     head = rng.random(len(row)) < _HEAD_MOVES_P
-    moved_by = np.where(head & ~first_kept, "h01", moved_by)
+    moved_by = np.where(head & ~first_kept & ~form[row], "h01", moved_by)
+    into_invoice = np.flatnonzero(stage == "invoice")  # (equidistributed: the share lands at the design value)
+    approves = _even_by_group(np.zeros(len(into_invoice), dtype=np.int64)) < INVOICE_BY_HEAD_P
+    moved_by[into_invoice[approves]] = "h01"
+    moved_by = np.where(form[row] & ~first_kept, ROBOT, moved_by)
     history = pd.DataFrame(
         {"deal_id": deals["deal_id"].to_numpy(dtype=object)[row], "stage": stage, "entered_at": _to_dt(entered), "moved_by": moved_by}
     )
@@ -720,7 +971,7 @@ def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras
     med = np.array([PRODUCTS[p][1] for p in product], dtype=float)
     list_price = np.maximum(np.round(med * np.exp(rng.normal(0, 0.5, n)) / 100) * 100, 5000)
     reached = pd.Series(np.isin(stage, ("proposal", "invoice", "won"))).groupby(row).any().reindex(range(n), fill_value=False).to_numpy()
-    kinds = np.array([by_key[k]["kind"] for k in deals["_orig_manager"]], dtype=object)
+    kinds = np.array([by_key[k]["kind"] if k in by_key else "form" for k in deals["_orig_manager"]], dtype=object)
     violator = kinds == "discount_violator"
     steps = np.array([0, 0, 0, 0, 0, 0, 1, 2, 2.5, 3, 4, 5, 5, 6, 7, 7.5, 8, 10], dtype=float)
     disc = steps[rng.integers(0, len(steps), n)]
@@ -738,14 +989,16 @@ def _make_deals(rng, cal: WorkCalendar, roster, leads: pd.DataFrame, lead_extras
     small_instalment = (~violator & (rng.random(n) < 0.004)) | _exact_share(rng, violator & reached & ~big, 0.25)
     terms_small = np.where(small_instalment, np.where(rng.random(n) < 0.7, "instalment_3m", "instalment_6m"), terms_small)
     terms = np.where(big, terms_big, terms_small)
-    deals["amount"] = np.where(reached, amount, list_price)
+    # a form deal is an empty card: no amount, no product
+    deals["amount"] = np.where(form, np.nan, np.where(reached, amount, list_price))
     deals["discount_pct"] = np.where(reached, disc, np.nan)
     deals["payment_terms"] = np.where(reached, terms, None)
-    deals["product"] = product
+    deals["product"] = np.where(form, None, product)
     deals["currency"] = "RUB"
-    deals["created_at"] = _to_dt(deals["_t0"].to_numpy())
+    deals["created_at"] = _to_dt(t0)
     lost = deals["outcome"].to_numpy() == "lost"
-    deals["lost_reason"] = np.where(lost, _pick(rng, LOST_REASONS, n), None)
+    reason = _lost_reasons(np.random.default_rng([seed, 53]), st)
+    deals["lost_reason"] = np.where(lost, np.where(form, deals["_form_reason"].to_numpy(dtype=object), reason), None)
     return deals, history
 
 
@@ -764,6 +1017,8 @@ def _stage_visits(deals: pd.DataFrame, history: pd.DataFrame, as_of_ns: int) -> 
 
 def _make_activities(rng, cal: WorkCalendar, leads, lead_extras, deals, history, as_of_ns: int) -> pd.DataFrame:
     parts = []
+    # the form deals the robot declines have no calls, tasks or meetings
+    history = history[history["deal_id"].isin(deals.loc[~deals["_form"].to_numpy(dtype=bool), "deal_id"])]
 
     def call_durations(size, missed_p=0.12):
         d = np.round(np.clip(_lognormal(rng, 230.0, 0.6, size), 25, 1800))
@@ -801,7 +1056,9 @@ def _make_activities(rng, cal: WorkCalendar, leads, lead_extras, deals, history,
     # 3. one task for most stage visits: due in 1–3 working days; mostly done on time
     has_task = rng.random(len(visits)) < np.where(visits["stage"].to_numpy() == "new", 0.45, 0.6)
     vidx = np.flatnonzero(has_task)
-    created = cal.add_working_minutes(_to_dt(visits["entry"].to_numpy()[vidx]), rng.uniform(2, 60, len(vidx))).view(np.int64)
+    # set 2-60 working minutes into the stay, and within it when the stay is shorter (qualification takes minutes)
+    after = np.minimum(rng.uniform(2, 60, len(vidx)), 0.8 * span[vidx])
+    created = cal.add_working_minutes(_to_dt(visits["entry"].to_numpy()[vidx]), after).view(np.int64)
     due = cal.add_working_minutes(_to_dt(created), rng.integers(1, 4, len(vidx)) * 540.0).view(np.int64)
     u = rng.random(len(vidx))
     work_to_due = np.asarray(cal.working_minutes_between(_to_dt(created), _to_dt(due)))
@@ -914,7 +1171,7 @@ def _round_up(x: float, step: float) -> float:
 def _make_plans(tables, roster, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     facts = _monthly_facts(tables)
     periods = [p.strftime("%Y-%m") for p in pd.period_range(start, end, freq="M")]
-    managers = [p for p in roster if p["role"] == "manager"]
+    managers = [p for p in roster if p["role"] == "manager" and p["kind"] != "robot"]
 
     def months_active(p) -> list[str]:
         first = max(pd.Timestamp(p["hired_at"]).strftime("%Y-%m"), periods[0])
@@ -975,20 +1232,53 @@ def _skipped_needs(history: pd.DataFrame) -> pd.Series:
     return pd.Series([d not in had_needs for d in reached], index=reached, dtype=bool)
 
 
+def _significant(x: float, digits: int) -> float:
+    """``x`` rounded to ``digits`` significant digits (a p-value kept readable in the JSON)."""
+    return float(x) if not x or not math.isfinite(x) else round(float(x), digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def _thresholds() -> dict:
+    """The practical thresholds of the `analysis:` section's defaults (the demo config's): what
+    the manifest's expectations are stated against."""
+    from ..data.params import FunnelSettings, LeadsSettings, StallsSettings
+
+    f, le, st = FunnelSettings(), LeadsSettings(), StallsSettings()
+    return {
+        "funnel_min_effect": f.min_effect,
+        "leads_min_effect": le.min_effect,
+        "leads_min_ratio": le.min_ratio,
+        "leads_min_difference_minutes": le.min_difference_minutes,
+        "stalls_min_ratio": st.min_ratio,
+        "stalls_min_difference_hours": st.min_difference_hours,
+    }
+
+
 def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dict) -> dict:
-    """The planted truth, measured on the generated tables."""
+    """The planted truth, measured on the generated tables.
+
+    The *team* is the sellers (role manager, the desk included): not the head of sales, not the
+    robot, not the deals without a manager. "The rest" of a manager is the team without him.
+    """
+    from ..stats import logrank
+
     leads, deals, hist, act = tables["leads"], tables["deals"], tables["stage_history"], tables["activities"]
     role = {p["kind"]: p["manager"] for p in roster}
-    keys = [p["manager"] for p in roster]
+    keys = [p["manager"] for p in roster if p["kind"] != "robot"]  # people
+    team = [p["manager"] for p in roster if p["role"] == "manager" and p["kind"] != "robot"]
+    desk = role["desk"]
 
     resp = cal.working_minutes_between(leads["created_at"], leads["first_response_at"])
     med_resp = resp.groupby(leads["manager"]).median().reindex(keys)
     decided = leads[leads["status"].isin(("converted", "disqualified"))]
-    conv = (decided["status"] == "converted").groupby(decided["manager"]).mean().reindex(keys)
+    converted = decided["status"] == "converted"
+    conv = converted.groupby(decided["manager"]).mean().reindex(keys)
     next_day = (leads["first_response_at"].dt.normalize() > leads["created_at"].dt.normalize()) & (resp > 0)
 
     def r(x, n=3):
         return None if _missing(x) else round(float(x), n)
+
+    def rest_of(who, frame, col="manager"):
+        return frame[col].isin(team) & (frame[col] != who)
 
     slow = role["slow_responder"]
     others = [k for k in keys if k != slow]
@@ -1008,10 +1298,12 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
     )
     new_v = visits[visits["stage"] == "new"]
     skip_q = new_v[new_v["next_stage"] == "needs"]
-    back = visits[visits["next_stage"].notna() & (visits["next_stage"] != "lost")]
+    back = visits[visits["next_stage"].notna() & ~visits["next_stage"].isin(LOST_STAGES)]
     back = back[back["next_stage"].map(_STAGE_INDEX) < back["stage"].map(_STAGE_INDEX)]
 
-    done_visits = visits[visits["days"].notna()]
+    # stage times over the deals people own (the robot's and the unassigned deals leave `new` in minutes)
+    people_visits = visits[visits["deal_id"].map(deal_mgr).isin(keys)]
+    done_visits = people_visits[people_visits["days"].notna()]
     med_days = done_visits.groupby("stage")["days"].median()
     p80_days = done_visits.groupby("stage")["days"].quantile(0.8)
     ratios = {s: r(med_days[s] / NORM_DAYS[s]) for s in FUNNEL_STAGES}
@@ -1038,12 +1330,72 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
     prop = visits[(visits["stage"] == "proposal") & visits["next_stage"].notna()]
     prop_rate = (prop["next_stage"] == "invoice").groupby(prop["deal_id"].map(deal_mgr)).mean().reindex(keys)
     weak = role["weak_closer"]
-    team_prop = float((prop["next_stage"] == "invoice")[prop["deal_id"].map(deal_mgr) != weak].mean())
+    prop_owner = prop["deal_id"].map(deal_mgr)
+    team_prop = float((prop["next_stage"] == "invoice")[prop_owner.isin(team) & (prop_owner != weak)].mean())
 
     unanswered = leads["first_response_at"].isna() & (leads["status"] == "new")
+
+    # the inbound desk against the rest of the team
+    obs = leads["first_response_at"].notna()
+    waited = cal.working_minutes_between(leads["created_at"], leads["first_response_at"].where(obs, as_of))
+    mine_l, rest_l = leads["manager"] == desk, rest_of(desk, leads)
+    d_med, r_med = float(resp[mine_l & obs].median()), float(resp[rest_l & obs].median())
+    sla = (resp <= 30) & obs
+    d_conv, r_conv = float(converted[decided["manager"] == desk].mean()), float(converted[rest_of(desk, decided)].mean())
+    normal_leads = leads["manager"].value_counts().reindex(sorted(p["manager"] for p in roster if p["kind"] == "normal"), fill_value=0)
+    desk_deals = deals["manager"] == desk
+
+    # owner groups
+    def group_row(sel):
+        d = deals[sel]
+        out = {"deals": int(sel.sum()), "share": r(sel.mean()), **{k: int(v) for k, v in d["outcome"].value_counts().sort_index().items()}}
+        lost = d[d["outcome"] == "lost"]
+        if len(lost):
+            mins = (lost["closed_at"] - lost["created_at"]).dt.total_seconds() / 60
+            out.update({
+                "median_minutes_to_decline": r(mins.median(), 2), "max_minutes_to_decline": r(mins.max(), 2),
+                "lost_at_stage": {k: int(v) for k, v in lost["stage"].value_counts().sort_index().items()},
+                "lost_reasons": {k: int(v) for k, v in lost["lost_reason"].value_counts().sort_index().items()},
+                "with_lead": int(d["lead_id"].notna().sum()), "with_amount": int(d["amount"].notna().sum()),
+            })
+        return out
+
+    no_mgr, system = deals["manager"].isna(), deals["manager"] == ROBOT
+    head_deals, team_deals = deals["manager"] == "h01", deals["manager"].isin(team)
+    first = new_v[new_v["next_stage"].notna()]
+    first_fwd = ~first["next_stage"].isin(LOST_STAGES)
+    first_owner = first["deal_id"].map(deal_mgr)
+
+    # lost terminals and reasons
+    lost_d = deals[deals["outcome"] == "lost"]
+    lost_from = hist.sort_values(["deal_id", "entered_at"], kind="stable").groupby("deal_id")["stage"].apply(
+        lambda s: s.iloc[-2] if len(s) > 1 else None)
+    lf = lost_d.assign(lost_from=lost_d["deal_id"].map(lost_from).to_numpy())
+    lf_team = lf[lf["manager"].isin(team)]
+
+    # who moved the deals
+    h_owner = hist["deal_id"].map(deal_mgr)
+    firsts = ~hist["deal_id"].duplicated()
+    moves = hist[~firsts.to_numpy()]
+    m_owner = h_owner[~firsts.to_numpy()]
+    inv = moves[moves["stage"] == "invoice"]
+    inv_owner = m_owner[moves["stage"] == "invoice"]
+    inv_team = inv[inv_owner.isin(team)]
+
+    # the stage that takes minutes: working minutes in qualified per manager
+    qv = q[q["next_stage"].notna()].copy()
+    qv["exit"] = qv["entered_at"] + pd.to_timedelta(qv["days"], unit="D")
+    qv["wmin"] = np.asarray(cal.working_minutes_between(qv["entered_at"], qv["exit"]))
+    q_owner = qv["deal_id"].map(deal_mgr)
+    q_med = qv["wmin"].groupby(q_owner).median().reindex(keys)
+    q_team = qv[q_owner.isin(team)]
+
     return {
         "seed": params["seed"],
         "period": {"start": params["start"], "end": params["end"], "as_of": as_of.strftime("%Y-%m-%d %H:%M:%S")},
+        "team_definition": "the sellers (role manager, the inbound desk included); the head of sales, the CRM robot and the deals "
+                           "without a manager are not the team; the rest of a manager = the team without him",
+        "thresholds": _thresholds(),
         "roster": {
             "head_of_sales": "h01",
             "newcomer": role["newcomer"],
@@ -1052,22 +1404,28 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
             "leaver_left_at": pd.Timestamp(next(p for p in roster if p["kind"] == "leaver")["left_at"]).strftime("%Y-%m-%d"),
             "leaver_deals_reassigned": int(params["reassigned"]),
             "normal": sorted(p["manager"] for p in roster if p["kind"] == "normal"),
+            "inbound_desk": desk,
+            "system_owners": [ROBOT],
+            "team": team,
             "head_share_of_deals": r((deals["manager"] == "h01").mean()),
         },
         "slow_responder": {
             "manager": slow,
+            "expect": {"response_time": "flag", "left_overnight": "flag", "lead_to_deal": "flag"},
             "design_median_response_working_min": 240,
             "median_response_working_min": lead_resp[slow],
             "max_median_response_working_min_others": max(lead_resp[k] for k in others if lead_resp[k] is not None),
             "answered_next_day_share": r(next_day[leads["manager"] == slow].mean()),
+            "answered_next_day_share_rest": r(next_day[rest_of(slow, leads)].mean()),
             "lead_to_deal_conversion": r(conv[slow]),
-            "lead_to_deal_conversion_others": r((decided["status"] == "converted")[decided["manager"] != slow].mean()),
+            "lead_to_deal_conversion_others": r(converted[rest_of(slow, decided)].mean()),
             "median_response_working_min_by_manager": lead_resp,
             "unanswered_leads_by_manager": {k: int((unanswered & (leads["manager"] == k)).sum()) for k in keys},
         },
         "stage_skipper": {
             "manager": skipper,
             "stage": "needs",
+            "expect": {"skips_mandatory_stage": "flag", "funnel_step_qualified>needs": "do_not_flag", "funnel_step_needs>proposal": "do_not_flag"},
             "definition": "deals that entered proposal, invoice or won without ever entering needs / deals that entered proposal, invoice or won",
             "skipped_deals": int(skip_by.loc[skipper, "sum"]),
             "eligible_deals": int(skip_by.loc[skipper, "count"]),
@@ -1079,18 +1437,21 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
         },
         "stalling_stage": {
             "stage": STALL_STAGE,
+            "expect": {"stalled_stages": [STALL_STAGE]},
+            "definition": "stays that ended before as_of, in the deals people own (not the robot's, not the unassigned ones); calendar days",
             "norm_days": NORM_DAYS[STALL_STAGE],
             "design_factor": STALL_FACTOR,
-            "median_days_by_stage": {s: r(med_days[s], 2) for s in FUNNEL_STAGES},
-            "p80_days_by_stage": {s: r(p80_days[s], 2) for s in FUNNEL_STAGES},
+            "median_days_by_stage": {s: r(med_days[s], 4) for s in FUNNEL_STAGES},
+            "p80_days_by_stage": {s: r(p80_days[s], 4) for s in FUNNEL_STAGES},
             "median_ratio_to_norm_by_stage": ratios,
             "stall_ratio_vs_other_stages": r(ratios[STALL_STAGE] / other_ratio),
         },
         "overloaded_manager": {
             "manager": over,
+            "expect": {"deal_load": "flag", "time_in_stage": "flag (slower; not at the minutes stage)"},
             "deal_load_limit": DEAL_LOAD_LIMIT,
             "open_deals": int(open_by[over]),
-            "max_open_deals_others": int(open_by.drop(index=over).max()),
+            "max_open_deals_others": int(open_by.drop(index=[over, desk]).max()),
             "open_deals_by_manager": {k: int(v) for k, v in open_by.items()},
             "leads_last_90_days_by_manager": {
                 k: int(((leads["manager"] == k) & (leads["created_at"] > as_of - pd.Timedelta(days=90))).sum()) for k in keys
@@ -1098,6 +1459,7 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
         },
         "discount_violator": {
             "manager": violator,
+            "expect": {"policy": "flag"},
             "policy": {"max_discount_pct": MAX_DISCOUNT_PCT, "instalment_min_amount_exclusive": INSTALMENT_MIN_AMOUNT},
             "discount_over_limit": viol[violator]["discount_over_limit"],
             "instalment_below_min": viol[violator]["instalment_below_min"],
@@ -1106,12 +1468,96 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
         },
         "weak_closer": {
             "manager": weak,
+            "expect": {"funnel_step_proposal>invoice": "flag"},
             "from_stage": "proposal",
             "to_stage": "invoice",
-            "definition": "share of proposal visits that ended (before as_of) with a move to invoice",
+            "definition": "share of proposal visits that ended (before as_of) with a move to invoice; the rest of the team for the team rate",
             "rate": r(prop_rate[weak]),
             "team_rate_others": r(team_prop),
             "rate_by_manager": {k: r(prop_rate[k]) for k in keys},
+        },
+        "inbound_desk": {
+            "manager": desk,
+            "expect": {"response_time": "do_not_flag", "sla_share": "do_not_flag", "lead_to_deal": "do_not_flag",
+                       "deal_load": "do_not_flag (its personal limit in the demo config)", "time_in_stage": "do_not_flag"},
+            "why": "a difference that is significant on ten sellers' volume but far below the practical thresholds",
+            "leads": int(mine_l.sum()),
+            "rest_leads": int(rest_l.sum()),
+            "volume_vs_median_normal_seller": r(mine_l.sum() / normal_leads.median(), 2),
+            "design_response_factor": _DESK_SLOWER,
+            "median_response_working_min": r(d_med, 2),
+            "rest_median_response_working_min": r(r_med, 2),
+            "response_ratio": r(d_med / r_med),
+            "response_difference_working_min": r(d_med - r_med, 2),
+            "response_log_rank_p": _significant(logrank(waited[mine_l], obs[mine_l], waited[rest_l], obs[rest_l])[1], 3),
+            "response_definition": "working minutes to the first response, answered leads (medians); the log-rank test counts the "
+                                   "unanswered leads as censored at as_of",
+            "sla_share": r(sla[mine_l].mean()),
+            "rest_sla_share": r(sla[rest_l].mean()),
+            "design_lead_to_deal_gap": -_DESK_CONVERSION_GAP,
+            "decided_leads": int((decided["manager"] == desk).sum()),
+            "rest_decided_leads": int(rest_of(desk, decided).sum()),
+            "lead_to_deal_conversion": r(d_conv, 4),
+            "rest_lead_to_deal_conversion": r(r_conv, 4),
+            "lead_to_deal_difference": r(d_conv - r_conv, 4),
+            "deals": int(desk_deals.sum()),
+            "open_deals": int(open_by[desk]),
+        },
+        "owner_groups": {
+            "expect": "each group reported in a row of its own, outside the team baseline, never tested",
+            "system_owners": [ROBOT],
+            "robot_name": ROBOT_NAME,
+            "no_manager": group_row(no_mgr),
+            "system": group_row(system),
+            "head_of_sales": {"deals": int(head_deals.sum()), "share": r(head_deals.mean())},
+            "team": {"deals": int(team_deals.sum()), "share": r(team_deals.mean())},
+            "first_step_rate": {
+                "definition": "share of the stays in new that ended (before as_of) with a forward move",
+                "all_deals": r(first_fwd.mean()),
+                "team_deals": r(first_fwd[first_owner.isin(team)].mean()),
+            },
+        },
+        "minutes_stage": {
+            "stage": MINUTES_STAGE,
+            "expect": {"unit": "minutes", "managers_flagged": []},
+            "why": "the overloaded manager is slower there too, but by minutes: under the stalls' practical difference of an hour",
+            "norm_days": r(NORM_DAYS[MINUTES_STAGE], 6),
+            "design_median_working_min": _MEDIAN_WORK_MIN[MINUTES_STAGE],
+            "median_working_min_team": r(q_team["wmin"].median(), 2),
+            "p80_working_min_team": r(q_team["wmin"].quantile(0.8), 2),
+            "median_calendar_min_team": r(q_team["days"].median() * 1440, 2),
+            "median_working_min_by_manager": {k: r(q_med[k], 2) for k in keys},
+            "share_of_stays_over_norm_calendar": r((q_team["days"] > NORM_DAYS[MINUTES_STAGE]).mean()),
+        },
+        "moved_by": {
+            "expect": "with stay_owner: moved_by a stay is charged to whoever moved the deal into the stage: the head of sales' "
+                      "invoice stays are his (own row); with deal_owner the owner's",
+            "design_invoice_by_head_share": INVOICE_BY_HEAD_P,
+            "invoice_entries_team_deals": int(len(inv_team)),
+            "invoice_entries_moved_by_head": int((inv_team["moved_by"] == "h01").sum()),
+            "invoice_moved_by_head_share": r((inv_team["moved_by"] == "h01").mean()),
+            "moves": int(len(moves)),
+            "moves_not_by_owner": int((moves["moved_by"].astype(object) != m_owner.astype(object)).sum()),
+            "moves_by_head_on_others_deals": int(((moves["moved_by"] == "h01") & (m_owner != "h01")).sum()),
+            "moves_by_robot": int((moves["moved_by"] == ROBOT).sum()),
+            "moves_by_robot_on_unassigned_deals": int(((moves["moved_by"] == ROBOT) & m_owner.isna()).sum()),
+            "creations_without_mover": int(hist.loc[firsts.to_numpy(), "moved_by"].isna().sum()),
+        },
+        "lost_terminals": {
+            "terminals": list(LOST_STAGES),
+            "expect": "every lost deal maps to outcome lost; losses reported by terminal and reason",
+            "definition": "lost deals by the terminal they ended in and the stage they were lost at; the team's deals unless 'all'",
+            "design_cancel_share_by_stage": dict(CANCEL_SHARE),
+            "deals_by_terminal_all": {s: int((lost_d["stage"] == s).sum()) for s in LOST_STAGES},
+            "deals_by_terminal_team": {s: int((lf_team["stage"] == s).sum()) for s in LOST_STAGES},
+            "team_by_stage_lost_at": {
+                s: {t: int(((lf_team["lost_from"] == s) & (lf_team["stage"] == t)).sum()) for t in LOST_STAGES} for s in FUNNEL_STAGES
+            },
+            "team_reasons_by_terminal": {
+                t: {k: int(v) for k, v in lf_team.loc[lf_team["stage"] == t, "lost_reason"].value_counts().sort_index().items()}
+                for t in LOST_STAGES
+            },
+            "team_empty_reason": int(lf_team["lost_reason"].isna().sum()),
         },
         "open_deals_by_manager": {k: int(v) for k, v in open_by.items()},
         "background": {
@@ -1123,6 +1569,7 @@ def _measure(tables, roster, cal: WorkCalendar, as_of: pd.Timestamp, params: dic
             "won_deals_without_payment_yet": int((~deals.loc[deals["outcome"] == "won", "deal_id"].isin(tables["payments"]["deal_id"])).sum()),
             "lead_status_counts": {k: int(v) for k, v in leads["status"].value_counts().sort_index().items()},
             "deal_outcome_counts": {k: int(v) for k, v in deals["outcome"].value_counts().sort_index().items()},
+            "deal_stage_counts": {k: int(v) for k, v in deals["stage"].value_counts().sort_index().items()},
         },
     }
 
@@ -1148,11 +1595,12 @@ def generate(seed: int = 20261031, start="2025-08-01", end="2026-10-31", n_manag
     cal = WorkCalendar(holidays=RU_HOLIDAYS_2025_2026)
 
     roster = _make_roster(rng, cal, int(n_managers), start_ts, end_ts)
+    roster = _add_desk_and_robot(np.random.default_rng([seed, 37]), cal, roster, start_ts)
     overload_start = _ns(end_ts - pd.Timedelta(days=_OVERLOAD_LEAD_DAYS))
     overload_slow_from = _ns(end_ts - pd.Timedelta(days=_OVERLOAD_SLOW_DAYS))
-    leads, lead_extras = _make_leads(rng, cal, roster, start_ts, end_ts, as_of_ns, overload_start)
-    deals, history = _make_deals(rng, cal, roster, leads, lead_extras, as_of_ns, overload_slow_from)
-    leads = leads.drop(columns="deal_id").merge(deals[["lead_id", "deal_id"]], on="lead_id", how="left")
+    leads, lead_extras = _make_leads(rng, cal, roster, start_ts, end_ts, as_of_ns, overload_start, int(seed))
+    deals, history = _make_deals(rng, cal, roster, leads, lead_extras, as_of_ns, overload_slow_from, start_ts, end_ts, int(seed))
+    leads = leads.drop(columns="deal_id").merge(deals.loc[deals["lead_id"].notna(), ["lead_id", "deal_id"]], on="lead_id", how="left")
     activities = _make_activities(rng, cal, leads, lead_extras, deals, history, as_of_ns)
     payments = _make_payments(rng, cal, deals, as_of_ns)
 
@@ -1169,9 +1617,15 @@ def generate(seed: int = 20261031, start="2025-08-01", end="2026-10-31", n_manag
     tables = {name: tables[name] for name in TABLE_ORDER}
 
     ex = lead_extras[["lead_id", "company", "company_id", "contact", "contact_id"]]
+    form = deals["_form"].to_numpy(dtype=bool)
+    form_clients = pd.DataFrame({
+        "deal_id": deals.loc[form, "deal_id"].to_numpy(), "company": "", "company_id": "",
+        "contact": deals.loc[form, "_contact"].to_numpy(), "contact_id": [str(800001 + i) for i in range(int(form.sum()))],
+    })
+    deal_clients = deals.loc[~form, ["deal_id", "lead_id"]].merge(ex, on="lead_id", how="left").drop(columns="lead_id")
     extras = {
         "lead_clients": ex.reset_index(drop=True),
-        "deal_clients": deals[["deal_id", "lead_id"]].merge(ex, on="lead_id", how="left").drop(columns="lead_id"),
+        "deal_clients": pd.concat([deal_clients, form_clients], ignore_index=True),
     }
     params = {
         "seed": int(seed),
@@ -1464,7 +1918,7 @@ def write_generic(dept: Department, out_dir) -> dict:
 
 _BX_DATE = "%d.%m.%Y %H:%M:%S"
 _BX_DAY = "%d.%m.%Y"
-_BITRIX_USER_ID = {"h01": "1"}
+_BITRIX_USER_ID = {"h01": "1", ROBOT: "2", DESK: "40"}
 
 
 def _bx_user_id(key: str) -> str:
@@ -1503,9 +1957,13 @@ def write_bitrix24(dept: Department, out_dir) -> dict:
         stage = r["stage"]
         closed = (r.get("outcome") in ("won", "lost")) if not _missing(r.get("outcome")) else False
         prob = "" if isinstance(stage, _UnknownStage) else str(BITRIX_STAGE_PROBABILITY[stage])
+        if _missing(r["product"]):  # a deal the web form created: titled by the form, no company
+            title = f"{_BITRIX_LEAD_TITLES.get(r['channel'], 'Заявка')}: {contact}"
+        else:
+            title = f"{_txt(r['product'])} для {company}"
         return [
             did,
-            f"{_txt(r['product'])} для {company}",
+            title,
             BITRIX_PIPELINE,
             stage_label(stage),
             prob,
@@ -1564,8 +2022,10 @@ def write_bitrix24(dept: Department, out_dir) -> dict:
         stage = r["stage"]
         unknown = isinstance(stage, _UnknownStage)
         ts = r["entered_at"]
+        # TYPE_ID: 1 the deal's creation, 2 a move to an intermediate stage, 3 to a final one
+        type_id = "1" if r.get("_created") else ("2" if unknown or BITRIX_STAGE_SEMANTICS[stage] == "P" else "3")
         return [
-            "", "1" if r.get("_created") else "2", _txt(r["deal_id"]),
+            "", type_id, _txt(r["deal_id"]),
             _fmt_dt(ts, "%Y-%m-%dT%H:%M:%S") + "+03:00" if not isinstance(ts, _Raw) else str(ts),
             "0",
             "P" if unknown else BITRIX_STAGE_SEMANTICS[stage],
