@@ -271,7 +271,7 @@ def test_numbers_formatted_by_report_format_fill_the_messages():
              tied="—", mode="x").startswith(
         f"Наибольшая средняя выручка при лимите **5** (1{NBSP}234{NBSP}568, 95{NBSP}% ДИ 1{NBSP}000{NBSP}000–2{NBSP}000{NBSP}000)")
     signed = {k: fmt.number(v, "en", 2, sign=True) for k, v in {"delta": 0.125, "lo": -0.5, "hi": 1}.items()}
-    assert t("capacity.overload_yes", "en", **signed) == "+0.12 to the win log-odds per +10 open deals (95 % CI -0.50…+1.00)."
+    assert t("capacity.overload_yes", "en", **signed) == "+0.13 to the win log-odds per +10 open deals (95 % CI -0.50…+1.00)."
     assert t("leads.overnight_text", "ru", n=3, decided=10, share=fmt.percent(0.3, "ru", 1)).endswith(f"**3** из 10 лидов (**30,0{NBSP}%**).")
     # a percentage given in percent units (a scheme's 90) is a share for fmt.percent: its % comes with it
     ru = t("incentives.desc.kpi", "ru", kpi="k", weight=fmt.percent(0.5, "ru", 0), threshold=fmt.percent(80 / 100, "ru", 3, trim=True),

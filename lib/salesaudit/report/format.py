@@ -16,7 +16,8 @@ function                  ru                            en
 
 * Grouping and decimal marks are CLDR's: ru groups with a no-break space (U+00A0) and uses a
   decimal comma, en groups with a comma; a four-digit number is grouped too (ru ``2 026``).
-  Rounding is half-to-even on the decimal value (Babel).
+  Rounding is half up on the shortest decimal form of the value (12.45 → 12.5, 0.125 → 0.13), as a
+  reader rounds by hand; Babel then only groups and marks.
 * ``percent`` is CLDR's percent pattern: ru puts a no-break space before ``%``, en none.
 * ``money`` is CLDR's standard currency pattern with the precision set by ``digits``: ru
   ``35 722 878 ₽`` (the symbol after the amount), en ``$35,722,878`` for a currency with a symbol;
@@ -50,7 +51,7 @@ import datetime as _dt
 import functools
 import math
 import numbers
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Optional
 
 __all__ = ["DASH", "LANGUAGES", "missing", "number", "integer", "percent", "money", "date", "datetime_", "DURATION_UNITS", "duration_unit",
@@ -110,13 +111,17 @@ def missing(x: Any) -> bool:
 
 
 def _decimal(x, digits: Optional[int]) -> Decimal:
-    """``x`` as a Decimal; a value that rounds to zero loses its minus sign (no ``-0,0``)."""
+    """``x`` as a Decimal rounded half up to ``digits`` (12.45 → 12.5, as a reader rounds; the
+    shortest repr of a float, so 12.45 is not 12.4499…); a value that rounds to zero loses its
+    minus sign (no ``-0,0``)."""
     if isinstance(x, numbers.Integral):
         d = Decimal(int(x))
     else:
         d = Decimal(repr(float(x)))
-    if digits is not None and d.quantize(Decimal(1).scaleb(-int(digits))) == 0:
-        d = abs(d)
+    if digits is not None and d.is_finite():
+        d = d.quantize(Decimal(1).scaleb(-int(digits)), rounding=ROUND_HALF_UP)
+        if d == 0:
+            d = abs(d)
     return d
 
 

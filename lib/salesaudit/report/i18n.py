@@ -23,7 +23,7 @@ no-break space), so a number in a sentence looks as it does in a table:
 
 >>> from salesaudit.report.format import number
 >>> t("capacity.overload_yes", "ru", delta=number(0.125, "ru", 2, sign=True), lo=number(-0.5, "ru", 2, sign=True), hi=number(1, "ru", 2, sign=True))
-'+0,12 к лог-шансам выигрыша на +10 открытых сделок (95\\xa0% ДИ -0,50…+1,00).'
+'+0,13 к лог-шансам выигрыша на +10 открытых сделок (95\\xa0% ДИ -0,50…+1,00).'
 """
 from __future__ import annotations
 
