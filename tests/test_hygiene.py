@@ -57,7 +57,8 @@ def test_demo_deal_load_flags_only_m02(demo):
     dl = hy.deal_load(demo)
     assert dl.loc[dl["over"], "manager"].tolist() == ["m02"]
     assert dict(zip(dl["manager"], dl["open_deals"])) == TRUTH["open_deals_by_manager"]  # the robot (a system owner) has no row
-    assert dl.set_index("manager").at["m_desk", "limit"] == 60  # the desk's own limit: 29 open deals are not over it
+    assert dl.set_index("manager").at["m_desk", "limit"] == 60  # the desk's own limit: its 28 open deals are not over it
+    assert TRUTH["open_deals_by_manager"]["m_desk"] == 28
 
 
 def test_demo_policy_matches_the_manifest(demo):
@@ -142,7 +143,7 @@ def test_hygiene_result_is_language_free_and_matches_the_data(demo):
     k = r.key_figures()
     assert k == hy.summary(demo)
     assert k["hygiene_overdue_tasks"] == int(team["overdue"]) and k["hygiene_over_deal_limit"] == ["m02"] and k["hygiene_policy_breakers"] == ["m07"]
-    assert k["hygiene_open_without_next_task"] == r.no_next_task_.set_index("manager").loc["", "without_next_task"] == len(opened) == 122
+    assert k["hygiene_open_without_next_task"] == r.no_next_task_.set_index("manager").loc["", "without_next_task"] == len(opened) == TRUTH["background"]["deal_outcome_counts"]["open"]
     # nothing in the result is in a language
     for frame in (r.tasks_, r.empty_fields_, r.no_next_task_, r.deal_load_, r.policy_by_manager_, r.call_sample_):
         assert all(c == c.lower() and " " not in c for c in frame.columns)
@@ -158,18 +159,18 @@ def test_hygiene_page_in_both_languages(demo, client):
                                                                "and the discount policy, at the audit moment 31 Oct 2026 23:59."]
     assert ru.texts()[0] == "Дисциплина в CRM"
     name = demo.manager_names()["m02"]
-    assert TRUTH["overloaded_manager"]["open_deals"] == 55
-    assert f"Over the limit: {name} (55 / 30)." in en.texts() and f"Сверх лимита: {name} (55 / 30)." in ru.texts()  # names, not codes
+    assert TRUTH["overloaded_manager"]["open_deals"] == 61
+    assert f"Over the limit: {name} (61 / 30)." in en.texts() and f"Сверх лимита: {name} (61 / 30)." in ru.texts()  # names, not codes
     assert r.call_median_sec == pytest.approx(3.8 * 60, abs=3)  # the median computed from the calls in the test above
     assert any("(split at the median, 3.8 min)" in x for x in en.texts()) and any("медиана 3,8 мин" in x for x in ru.texts())
     tasks = en.tables()[0].set_index("Manager")
-    assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values()) == 505
-    # the policy: the breaker with how far above the tolerance, each number with its interval (31 of 76 deals; Wilson 95 %)
+    assert "Overdue, %" in tasks.columns and tasks.loc["Team", "Overdue"] == sum(TRUTH["background"]["overdue_open_tasks_by_manager"].values()) == 507
+    # the policy: the breaker with how far above the tolerance, each number with its interval (27 of 72 deals; Wilson 95 %)
     from salesaudit.stats import wilson
 
     v = TRUTH["discount_violator"]["violations_by_manager"]["m07"]
     k, n = v["deals_with_violation"], v["deals_with_terms"]
-    assert (k, n) == (31, 76)
+    assert (k, n) == (27, 72)
     lo, hi = wilson(k, n)
     m07 = demo.manager_names()["m07"]
     assert (f"**{m07}**: {100 * k / n:.1f}% of {n} deals with terms are outside the policy (95% CI {100 * lo:.1f}%–{100 * hi:.1f}%), "

@@ -309,7 +309,7 @@ def test_demo_inputs_against_pandas(demo):
     assert x["head_revenue"].tolist() == pytest.approx(head.reindex(x["month"]).fillna(0).tolist())
     plans = ds.tables["plans"]
     team_plan = plans.loc[(plans["period"] == "2026-10") & plans["manager"].isna() & (plans["metric"] == "revenue"), "target"].item()
-    assert x.set_index("month").loc["2026-10", "dept_plan"] == team_plan == 18_220_000
+    assert x.set_index("month").loc["2026-10", "dept_plan"] == team_plan == 20_100_000
     # year-ago figures exist only where that month is in the history too
     assert x.set_index("month").loc["2026-10", "revenue_year_ago"] == pytest.approx(by["2025-10"])
     assert math.isnan(x.set_index("month").loc["2026-08", "revenue_year_ago"])
@@ -498,11 +498,17 @@ def test_incentives_result_is_language_free_and_matches_the_data(demo, demo_resu
     assert r.jensen_scheme == mc.loc[mc["jensen_gap"].abs().idxmax(), "scheme"]
     assert r.claim["holds"] is True and r.focus_ is not None
     # the department-revenue scheme is 1.2 % of each month's revenue capped at 250 000: moving a deal pays only where the cap
-    # binds (October's 21.0 M is above the 20.8 M where it starts). The best pull-in, by that formula over the month ends:
+    # binds (above 20.8 M a month). October 2026's 22.5 M is above it (the month pays the cap), and so are October 2025's 23.7 M,
+    # January's 21.4 M and June's 21.9 M, still above it with a moved deal taken out, each after a month under the cap: pulling
+    # a deal out of any of them into the month before pays the full 1.2 % of it. The best pull-in, by that formula over the month ends:
     pay = lambda rev: np.minimum(0.012 * rev, 250_000)  # noqa: E731
     rev, a = x["dept_revenue"].to_numpy(float), r.gaming_.attrs["shift_amount"]
-    best = max(pay(rev[i] + a) - pay(rev[i]) + pay(rev[i + 1] - a) - pay(rev[i + 1]) for i in range(len(rev) - 1))
-    assert best > 0 and r.gaming_.loc[r.gaming_["scheme"] == "department_revenue", "pull_in_max"].iloc[0] == pytest.approx(best)
+    assert x["month"].iloc[-1] == "2026-10" and pay(rev[-1]) == 250_000
+    gains = [pay(rev[i] + a) - pay(rev[i]) + pay(rev[i + 1] - a) - pay(rev[i + 1]) for i in range(len(rev) - 1)]
+    best = max(gains)
+    assert best == pytest.approx(0.012 * a) and [x["month"].iloc[i + 1] for i, g in enumerate(gains) if g == pytest.approx(best)] == [
+        "2025-10", "2026-01", "2026-06", "2026-10"]
+    assert r.gaming_.loc[r.gaming_["scheme"] == "department_revenue", "pull_in_max"].iloc[0] == pytest.approx(best)
     # the key figures are read off the result
     k = r.key_figures()
     assert k["incentives_history_months"] == 14 and k["incentives_seeds_claim_holds"] is True
@@ -521,8 +527,8 @@ def test_incentives_page_in_both_languages(demo_result):
     r = demo_result
     en, ru = report.page(r, "en"), report.page(r, "ru", live=True)
     assert en.texts()[0] == "How to pay the head of sales: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Как платить руководителю")
-    assert round(100 * r.head_share) == 6  # the head's share of the revenue received, checked against the payments above
-    assert "their own deals brought 6% of the department's revenue" in en.texts()[3]
+    assert round(100 * r.head_share) == 5  # the head's share of the revenue received (5.1 %), checked against the payments above
+    assert "their own deals brought 5% of the department's revenue" in en.texts()[3]
     assert "LTV 1,500,000" in en.texts()[2] and "LTV 1\u00a0500\u00a0000" in ru.texts()[2]
     assert "“Personal plan + department plan”" in en.texts()[5] and "«Личный план + план отдела»" in ru.texts()[5]
     assert en.tables()[0].columns[0] == "Scheme" and ru.tables()[0].columns[0] == "Схема"

@@ -86,7 +86,8 @@ def test_installed_package_finds_its_data(installed, outside):
     assert Path(info["samples"]) == data / "data_samples"
     assert info["notebook_files"] == sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert Path(info["data_dir"]) == data / "data_samples" / "demo_generic"
-    assert info["deals"] == 1682
+    manifest = json.loads((REPO / "data_samples" / "demo_generic" / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert info["deals"] == manifest["expected_clean_rows"]["deals"] == 3270
 
 
 def test_installed_cli_checks_the_demo(installed, outside):

@@ -201,22 +201,25 @@ def test_demo_slow_responder_is_m11(demo):
     flags = ld.response_flags(rt)
     worse = set(flags.loc[flags["flag"] == "below", "manager"])
     # the robust rest of the team leaves out m11 (0.4 % within the SLA): the nine ordinary sellers are no longer "better"
-    assert flags.attrs["baseline_excluded"] == ["m11", "m_desk"] and not (flags["verdict"] == "better").any()
-    # the inbound desk IS 9.7 p.p. below the other sellers on the SLA share (79.2 % vs 89.0 %), beyond the 5 p.p. threshold.
-    # The manifest's "do_not_flag" for the desk's SLA share assumed a rest of the team that holds m11 (81.3 %):
-    # the generator's desk differs by more than it meant to on this share (it is "small" on the median response)
+    assert flags.attrs["baseline_excluded"] == ["m11"] and not (flags["verdict"] == "better").any()
+    # the inbound desk is 2.3 p.p. below the other sellers on the SLA share (86.7 % vs 89.0 %), as the manifest measured it:
+    # under the 5 p.p. threshold and not significant after Holm on the SLA share (it is "small" on the median response)
     sellers = rt[rt["manager"].isin(ANOMALIES["roster"]["team"]) & ~rt["manager"].isin(["m11", "m_desk"]) & rt["within_sla"].notna()]
+    desk_truth = ANOMALIES["inbound_desk"]
     desk = rt[(rt["manager"] == "m_desk") & rt["within_sla"].notna()]
     d = flags.set_index("manager").loc["m_desk"]
     assert d["team_rate"] == pytest.approx(sellers["within_sla"].astype(bool).mean()) and d["rate"] == pytest.approx(desk["within_sla"].astype(bool).mean())
-    assert d["diff"] == pytest.approx(-0.0974, abs=5e-4)
-    assert worse == {"m11", "m_desk"}
+    assert (d["rate"], d["team_rate"]) == (pytest.approx(desk_truth["sla_share"], abs=2e-3), pytest.approx(desk_truth["rest_sla_share"], abs=2e-3))
+    assert d["diff"] == pytest.approx(-0.0232, abs=5e-4) and d["verdict"] == "same"
+    assert worse == {"m11"}
     over = ld.overnight_flags(rt)
-    assert set(over.loc[over["flag"] == "above", "manager"]) == {"m11"}
+    # m12, the newcomer, left 7 of 67 leads overnight (six arrived after 17:30): a chance finding the data support
+    # (tests/test_planted_anomalies.py::test_chance_findings_are_real_in_the_data)
+    assert set(over.loc[over["flag"] == "above", "manager"]) == {"m11", "m12"}
     assert ld.overnight_by_manager(rt)["manager"].iloc[0] == "m11"
     s = ld.summary(ds)
-    assert s["leads_flagged_response"] == ["m11", "m_desk"] and s["leads_flagged_overnight"] == ["m11"]
-    assert not set(NORMAL) & set(s["leads_flagged_response"] + s["leads_flagged_overnight"])
+    assert s["leads_flagged_response"] == ["m11"] and s["leads_flagged_overnight"] == ["m11", "m12"]
+    assert not set(NORMAL) & set(s["leads_flagged_response"] + s["leads_flagged_overnight"]) - {"m12"}  # m12: the chance finding above
 
 
 def test_demo_disqualification(demo):
@@ -258,7 +261,7 @@ def test_leads_result_is_language_free_and_matches_the_data(demo):
     resp = leads["first_response_at"]
     decided = resp.notna() | (day_end <= pd.Timestamp(ds.as_of))
     left = (resp.notna() & (resp > day_end)) | (resp.isna() & decided)
-    assert (r.overnight_left, r.overnight_decided) == (int(left.sum()), int(decided.sum())) == (312, 5687)
+    assert (r.overnight_left, r.overnight_decided) == (int(left.sum()), int(decided.sum())) == (223, 5687)
     assert r.overnight_weekly_["left_overnight"].sum() == r.overnight_by_manager_["advanced"].sum() == r.overnight_left
     days = r.overnight_days_
     assert len(days) and (days["left_overnight"] > 0).all() and (days["due_day"].dt.strftime("%Y-%m") == "2026-10").all()
@@ -278,9 +281,9 @@ def test_leads_result_is_language_free_and_matches_the_data(demo):
     k = r.key_figures()
     assert k == ld.summary(ds)
     # the median and the SLA share are checked against an independent computation in the test above
-    assert (k["leads_median_response_min"], k["leads_p90_response_min"], k["leads_share_within_sla"]) == (13.6, 63.5, 0.8052)
-    assert (k["leads_share_left_overnight"], k["leads_disqualification_rate"]) == (round(312 / 5687, 4), round(2660 / 5614, 4))
-    assert k["leads_flagged_overnight"] == k["leads_flagged_disqualification_high"] == ["m11"] and k["leads_flagged_response"] == ["m11", "m_desk"]
+    assert (k["leads_median_response_min"], k["leads_p90_response_min"], k["leads_share_within_sla"]) == (13.1, 43.1, 0.8381)
+    assert (k["leads_share_left_overnight"], k["leads_disqualification_rate"]) == (round(223 / 5687, 4), round(2660 / 5614, 4))
+    assert k["leads_flagged_overnight"] == ["m11", "m12"] and k["leads_flagged_disqualification_high"] == ["m11"] and k["leads_flagged_response"] == ["m11"]
     assert k["leads_flagged_response_time"] == ["m11"] and k["leads_flagged_disqualification_low"] == []
     # durations at full precision in seconds beside the rounded minutes
     assert k["leads_median_response_sec"] == 60 * float(r.team_["median"].iloc[0]) == pytest.approx(60 * _km_median(rt["working_minutes"], rt["answered"]))
@@ -308,13 +311,13 @@ def test_leads_page_in_both_languages(demo):
     assert r.out_of_hours == 868 and r.leads_total == 5691  # counted independently in the test above
     assert "Leads: 5,691; 868 of them (15%) arrived out of working hours and are timed from the next opening." in en.texts()
     assert "Лидов: 5\u00a0691, из них 868 (15\u00a0%) пришли в нерабочее время; по ним отсчёт идёт с начала следующего рабочего дня." in ru.texts()
-    # the team's median is 13.6 working minutes: minutes, the unit named in the sentence
-    assert ("Медиана первого ответа по отделу: **14 рабочих мин**, 80-й перцентиль 29, 90-й 64. В норматив 30 мин уложились **81\u00a0%** лидов "
-            "(95\u00a0% ДИ 79\u00a0%–82\u00a0%); без ответа на момент аудита: 58.") in ru.texts()
+    # the team's median is 13.1 working minutes: minutes, the unit named in the sentence
+    assert ("Медиана первого ответа по отделу: **13 рабочих мин**, 80-й перцентиль 26, 90-й 43. В норматив 30 мин уложились **84\u00a0%** лидов "
+            "(95\u00a0% ДИ 83\u00a0%–85\u00a0%); без ответа на момент аудита: 58.") in ru.texts()
     intro = en.texts()[1]
     assert "(09:00–18:00, Europe/Moscow)" in intro and "The response SLA is 30 working minutes" in intro
     assert "audit moment (31 Oct 2026 23:59)" in intro and intro.endswith("Leads: 5,691.")  # the audit moment in English
-    assert "Not processed by the end of that day: **312** of 5,687 leads (**5.5%**)." in en.texts()[en.texts().index("Leads not processed on their working day") + 1]
+    assert "Not processed by the end of that day: **223** of 5,687 leads (**3.9%**)." in en.texts()[en.texts().index("Leads not processed on their working day") + 1]
     # managers against the rest of the team, findings first: five flagged differences, not more than five, so a sentence each; how big each is
     assert en.texts()[2] == "Managers against the rest of the team" and "at least 5 percentage points in a share" in en.texts()[3]
     flagged = pd.concat([f[f["verdict"].isin(["worse", "better"])] for f in (r.response_time_flags_, r.response_flags_, r.overnight_flags_,
@@ -329,7 +332,9 @@ def test_leads_page_in_both_languages(demo):
     assert found[1] == (f"**{m11}** — answers within the SLA less often than the rest: answered within the SLA {_half_up(100 * sla['rate'], 1)}% against "
                         f"{_half_up(100 * sla['team_rate'], 1)}% for the rest of the team; difference {_half_up(100 * sla['diff'], 1, sign=True)} p.p. "
                         f"(95% CI {_half_up(100 * sla['diff_low'], 1, sign=True)}…{_half_up(100 * sla['diff_high'], 1, sign=True)}).")
-    assert found[2].startswith(f"**{r.manager_names['m_desk']}** — answers within the SLA less often than the rest: answered within the SLA 79.2% against 89.0%")
+    assert found[2].startswith(f"**{m11}** — leaves more leads overnight than the rest")
+    assert found[3] == (f"**{r.manager_names['m12']}** — leaves more leads overnight than the rest: left overnight 10.4% against 2.2% for the rest of the team; "
+                        "difference +8.2 p.p. (95% CI +2.9…+17.8).")  # 7 of 67 against 115 of 5141
     small = sum(int((f["verdict"] == "small").sum()) for f in (r.response_time_flags_, r.response_flags_, r.overnight_flags_, r.disqualification_flags_))
     assert f"{small} differences are significant but smaller than the thresholds: marked small in the tables below, not flagged." in en.texts()
     # each comparison in full, flagged first, names not codes, the head of sales in a row of her own, not compared

@@ -106,15 +106,20 @@ def test_meeting_page_in_both_languages(demo):
     p, plans = demo.tables["payments"], demo.tables["plans"]
     sep = p.loc[(p["paid_at"] >= "2026-09-01") & (p["paid_at"] < "2026-10-01"), "amount"].sum()
     team_plan = lambda month: plans.loc[(plans["period"] == month) & plans["manager"].isna() & (plans["metric"] == "revenue"), "target"].item()  # noqa: E731
-    assert (sep, team_plan("2026-09"), round(100 * sep / team_plan("2026-09"))) == (14_988_764, 18_220_000, 82)
-    assert back_en.iloc[0, :2].tolist() == ["Whole team", "14,988,764 / 18,220,000 (82%)"]
+    assert (sep, team_plan("2026-09"), round(100 * sep / team_plan("2026-09"))) == (17_487_725, 20_100_000, 87)
+    assert back_en.iloc[0, :2].tolist() == ["Whole team", "17,487,725 / 20,100,000 (87%)"]
     nb = "\u00a0"
-    assert back_ru.iloc[0, :2].tolist() == ["Весь отдел", f"14{nb}988{nb}764 / 18{nb}220{nb}000 (82{nb}%)"]
+    assert back_ru.iloc[0, :2].tolist() == ["Весь отдел", f"17{nb}487{nb}725 / 20{nb}100{nb}000 (87{nb}%)"]
     ra = report.repeat_avoid_table(r, "en")
-    m06 = p.merge(demo.tables["deals"][["deal_id", "manager"]], on="deal_id")
-    m06 = m06.loc[(m06["manager"] == "m06") & (m06["paid_at"] >= "2026-09-01") & (m06["paid_at"] < "2026-10-01"), "amount"].sum()
-    assert round(m06) == 1_050_478  # the best attainment of September: m06's 1 050 478 against a plan of 310 000
-    assert ra.iloc[0].tolist() == ["repeat", "Revenue received", "Беляева Марина Александровна", "1,050,478 / 310,000", "339%"]
+    # the best attainment of September, by hand: each manager's payments against his revenue plan (the head, without a plan, left out)
+    paid = p.merge(demo.tables["deals"][["deal_id", "manager"]], on="deal_id")
+    paid = paid[(paid["paid_at"] >= "2026-09-01") & (paid["paid_at"] < "2026-10-01")].groupby("manager")["amount"].sum()
+    plan = plans[(plans["period"] == "2026-09") & plans["manager"].notna() & (plans["metric"] == "revenue")].set_index("manager")["target"]
+    best = (paid.reindex(plan.index, fill_value=0) / plan)[plan > 0].idxmax()
+    # in the regenerated demo that is m02: 906 586 against a plan of 600 000 (a plan is 1.1 times the seller's typical month
+    # of won revenue, and the overloaded m02's is low); m07 (112%) and m06 (110%) follow
+    assert best == "m02" and (round(paid["m02"]), plan["m02"]) == (906_586, 600_000)
+    assert ra.iloc[0].tolist() == ["repeat", "Revenue received", "Иванов Кирилл Юрьевич", "906,586 / 600,000", "151%"]
     ahead = report.ahead_table(r, "en")
     assert ahead.iloc[0]["Manager"] == "Whole team" and ahead.iloc[0]["Revenue received"] == team_plan("2026-10")
     # presentation never changes a number: the same result gives the same tables in both pages

@@ -56,12 +56,47 @@ def test_the_stage_skipper_and_only_them(records):
     assert stalls["backward_managers"] == []
 
 
+def _overnight_counts():
+    """Leads left overnight per seller, counted from the CSV without salesaudit: a lead created on a working day
+    (Mon-Fri, 09:00-18:00) and answered on a later day, or unanswered at the audit moment after its day ended."""
+    import pandas as pd
+
+    leads = pd.read_csv(REPO / "data_samples" / "demo_generic" / "leads.csv")
+    leads["created_at"], leads["first_response_at"] = pd.to_datetime(leads["created_at"], errors="coerce"), pd.to_datetime(leads["first_response_at"], errors="coerce")  # the planted bad rows: NaT
+    leads = leads[leads["manager"].isin(ANOMALIES["roster"]["team"])]
+    created = leads["created_at"]
+    in_hours = (created.dt.day_of_week < 5) & (created.dt.hour >= 9) & (created.dt.hour < 18)
+    leads = leads[in_hours]
+    answered_later = leads["first_response_at"].dt.normalize() > leads["created_at"].dt.normalize()
+    unanswered = leads["first_response_at"].isna() & (leads["created_at"].dt.normalize() < pd.Timestamp("2026-10-31"))
+    left = answered_later | unanswered
+    return left.groupby(leads["manager"]).agg(["sum", "size"])
+
+
+#: Flags the data support although the generator planted nothing there: the newcomer m12 left 7 of his 67 leads
+#: overnight against about 2 % of the other sellers' (six arrived after 17:30). Checked in the data by
+#: test_chance_findings_are_real_in_the_data; any other unplanted flag fails the tests below.
+CHANCE = {"m12": "left_overnight"}
+
+
+def test_chance_findings_are_real_in_the_data():
+    from scipy.stats import fisher_exact
+
+    counts = _overnight_counts()
+    m = "m12"
+    rest = counts.drop(index=[m, ANOMALIES["slow_responder"]["manager"]]).sum()  # the robust rest: the slow responder judged apart
+    own = counts.loc[m]
+    assert (own["sum"], own["size"]) == (7, 57)  # of the leads that arrived in working hours (the page counts 7 of all 67)
+    p = fisher_exact([[own["sum"], own["size"] - own["sum"]], [rest["sum"], rest["size"] - rest["sum"]]])[1]
+    assert p * (len(counts) - 1) < 0.05  # significant after a Bonferroni correction over the other sellers (stricter than Holm)
+    assert own["sum"] / own["size"] - rest["sum"] / rest["size"] > 0.05  # and above the 5 p.p. threshold
+
+
 def test_the_slow_responder_the_overloaded_manager_and_the_discount_breaker(records):
     leads, pf = records["03_leads"], records["04_plan_fact"]
-    # (and the inbound desk on the SLA share: see KNOWN_WRONG below)
-    assert leads["leads_flagged_response"] == [ANOMALIES["slow_responder"]["manager"], ANOMALIES["inbound_desk"]["manager"]] == ["m11", "m_desk"]
+    assert leads["leads_flagged_response"] == [ANOMALIES["slow_responder"]["manager"]] == ["m11"]
     assert leads["leads_flagged_response_time"] == ["m11"]
-    assert leads["leads_flagged_overnight"] == ["m11"]
+    assert leads["leads_flagged_overnight"] == ["m11", "m12"]  # m12: a chance finding the data support (CHANCE)
     assert pf["hygiene_over_deal_limit"] == [ANOMALIES["overloaded_manager"]["manager"]] == ["m02"]
     assert pf["hygiene_policy_breakers"] == [ANOMALIES["discount_violator"]["manager"]] == ["m07"]
 
@@ -73,16 +108,16 @@ def test_no_manager_without_a_planted_anomaly_is_flagged(records):
         | managers_of(stalls["slow_managers"])
         | set(stalls["skipping_managers"])
         | set(stalls["backward_managers"])
-        | (set(leads["leads_flagged_response"]) - {ANOMALIES["inbound_desk"]["manager"]})  # KNOWN_WRONG: the desk's SLA share
+        | set(leads["leads_flagged_response"])
         | set(leads["leads_flagged_response_time"])
-        | set(leads["leads_flagged_overnight"])
+        | (set(leads["leads_flagged_overnight"]) - set(CHANCE))
         | set(leads["leads_flagged_disqualification_high"])
         | set(leads["leads_flagged_disqualification_low"])
         | set(pf["hygiene_over_deal_limit"])
         | set(pf["hygiene_policy_breakers"])
     )
     assert flagged <= PLANTED, flagged - PLANTED
-    assert set(records["07_rop_scorecard"]["scorecard_lagging"]) - PLANTED == {ANOMALIES["inbound_desk"]["manager"]}  # idem
+    assert set(records["07_rop_scorecard"]["scorecard_lagging"]) - PLANTED == set(CHANCE)
     # and what is flagged is each planted manager's own anomaly
     assert f"{ANOMALIES['weak_closer']['manager']}:proposal>invoice" in funnel["flagged_below"]
     assert ANOMALIES["slow_responder"]["manager"] in funnel["lead_flagged_below"]
@@ -121,16 +156,8 @@ def _flagged(records, what: str) -> set[str]:
 EXPECTATIONS = [(k, m, check, str(v)) for k in ("slow_responder", "overloaded_manager", "discount_violator", "inbound_desk")
                 for m in [ANOMALIES[k]["manager"]] for check, v in ANOMALIES[k]["expect"].items()]
 EXPECTATIONS += [("stage_skipper", ANOMALIES["stage_skipper"]["manager"], "skips_mandatory_stage", ANOMALIES["stage_skipper"]["expect"]["skips_mandatory_stage"])]
-#: the manifest says the desk is not to be flagged on the SLA share, but with the slow responder out of the baseline
-#: (the robust rest of the team, analysis.leads) the desk answers 79.2 % within the SLA against the other sellers'
-#: 89.0 %: 9.7 p.p., above the 5 p.p. threshold. The generator's desk differs by more than it meant to on this share.
-KNOWN_WRONG = {("inbound_desk", "sla_share")}
-
-
 @pytest.mark.parametrize("anomaly,manager,check,expect", EXPECTATIONS, ids=[f"{a}-{c}" for a, _, c, _ in EXPECTATIONS])
-def test_each_expectation_of_the_manifest(records, request, anomaly, manager, check, expect):
-    if (anomaly, check) in KNOWN_WRONG:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the demo's inbound desk is 9.7 p.p. below the other sellers on the SLA share"))
+def test_each_expectation_of_the_manifest(records, anomaly, manager, check, expect):
     got = _flagged(records, check)
     who = managers_of(got) if check == "time_in_stage" else got
     if expect.startswith("flag"):

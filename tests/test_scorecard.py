@@ -17,9 +17,9 @@ from salesaudit.report import scorecard as report
 
 ANOMALIES = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))
 PLANTED = {ANOMALIES[k]["manager"] for k in ("slow_responder", "stage_skipper", "overloaded_manager", "weak_closer")}
-#: the planted ones and the inbound desk, 9.7 p.p. below the other sellers on the SLA share (see test_leads: flagged on
-#: "response" only, against the manifest's do_not_flag)
-LAGGING = PLANTED | {ANOMALIES["inbound_desk"]["manager"]}
+#: the planted ones and the newcomer m12, who left 7 of 67 leads overnight: a chance finding the data support
+#: (tests/test_planted_anomalies.py::test_chance_findings_are_real_in_the_data)
+LAGGING = PLANTED | {"m12"}
 NBSP = "\u00a0"
 
 
@@ -54,7 +54,7 @@ def test_demo_head_is_experienced_and_lagging_managers_are_the_planted_ones(demo
     head = sc.head_of_sales(demo)
     assert head["manager"] == "h01" and head["new"] is False and head["months"] > 3
     lag = sc.lagging_managers(demo)
-    assert set(lag["manager"]) == LAGGING and lag.loc[lag["manager"] == "m_desk", "check"].tolist() == ["response"]
+    assert set(lag["manager"]) == LAGGING and lag.loc[lag["manager"] == "m12", "check"].tolist() == ["overnight"]
     weak = lag[lag["manager"] == ANOMALIES["weak_closer"]["manager"]].iloc[0]
     assert weak["check"] == "conversion" and weak["stages"] == ("proposal", "invoice") and weak["since"] is not None
     r = sc.analyse(demo)
@@ -151,14 +151,14 @@ def test_scorecard_page_in_both_languages(demo):
     assert en.texts()[1].endswith("judged as an experienced head. Data as of 31 Oct 2026.") and "100.1 months" in en.texts()[1]
     cp_en = report.checkpoints_table(r, "en").set_index("Checkpoint")
     # the attainments (received / plan per month) are checked against the payments and plans in the test above
-    assert [round(100 * a) for a in r.attainment_["attainment"]] == [98, 82, 115]
-    assert cp_en.loc["Department plan met (revenue received, last month)"].tolist() == ["115% (2026-10)", "green", "green ≥ 100%, amber ≥ 90%"]
-    assert cp_en.loc["Plan attainment trend over 3 months", "Value"] == "98% → 82% → 115%"
+    assert [round(100 * a) for a in r.attainment_["attainment"]] == [67, 87, 112]
+    assert cp_en.loc["Department plan met (revenue received, last month)"].tolist() == ["112% (2026-10)", "green", "green ≥ 100%, amber ≥ 90%"]
+    assert cp_en.loc["Plan attainment trend over 3 months", "Value"] == "67% → 87% → 112%"
     assert cp_en.loc["Lagging managers (found in the data)"].tolist() == ["5", "red", "green ≤ 0, amber ≤ 2"]
     cp_ru = report.checkpoints_table(r, "ru").set_index("Контрольная точка")
-    # 1 - the share left overnight, 312 of 5 687 (counted by hand in test_leads)
-    assert round(100 * (1 - 312 / 5687), 1) == 94.5
-    assert cp_ru.loc["Лиды обработаны в тот же день"].tolist() == [f"94,5{NBSP}%", "жёлтый", f"зелёный ≥ 98{NBSP}%, жёлтый ≥ 90{NBSP}%"]
+    # 1 - the share left overnight, 223 of 5 687 (counted by hand in test_leads)
+    assert round(100 * (1 - 223 / 5687), 1) == 96.1
+    assert cp_ru.loc["Лиды обработаны в тот же день"].tolist() == [f"96,1{NBSP}%", "жёлтый", f"зелёный ≥ 98{NBSP}%, жёлтый ≥ 90{NBSP}%"]
     lag_en, lag_ru = report.lagging_table(r, "en"), report.lagging_table(r, "ru")
     assert list(lag_en.columns) == ["Manager", "What", "Where", "Manager", "Team", "Since"]  # who, and the manager's figure
     assert len(lag_en.columns) == len(lag_ru.columns) == 6 and len(lag_en) == len(lag_ru) == len(r.lagging_)
@@ -169,14 +169,14 @@ def test_scorecard_page_in_both_languages(demo):
 
     row = fn.manager_comparison(demo).set_index(["manager", "from_stage"]).loc[("m06", "proposal")]
     truth = ANOMALIES["weak_closer"]
-    assert round(row["team_rate"], 2) == round(truth["team_rate_others"], 2) == 0.66 and round(row["rate"], 2) == truth["rate"] == 0.31
+    assert round(row["team_rate"], 2) == round(truth["team_rate_others"], 2) == 0.66 and round(row["rate"], 2) == round(truth["rate"], 2) == 0.31
     assert weak["What"] == "conversion below the team" and weak.iloc[3] == "31%" and weak.iloc[4] == "66%"
-    # m02's first row: "Needs identified", his median 6.9 days (the stalls comparison) against the team's 3.0
-    stay = stalls.manager_stage_summary(stalls.stage_stays(demo), demo.funnel).set_index(["manager", "stage"]).loc[("m02", "needs")]
+    # m02's first row: "Proposal sent", his median 32.9 days (the stalls comparison) against the team's 11.1
+    stay = stalls.manager_stage_summary(stalls.stage_stays(demo), demo.funnel).set_index(["manager", "stage"]).loc[("m02", "proposal")]
     first = r.lagging_.iloc[0]
-    assert round(stay["median"], 1) == round(first["manager_value"], 1) == 6.9 and round(first["team_value"], 1) == 3.0
-    assert lag_ru.iloc[0].tolist()[:3] == ["Иванов Кирилл Юрьевич", "дольше держит сделки на стадии (медиана, дни)", "Выявление потребностей"]
-    assert lag_ru.iloc[0].tolist()[3:] == ["6,9", "3,0", "2026-06"]
+    assert round(stay["median"], 1) == round(first["manager_value"], 1) == 32.9 and round(first["team_value"], 1) == 11.1
+    assert lag_ru.iloc[0].tolist()[:3] == ["Иванов Кирилл Юрьевич", "дольше держит сделки на стадии (медиана, дни)", "Коммерческое предложение"]
+    assert lag_ru.iloc[0].tolist()[3:] == ["32,9", "11,1", "2026-06"]
     assert [q for q in en.texts() if q.startswith("- ")] == ["- " + q for q in report.questions(r, "en")] and len(report.questions(r, "ru")) == 5
     # presentation never changes a number: the same result gives the same tables in both pages
     assert [len(t) for t in en.tables()] == [len(t) for t in ru.tables()]

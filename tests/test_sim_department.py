@@ -192,9 +192,9 @@ def test_calibration_recovers_the_planted_department(demo_cal):
     assert eff.loc["beta_response", "hi"] < 0 and eff.loc["beta_response", "source"] == "data"
     assert eff.loc["delta_overload", "lo"] < 0 < eff.loc["delta_overload", "hi"]
     assert eff.loc["delta_overload", "used"] == 0.0
-    # every open deal of the demo enters the pipeline (the generator's count: 122, all owned by people)
+    # every open deal of the demo enters the pipeline (the generator's count, 128 in the regenerated demo, all owned by people)
     opened = json.loads((REPO / "data_samples" / "demo_generic" / "ANOMALIES.json").read_text(encoding="utf-8"))["background"]["deal_outcome_counts"]["open"]
-    assert len(c.params.initial) == opened == 122
+    assert len(c.params.initial) == opened == 128
     # the overloaded m02's recent deals move 4x slower (a mix with his older deals in the window):
     # his pace stands out, everybody else's is about the team's
     assert sel.loc["m02", "stage_pace"] > 1.4

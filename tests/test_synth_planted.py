@@ -163,7 +163,8 @@ def test_the_head_moves_most_deals_into_invoice(t, an):
 def test_inbound_desk_is_slower_by_a_significant_but_tiny_amount(dept, t, an):
     leads, cal = t["leads"], dept.calendar
     team = team_of(t)
-    desk, rest = leads["manager"] == "m_desk", leads["manager"].isin(team - {"m_desk"})
+    # against the ordinary sellers: the analysis judges the slow responder apart (its robust baseline)
+    desk, rest = leads["manager"] == "m_desk", leads["manager"].isin(team - {"m_desk", an["slow_responder"]["manager"]})
     normal = leads["manager"].value_counts()[an["roster"]["normal"]]
     assert 9 < desk.sum() / normal.median() < 11
     answered = leads["first_response_at"].notna()
@@ -172,6 +173,7 @@ def test_inbound_desk_is_slower_by_a_significant_but_tiny_amount(dept, t, an):
     d_med, r_med = waited[desk & answered].median(), waited[rest & answered].median()
     ratio, diff = d_med / r_med, d_med - r_med
     assert 1.05 < ratio < 1.2 and 0.5 < diff < 5  # far below x1.25 and 15 minutes
+    assert an["inbound_desk"]["response_rest_leads"] == rest.sum()
     assert (an["inbound_desk"]["response_ratio"], an["inbound_desk"]["response_difference_working_min"]) == (
         pytest.approx(ratio, abs=1e-3), pytest.approx(diff, abs=0.01))
     # significant on that volume even after a Holm correction over the team (scipy's log-rank)

@@ -342,6 +342,8 @@ class PlanFactSettings(_Strict):
 
     backtest_day: int = Field(default=15, ge=1, le=31, description="the backtest forecasts the period as it stood on this day of it: mid-month, "
                                                                    "when a forecast is still useful")
+    backtest_periods: int = Field(default=6, ge=1, le=36, description="periods backtested the same way, the audited one and those before it: "
+                                                                      "how often the realised revenue fell inside the band shows whether the band can be trusted")
     reverse_months: int = Field(default=6, ge=1, description="months before the period whose rates (average deal, conversions, calls per deal) "
                                                              "the reverse funnel uses: recent, yet enough deals")
     reverse_draws: int = Field(default=4000, ge=100, description="bootstrap draws behind the reverse funnel's intervals: stable 2.5 % and 97.5 % percentiles")

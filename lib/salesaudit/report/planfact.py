@@ -191,13 +191,33 @@ def _reverse(r, lang: str) -> list:
             Table(display(r.reverse_rates_, lang, digits=3))]
 
 
+def _backtests(r, lang: str) -> list:
+    """The backtests of the audited period and those before it: how often the band held."""
+    bts = r.backtests_
+    if len(bts) < 2:
+        return []
+    from scipy.stats import binom
+
+    n = len(bts)
+    low = int(binom.ppf(0.05, n, 0.8)) - 1  # at most this many hits: below the 5 % tail of an honest 80 % band
+    tab = pd.DataFrame({
+        t("planfact.col.period", lang): bts["period"],
+        t("planfact.col.as_of", lang): [_day(x, lang) for x in bts["as_of"]],
+        **{t(f"planfact.col.{k}", lang): [_money(x, lang) for x in bts[k]] for k in ("p10", "p50", "p90", "actual")},
+        t("planfact.col.inside", lang): [t("planfact.yes" if x else "planfact.no", lang) for x in bts["inside"]],
+    })
+    lines = [Heading(t("planfact.backtests_section", lang), 3),
+             Text(t("planfact.backtests_line", lang, n=n, inside=int(bts["inside"].sum()), low=max(low, 0)))]
+    return lines + [Table(tab)]
+
+
 def _forecast(r, lang: str) -> list:
     fc, bt = r.forecast, r.backtest
     blocks = [Heading(t("planfact.forecast_section", lang)), Text(t("planfact.forecast_note", lang, seed=r.seed))]
     if fc.has_band:
         chance = fmt_.DASH if fc.chance_to_meet_plan is None else _share(fc.chance_to_meet_plan, lang)
         blocks += [Text(t("planfact.forecast_line", lang, as_of=_day(fc.as_of, lang), received=_money(fc.received, lang), won=_money(fc.expected_from_won, lang),
-                          open=_money(fc.expected_from_open, lang), p10=_money(fc.p10, lang), p50=_money(fc.p50, lang), p90=_money(fc.p90, lang),
+                          open=_money(fc.expected_from_open, lang), new=_money(fc.expected_from_new, lang), p10=_money(fc.p10, lang), p50=_money(fc.p50, lang), p90=_money(fc.p90, lang),
                           plan=_money(fc.plan, lang), chance=chance)),
                    Figure(plot_forecast(fc, lang))]
     else:
@@ -207,6 +227,7 @@ def _forecast(r, lang: str) -> list:
         Heading(t("planfact.backtest", lang, as_of=_day(bt.as_of, lang)), 3),
         Text(t("planfact.backtest_line", lang, as_of=_day(bt.as_of, lang), p10=_money(bt.p10, lang), p90=_money(bt.p90, lang), actual=_money(bt.actual, lang), verdict=verdict)),
         Figure(plot_forecast(bt, lang)),
+        *_backtests(r, lang),
         Heading(t("planfact.top_deals", lang), 3),
         Table(display(bt.deals_.head(15), lang, r.manager_names, digits=2)),
     ]
