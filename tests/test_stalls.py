@@ -442,17 +442,17 @@ def test_stalls_page_in_both_languages(demo, demo_result):
     assert ru.tables()[0].iloc[:, 0].tolist() == [demo.funnel.label(s, "ru") for s in demo.funnel.open_stages]
     # presentation never changes a number: the same result gives the same tables and figures in both pages
     # stages; managers (4 slower, 5 small, 1 not judged; 5 of the head of sales, 1 of the robot, 1 without a manager); actions;
-    # compliance (13 sellers, the head, the robot, no manager); skips; backward; loops (two re-entries per backward move);
+    # compliance (13 sellers, the head, the robot, no manager); skips; backward; loops (two re-entries per backward move); exits;
     # stages and managers in working time (4 slower, 5 significant but small: m02 at qualified and the inbound desk at four stages)
-    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()] == [(5, 13), (17, 11), (75, 8), (16, 18), (29, 6), (32, 5), (64, 4), (5, 13), (9, 11)]
-    assert en.tables()[8]["Verdict"].tolist() == ["slower"] * 4 + ["significant, but small"] * 5
+    assert [t.shape for t in en.tables()] == [t.shape for t in ru.tables()] == [(5, 13), (17, 11), (75, 8), (16, 18), (29, 6), (32, 5), (64, 4), (16, 7), (5, 13), (9, 11)]
+    assert en.tables()[9]["Verdict"].tolist() == ["slower"] * 4 + ["significant, but small"] * 5
     managers = en.tables()[1]
     assert managers["Verdict"].tolist() == ["slower"] * 4 + ["significant, but small"] * 5 + ["not judged: too few stays"] + \
         ["not compared: head of sales", "not compared: system user", "not compared: no manager"] + ["not compared: head of sales"] * 4
     assert list(team.columns[3:8]) == ["Median (days)", "Median, CRM-style (days)", "80th percentile (days)", "90th percentile (days)", "Norm (days)"]
-    assert list(en.tables()[7].columns[3:8]) == ["Median (working days)", "Median, CRM-style (working days)", "80th percentile (working days)",
+    assert list(en.tables()[8].columns[3:8]) == ["Median (working days)", "Median, CRM-style (working days)", "80th percentile (working days)",
                                                  "90th percentile (working days)", "Norm (working days)"]
-    assert en.tables()[7]["Norm (working days)"].tolist() == [1.0, 1 / 24, 5.0, 7.0, 5.0]  # N days of the funnel = N working days here
+    assert en.tables()[8]["Norm (working days)"].tolist() == [1.0, 1 / 24, 5.0, 7.0, 5.0]  # N days of the funnel = N working days here
     assert sum(isinstance(b, Figure) for b in en.blocks) == sum(isinstance(b, Figure) for b in ru.blocks) == 3
     plt.close("all")
 
@@ -536,3 +536,36 @@ def test_maven_one_stay_per_deal_matches_an_independent_kaplan_meier():
     assert ss.loc["prospecting", "stays"] == 0  # quarantined: no engage_date
     assert stays.loc[~stays["observed"], "next_stage"].isna().all()
     assert set(stays.loc[stays["observed"], "next_stage"].astype(str)) == {"won", "lost"}
+
+
+def test_demo_stage_exits_against_the_stage_history(demo, demo_result):
+    """How deals leave each stage, counted from the stage history CSV by hand: the next row of each deal."""
+    h = pd.read_csv(REPO / "data_samples" / "demo_generic" / "stage_history.csv", dtype={"deal_id": str})
+    deals = pd.read_csv(REPO / "data_samples" / "demo_generic" / "deals.csv", dtype={"deal_id": str})
+    h["entered_at"] = pd.to_datetime(h["entered_at"], errors="coerce")
+    h = h[h["deal_id"].isin(demo.tables["deals"]["deal_id"].astype(str)) & h["stage"].isin(demo.funnel.keys)]
+    h = h.sort_values(["deal_id", "entered_at"], kind="stable")
+    h["next"] = h.groupby("deal_id")["stage"].shift(-1)
+    people = set(ANOMALIES["roster"]["team"]) | {ANOMALIES["roster"]["head_of_sales"]}
+    owner = deals.drop_duplicates("deal_id").set_index("deal_id")["manager"]
+    h = h[h["deal_id"].map(owner).isin(people) & h["stage"].isin(demo.funnel.open_stages) & h["next"].notna()]
+    lost = h[h["next"].isin(demo.funnel.lost_stages)].groupby(["stage", "next"]).size()
+    ex = demo_result.exits_
+    got = ex[ex["outcome"] == "lost"].set_index(["stage", "exit"])["stays"]
+    assert got.to_dict() == lost.to_dict()
+    assert set(ex["exit"]) == {"forward", "back", "lost", "cancelled"}
+    # shares add up per stage; proposal loses most to the client's cancellations, the stage where deals stall
+    assert ex.groupby("stage")["share"].sum().round(12).eq(1).all()
+    prop = ex[ex["stage"] == "proposal"].set_index("exit")
+    assert prop.loc["cancelled", "stays"] > prop.loc["lost", "stays"] and prop.loc["cancelled", "median_s"] > 7 * 86400
+    # the page: a table in words, times with their unit, the stage with the most losses said in a sentence
+    from salesaudit.report import stalls as report
+
+    en = report.page(demo_result, "en")
+    i = en.texts().index("How deals leave each stage")
+    most = lost.groupby(level=0).sum().sort_values(ascending=False)
+    assert en.texts()[i + 2].startswith(f"Most losses happen at “{demo.funnel.label(most.index[0], 'en')}”: {most.iloc[0]:,} deals")
+    table = next(x for x in en.tables() if "Way out" in x.columns)
+    assert len(table) == len(ex) and table["Way out"].iloc[0] == "moved on"
+    q = table[table["Stage"] == "Qualified"]["Median time in the stage before"]
+    assert q.str.endswith(" min").all()  # the minutes-long stage in minutes

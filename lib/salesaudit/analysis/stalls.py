@@ -70,6 +70,7 @@ __all__ = [
     "stage_norms",
     "km_curves",
     "people_stays",
+    "stage_exits",
     "logrank_one_vs_rest",
 ]
 
@@ -377,6 +378,43 @@ def people_stays(stays: pd.DataFrame) -> pd.DataFrame:
     if "owner_group" not in stays.columns:
         return stays
     return stays[~stays["owner_group"].isin(["no_manager", "system"]).to_numpy(dtype=bool)]
+
+
+def stage_exits(stays: pd.DataFrame, funnel) -> pd.DataFrame:
+    """How deals leave each open stage and after how long: where the stalls end in a loss.
+
+    One row per open stage and way out (``exit``): ``forward`` (a later open stage or a won
+    terminal), ``back`` (an earlier open stage) or a lost terminal by name (``lost``,
+    ``cancelled``…), from the ended stays of the department's people (:func:`people_stays`).
+    Columns: ``stage``, ``exit``, ``outcome`` (``forward``/``back``/``lost``), ``stays`` (ended
+    that way), ``share`` (of the stage's ended stays), ``amount`` (their deals' amount) and
+    ``median_s`` / ``p80_s``: the time in the stage before that exit, in seconds (calendar).
+    The times are of ended stays only, so each describes the deals that left that way, not a
+    stage's duration (that is :func:`stage_summary`, which censors the open ones).
+    """
+    stays = people_stays(stays)
+    cols = ["stage", "exit", "outcome", "stays", "share", "amount", "median_s", "p80_s"]
+    ended = stays[stays["observed"].astype(bool) & stays["next_stage"].notna()] if len(stays) else stays
+    if not len(ended):
+        return pd.DataFrame(columns=cols)
+    order = {s: i for i, s in enumerate(funnel.open_stages)}
+    lost, won = set(funnel.lost_stages), set(funnel.won_stages)
+    stage = ended["stage"].astype(str).to_numpy()
+    nxt = ended["next_stage"].astype(str).to_numpy()
+    pos = np.array([order.get(x, -1) for x in stage])
+    npos = np.array([order.get(x, -1) for x in nxt])
+    exit_ = np.where(np.isin(nxt, list(lost)), nxt, np.where(np.isin(nxt, list(won)) | (npos > pos), "forward", "back"))
+    df = pd.DataFrame({"stage": stage, "exit": exit_, "seconds": ended["seconds"].to_numpy(dtype=float),
+                       "amount": pd.to_numeric(ended["amount"], errors="coerce").to_numpy(dtype=float)})
+    df["outcome"] = np.where(np.isin(df["exit"], list(lost)), "lost", df["exit"])
+    g = df.groupby(["stage", "exit", "outcome"], sort=False)
+    out = g.agg(stays=("seconds", "size"), amount=("amount", lambda a: a.sum(min_count=1)),
+                median_s=("seconds", "median"), p80_s=("seconds", lambda x: float(np.quantile(x, 0.8)))).reset_index()
+    out["share"] = out["stays"] / out.groupby("stage")["stays"].transform("sum")
+    rank = {"forward": 0, "back": 1}
+    out["_o"] = out["stage"].map(order)
+    out["_e"] = [rank.get(e, 2 + funnel.lost_stages.index(e) if e in lost else 9) for e in out["exit"]]
+    return out.sort_values(["_o", "_e"], ignore_index=True)[cols]
 
 
 def stage_norms(stays: pd.DataFrame, funnel, unit: str = "days", norms: dict | None = None) -> pd.DataFrame:
@@ -1229,6 +1267,8 @@ class StallsResult:
     * ``actions_`` – open deals over their stage norm, the most money first (:func:`action_list`, calendar days);
     * ``compliance_``, ``skips_``, ``backward_``, ``loops_`` – process compliance per manager and its
       skips, backward moves and loops (:func:`compliance`); ``None`` without a stage history.
+    * ``exits_`` – how deals leave each stage (forward, back, each lost terminal) and after how
+      long (:func:`stage_exits`); ``None`` without a stage history.
 
     ``source`` is where the stays come from (``"stage_history"`` or ``"deals"``), ``settings``
     the ``analysis.stalls`` settings used, ``manager_tests`` the log-rank tests behind ``managers_``
@@ -1258,6 +1298,7 @@ class StallsResult:
     skips_: pd.DataFrame | None = None
     backward_: pd.DataFrame | None = None
     loops_: pd.DataFrame | None = None
+    exits_: pd.DataFrame | None = None
     working_day_s: float = 32400.0
     stay_owner: str = "deal_owner"
     stay_owner_requested: str = "deal_owner"
@@ -1351,6 +1392,7 @@ def analyse(ds, settings=None) -> StallsResult:
         skips_=comp.get("skips"),
         backward_=comp.get("backward"),
         loops_=comp.get("loops"),
+        exits_=stage_exits(stays, funnel) if source == "stage_history" else None,
         working_day_s=float(stays.attrs["working_seconds_per_day"]),
         stay_owner=str(stays.attrs.get("stay_owner", "deal_owner")),
         stay_owner_requested=str(stays.attrs.get("stay_owner_requested", "deal_owner")),

@@ -502,6 +502,44 @@ def _stage_table(ss: pd.DataFrame, funnel, lang: str, clock: _Clock) -> pd.DataF
     return report_table(df, funnel, lang, STAGE_COLUMNS, headers=headers)
 
 
+def _exits_table(ex: pd.DataFrame, funnel, lang: str, clock: _Clock) -> pd.DataFrame:
+    """:func:`~salesaudit.analysis.stalls.stage_exits` for the page: each way out in words, the times
+    with their unit in each cell (the unit that fits that row: minutes at a minutes-long stage, days at a
+    long one), shares in percent, amounts grouped."""
+    def way(e: str) -> str:
+        return t(f"stalls.exit.{e}", lang) if e in ("forward", "back") else funnel.label(e, lang)
+
+    return pd.DataFrame({
+        t("stalls.col.stage", lang): [funnel.label(s, lang) for s in ex["stage"]],
+        t("stalls.col.exit", lang): [way(e) for e in ex["exit"]],
+        t("stalls.col.exit_stays", lang): [fmt_.integer(n, lang) for n in ex["stays"]],
+        t("stalls.col.exit_share", lang): [fmt_.percent(v, lang, 0) for v in ex["share"]],
+        t("stalls.col.exit_amount", lang): [money(v, lang) for v in ex["amount"]],
+        t("stalls.col.exit_median", lang): [clock.value(v, lang) for v in ex["median_s"]],
+        t("stalls.col.exit_p80", lang): [clock.value(v, lang, clock.unit([m])) for v, m in zip(ex["p80_s"], ex["median_s"])],
+    })
+
+
+def _exits(p: Page, r, lang: str, clock: _Clock) -> None:
+    """Where the time in a stage ends: moved on, moved back or lost, and how (each lost terminal)."""
+    ex = r.exits_
+    if ex is None or not len(ex):
+        return
+    lost = ex[ex["outcome"] == "lost"]
+    p.add(Heading(t("stalls.exits", lang)), Text(t("stalls.exits_note", lang)))
+    if len(lost):
+        top = lost.groupby("stage", sort=False)["stays"].sum().sort_values(ascending=False)
+        worst = str(top.index[0])
+        p.add(Text(t("stalls.exits_most", lang, stage=funnel_label(r.funnel, worst, lang), lost=fmt_.integer(int(top.iloc[0]), lang),
+                     share=fmt_.percent(top.iloc[0] / int(lost["stays"].sum()), lang, 0))))
+    p.add(Table(_exits_table(ex, r.funnel, lang, clock), max_rows=60))
+
+
+def funnel_label(funnel, stage: str, lang: str) -> str:
+    """A stage's name in quotes of the page's language."""
+    return stage_names([stage], funnel, lang)
+
+
 def _manager_table(mss: pd.DataFrame, r, lang: str, clock: _Clock, work: _Clock, verdicts=None) -> pd.DataFrame:
     """The manager × stage cells that say something (``verdicts``; default: flagged, significant but
     small, not judged, outside the team), in the result's order."""
@@ -642,6 +680,9 @@ def page(r, lang: str) -> Page:
         p.add(Heading(t("stalls.loops", lang), 3), Text(t("stalls.loops_note", lang, n=fmt_.integer(len(r.loops_), lang), deals=fmt_.integer(r.loop_deals, lang))))
         if len(r.loops_):
             p.add(Table(report_table(r.loops_, funnel, lang, names=names), max_rows=30))
+
+    # how deals leave each stage: moved on, back, or lost (and how)
+    _exits(p, r, lang, clock)
 
     # the same in working time
     business = r.stages_business_
