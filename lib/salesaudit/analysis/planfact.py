@@ -807,6 +807,10 @@ def _key_results(pvf: pd.DataFrame, period_label: str, fc: Forecast | None) -> d
     for m in ("revenue", "deals_won", "leads"):
         if m in team.index:
             out[f"planfact_team_{m}_attainment_pct"] = round(float(team.loc[m, "attainment_pct"]), 1)
+    if "revenue" in team.index:  # money received in the period, and its plan (None: no plan)
+        out["planfact_team_revenue"] = round(float(team.loc["revenue", "fact"]), 2)
+        plan = team.loc["revenue", "plan"]
+        out["planfact_team_revenue_plan"] = None if pd.isna(plan) else round(float(plan), 2)
     mgr = pvf[(pvf["manager"] != TEAM) & (pvf["metric"] == "revenue")]
     out["planfact_managers_below_plan_revenue"] = sorted(mgr.loc[mgr["attainment_pct"] < 100, "manager"].tolist())
     if fc is not None:
