@@ -93,9 +93,10 @@ def test_periods_outside_the_data_fail_without_running_and_partial_ones_get_the_
         assert p.index is None and not (out / p.period).exists()  # no notebook ran
     banner = "Период 2026-10 покрыт данными частично: с 01.10.2026 по 20.10.2026."
     assert res.periods[0].banner == banner
-    for page in ("2026-10/00_period.html", "2026-10/index.html", "index.html"):
+    for page in ("2026-10/00_period.html", "2026-10/index.html"):
         assert banner in (out / page).read_text(encoding="utf-8"), page
     index = res.index.read_text(encoding="utf-8")
+    assert '<td class="cov partial">частично: 01.10.2026 – 20.10.2026</td>' in index  # the batch index: the coverage column
     assert "Период 2026-11 лежит вне данных: выгрузка охватывает 01.08.2025 – 20.10.2026" in index  # report language
 
 

@@ -10,11 +10,19 @@ period's coverage is checked (:mod:`salesaudit.data.coverage`): when every perio
 the batch is refused as a whole (a SalesauditError naming the range); a period outside the data
 is marked failed with the reason and runs no notebook; a partly covered period runs with the
 banner on every page. The load warnings go to every period's index page.
+
+The batch index shows the trend: one row per period with a link to its report, its coverage
+(complete, partly covered, outside the data), its status and its key figures - plan attainment of
+revenue, revenue received and its plan, the share of leads answered within the SLA and the money in
+open deals stalled over their stage norm - read from the key results each period's notebooks
+recorded (never recomputed; :mod:`salesaudit.report.trend`), and a plot of them across the periods,
+inline, so the page needs no file but the period folders it links to.
 """
 from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,12 +35,13 @@ from ..data.cache import CACHE_DIRNAME
 from ..data.params import load_run_config, parse_period
 from ..errors import SalesauditError
 from ..report import format as fmt_
+from ..report import trend
 from ..report.coverage import banner as coverage_banner
 from ..report.coverage import fmt_date
 from ..report.coverage import refusal as coverage_refusal
 from ..report.i18n import t
 
-__all__ = ["expand_periods", "PeriodResult", "BatchResult", "run_periods", "render_period_index"]
+__all__ = ["expand_periods", "PeriodResult", "BatchResult", "run_periods", "render_period_index", "period_records"]
 
 _RANGE = re.compile(r"^\s*(\S+)\s*\.\.\s*(\S+)\s*$")
 
@@ -79,6 +88,7 @@ class PeriodResult:
     seconds: float = 0.0
     coverage: Optional[object] = None  # salesaudit.data.coverage.Coverage (with the preflight)
     banner: Optional[str] = None  # shown on every page of a partly covered period
+    records: dict[str, dict] = field(default_factory=dict)  # notebook stem -> its key results (notebooks that succeeded)
 
 
 @dataclass
@@ -111,7 +121,8 @@ def _one(config: str, period: str, grain: str, out: str, language, notebooks, no
         return PeriodResult(period, False, target, None, [], msg, perf_counter() - start, banner=banner)
     nbs = [(n.stem, n.ok, n.error or "") for n in res.notebooks]
     err = "; ".join(e for s, ok, e in nbs if not ok)  # each error names its notebook
-    return PeriodResult(period, res.ok, res.out_dir, res.index, nbs, err, perf_counter() - start, banner=banner)
+    records = {n.stem: dict(n.records) for n in res.notebooks if n.ok}
+    return PeriodResult(period, res.ok, res.out_dir, res.index, nbs, err, perf_counter() - start, banner=banner, records=records)
 
 
 def run_periods(
@@ -191,16 +202,63 @@ def run_periods(
         results[label].coverage = cov
     ordered = [results[label] for label in labels]
     index = out / "index.html"
-    index.write_text(render_period_index(cfg, grain, ordered, out), encoding="utf-8")
+    currency = loaded.config.currency if preflight else cfg.currency  # the loader fills in the client's currency
+    index.write_text(render_period_index(cfg, grain, ordered, out, currency=currency), encoding="utf-8")
     return BatchResult(out, index, ordered)
 
 
-def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path) -> str:
-    """``index.html`` of a batch: one row per period with its status and a link to its report."""
+def period_records(folder) -> dict[str, dict]:
+    """The key results of every notebook that succeeded in a period's report folder, read from the
+    ``NN_name.json`` files the runner wrote (notebook stem -> records, without the runner's ``_`` keys)."""
+    found: dict[str, dict] = {}
+    for path in sorted(Path(folder).glob("[0-9][0-9]_*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("_status") == "ok":
+            found[path.stem] = {k: v for k, v in data.items() if not k.startswith("_")}
+    return found
+
+
+def _coverage_cell(cov, lang: str) -> str:
+    if cov is None:
+        return t("batch.coverage.unknown", lang)
+    if getattr(cov, "outside", False):
+        return t("batch.coverage.none", lang)
+    if getattr(cov, "partial", False):
+        return t("batch.coverage.partial", lang, start=fmt_date(cov.covered_from, lang), end=fmt_date(cov.covered_to, lang))
+    return t("batch.coverage.full", lang)
+
+
+_INDEX_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
+    "td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}th{font-size:.85em;color:#555}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td{color:#b00020}"
+    "td.period{white-space:nowrap}td.cov{min-width:10rem}td.error{min-width:18rem}td.partial{color:#8a5300}.note{font-size:.85em;color:#555;margin:.4rem 0;max-width:60rem}"
+    "figure{margin:1rem 0}svg.trend{max-width:100%;height:auto}"
+)
+
+
+def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path, currency: Optional[str] = None) -> str:
+    """``index.html`` of a batch: one row per period (link to its report, coverage, status, key figures)
+    and the plot of the key figures across the periods.
+
+    The figures are those of :data:`salesaudit.report.trend.FIGURES`, read from each period's
+    recorded key results (``PeriodResult.records``, else the JSON files in its folder); money is in
+    ``currency`` (the client's; None: the config's).
+    """
     lang = cfg.language
+    currency = currency or cfg.currency
     e = html.escape
     title = t("index.title", lang, client=cfg.client)
     n_ok = sum(r.ok for r in results)
+    keys = [f.key for f in trend.FIGURES]
+    values: dict[str, dict] = {}
+    for r in results:
+        records = r.records or (period_records(r.out_dir) if r.index is not None else {})
+        values[r.period] = trend.figure_values(records, r.period)
+    show_error = any(not r.ok for r in results)
     rows = []
     for r in results:
         link = e(r.period)
@@ -208,25 +266,36 @@ def render_period_index(cfg, grain: str, results: list[PeriodResult], out: Path)
             rel = r.index.resolve().relative_to(out.resolve()).as_posix()
             link = f'<a href="{quote(rel)}">{e(r.period)}</a>'
         cov = r.coverage
-        if cov is not None and getattr(cov, "partial", False):
-            link += f'<div class="note">{e(coverage_banner(cov, lang))}</div>'
+        cov_cls = ' class="cov partial"' if cov is not None and getattr(cov, "partial", False) else ' class="cov"'
         error = coverage_refusal(cov, lang) if cov is not None and getattr(cov, "outside", False) else r.error
         status = t("index.status.ok" if r.ok else "index.status.failed", lang)
-        rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td>{link}</td><td>{e(status)}</td><td>{e(error)}</td></tr>')
+        cells = "".join(f'<td class="num">{e(trend.cell(k, values[r.period][k], lang, currency))}</td>' for k in keys)
+        rows.append(f'<tr class="{"ok" if r.ok else "failed"}"><td class="period">{link}</td><td{cov_cls}>{e(_coverage_cell(cov, lang))}</td>'
+                    f'<td>{e(status)}</td>{cells}' + (f'<td class="error">{e(error)}</td>' if show_error else "") + "</tr>")
+    head = (f'<th>{e(t("index.period", lang))}</th><th>{e(t("batch.col.coverage", lang))}</th><th>{e(t("index.status", lang))}</th>'
+            + "".join(f"<th>{e(trend.column_label(k, lang, currency))}</th>" for k in keys)
+            + (f'<th>{e(t("index.error", lang))}</th>' if show_error else ""))
+    notes = [t("batch.trend.missing", lang)]
+    horizon = trend.horizon_note(lang, cfg.as_of)
+    if horizon:
+        notes.append(horizon)
+    partial = [r.period for r in results if r.coverage is not None and getattr(r.coverage, "partial", False)]
+    svg = trend.plot_svg([r.period for r in results], values, lang, currency, partial)
     when = fmt_.datetime_(dt.datetime.now(), lang)
     return "\n".join(
         [
             "<!DOCTYPE html>",
             f'<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(title)}</title>',
-            "<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
-            "td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}tr.failed td{color:#b00020}"
-            ".note{font-size:.85em;color:#8a5300;margin-top:.2rem}</style></head><body>",
+            f"<style>{_INDEX_CSS}</style></head><body>",
             f"<h1>{e(title)}</h1>",
             f'<p>{e(t("index.periods", lang, grain=t(f"index.grain.{grain}", lang), first=results[0].period if results else "—", last=results[-1].period if results else "—"))}</p>',
             f'<p><strong>{e(t("index.periods_summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</strong></p>',
-            f'<table><thead><tr><th>{e(t("index.period", lang))}</th><th>{e(t("index.status", lang))}</th><th>{e(t("index.error", lang))}</th></tr></thead><tbody>',
+            f'<h2>{e(t("batch.trend.heading", lang))}</h2>',
+            f"<table><thead><tr>{head}</tr></thead><tbody>",
             *rows,
             "</tbody></table>",
+            *(f'<p class="note">{e(n)}</p>' for n in notes),
+            *([f'<h2>{e(t("batch.trend.plot_heading", lang))}</h2>', f"<figure>{svg}</figure>"] if svg else []),
             f'<footer><p>{e(t("index.generated", lang, when=when))} · salesaudit</p></footer>',
             "</body></html>",
         ]
