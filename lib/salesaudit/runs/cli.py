@@ -3,6 +3,9 @@
 ``salesaudit run --config params/clients/demo.yaml [--period 2026-10] [--language en] ...``
 executes the audit notebooks and prints where the report is;
 ``salesaudit check --config ...`` loads the data and prints the reconciliation.
+``salesaudit run ... --pdf`` also prints the report into ``audit.pdf`` in the output folder
+(each period's folder with ``--periods``; :mod:`salesaudit.runs.pdf`): Playwright and Chromium are
+checked before any notebook runs, and a missing one stops the run with exit code 2.
 
 Exit codes: 0 all notebooks succeeded, 1 some notebook failed, 2 a problem with
 the input (the message alone is printed, never a traceback; argparse's own
@@ -70,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--no-preflight", action="store_true",
                        help="do not load the data before running the notebooks (each notebook still loads it)")
     p_run.add_argument("--kernel", default="python3", metavar="NAME", help="Jupyter kernel name (default: python3)")
+    p_run.add_argument("--pdf", action="store_true",
+                       help="also write audit.pdf (summary, contents, every section; A4) into the output folder, "
+                       "printed by a headless Chromium: needs `pip install 'salesaudit[pdf]'` and `apt-get install chromium`")
     p_run.set_defaults(func=_cmd_run)
 
     p_check = sub.add_parser(
@@ -102,6 +108,10 @@ def _run_options(args) -> dict:
 def _cmd_run(args) -> int:
     from .runner import run
 
+    if args.pdf:  # before any notebook runs: a missing browser is found in a second, not after the run
+        from .pdf import require
+
+        require()
     if args.periods:
         return _cmd_run_periods(args)
 
@@ -115,6 +125,11 @@ def _cmd_run(args) -> int:
     if result.banner:  # a partly covered period: the reader of the terminal should know too
         print(result.banner)
     print(f"Report: {Path(result.index).resolve()}")
+    if args.pdf:
+        from .pdf import write_run_pdf
+
+        printed = write_run_pdf(result)
+        print(f"PDF: {printed.path.resolve()} ({printed.pages} pages)")
     return 0 if result.ok else 1
 
 
@@ -126,7 +141,25 @@ def _cmd_run_periods(args) -> int:
     for p in result.periods:
         print(f"{p.period:<{width}}  {'ok    ' if p.ok else 'FAILED'}  {p.error}".rstrip())
     print(f"Report: {Path(result.index).resolve()}")
+    if args.pdf:
+        _periods_pdf(args, result)
     return 0 if result.ok else 1
+
+
+def _periods_pdf(args, result) -> None:
+    """``audit.pdf`` in every period's folder that has an index page (one Chromium for all)."""
+    from ..data.params import load_run_config
+    from .pdf import PDF_NAME, Printer, folder_sections
+
+    lang = args.language or load_run_config(args.config).language
+    todo = [p for p in result.periods if p.index is not None and Path(p.index).is_file()]
+    if not todo:
+        return
+    with Printer() as printer:
+        for p in todo:
+            sections = folder_sections(p.out_dir, [stem for stem, _ok, _err in p.notebooks])
+            printed = printer.write(p.index, sections, Path(p.out_dir) / PDF_NAME, lang)
+            print(f"PDF {p.period}: {printed.path.resolve()} ({printed.pages} pages)")
 
 
 def _cmd_check(args) -> int:
