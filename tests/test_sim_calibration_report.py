@@ -33,7 +33,8 @@ OLD_NOTES = {
     ("capacity.note.stage_no_stays", (("stage", "new"),)): "stage new: no stays in the data; deals pass through it without delay",
     ("capacity.note.head_no_leads", (("seller", "h01"),)): "the head of sales h01 took no leads in the window and is not simulated as a seller",
     ("capacity.note.skill_channels", ()): "some sellers took no leads of some channels: the skill rule keeps them to the channels they served",
-    ("capacity.note.amounts_all_deals", ()): "deal amounts: fewer won deals than min_n in the window; amounts of all deals are resampled",
+    # the assumption's key (min_n) is no longer shown: its value is
+    ("capacity.note.amounts_all_deals", (("n", 30),)): "deal amounts: fewer than 30 won deals in the window; amounts of all deals are resampled",
 }
 
 
@@ -92,21 +93,39 @@ def test_coded_cells_are_words_and_numbers_are_rounded(cal, tables):
 
 
 def test_assumption_meanings_are_in_the_language_asked(cal, tables):
-    ru = tables["ru"]["assumptions"].set_index("Параметр")["Что означает"]
-    en = tables["en"]["assumptions"].set_index("Parameter")["Meaning"]
+    keys = list(cal.assumptions_["name"])
     derived = ["handling_min", "touch_min_per_deal_day", "volume_cv", "decision_median_min"]
-    assert list(ru.index) == list(ASSUMPTIONS) + derived  # the keys of params/simulation/*.yaml stay as they are
-    assert all(CYRILLIC.search(m) for m in ru), ru[~ru.map(lambda m: bool(CYRILLIC.search(m)))]
-    assert ru["ramp_weeks"] == "недель до полной продуктивности нового менеджера"
-    assert ru["head_hours_per_month"] == "рабочих часов РОПа в месяц"
-    assert ru["routing"] == "правило распределения лидов: round_robin, least_loaded, skill, pool"
-    assert ru["decision_median_min"] == "рабочих минут от первого ответа до создания сделки (данные)"
-    # the English meanings are those of ASSUMPTIONS, which the errors and the docs use
+    assert keys == list(ASSUMPTIONS) + derived
+    ru = tables["ru"]["assumptions"].set_index("Параметр")
+    en = tables["en"]["assumptions"].set_index("Parameter")
+    # the keys of params/simulation/*.yaml are not shown: each row is named by its label
+    assert list(ru.index) == [t(f"capacity.assumption_name.{k}", "ru") for k in keys]
+    assert list(en.index) == [t(f"capacity.assumption_name.{k}", "en") for k in keys]
+    for frame in (ru, en):
+        cells = [str(x) for x in frame.index] + [str(x) for x in frame.to_numpy().ravel()]
+        assert not [c for c in cells if re.search(r"[a-z]+_[a-z]+", c) or c in ("None", "nan", "True", "False")], cells
+    assert all(CYRILLIC.search(m) for m in ru["Что означает"])
+    assert ru.loc["Выход нового менеджера на полную продуктивность, недель", "Что означает"] == "недель до полной продуктивности нового менеджера"
+    assert ru.loc["Выход нового менеджера на полную продуктивность, недель", "Значение"] == "8"
+    assert ru.loc["Продуктивность нового менеджера в первый день", "Значение"] == "0,50"
+    assert en.loc["New seller's productivity on day one", "Value"] == "0.50"
+    assert ru.loc["Часов РОПа в месяц", "Что означает"] == "рабочих часов РОПа в месяц"
+    # codes in words: the routing rule, what happens at the limit, no limit, the inflow level
+    assert ru.loc["Распределение лидов (базовый сценарий)", "Значение"] == "по кругу"
+    assert en.loc["Lead routing (base scenario)", "Value"] == "round robin"
+    assert ru.loc["Распределение лидов (базовый сценарий)", "Что означает"] == \
+        "правило распределения лидов: по кругу, наименее загруженному, по навыку, общая очередь"
+    assert ru.loc["Лимит сделок (базовый сценарий)", "Значение"] == "без лимита"
+    assert en.loc["Deal-load limit (base scenario)", "Value"] == "no limit"
+    assert en.loc["A lead for a seller at the limit", "Value"] == "waits for a free slot of its seller"  # the default: queue
+    assert en.loc["Lead volume ahead", "Value"] == "the window's level"
+    assert ru.loc["От ответа до сделки, медиана раб. мин", "Что означает"] == "рабочих минут от первого ответа до создания сделки (данные)"
+    # the English meanings of the plain assumptions are those of ASSUMPTIONS, which the errors and the docs use
     for key, (_, meaning) in ASSUMPTIONS.items():
-        assert en[key] == meaning, key
-    assert en["volume_cv"] == "month-to-month variation of lead volume beyond Poisson (data); each replication draws its level"
-    assert not any(CYRILLIC.search(m) for m in en)
-    # the calibration's own table is left in English
+        if key not in ("at_limit", "routing"):  # these list their options, in words on the page
+            assert en.loc[t(f"capacity.assumption_name.{key}", "en"), "Meaning"] == meaning, key
+    assert not any(CYRILLIC.search(m) for m in en["Meaning"])
+    # the calibration's own table is left in English, with its keys
     assert cal.assumptions_.set_index("name").loc["ramp_weeks", "meaning"] == ASSUMPTIONS["ramp_weeks"][1]
 
 
@@ -125,7 +144,7 @@ def test_the_trend_notes_say_what_the_inflow_does(demo):
     assert c.notes == [("capacity.note.trend_used", {"growth": tr["per_year"], "lo": tr["ci_low"], "hi": tr["ci_high"]})]
     assert calibration_notes(c, "en") == [
         f"lead volume changes × {tr['per_year']:.2f} a year (95 % CI {tr['ci_low']:.2f}…{tr['ci_high']:.2f}); "
-        "with inflow_trend: fitted the trend is projected over the horizon"]
+        "as assumed, the trend is projected over the horizon"]
     assert calibration_notes(c, "ru")[0].startswith(f"объём лидов растёт в {tr['per_year']:.2f} раза за год".replace(".", ","))  # decimal comma in ru
 
 
@@ -149,11 +168,12 @@ def test_every_note_comes_back_translated_and_its_english_text_is_unchanged(cal)
 
 def test_demo_with_a_large_min_n_writes_notes_in_both_languages(demo):
     c = calibrate(demo, assumptions={"min_n": 100000})
-    assert c.notes == [("capacity.note.response_proxy", {}), ("capacity.note.amounts_all_deals", {})]
-    assert calibration_notes(c, "en") == [OLD_NOTES[("capacity.note.response_proxy", ())], OLD_NOTES[("capacity.note.amounts_all_deals", ())]]
+    assert c.notes == [("capacity.note.response_proxy", {}), ("capacity.note.amounts_all_deals", {"n": 100000})]
+    assert calibration_notes(c, "en") == [OLD_NOTES[("capacity.note.response_proxy", ())],
+                                          "deal amounts: fewer than 100,000 won deals in the window; amounts of all deals are resampled"]
     assert calibration_notes(c, "ru") == [
         t("capacity.note.response_proxy", "ru"),
-        "суммы сделок: выигранных сделок в окне меньше min_n; суммы берутся из всех сделок",
+        "суммы сделок: выигранных сделок в окне меньше 100\u00a0000; суммы берутся из всех сделок",
     ]
     assert calibration_notes(c, "ru")[0].startswith("в выгрузке нет времени первого ответа")
     # with too few observations for anybody's own fit, no seller has one
@@ -176,9 +196,10 @@ def test_olist_calibration_notes_in_russian():
     c = calibrate(ds, as_of="2018-02-28 23:59:59", assumptions={"window_days": 61})
     keys = [k for k, _ in c.notes]
     assert keys == ["capacity.note.lead_status", "capacity.note.response_proxy", "capacity.note.channel_share",
-                    "capacity.note.stage_no_stays", "capacity.note.amounts_all_deals"]
+                    "capacity.note.stage_no_stays", "capacity.note.amounts_all_deals", "capacity.note.no_payments"]
     ru = calibration_notes(c, "ru")
-    assert len(ru) == len(c.notes) == 5 and all(CYRILLIC.search(n) for n in ru)
+    assert len(ru) == len(c.notes) == 6 and all(CYRILLIC.search(n) for n in ru)
+    assert c.params.pay_curves is None and c.params.earlier_payments is None  # no payments: a win counts as paid on its day
     assert ru[0] == "у лидов нет статуса: лид со сделкой считается конвертированным, лид старше 60 дней без сделки — отсеянным"
     assert c.notes[3] == ("capacity.note.stage_no_stays", {"stage": "mql"})
     assert calibration_notes(c, "en")[3].startswith("stage Marketing-qualified lead: no stays in the data")

@@ -218,9 +218,15 @@ def test_backtest_on_the_synthetic_department_inside_90pct(demo):
     b = backtest(demo, "2026-03-31 23:59:59", days=91, replications=60, seed=1, executor="serial")
     t = b["table"].set_index("metric")
     assert b["complete"]
-    for m in ("leads", "deals", "won", "revenue"):
+    for m in ("leads", "deals", "won", "won_amount", "revenue"):
         assert t.loc[m, "inside"], (m, t.loc[m].to_dict())
     assert abs(t.loc["revenue", "error"]) < 0.25
+    # revenue is the money received April–June (payments.csv), the won amount the deals won then
+    pay = demo.tables["payments"]
+    assert t.loc["revenue", "actual"] == pytest.approx(float(pay.loc[(pay["paid_at"] >= "2026-04-01") & (pay["paid_at"] < "2026-07-01"), "amount"].sum()))
+    d = demo.tables["deals"]
+    won = (d["outcome"] == "won") & (d["closed_at"] >= "2026-04-01") & (d["closed_at"] < "2026-07-01")
+    assert t.loc["won_amount", "actual"] == pytest.approx(float(d.loc[won, "amount"].sum()))
 
 
 # --------------------------------------------------------------------------- touch work, working-time arrays
@@ -400,3 +406,89 @@ def test_lead_to_deal_model_against_the_observed_conversions(demo_cal):
     assert bands["observed"].iloc[0] - bands["observed"].iloc[2] > 0.1
     sel = cv[cv["group"] == "seller"].set_index("key")
     assert sel.loc["m11", "observed"] == sel["observed"].min()
+
+
+# --------------------------------------------------------------------------- revenue = payments received
+
+
+def _paying_department(curves, amount=250_000.0, earlier=None):
+    p = DepartmentParams.example(managers=4, leads_per_year=3000, seed=2)
+    return p.replace(amounts=np.full(7, amount), amount_terms=np.array(["postpaid"] * 7, dtype=object), pay_curves=curves,
+                     earlier_payments=earlier)
+
+
+def test_payments_are_the_wins_times_the_share_paid():
+    """A flat pay curve (60 % of a won amount arrives on the day of the win, the rest never) and one
+    amount: the payments are exactly wins × amount × 0.6, counted from the simulated leads."""
+    flat = {"*": np.full(801, 0.6)}
+    r = simulate(_paying_department(flat), days=91, seed=5)
+    T = 91 * 1440.0
+    wins = int((r.leads["won"] & (r.leads["closed"] < T)).sum())
+    assert wins > 20 and r.summary["won"] == wins  # no open pipeline at the start
+    assert r.summary["won_amount"] == 250_000.0 * wins
+    assert r.summary["revenue"] == pytest.approx(0.6 * 250_000.0 * wins)
+    assert r.summary["revenue_earlier_wins"] == 0.0
+    # the same department paid in full on the day of the win (no pay curves): revenue is the won amount
+    whole = simulate(_paying_department(None), days=91, seed=5)
+    assert whole.summary["won"] == wins and whole.summary["revenue"] == whole.summary["won_amount"] == 250_000.0 * wins
+    # the seed fixes everything
+    assert simulate(_paying_department(flat), days=91, seed=5).summary == r.summary
+
+
+def test_postpaid_wins_pay_a_month_later_and_earlier_wins_add_their_schedule():
+    """Postpaid deals pay in full 30 days after the win: a win counts only when it closed at least 30
+    days before the horizon's end; the deals won before the start add 10 a day."""
+    step = {"*": np.ones(801), "postpaid": np.where(np.arange(801) >= 30, 1.0, 0.0)}
+    earlier = np.arange(801) * 10.0
+    r = simulate(_paying_department(step, amount=100.0, earlier=earlier), days=91, seed=8)
+    T = 91 * 1440.0
+    closed = r.leads.loc[r.leads["won"] & (r.leads["closed"] < T), "closed"].to_numpy()
+    paid_by_T = int(np.sum(np.floor((T - closed) / 1440.0) >= 30))
+    assert 0 < paid_by_T < len(closed)
+    assert r.summary["revenue_earlier_wins"] == 910.0
+    assert r.summary["revenue"] == pytest.approx(100.0 * paid_by_T + 910.0)
+    assert r.summary["won_amount"] == pytest.approx(100.0 * len(closed))
+    # by calendar month of the horizon (the example starts on 5 January 2026): the payments due in each month
+    m = r.monthly.set_index("month")
+    start = r.params.start
+    edges = [0.0] + [((start + pd.offsets.MonthBegin(k)).normalize() - start) / pd.Timedelta(minutes=1) for k in (1, 2, 3)]
+    edges = [e for e in edges if e < T] + [T]
+    assert len(m) == len(edges) - 1
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        by_hand = 100.0 * np.sum((np.floor((hi - closed) / 1440.0) >= 30) & ~(np.floor((lo - closed) / 1440.0) >= 30))
+        by_hand += 10.0 * (np.floor(hi / 1440.0) - np.floor(lo / 1440.0))
+        assert m["revenue"].iloc[j] == pytest.approx(by_hand), j
+    assert m["revenue"].sum() == pytest.approx(r.summary["revenue"])
+
+
+def test_calibration_uses_the_plan_fact_pay_curves_and_the_unpaid_won_deals(demo, demo_cal):
+    """The calibrated curves are the plan-fact forecast's own (planfact._pay_curves at the audit
+    moment); the deals won before it pay what is left of them as the forecast expects."""
+    from salesaudit.analysis.planfact import _g, _pay_curves
+
+    P = demo_cal.params
+    T = pd.Timestamp(demo.as_of)
+    ref = _pay_curves(demo, T)
+    assert set(P.pay_curves) == set(ref) - {"_grid"} == {"*", "prepaid", "postpaid", "instalment_3m", "instalment_6m"}
+    for k, c in P.pay_curves.items():
+        assert np.array_equal(c, ref[k])
+    # the deals won by T with money still owed, summed deal by deal (planfact's rule for deals already won)
+    deals, pay = demo.tables["deals"], demo.tables["payments"]
+    won = deals[(deals["outcome"] == "won") & (deals["closed_at"] <= T) & (deals["amount"] > 0)]
+    paid = pay[pay["paid_at"] <= T].groupby("deal_id")["amount"].sum()
+    total, left_sum, n = 0.0, 0.0, 0
+    for row in won.itertuples(index=False):
+        left = max(float(row.amount) - float(paid.get(row.deal_id, 0.0)), 0.0)
+        if left <= 0:
+            continue
+        n += 1
+        left_sum += left
+        a = (T - row.closed_at).total_seconds() / 86400.0
+        g0, g1 = float(_g(ref, row.payment_terms, a)), float(_g(ref, row.payment_terms, a + 91))
+        if g0 < 1 - 1e-9:
+            total += left * min(max(g1 - g0, 0.0) / (1 - g0), 1.0)
+    assert P.notes["earlier_deals"] == n and P.notes["earlier_left"] == pytest.approx(left_sum)
+    assert P.earlier_payments[91] == pytest.approx(total)
+    assert 0 < total <= left_sum
+    # every resampled amount carries its deal's payment terms
+    assert len(P.amount_terms) == len(P.amounts) and set(P.amount_terms) <= {"prepaid", "postpaid", "instalment_3m", "instalment_6m", "?"}

@@ -44,20 +44,74 @@ def test_best_limit_names_the_limits_it_cannot_tell_apart():
     assert best["tied"] == [10, 20]  # 20's upper bound 102 reaches 100; no-limit's 95 does not
 
 
-def test_default_plan_prorates_months_and_falls_back(tmp_path):
-    import salesaudit as sa
+def _team_revenue_plans() -> dict:
+    """The team's monthly revenue plans read straight from the demo's plans.csv (no loader)."""
+    import csv
 
-    ds = sa.load(REPO / "params" / "clients" / "demo.yaml")
-    pl = ds.tables["plans"]
-    team = pl[(pl["metric"] == "revenue") & pl["manager"].isna()].set_index("period")["target"]
-    # September 2026 in full plus the first 15 of October's 31 days
-    plan, src = ex.default_plan(ds, pd.Timestamp("2026-09-01"), 45)
-    assert src == "plans"
-    assert plan == pytest.approx(team["2026-09"] + team["2026-10"] * 15 / 31)
-    # beyond the last plan: the last three months per day
-    plan, src = ex.default_plan(ds, pd.Timestamp("2026-11-01"), 91)
+    with open(REPO / "data_samples" / "demo_generic" / "plans.csv", encoding="utf-8") as f:
+        return {r["period"]: float(r["target"]) for r in csv.DictReader(f) if r["metric"] == "revenue" and not r["manager"]}
+
+
+def test_the_plan_of_the_horizon_from_plans_csv(demo):
+    team = _team_revenue_plans()
+    assert team["2026-10"] == 20_100_000 and "2026-11" not in team  # the demo plans up to the audit month
+    # September 2026 in full plus the first 15 of October's 31 days: the CRM's plans
+    info = ex.horizon_plan(demo, pd.Timestamp("2026-09-01"), 45)
+    assert info["source"] == "plans" and info["planned_months"] == ["2026-09", "2026-10"]
+    assert info["plan"] == pytest.approx(team["2026-09"] + team["2026-10"] * 15 / 31)
+    assert ex.default_plan(demo, pd.Timestamp("2026-09-01"), 45) == (info["plan"], "plans")
+    # the notebook's horizon, 91 days from 1 November 2026: no plan in the CRM, so the stated
+    # assumption: the team's plan of August–October per day × the growth factor × 91 days
     per_day = (team["2026-08"] + team["2026-09"] + team["2026-10"]) / (31 + 30 + 31)
-    assert src == "last_three_months" and plan == pytest.approx(per_day * 91)
+    info = ex.horizon_plan(demo, pd.Timestamp("2026-11-01"), 91, growth=1.1)
+    assert info["source"] == "last_three_plans" and info["planned_months"] == []
+    assert info["months"] == ["2026-11", "2026-12", "2027-01"] and info["basis_months"] == ["2026-08", "2026-09", "2026-10"]
+    assert info["plan"] == pytest.approx(per_day * 1.1 * 91) and info["growth"] == 1.1
+    assert info["basis_per_month"] == pytest.approx((19_960_000 + 20_100_000 + 20_100_000) / 3)
+    assert info["end"] == pd.Timestamp("2027-01-31")  # exclusive: the horizon's last day is 30 January
+    # partly planned: October's last 17 days from the plan, the 43 days after it at July–September's rate
+    info = ex.horizon_plan(demo, pd.Timestamp("2026-10-15"), 60)
+    rate = (team["2026-07"] + team["2026-09"] + team["2026-08"]) / (31 + 31 + 30)
+    assert info["source"] == "plans_and_assumption" and info["planned_months"] == ["2026-10"]
+    assert info["plan"] == pytest.approx(team["2026-10"] * 17 / 31 + rate * 43)
+
+
+def test_without_plans_the_plan_is_the_last_three_months_payments(demo):
+    import csv
+    import dataclasses
+
+    no_plans = dataclasses.replace(demo, tables={k: v for k, v in demo.tables.items() if k != "plans"})
+    assert not no_plans.has("plans")
+    with open(REPO / "data_samples" / "demo_generic" / "payments.csv", encoding="utf-8") as f:
+        paid = sum(float(r["amount"]) for r in csv.DictReader(f) if "2026-08-01" <= r["paid_at"] < "2026-11-01")
+    info = ex.horizon_plan(no_plans, pd.Timestamp("2026-11-01"), 91, growth=1.05)
+    assert info["source"] == "last_three_payments" and info["basis_months"] == ["2026-08", "2026-09", "2026-10"]
+    assert info["plan"] == pytest.approx(paid / 92 * 1.05 * 91)
+    nothing = dataclasses.replace(demo, tables={k: v for k, v in demo.tables.items() if k not in ("plans", "payments")})
+    assert ex.default_plan(nothing, pd.Timestamp("2026-11-01"), 91) == (None, "none")
+
+
+def test_more_is_worse_reads_the_new_hires_figures():
+    rows = []
+    for r in range(4):
+        for n, rev, assigned, won, new_l, new_w in ((12, 100.0 + r, 1000, 110, 0, 0), (14, 97.0 + r + (r % 2), 1000, 104, 140, 9)):
+            rows.append({"scenario": int(n == 14), "replication": r, "managers": n, "revenue": rev, "won_amount": 2 * rev,
+                         "assigned": assigned, "won_from_leads": won, "new_hire_leads": new_l, "new_hire_won": new_w})
+    runs = pd.DataFrame(rows)
+    runs.attrs.update({"scenario_keys": ["managers"], "replications": 4})
+    tab = ex.sweep_table(runs)
+    w = ex.more_is_worse(tab, 12, runs)
+    assert w["managers"] == 14 and w["current"] == 12
+    assert w["revenue"] == pytest.approx(99.0) and w["revenue_current"] == pytest.approx(101.5)
+    assert w["new_share"] == pytest.approx(0.14) and w["new_rate"] == pytest.approx(9 / 140)
+    assert w["rest_rate"] == pytest.approx((104 - 9) / (1000 - 140))
+    # the paired differences are -3, -2, -3, -2: mean -2.5, sd 0.577, t(3) interval
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 3) * (1 / 3) ** 0.5 / 2
+    assert (w["diff"], w["diff_lo"], w["diff_hi"]) == pytest.approx((-2.5, -2.5 - half, -2.5 + half))
+    # a larger team that brings in more: nothing to explain
+    assert ex.more_is_worse(tab.assign(revenue=[100.0, 101.0]), 12, None) is None
 
 
 def test_snapshot_forgets_the_future():
@@ -124,7 +178,13 @@ def test_capacity_result_is_language_free_and_matches_the_data(demo, capacity_re
     base = r.runs["base"]
     assert len(base) == 4 and r.baseline_.loc[0, "revenue"] == pytest.approx(base["revenue"].mean())
     assert r.p_plan == pytest.approx((base["plan_met"] > 0.5).mean())
-    assert r.plan == pytest.approx(r.params.plan_revenue) and r.plan_source in {"parameter", "plans", "last_three_months", "none"}
+    assert r.plan == pytest.approx(r.params.plan_revenue) and r.plan_source == "last_three_plans"
+    team = _team_revenue_plans()
+    assert r.plan == pytest.approx((team["2026-08"] + team["2026-09"] + team["2026-10"]) / 92 * 91)
+    # revenue is the payments received: the wins' paid share plus the deals won before the start
+    assert (base["revenue"] >= base["revenue_earlier_wins"]).all() and base["revenue_earlier_wins"].nunique() == 1
+    assert r.baseline_.loc[0, "won_amount"] == pytest.approx(base["won_amount"].mean())
+    assert "plan_met" not in r.runs["head"] and "p_plan" not in r.head_  # a year is not compared with the quarter's plan
     if r.plan is not None:
         chance = r.runs["headcount"].groupby("managers")["plan_met"].apply(lambda s: (s > 0.5).mean())
         ok = chance[chance >= r.target]

@@ -173,8 +173,24 @@ def test_bad_arguments(monkeypatch):
 
 def test_progress_bar(capsys):
     run_sweep(mmc_scenario, SCENARIOS, REPS, executor="serial", progress=True, desc="staffing", chunk=5)
-    err = capsys.readouterr().err
+    cap = capsys.readouterr()
+    err = cap.err
     assert "staffing" in err and f"{len(SCENARIOS) * REPS}/{len(SCENARIOS) * REPS}" in err and f"{len(SCENARIOS)}/{len(SCENARIOS)} staffing" in err
+    assert cap.out == ""  # text on stderr only: never a widget, nothing a saved notebook or report keeps
+    # progress=None: a bar only when stderr is a terminal (pytest's capture is not; nor is a notebook kernel's)
+    run_sweep(mmc_scenario, SCENARIOS, REPS, executor="serial", progress=None, desc="quiet", chunk=5)
+    assert capsys.readouterr().err == ""
+
+
+def test_common_seeds_give_every_scenario_the_same_draws(serial):
+    """With common random numbers replication r of every scenario has the seed of scenario 0's."""
+    same = run_sweep(mmc_scenario, [dict(SCENARIOS[0]), dict(SCENARIOS[0])], REPS, seed=11, executor="serial", progress=False, common_seeds=True)
+    a, b = same[same.scenario == 0].drop(columns="scenario").reset_index(drop=True), same[same.scenario == 1].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    first = serial[serial.scenario == 0].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, first)  # scenario 0 keeps its own seeds
+    apart = run_sweep(mmc_scenario, [dict(SCENARIOS[0]), dict(SCENARIOS[0])], REPS, seed=11, executor="serial", progress=False)
+    assert not apart[apart.scenario == 0]["asa"].reset_index(drop=True).equals(apart[apart.scenario == 1]["asa"].reset_index(drop=True))
 
 
 def tiny_frame() -> pd.DataFrame:

@@ -22,7 +22,6 @@ from ..sim.experiments import METRICS
 from ..sim.inflow import WEEKDAYS, _garwood
 from . import format as fmt_
 from .format import date as fmt_date
-from .format import integer as fmt_integer
 from .i18n import _check_lang, has, t
 from .page import Figure, Heading, Page, Table, Text
 from .show import p_text, plotting
@@ -33,8 +32,33 @@ __all__ = ["page", "calibration_tables", "calibration_notes", "backtest_table", 
 
 # --------------------------------------------------------------------------- the calibration in the report's language (moved from sim.calibrate)
 
-#: placeholders of the assumption meanings that list the allowed values
-_MEANING_PARAMS = {"at_limit": {"options": ", ".join(AT_LIMIT)}, "routing": {"options": ", ".join(ROUTING_RULES)}}
+#: the codes an assumption's meaning lists, named by their labels
+_MEANING_OPTIONS = {"at_limit": [f"capacity.value.{x}" for x in AT_LIMIT], "routing": [f"capacity.value.{x}" for x in ROUTING_RULES]}
+#: decimals of the assumptions' values (others: whole numbers when whole, else 2)
+_VALUE_DIGITS = {"ramp_start": 2, "coaching_share": 2, "coaching_max_lift": 2, "coaching_carryover": 2, "plan_growth": 2,
+                 "volume_cv": 3, "handling_min": 1, "touch_min_per_deal_day": 2, "decision_median_min": 1}
+
+
+def _meaning_params(key: str, lang: str) -> dict:
+    opts = _MEANING_OPTIONS.get(key)
+    return {"options": ", ".join(t(k, lang) for k in opts)} if opts else {}
+
+
+def _assumption_value(key: str, value, lang: str) -> str:
+    """An assumption's value in words: a code by its label, no value as "no limit" / "—", a number for ``lang``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return t("capacity.no_limit", lang) if key == "deal_limit" else fmt_.DASH
+    if key in ("at_limit", "routing", "inflow_trend"):  # a code, named by its label
+        k = "capacity.trend." + str(value) if key == "inflow_trend" else "capacity.value." + str(value)
+        return t(k, lang) if has(k) else str(value)
+    if isinstance(value, bool):
+        return t("capacity.cal.yes" if value else "capacity.cal.no", lang)
+    if isinstance(value, (int, np.integer)):
+        return fmt_.integer(int(value), lang)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return fmt_.number(v, lang, _VALUE_DIGITS.get(key, 0 if v.is_integer() else 2))
+    return str(value)
 
 
 def _stage_labels(cal: Calibration, lang: str) -> dict:
@@ -60,8 +84,8 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
 
     Copies of ``stages_``, ``sellers_`` (without the names), ``effects_`` and ``assumptions_`` with
     the headers, the coded cells (stage keys, sources, effects, yes/no, all channels) and the
-    assumptions' meanings in ``lang``; numbers rounded to 3 decimals (effects to 4). Assumption
-    names stay as they are: they are the keys of ``params/simulation/*.yaml``.
+    assumptions (their names, values and meanings) in ``lang``; numbers rounded to 3 decimals
+    (effects to 4). An assumption's key in ``params/simulation/*.yaml`` is not shown: its label is.
     """
     _check_lang(lang)
     stage_label = _stage_labels(cal, lang)
@@ -87,8 +111,10 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
         ef["source"] = [_code("capacity.cal.source", v, lang) for v in ef["source"]]
 
     asm = cal.assumptions_.copy()
-    asm["meaning"] = [t(f"capacity.assumption.{k}", lang, **_MEANING_PARAMS.get(k, {})) if has(f"capacity.assumption.{k}") else m
+    asm["meaning"] = [t(f"capacity.assumption.{k}", lang, **_meaning_params(k, lang)) if has(f"capacity.assumption.{k}") else m
                       for k, m in zip(asm["name"], asm["meaning"])]
+    asm["value"] = [_assumption_value(k, v, lang) for k, v in zip(asm["name"], asm["value"])]
+    asm["name"] = [t(f"capacity.assumption_name.{k}", lang) if has(f"capacity.assumption_name.{k}") else k for k in asm["name"]]
     cv = cal.conversions_.copy() if cal.conversions_ is not None else conversion_check(pd.DataFrame(columns=["status", "answered"]), {}, {}, 0.0)
     if len(cv):
         is_band = cv["group"] == "response"
@@ -106,6 +132,7 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
 
 #: the numbers a calibration note's parameters hold: key -> {parameter: decimals}
 _NOTE_DIGITS = {
+    "capacity.note.amounts_all_deals": {"n": 0},
     "capacity.note.trend_used": {"growth": 2, "lo": 2, "hi": 2},
     "capacity.note.trend_unused": {"growth": 2, "lo": 2, "hi": 2},
 }
@@ -274,10 +301,10 @@ def plot_metric_by(table: pd.DataFrame, x: str, hue: str | None, metric: str, la
     for key, g in groups:
         g = g.sort_values(x)
         y = g[metric].to_numpy() / scale
-        ax.errorbar(g[x].astype(str), y, yerr=[y - g[f"{metric}_lo"].to_numpy() / scale, g[f"{metric}_hi"].to_numpy() / scale - y],
+        ax.errorbar([_key_value(x, v, lang) for v in g[x].tolist()], y, yerr=[y - g[f"{metric}_lo"].to_numpy() / scale, g[f"{metric}_hi"].to_numpy() / scale - y],
                     fmt="o-", capsize=3, label=None if key is None else (t(f"capacity.value.{key}", lang) if has(f"capacity.value.{key}") else str(key)))
     ax.set_xlabel(t(f"capacity.axis.{x}", lang))
-    ax.set_ylabel(t(f"capacity.col.{metric}", lang))
+    ax.set_ylabel(t(f"capacity.col.{metric}", lang) + (", " + t("capacity.mln", lang) if scale == 1e6 else ""))
     if hue is not None:
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -287,6 +314,8 @@ def plot_metric_by(table: pd.DataFrame, x: str, hue: str | None, metric: str, la
 # --------------------------------------------------------------------------- report tables
 
 _SHARE = {"sla_share", "overnight_share", "utilisation", "p_plan"}
+#: money metrics, shown in millions
+_MONEY = {"revenue", "won_amount"}
 
 
 def _fmt(metric: str, v: float, lang: str) -> str:
@@ -294,27 +323,39 @@ def _fmt(metric: str, v: float, lang: str) -> str:
         return fmt_.DASH
     if metric in _SHARE:
         return fmt_.percent(v, lang, 0)
-    if metric == "revenue":
+    if metric in _MONEY:
         return fmt_.number(v / 1e6, lang, 2)
     return fmt_.number(v, lang, 0 if abs(v) >= 10 else 1)
+
+
+def _key_value(key: str, v, lang: str) -> str:
+    """A scenario's value on an axis in words."""
+    if key == "deal_limit":
+        return _limit_label(v, lang)
+    if isinstance(v, (bool, np.bool_, str)):
+        code = f"capacity.value.{v}"
+        return t(code, lang) if has(code) else str(v)
+    if key == "head_selling_share":
+        return fmt_.percent(float(v), lang, 0)
+    if isinstance(v, (int, np.integer)):
+        return fmt_.integer(int(v), lang)
+    if isinstance(v, (float, np.floating)):
+        return fmt_.number(float(v), lang, 2, trim=True)
+    return str(v)
 
 
 def report_table(table: pd.DataFrame, lang: str, keys: list[str], metrics=METRICS) -> pd.DataFrame:
     """A sweep table for the report: scenario keys in words, each metric as ``mean (lo–hi)``.
 
-    Revenue is in millions.
+    Revenue (payments received) and the won amount are in millions.
     """
     out = pd.DataFrame(index=table.index)
     for k in keys:
-        vals = table[k].tolist()
-        if k == "deal_limit":
-            out[t(f"capacity.axis.{k}", lang)] = [_limit_label(v, lang) for v in vals]
-        else:
-            out[t(f"capacity.axis.{k}", lang)] = [t(f"capacity.value.{v}", lang) if has(f"capacity.value.{v}") else v for v in vals]
+        out[t(f"capacity.axis.{k}", lang)] = [_key_value(k, v, lang) for v in table[k].tolist()]
     for m in list(metrics) + (["p_plan"] if "p_plan" in table.columns else []):
         if m not in table.columns:
             continue
-        name = t(f"capacity.col.{m}", lang) + (", " + ("млн" if lang == "ru" else "mln") if m == "revenue" else "")
+        name = t(f"capacity.col.{m}", lang) + (", " + t("capacity.mln", lang) if m in _MONEY else "")
         out[name] = [f"{_fmt(m, a, lang)} ({_fmt(m, lo, lang)}–{_fmt(m, hi, lang)})" for a, lo, hi in
                      zip(table[m], table[f"{m}_lo"], table[f"{m}_hi"])]
     return out.reset_index(drop=True)
@@ -328,16 +369,105 @@ def _day(ts, lang: str) -> str:
     return fmt_date(ts, lang)
 
 
+def _money(x, lang: str) -> str:
+    """An amount in whole units, grouped for the page's language (the sentence names the currency)."""
+    return fmt_.money(x, lang, currency=None)
+
+
 def _plan_text(plan, lang: str) -> str:
     """The revenue plan, a whole number grouped for the page's language."""
-    return fmt_integer(plan, lang) if plan is not None else "—"
+    return _money(plan, lang) if plan is not None else fmt_.DASH
+
+
+def _month_name(m: str, lang: str) -> str:
+    """A month in words: ``ноябрь 2026``, ``November 2026``."""
+    from babel.dates import format_date
+
+    return format_date(pd.Period(m, freq="M").start_time.date(), "LLLL yyyy", locale=fmt_._locale(lang))
+
+
+def _months_text(months: list, lang: str) -> str:
+    """Months in words: one month, or the first – the last when they follow each other, else a list."""
+    ms = sorted(str(m) for m in months)
+    if not ms:
+        return fmt_.DASH
+    if len(ms) == 1:
+        return _month_name(ms[0], lang)
+    periods = [pd.Period(m, freq="M") for m in ms]
+    if all((b - a).n == 1 for a, b in zip(periods, periods[1:])):
+        return f"{_month_name(ms[0], lang)} – {_month_name(ms[-1], lang)}"
+    return ", ".join(_month_name(m, lang) for m in ms)
+
+
+def horizon_text(r, lang: str) -> str:
+    """The simulated horizon: its first and last day and its length."""
+    info = r.plan_info
+    start, end = pd.Timestamp(info["start"]), pd.Timestamp(info["end"]) - pd.Timedelta(days=1)
+    return t("capacity.horizon", lang, start=_day(start, lang), end=_day(end, lang), n=int(round(info["days"])))
+
+
+def plan_text(r, lang: str) -> str:
+    """Where the plan of the horizon comes from, in words (the CRM's plans, or the stated assumption)."""
+    info, src = r.plan_info, r.plan_source
+    growth = fmt_.number(info.get("growth", 1.0), lang, 2)
+    basis = _months_text(info.get("basis_months") or [], lang)
+    per_month = _money(info.get("basis_per_month"), lang)
+    if src == "plans":
+        return t("capacity.plan_src.plans", lang, months=_months_text(info["months"], lang))
+    if src == "plans_and_assumption":
+        return t("capacity.plan_src.plans_and_assumption", lang, planned=_months_text(info["planned_months"], lang),
+                 basis=basis, per_month=per_month, growth=growth)
+    if src in ("last_three_plans", "last_three_payments"):
+        return t(f"capacity.plan_src.{src}", lang, months=_months_text(info["months"], lang), basis=basis, per_month=per_month,
+                 growth=growth)
+    return t(f"capacity.plan_src.{src}", lang)
+
+
+def _metric_label(m: str, lang: str) -> str:
+    return t(f"capacity.col.{m}", lang)
 
 
 def backtest_table(r, lang: str) -> pd.DataFrame:
-    """The backtest per metric in ``lang`` (rounded to 3 decimals)."""
-    tab = r.backtest_.copy()
-    tab["metric"] = [t(f"capacity.col.{m}", lang) for m in tab["metric"]]
-    return tab.rename(columns={c: t(f"capacity.col.{c}", lang) for c in tab.columns}).round(3)
+    """The backtest per metric in ``lang``: counts as whole numbers, money grouped, shares in %."""
+    tab = r.backtest_
+    rows = []
+    for row in tab.itertuples(index=False):
+        def v(x, m=row.metric):
+            return _money(x, lang) if m in _MONEY else fmt_.integer(round(float(x)), lang)
+
+        rows.append({"metric": _metric_label(row.metric, lang), "actual": v(row.actual), "p05": v(row.p05), "p50": v(row.p50),
+                     "p95": v(row.p95), "inside": t("capacity.cal.yes" if row.inside else "capacity.cal.no", lang),
+                     "error": fmt_.percent(row.error, lang, 0, sign=True)})
+    out = pd.DataFrame(rows, columns=["metric", "actual", "p05", "p50", "p95", "inside", "error"])
+    return out.rename(columns={c: t(f"capacity.col.{c}", lang) for c in out.columns})
+
+
+def payments_text(r, lang: str) -> str | None:
+    """How the simulation turns wins into payments: the share paid within 30 and 90 days, and the deals won before."""
+    P = r.params
+    if P.pay_curves is None:
+        return t("capacity.payments_none", lang)
+    c = P.pay_curves["*"]
+    early = P.earlier_payments
+    in_h = float(early[min(int(r.horizon_days), len(early) - 1)]) if early is not None else 0.0
+    return t("capacity.payments_text", lang, d30=fmt_.percent(c[min(30, len(c) - 1)], lang, 0), d90=fmt_.percent(c[min(90, len(c) - 1)], lang, 0),
+             as_of=_day(r.calibration.as_of, lang), n=int(P.notes.get("earlier_deals", 0)), left=_money(P.notes.get("earlier_left", 0.0), lang),
+             in_h=_money(in_h, lang))
+
+
+def more_is_worse_text(r, lang: str) -> str | None:
+    """Why a larger team brings in less, from the simulation's own figures (None: it does not)."""
+    w = r.more_is_worse
+    if not w:
+        return None
+    st = r.params.staffing
+    return t("capacity.more_is_worse", lang, n=w["managers"], current=w["current"], rev=_money(w["revenue"], lang),
+             rev_current=_money(w["revenue_current"], lang), hires=w["managers"] - w["current"],
+             share=fmt_.percent(w["new_share"], lang, 0), new_rate=fmt_.percent(w["new_rate"], lang, 1),
+             rest_rate=fmt_.percent(w["rest_rate"], lang, 1), start=fmt_.percent(st.ramp_start, lang, 0),
+             weeks=fmt_.number(st.ramp_weeks, lang, 0)) + (
+        " " + t("capacity.more_is_worse_diff", lang, diff=_money(w["diff"], lang), diff_lo=_money(w["diff_lo"], lang),
+                diff_hi=_money(w["diff_hi"], lang)) if w["diff_lo"] == w["diff_lo"] else "")
 
 
 def _calibration(r, lang: str, p: Page) -> None:
@@ -370,6 +500,8 @@ def _calibration(r, lang: str, p: Page) -> None:
           Heading(t("capacity.conversions", lang), 3),
           Text(t("capacity.conversions_text", lang, inside=int(cv["inside"].sum()), n=len(cv))),
           Table(tabs["conversions"], max_rows=40),
+          Heading(t("capacity.payments", lang), 3),
+          Text(payments_text(r, lang)),
           Heading(t("capacity.assumptions", lang), 3),
           Table(tabs["assumptions"], max_rows=40))
     if cal.notes:
@@ -382,8 +514,8 @@ def page(r, lang: str) -> Page:
     p.add(Heading(t("capacity.title", lang, client=r.client), 1))
     if r.missing:
         return p.add(Text(t("capacity.no_data", lang, missing=", ".join(r.missing))))
-    P = r.params
-    p.add(Text(t("capacity.intro", lang, as_of=_day(r.calibration.as_of, lang), days=r.horizon_days, start=_day(P.start, lang), reps=r.replications)))
+    horizon = horizon_text(r, lang)
+    p.add(Text(t("capacity.intro", lang, as_of=_day(r.calibration.as_of, lang), horizon=horizon, reps=r.replications)))
     _calibration(r, lang, p)
 
     p.add(Heading(t("capacity.backtest", lang)),
@@ -392,30 +524,46 @@ def page(r, lang: str) -> Page:
           Table(backtest_table(r, lang)))
 
     b = r.baseline_
-    q = r.runs["base"]["revenue"].quantile([0.1, 0.5, 0.9])
+    base = r.runs["base"]
+    q = base["revenue"].quantile([0.1, 0.5, 0.9])
+    plan_words = plan_text(r, lang)
     p.add(Heading(t("capacity.baseline", lang)),
-          Text(t("capacity.baseline_text", lang, p10=fmt_integer(q[0.1], lang), p50=fmt_integer(q[0.5], lang), p90=fmt_integer(q[0.9], lang),
-                 plan=_plan_text(r.plan, lang), plan_src=t(f"capacity.plan_src.{r.plan_source}", lang), p=fmt_.percent(r.p_plan, lang, 0),
-                 lo=fmt_.percent(b.loc[0, "p_plan_lo"] if "p_plan_lo" in b else float("nan"), lang, 0),
-                 hi=fmt_.percent(b.loc[0, "p_plan_hi"] if "p_plan_hi" in b else float("nan"), lang, 0))),
-          Table(report_table(b, lang, [])))
+          Text(t("capacity.baseline_text", lang, horizon=horizon, p10=_money(q[0.1], lang), p50=_money(q[0.5], lang), p90=_money(q[0.9], lang),
+                 earlier=_money(base["revenue_earlier_wins"].mean(), lang) if "revenue_earlier_wins" in base else fmt_.DASH,
+                 start=_day(r.plan_info["start"], lang), won=_money(base["won_amount"].median(), lang) if "won_amount" in base else fmt_.DASH)))
+    if r.plan is not None:
+        p.add(Text(t("capacity.baseline_plan", lang, plan=_plan_text(r.plan, lang), plan_src=plan_words, p=fmt_.percent(r.p_plan, lang, 0),
+                     lo=fmt_.percent(b.loc[0, "p_plan_lo"] if "p_plan_lo" in b else float("nan"), lang, 0),
+                     hi=fmt_.percent(b.loc[0, "p_plan_hi"] if "p_plan_hi" in b else float("nan"), lang, 0))))
+    else:
+        p.add(Text(t("capacity.baseline_no_plan", lang)))
+    p.add(Table(report_table(b, lang, [])))
 
     if r.plan is not None:
         hc, ans = r.headcount_, r.smallest_headcount
+        common = dict(horizon=horizon, plan=_plan_text(r.plan, lang), target=fmt_.percent(r.target, lang, 0))
         p.add(Heading(t("capacity.headcount", lang)), Figure(plot_chance_by_headcount(hc, lang, r.target)))
         if ans["managers"] is None:
-            p.add(Text(t("capacity.headcount_none", lang, target=fmt_.percent(r.target, lang, 0), p=fmt_.percent(ans["p"], lang, 0))))
+            best = hc.sort_values(["p_plan", "managers"], ascending=[False, True]).iloc[0]
+            p.add(Text(t("capacity.headcount_none", lang, p=fmt_.percent(ans["p"], lang, 0), best=int(best["managers"]),
+                         lo=int(hc["managers"].min()), hi=int(hc["managers"].max()), **common)))
         else:
-            p.add(Text(t("capacity.headcount_answer", lang, target=fmt_.percent(r.target, lang, 0), n=ans["managers"],
-                         p=fmt_.percent(ans["p"], lang, 0), lo=fmt_.percent(ans["lo"], lang, 0), hi=fmt_.percent(ans["hi"], lang, 0),
-                         sure=t("capacity.headcount_sure" if ans["sure"] else "capacity.headcount_unsure", lang))))
+            p.add(Text(t("capacity.headcount_question", lang, horizon=horizon, plan=common["plan"]) + " "
+                       + t("capacity.headcount_answer", lang, n=ans["managers"], target=common["target"],
+                           p=fmt_.percent(ans["p"], lang, 0), lo=fmt_.percent(ans["lo"], lang, 0), hi=fmt_.percent(ans["hi"], lang, 0),
+                           sure=t("capacity.headcount_sure" if ans["sure"] else "capacity.headcount_unsure", lang))))
+        why = more_is_worse_text(r, lang)
+        if why:
+            p.add(Text(why))
         p.add(Table(report_table(hc, lang, ["managers"])))
 
     lt, best = r.limit_, r.best_limit
     no_limit = t("capacity.no_limit", lang)
     p.add(Heading(t("capacity.limit", lang)), Figure(plot_revenue_by_limit(lt, lang)),
-          Text(t("capacity.limit_answer", lang, limit=best["deal_limit"] if best["deal_limit"] is not None else no_limit,
-                 mean=fmt_integer(best["mean"], lang), lo=fmt_integer(best["lo"], lang), hi=fmt_integer(best["hi"], lang), mode=P.at_limit,
+          Text(t("capacity.limit_question", lang, horizon=horizon) + " "
+               + t("capacity.limit_answer" if best["deal_limit"] is not None else "capacity.limit_answer_none", lang,
+                 limit=best["deal_limit"] if best["deal_limit"] is not None else no_limit, mean=_money(best["mean"], lang), lo=_money(best["lo"], lang), hi=_money(best["hi"], lang),
+                 mode=t(f"capacity.value.{r.params.at_limit}", lang),
                  tied=", ".join(str(x) if x is not None else no_limit for x in best["tied"]))),
           Table(report_table(lt, lang, ["deal_limit"])))
 
@@ -430,7 +578,8 @@ def page(r, lang: str) -> Page:
 
     if r.head_ is not None:
         ht = r.head_
-        p.add(Heading(t("capacity.head", lang)), Text(t("capacity.head_text", lang, months=r.head_months)),
+        p.add(Heading(t("capacity.head", lang)), Text(t("capacity.head_text", lang, n=r.head_months)),
               Figure(plot_metric_by(ht, "head_selling_share", None, "revenue", lang, scale=1e6)),
-              Table(report_table(ht, lang, ["head_selling_share"], metrics=("revenue", "won", "response_p50", "utilisation"))))
+              Table(report_table(ht, lang, ["head_selling_share"], metrics=("revenue", "won_amount", "won", "response_p50", "utilisation"))))
     return p
+

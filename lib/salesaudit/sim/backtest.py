@@ -7,8 +7,10 @@ simulated 90 % prediction interval (5th–95th percentile of the replications):
 
 * leads that arrived,
 * deals created,
-* deals won and their revenue (the won amount on the day the deal was won; this is the
-  model's "revenue", not the payments received that :mod:`salesaudit.analysis.planfact` counts).
+* deals won and their won amount (on the day each deal was won),
+* revenue: the payments received in the period (``payments.paid_at``; the simulation's revenue
+  is its wins' amounts × the share paid by the period's end, plus the expected payments of the
+  deals won before it, as :mod:`salesaudit.analysis.planfact` counts revenue).
 
 ``error`` is (simulated median − actual) / actual.
 """
@@ -25,11 +27,11 @@ from .sweep import run_sweep
 
 __all__ = ["backtest", "actual_figures", "BACKTEST_METRICS"]
 
-BACKTEST_METRICS = ("leads", "deals", "won", "revenue")
+BACKTEST_METRICS = ("leads", "deals", "won", "won_amount", "revenue")
 
 
 def actual_figures(ds, start, days: float) -> dict:
-    """What really happened in ``[start, start + days)``: leads, deals created, deals won, revenue."""
+    """What really happened in ``[start, start + days)``: leads, deals created, deals won, won amount, payments received."""
     start = pd.Timestamp(start)
     end = start + pd.Timedelta(days=days)
     out = {}
@@ -40,13 +42,16 @@ def actual_figures(ds, start, days: float) -> dict:
     out["deals"] = int(((d["created_at"] >= start) & (d["created_at"] < end)).sum())
     won = (d["outcome"] == "won") & (d["closed_at"] >= start) & (d["closed_at"] < end)
     out["won"] = int(won.sum())
-    out["revenue"] = float(d.loc[won, "amount"].fillna(0).sum())
+    out["won_amount"] = float(d.loc[won, "amount"].fillna(0).sum())
+    if ds.has("payments"):
+        pay = ds.tables["payments"]
+        out["revenue"] = float(pay.loc[(pay["paid_at"] >= start) & (pay["paid_at"] < end), "amount"].sum())
     out["complete"] = bool(pd.Timestamp(ds.as_of) >= end - pd.Timedelta(seconds=1))
     return out
 
 
 def backtest(ds, as_of, days: float = 91, replications: int = 100, seed: int = 0, assumptions: dict | None = None,
-             executor="serial", progress: bool = False, calibration=None) -> dict:
+             executor="serial", progress: bool | None = False, calibration=None) -> dict:
     """Calibrate at ``as_of``, simulate ``days``, and compare with the actual figures.
 
     Returns ``table`` (one row per metric: ``actual, p05, p50, p95, inside, error``), ``runs``

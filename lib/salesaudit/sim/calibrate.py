@@ -21,7 +21,11 @@ stage progression         forward share of finished stays; lognormal stays with 
 touch work                call, meeting, task minutes per open deal-day, per stage    ``stages_``
                           (:func:`touch_by_stage`; the department's average elsewhere)
 skill routing             who got which channel's leads (:func:`seller_channels`)     ``sellers_``
-deal amounts              won deals of the last ``deal_window_days``, resampled
+deal amounts              won deals of the last ``deal_window_days``, resampled with
+                          their payment terms
+payments                  share of a won amount received d days after the win, per
+                          payment-terms group (the plan-fact forecast's curves);
+                          expected payments of the deals won before ``as_of``
 open pipeline             every open deal, its stage and time in it                  ``initial``
 attrition                 leavers per seller-month over the data's span (exact CI)   ``effects_``
 ========================  ==========================================================  ===========
@@ -53,13 +57,13 @@ from .department import AT_LIMIT, ROUTING_RULES, Conversion, DepartmentParams, H
 from .effects import overload_effect, response_effect
 from .inflow import LeadInflow
 
-__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "conversion_check", "load_assumptions",
+__all__ = ["ASSUMPTIONS", "Calibration", "calibrate", "conversion_check", "earlier_payments", "load_assumptions",
            "lognormal_fit", "revenue_plan", "seller_channels", "touch_by_stage"]
 
 #: assumption → (default, meaning). Override them in ``params/simulation/*.yaml``.
 ASSUMPTIONS: dict = {
-    "window_days": (182, "days of leads before as_of used for the inflow and the response times"),
-    "deal_window_days": (365, "days of deals and stage stays before as_of used for stages and amounts"),
+    "window_days": (182, "days of leads before the audit moment used for the inflow and the response times"),
+    "deal_window_days": (365, "days of deals and stage stays before the audit moment used for stages and amounts"),
     "min_n": (30, "fewest observations to estimate a seller's own figure (else the team's)"),
     "seller_prior_deals": (20.0, "pseudo-count pulling a seller's stage forward share and pace to the team's"),
     "admin_min_per_lead": (5.0, "minutes of CRM entry per lead, on top of the first call"),
@@ -75,10 +79,12 @@ ASSUMPTIONS: dict = {
     "coaching_half_hours": (20.0, "steady coaching hours per month giving half the largest lift"),
     "coaching_lag_months": (1, "months before coaching shows"),
     "coaching_carryover": (0.6, "share of the coaching effect kept from month to month"),
-    "deal_limit": (None, "deal-load limit per seller in the base scenario (default: the run config's)"),
+    "deal_limit": (None, "deal-load limit per seller in the base scenario (empty: no limit)"),
     "at_limit": ("queue", f"what happens to a lead for a seller at the limit: {', '.join(AT_LIMIT)}"),
     "routing": ("round_robin", f"lead routing rule: {', '.join(ROUTING_RULES)}"),
-    "inflow_trend": ("none", "lead volume ahead: none (the window's level) or fitted (the window's trend projected forward)"),
+    "inflow_trend": ("none", "lead volume ahead: the window's average level, or the window's trend projected forward"),
+    "plan_growth": (1.0, "when the CRM has no revenue plan for the horizon: the plan is the team's plan of the last three planned months "
+                         "(without plans: the payments of the last three months), per day, times this factor"),
 }
 
 INFLOW_TRENDS = ("none", "fitted")
@@ -178,7 +184,13 @@ def lognormal_mu(t, observed, sigma: float) -> float:
 
 
 def revenue_plan(ds, start, days: float) -> float | None:
-    """The team's revenue plan over ``[start, start + days)``, months prorated by calendar days."""
+    """The team's revenue plan over ``[start, start + days)``, months prorated by calendar days.
+
+    The plans table's rows of metric ``revenue`` with a monthly period, the team's row (no
+    manager; the managers' sum when the team has none). None when no month of the horizon is
+    planned; a horizon planned in part counts the planned months only (the caller checks
+    :func:`plan_coverage`).
+    """
     if not ds.has("plans"):
         return None
     pl = ds.tables["plans"]
@@ -198,6 +210,55 @@ def revenue_plan(ds, start, days: float) -> float | None:
             total += float(by_month[str(m)]) * share
             covered += share
     return total if covered > 0 else None
+
+
+def plan_coverage(ds, start, days: float) -> float:
+    """The share of the horizon's days that fall in months the team's revenue plan covers."""
+    if not ds.has("plans"):
+        return 0.0
+    pl = ds.tables["plans"]
+    months = set(pl.loc[(pl["metric"] == "revenue") & pl["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}"), "period"].astype(str))
+    start = pd.Timestamp(start)
+    end = start + pd.Timedelta(days=days)
+    hit = sum((min((m + 1).start_time, end) - max(m.start_time, start)) / pd.Timedelta(days=1)
+              for m in pd.period_range(start, end - pd.Timedelta(seconds=1), freq="M") if str(m) in months)
+    return float(hit / days) if days > 0 else 0.0
+
+
+def earlier_payments(ds, T, curves: dict, grid_days: int = 800) -> dict:
+    """Expected payments of the deals won by ``T`` received within ``d`` days after ``T``.
+
+    The plan-fact forecast's rule (:func:`salesaudit.analysis.planfact.forecast`): a deal won ``a``
+    days before ``T`` with ``left`` of its amount not received by ``T`` pays
+    ``left × (g(a + d) − g(a)) / (1 − g(a))`` within ``d`` days, ``g`` its payment-terms group's
+    curve. Returns ``curve`` (the sum by ``d`` = 0 … ``grid_days``), ``deals`` (won deals with
+    something left) and ``left`` (their amount not yet received).
+    """
+    from ..analysis.planfact import _g
+
+    deals = ds.tables["deals"]
+    won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna() & (deals["closed_at"] <= T) & (deals["amount"] > 0)]
+    pay = ds.tables["payments"]
+    paid = pay[pay["paid_at"] <= T].groupby("deal_id")["amount"].sum()
+    left = np.maximum(won["amount"].to_numpy(float) - won["deal_id"].map(paid).fillna(0.0).to_numpy(float), 0.0)
+    group = won["payment_terms"].astype(object).where(won["payment_terms"].notna(), "?").astype(str).to_numpy() \
+        if "payment_terms" in won else np.full(len(won), "?", dtype=object)
+    age = ((T - won["closed_at"]).dt.total_seconds() / 86400.0).to_numpy(float)
+    d = np.arange(grid_days + 1, dtype=float)
+    curve = np.zeros(len(d))
+    keep = left > 0
+    for g in pd.unique(group[keep]):
+        m = keep & (group == g)
+        a, lf = age[m], left[m]
+        g0 = _g(curves, g, a)
+        ok = g0 < 1.0 - 1e-9
+        if not ok.any():
+            continue
+        a, lf, g0 = a[ok], lf[ok], g0[ok]
+        g1 = _g(curves, g, a[:, None] + d[None, :])
+        share = np.clip((g1 - g0[:, None]) / (1.0 - g0[:, None]), 0.0, 1.0)
+        curve += lf @ share
+    return {"curve": curve, "deals": int(keep.sum()), "left": float(left[keep].sum())}
 
 
 # --------------------------------------------------------------------------- the calibration
@@ -669,10 +730,22 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # ---- deal amounts, decision delay, overload, attrition
     won = deals[(deals["outcome"] == "won") & (deals["closed_at"] >= deal_lo) & (deals["amount"] > 0)]
+    if len(won) < min_n:
+        won = deals[deals["amount"] > 0]
+        notes.add("capacity.note.amounts_all_deals", n=min_n)
     amounts = won["amount"].to_numpy(float)
-    if len(amounts) < min_n:
-        amounts = deals.loc[deals["amount"] > 0, "amount"].to_numpy(float)
-        notes.add("capacity.note.amounts_all_deals")
+    terms_of = (lambda f: f["payment_terms"].astype(object).where(f["payment_terms"].notna(), "?").astype(str).to_numpy()) \
+        if "payment_terms" in deals else (lambda f: np.full(len(f), "?", dtype=object))
+    amount_terms = terms_of(won)
+    # payments: the share of a won amount received d days after the win (the plan-fact forecast's curves)
+    pay_curves, earlier = None, None
+    if snap.has("payments") and len(snap.tables["payments"]):
+        from ..analysis.planfact import _pay_curves
+
+        pay_curves = {k: v for k, v in _pay_curves(snap, T).items() if k != "_grid"}
+        earlier = earlier_payments(snap, T, pay_curves)
+    else:
+        notes.add("capacity.note.no_payments")
     dec_mu, dec_sigma = math.log(60.0), 1.0
     le = snap.tables["leads"]
     conv = le[le["deal_id"].notna() & le["first_response_at"].notna() & (le["created_at"] >= deal_lo)]
@@ -692,20 +765,24 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
 
     # ---- the open pipeline
     cur = all_stays[all_stays["is_current"]]
+    terms_by_deal = pd.Series(terms_of(snap.tables["deals"]), index=snap.tables["deals"]["deal_id"].to_numpy())
     initial = pd.DataFrame({"manager": cur["manager"].astype(str).to_numpy(), "stage": cur["stage"].astype(str).to_numpy(),
-                            "age_days": cur["days"].to_numpy(float), "amount": cur["amount"].to_numpy(float)})
+                            "age_days": cur["days"].to_numpy(float), "amount": cur["amount"].to_numpy(float),
+                            "terms": cur["deal_id"].map(terms_by_deal).fillna("?").to_numpy(object)})
 
     deal_limit = a["deal_limit"] if a["deal_limit"] is not None else getattr(getattr(ds.config, "deal_load", None), "limit", None)
     params = DepartmentParams(
         inflow=inflow, sellers=sellers, stages=stages,
         conversion=Conversion(channel_logit, beta_response=float(beta), delta_overload=float(delta), ref_load=over["ref_load"]),
         amounts=amounts, calendar=cal, decision_mu=dec_mu, decision_sigma=dec_sigma,
-        deal_limit=None, at_limit=a["at_limit"], routing=a["routing"],
+        deal_limit=a["deal_limit"], at_limit=a["at_limit"], routing=a["routing"],
         sla_minutes=float(ds.config.lead_response.sla_minutes), head=head,
         staffing=Staffing(ramp_weeks=float(a["ramp_weeks"]), ramp_start=float(a["ramp_start"]),
                           attrition_per_month=float(attr["rate"]), time_to_fill_days=float(a["time_to_fill_days"])),
         initial=initial, start=start, touch_min_per_deal_day=touch, volume_cv=volume_cv,
-        notes={"deal_limit_in_config": deal_limit},
+        amount_terms=amount_terms, pay_curves=pay_curves, earlier_payments=None if earlier is None else earlier["curve"],
+        notes={"deal_limit_in_config": deal_limit, "plan_growth": float(a["plan_growth"]),
+               "earlier_deals": 0 if earlier is None else earlier["deals"], "earlier_left": 0.0 if earlier is None else earlier["left"]},
     )
     effects = pd.DataFrame([
         {"effect": "beta_response", "estimate": resp["beta"], "lo": resp["lo"], "hi": resp["hi"], "n": resp["n"],

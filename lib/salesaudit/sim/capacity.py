@@ -31,13 +31,21 @@ class CapacityResult:
     ``missing`` lists the needed tables the data lacks (then nothing else is computed). Otherwise:
     ``calibration`` (its diagnostics tables ``inflow_summary_``, ``stages_``, ``sellers_``,
     ``effects_``, ``conversions_``, ``assumptions_`` and notes), ``params`` (the calibrated
-    department with the revenue plan), ``plan`` and ``plan_source`` (``parameter``, ``plans``,
-    ``last_three_months`` or ``none``), the backtest (``backtest_as_of``, ``backtest_start``,
+    department with the revenue plan), ``plan`` and ``plan_source`` (``parameter`` or a source of
+    :func:`~.experiments.horizon_plan`: ``plans``, ``plans_and_assumption``, ``last_three_plans``,
+    ``last_three_payments``, ``none``) with ``plan_info`` (the horizon's dates and months, the
+    months the CRM plans, the months and growth factor an assumed plan is read from), the backtest (``backtest_as_of``, ``backtest_start``,
     ``backtest_end``, ``backtest_``: one row per metric with ``actual, p05, p50, p95, inside,
     error``), the replications of each sweep in ``runs`` and their tables (``baseline_``,
     ``headcount_``, ``limit_``, ``volume_``, ``sla_``, ``head_``: per scenario each metric's mean
     and 95 % CI, and the chance of meeting the plan), and the answers ``smallest_headcount``
-    (None without a plan) and ``best_limit``.
+    (None without a plan), ``more_is_worse`` (:func:`~.experiments.more_is_worse`: when a larger
+    team brings in less, the new hires' share of the leads and win rates; else None) and
+    ``best_limit``.
+
+    Revenue everywhere is the payments received over the horizon (the plan-fact page's revenue);
+    the amount of the deals won is ``won_amount``. The head of sales' sweep runs ``head_months``
+    and is not compared with the horizon's plan.
     """
 
     client: str
@@ -50,6 +58,7 @@ class CapacityResult:
     params: Any = None
     plan: Optional[float] = None
     plan_source: Optional[str] = None
+    plan_info: dict = field(default_factory=dict)
     backtest_as_of: Optional[pd.Timestamp] = None
     backtest_start: Optional[pd.Timestamp] = None
     backtest_end: Optional[pd.Timestamp] = None
@@ -63,6 +72,7 @@ class CapacityResult:
     head_: Optional[pd.DataFrame] = None
     smallest_headcount: Optional[dict] = None
     best_limit: Optional[dict] = None
+    more_is_worse: Optional[dict] = None
 
     @property
     def p_plan(self) -> float:
@@ -85,10 +95,11 @@ class CapacityResult:
 
 
 def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, executor=None,
-            progress: bool = True) -> CapacityResult:
+            progress: bool | None = None) -> CapacityResult:
     """Calibrate, backtest and run the sweeps of notebook 06 (``settings``: the ``capacity`` settings).
 
     ``executor``: None for a local process pool, a Dask scheduler address, or ``"serial"``.
+    ``progress``: a text progress bar on stderr (None: only when stderr is a terminal).
     """
     cap = settings if settings is not None else ds.config.analysis.settings("capacity")
     common = dict(client=ds.config.client, horizon_days=cap.horizon_days, replications=cap.replications,
@@ -99,7 +110,10 @@ def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, e
 
     cal = calibrate(ds, assumptions=load_assumptions(assumptions_path))
     P = cal.params
-    plan, plan_src = (cap.plan_revenue, "parameter") if cap.plan_revenue is not None else ex.default_plan(ds, P.start, cap.horizon_days)
+    info = ex.horizon_plan(ds, P.start, cap.horizon_days, growth=float(P.notes.get("plan_growth", 1.0)))
+    if cap.plan_revenue is not None:
+        info.update(plan=float(cap.plan_revenue), source="parameter")
+    plan, plan_src = info["plan"], info["source"]
     P = P.replace(plan_revenue=plan)
 
     days, reps = cap.horizon_days, cap.replications
@@ -115,7 +129,9 @@ def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, e
     runs["limit"] = sweep([{"deal_limit": x, "days": days} for x in cap.deal_limits], "deal limit")
     runs["volume"] = sweep([{"volume": v, "routing": r, "days": days} for v in cap.volumes for r in cap.routings], "volume × routing")
     runs["sla"] = sweep([{"sla_minutes": s, "escalate": e, "days": days} for s in cap.sla_minutes for e in (False, True)], "SLA")
-    runs["head"] = (sweep([{"head_selling_share": h, "days": cap.head_months * 30.4} for h in cap.head_shares], "head of sales", max(10, reps // 2))
+    # a year of the head's selling against coaching: payments over those months, no plan of the horizon to compare with
+    runs["head"] = (sweep([{"head_selling_share": h, "days": cap.head_months * 30.4, "plan_revenue": None} for h in cap.head_shares],
+                          "head of sales", max(10, reps // 2))
                     if P.head is not None else None)
 
     tables = {k: (ex.sweep_table(v) if v is not None else None) for k, v in runs.items()}
@@ -125,6 +141,7 @@ def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, e
         params=P,
         plan=plan,
         plan_source=plan_src,
+        plan_info=info,
         backtest_as_of=bt_as_of,
         backtest_start=pd.Timestamp(bt["start"]),
         backtest_end=pd.Timestamp(bt["end"]),
@@ -138,5 +155,6 @@ def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, e
         head_=tables["head"],
         smallest_headcount=ex.smallest_headcount(tables["headcount"], cap.target) if plan is not None else None,
         best_limit=ex.best_limit(tables["limit"]),
+        more_is_worse=ex.more_is_worse(tables["headcount"], P.n_sellers, runs["headcount"]),
         **common,
     )

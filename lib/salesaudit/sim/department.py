@@ -24,7 +24,12 @@ What happens to one lead
 5. A deal **moves through the stages**: at each stage it goes forward with the stage's (or the
    seller's) probability or is lost, after a lognormal stay in calendar days. The win chance
    falls with the seller's load at the deal's start (``delta_overload``) and rises with
-   coaching. A won deal brings its amount (resampled from the history) on the day it is won.
+   coaching. A won deal's amount (the *won amount*, resampled with its payment terms from the
+   history) is paid over time: ``pay_curves`` give the share of a won deal's amount received
+   within ``d`` days of the win, per payment-terms group (the plan-fact forecast's curves,
+   :func:`salesaudit.analysis.planfact._pay_curves`). The run's **revenue is the payments
+   received** inside the horizon: each win's amount × its group's share paid by the horizon's end,
+   plus the expected payments of deals won before the start (``earlier_payments``).
 6. The lead holds a **slot** of the seller's deal load from routing until it is disqualified or
    its deal is closed.
 
@@ -183,7 +188,14 @@ class DepartmentParams:
     head: Optional[HeadOfSales] = None
     staffing: Staffing = field(default_factory=Staffing)
     initial: Optional[pd.DataFrame] = None  # open pipeline at the start: manager, stage, age_days, amount
-    plan_revenue: Optional[float] = None  # plan for the simulated horizon
+    plan_revenue: Optional[float] = None  # plan of payments received (revenue) over the simulated horizon
+    #: payment-terms group of each of ``amounts`` (None: every amount in the group ``"*"``)
+    amount_terms: Optional[np.ndarray] = None
+    #: group → share of a won amount received within ``d`` days of the win (index ``d`` = 0, 1, ...),
+    #: with ``"*"`` for every group without its own curve; None: a win is paid in full on the day it is won
+    pay_curves: Optional[dict] = None
+    #: expected payments received within ``d`` days of the start (index ``d``) of the deals won before it
+    earlier_payments: Optional[np.ndarray] = None
     start: pd.Timestamp = pd.Timestamp("2026-01-05")
     touch_min_per_deal_day: float = 0.0  # touch work per open deal per calendar day, for stages without their own
     volume_cv: float = 0.0  # month-to-month variation of the lead volume beyond Poisson (coefficient of variation)
@@ -661,7 +673,10 @@ class _Department:
         mus = np.array([st.mu for st in p.stages])
         sigmas = np.array([st.sigma for st in p.stages])
         self.stays = (np.exp(mus + sigmas * rng.standard_normal((n, S))) * _DAY).tolist()  # minutes per stage
-        self.amounts = (p.amounts[rng.integers(0, len(p.amounts), n)] if len(p.amounts) else np.zeros(n)).tolist()
+        idx = rng.integers(0, len(p.amounts), n) if len(p.amounts) else None
+        self.amounts = (p.amounts[idx] if idx is not None else np.zeros(n)).tolist()
+        self.terms = (np.asarray(p.amount_terms, dtype=object)[idx] if idx is not None and p.amount_terms is not None
+                      else np.full(n, "*", dtype=object))
         ch_logit = [p.conversion.logit_for(c) for c in self.channel_names]
         self.lead_logit = np.asarray(ch_logit, dtype=float)[ch].tolist() if n else []
         # response → deal or disqualification, in working minutes
@@ -742,7 +757,9 @@ class _Department:
                 float(rng.choice(self.p.amounts)) if won and len(self.p.amounts) else 0.0
             )
             self.load[k] += 1
-            rec = {"seller": k, "close": close, "won": won, "amount": amt if won else 0.0}
+            terms = getattr(row, "terms", None)
+            rec = {"seller": k, "close": close, "won": won, "amount": amt if won else 0.0,
+                   "terms": "*" if terms is None or (isinstance(terms, float) and math.isnan(terms)) else str(terms)}
             out.append(rec)
             self.env.timeout(close).callbacks.append(lambda ev, rec=rec: self._release_initial(rec))
         return out
@@ -785,10 +802,23 @@ class _Department:
         init_close = np.array([r["close"] for r in init]) if init else np.zeros(0)
         init_won = np.array([r["won"] for r in init], dtype=bool) if init else np.zeros(0, dtype=bool)
         init_amt = np.array([r["amount"] for r in init]) if init else np.zeros(0)
+        init_terms = np.array([r["terms"] for r in init], dtype=object) if init else np.zeros(0, dtype=object)
         in_h = lambda x: (x >= 0) & (x < T)  # noqa: E731
         won_new = self.won & in_h(self.close_at)
         won_init = init_won & in_h(init_close)
-        revenue = float(self.amount[won_new].sum() + init_amt[won_init].sum())
+        won_amount = float(self.amount[won_new].sum() + init_amt[won_init].sum())
+        # revenue = payments received in [0, T): every win in the horizon pays its group's share by T,
+        # and the deals won before the start pay what they were expected to
+        win_at = np.concatenate([self.close_at[won_new], init_close[won_init]])
+        win_amt = np.concatenate([self.amount[won_new], init_amt[won_init]])
+        win_terms = np.concatenate([self.terms[won_new], init_terms[won_init]])
+        paid_wins = float(np.sum(win_amt * paid_share(p.pay_curves, win_terms, (T - win_at) / _DAY)))
+        paid_earlier = earlier_paid(p.earlier_payments, self.days)
+        revenue = paid_wins + paid_earlier
+        # the sellers hired inside the horizon (new headcount, replacements) and what their leads gave
+        new = np.array([s.hired_day >= 0 for s in self.sellers], dtype=bool)
+        owned = self.owner >= 0
+        by_new = owned & new[np.maximum(self.owner, 0)] if n else np.zeros(0, dtype=bool)
         # time-average open deals over [0, T] and seller utilisation
         avail = []
         for k, s in enumerate(self.sellers):
@@ -803,8 +833,10 @@ class _Department:
             self.touch_at(k, T)
             touch[k] = (self.touch_area[k] + self.touch_now[k] * (T - min(self.touch_last[k], T))) / _DAY
         busy = np.asarray(self.busy[: len(avail)])
-        util = np.where(avail > 0, (busy + touch) / np.maximum(avail, 1e-9), np.nan)
-        months = self._monthly(won_new, init_close, won_init, init_amt) if self.tables else None
+        caps = np.array([s.capacity for s in self.sellers], dtype=float)
+        # a seller with no selling time (the head of sales at a share of 0) has no utilisation
+        util = np.where((avail > 0) & (caps > 1e-6), (busy + touch) / np.maximum(avail, 1e-9), np.nan)
+        months = self._monthly(win_at, win_amt, win_terms) if self.tables else None
         summary = {
             "leads": int(n),
             "lost_leads": int(self.lost.sum()),
@@ -816,7 +848,13 @@ class _Department:
             "overnight_share": float(self.overnight[answered].mean()) if answered.any() else np.nan,
             "deals": int((self.converted & in_h(self.deal_at)).sum()),
             "won": int(won_new.sum() + won_init.sum()),
+            "won_amount": won_amount,
             "revenue": revenue,
+            "revenue_earlier_wins": paid_earlier,
+            "assigned": int(owned.sum()),
+            "won_from_leads": int(won_new.sum()),
+            "new_hire_leads": int(by_new.sum()),
+            "new_hire_won": int((won_new & by_new).sum()),
             "utilisation": float(np.nanmean(util)) if len(util) else np.nan,
             "mean_open_deals": float(self._time_avg_open_deals()),
             "max_load": self.peak,
@@ -861,28 +899,62 @@ class _Department:
         d = np.clip(np.minimum(b, self.T) - np.maximum(a, 0.0), 0, None) / _DAY
         return np.bincount(k.astype(int), weights=d, minlength=len(self.sellers))[: len(self.sellers)] if len(k) else np.zeros(len(self.sellers))
 
-    def _monthly(self, won_new, init_close, won_init, init_amt) -> pd.DataFrame:
-        start = self.p.start
+    def _monthly(self, close, amt, terms) -> pd.DataFrame:
+        """Per calendar month of the horizon: leads, deals, wins, won amount and payments received."""
+        p = self.p
+        start = p.start
         end = start + pd.Timedelta(days=self.days)
         months = pd.period_range(start, end - pd.Timedelta(seconds=1), freq="M")
         edges = [max((m.start_time - start) / pd.Timedelta(minutes=1), 0.0) for m in months] + [self.T]
-        close = np.concatenate([self.close_at[won_new], init_close[won_init]])
-        amt = np.concatenate([self.amount[won_new], init_amt[won_init]])
         arr = self.t
         rows = []
         for j, m in enumerate(months):
             lo, hi = edges[j], edges[j + 1]
             sel = (close >= lo) & (close < hi)
+            paid = (paid_share(p.pay_curves, terms, (hi - close) / _DAY) - paid_share(p.pay_curves, terms, (lo - close) / _DAY)) @ amt
+            paid += earlier_paid(p.earlier_payments, hi / _DAY) - earlier_paid(p.earlier_payments, lo / _DAY)
             rows.append(
                 {
                     "month": str(m),
                     "leads": int(((arr >= lo) & (arr < hi)).sum()),
                     "deals": int(((self.deal_at >= lo) & (self.deal_at < hi)).sum()),
                     "won": int(sel.sum()),
-                    "revenue": float(amt[sel].sum()),
+                    "won_amount": float(amt[sel].sum()),
+                    "revenue": float(paid),
                 }
             )
         return pd.DataFrame(rows)
+
+
+def paid_share(curves: dict | None, groups, days) -> np.ndarray:
+    """Share of each won amount received within ``days`` of its win (0 before the win).
+
+    ``curves``: :attr:`DepartmentParams.pay_curves` (group → share by whole day, evaluated by
+    :func:`salesaudit.analysis.planfact._g`, the plan-fact forecast's own reading: the whole days
+    elapsed, the group ``"*"`` for a group without its own curve); None: paid in full on the day.
+
+    >>> paid_share({"*": np.array([0.0, 0.5, 1.0]), "prepaid": np.array([1.0, 1.0, 1.0])},
+    ...            ["x", "prepaid", "x", "x"], [1.7, 0.0, 5.0, -0.1]).tolist()
+    [0.5, 1.0, 1.0, 0.0]
+    """
+    days = np.asarray(days, dtype=float)
+    if curves is None:
+        return (days >= 0).astype(float)
+    from ..analysis.planfact import _g
+
+    groups = np.asarray(groups, dtype=object)
+    out = np.zeros(len(days))
+    for g in pd.unique(groups):
+        m = groups == g
+        out[m] = _g(curves, g, days[m])
+    return out
+
+
+def earlier_paid(curve: np.ndarray | None, days: float) -> float:
+    """The expected payments of the deals won before the start received within ``days`` of it."""
+    if curve is None or len(curve) == 0 or days < 0:
+        return 0.0
+    return float(curve[min(int(math.floor(days)), len(curve) - 1)])
 
 
 def simulate(params: DepartmentParams, days: float = 91, seed=0, tables: bool = True) -> SimResult:
@@ -890,7 +962,9 @@ def simulate(params: DepartmentParams, days: float = 91, seed=0, tables: bool = 
 
     The run continues after the horizon until every lead and deal present is finished (with no
     new arrivals), so response times and deal lifetimes are complete; the summary counts what
-    happened inside the horizon (leads arrived, deals created, deals won and their revenue).
+    happened inside the horizon (leads arrived, deals created, deals won and their ``won_amount``)
+    and ``revenue``, the payments received inside it (:func:`paid_share`; of which
+    ``revenue_earlier_wins`` from deals won before the start).
     ``tables=False`` keeps the summary alone (what a sweep reads), with the same numbers.
 
     >>> p = DepartmentParams.example(managers=4, leads_per_year=2000)
@@ -921,7 +995,7 @@ SCENARIO_KEYS = {
     "escalate": "send a lead that would miss the SLA to the seller who can answer first",
     "head_selling_share": "share of the head of sales' capacity spent on own deals",
     "attrition_per_month": "monthly chance that a seller leaves",
-    "plan_revenue": "revenue plan for the horizon",
+    "plan_revenue": "plan of payments received (revenue) over the horizon",
     "days": "simulated calendar days",
 }
 

@@ -243,9 +243,10 @@ def run_sweep(
     seed: int | None = 0,
     executor: str | Any | None = None,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = True,
     chunk: int | None = None,
     desc: str = "scenarios",
+    common_seeds: bool = False,
 ) -> pd.DataFrame:
     """Run ``replications`` replications of ``func`` for every scenario; one row per (scenario, replication).
 
@@ -255,7 +256,10 @@ def run_sweep(
     (picklable) function. Replication ``r`` of scenario ``i`` gets
     ``SeedSequence(seed, spawn_key=(i, r))`` whatever the executor, so the
     result does not depend on it. ``seed=None`` draws fresh entropy once (kept
-    in ``result.attrs["seed"]``).
+    in ``result.attrs["seed"]``). ``common_seeds=True`` gives replication ``r``
+    of every scenario the same seed ``SeedSequence(seed, spawn_key=(0, r))``
+    (common random numbers: scenarios then differ by their decisions, not by
+    their luck, and their differences are measured far more precisely).
 
     ``executor``: ``None`` or ``"processes"`` -- a local process pool of
     ``workers`` processes (default ``os.cpu_count()``); ``"serial"`` -- in this
@@ -266,8 +270,9 @@ def run_sweep(
 
     Several replications of a scenario go in one task (``chunk`` of them;
     default: about 50 tasks per worker, never more than ``replications``), and
-    a progress bar (``tqdm.auto``, so also in notebooks) advances as each task
-    finishes. An error in ``func`` stops the sweep with a :class:`ScenarioError`
+    a text progress bar on stderr advances as each task finishes
+    (``progress=True``; ``None``: only when stderr is a terminal; never a
+    notebook widget, which a saved notebook or report shows blank). An error in ``func`` stops the sweep with a :class:`ScenarioError`
     that names the scenario and replication and carries the worker's traceback.
 
     Returns the columns ``scenario`` (position in ``scenarios``),
@@ -307,9 +312,14 @@ def run_sweep(
         tasks = [(i, tuple(range(r0, min(r0 + chunk, replications)))) for i in range(len(scen)) for r0 in range(0, replications, chunk)]
         results: dict[int, list] = {i: [None] * replications for i in range(len(scen))}
 
-        from tqdm.auto import tqdm
+        import sys
 
-        bar = tqdm(total=total, unit="run", desc=desc, disable=not progress or not tasks, leave=True)
+        from tqdm.std import tqdm  # text on stderr, never a notebook widget (a saved widget is blank offline)
+
+        if progress is None:  # only where someone watches a terminal
+            progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        bar = tqdm(total=total, unit="run", desc=desc, disable=not progress or not tasks, leave=True, file=sys.stderr)
+        seeds = (lambda i: 0) if common_seeds else (lambda i: i)
         left = [replications] * len(scen)
 
         def done(i: int, reps: tuple, metrics: list) -> None:
@@ -321,11 +331,11 @@ def run_sweep(
 
         try:
             if mode == "serial":
-                _serial(func, scen, tasks, entropy, done)
+                _serial(func, scen, tasks, entropy, done, seeds)
             elif mode == "dask":
-                _dask(client, func, scen, tasks, entropy, done)
+                _dask(client, func, scen, tasks, entropy, done, seeds)
             else:
-                _pool(executor if mode == "executor" else None, func, scen, tasks, entropy, done, min(n_workers, max(1, len(tasks))))
+                _pool(executor if mode == "executor" else None, func, scen, tasks, entropy, done, min(n_workers, max(1, len(tasks))), seeds)
         finally:
             bar.close()
     finally:
@@ -376,12 +386,12 @@ def _resolve_executor(executor):
     raise TypeError(f"executor must be None, 'processes', 'serial', a Dask scheduler address, a distributed.Client or a concurrent.futures.Executor, not {type(executor).__name__}")
 
 
-def _serial(func, scen, tasks, entropy, done) -> None:
+def _serial(func, scen, tasks, entropy, done, seeds) -> None:
     for i, reps in tasks:
         out = []
         for r in reps:
             try:
-                out.append(_call(func, scen[i], i, r, entropy))
+                out.append(_call(func, scen[i], seeds(i), r, entropy))
             except Exception as exc:
                 raise _failure(i, scen[i], r, f"{type(exc).__name__}: {exc}") from exc
         done(i, reps, out)
@@ -435,7 +445,7 @@ def _dask_hint(exc) -> str:  # deserialisation on the worker, killed worker, ...
     return " (is the scenario function importable on the workers?)" if isinstance(exc, (ImportError, AttributeError)) else ""
 
 
-def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
+def _pool(pool, func, scen, tasks, entropy, done, n_workers: int, seeds) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     _check_picklable(func, scen)
@@ -447,7 +457,7 @@ def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
     try:
         try:
             for i, reps in tasks:
-                futures[pool.submit(_run_chunk, func, scen[i], i, reps, entropy)] = (i, reps)
+                futures[pool.submit(_run_chunk, func, scen[i], seeds(i), reps, entropy)] = (i, reps)
         except Exception as exc:  # e.g. func cannot be pickled
             raise ScenarioError(f"cannot send the sweep to the process pool: {type(exc).__name__}: {exc}. The scenario function must be a module-level "
                                 "function and the scenarios picklable; executor='serial' runs anything.") from exc
@@ -463,7 +473,7 @@ def _pool(pool, func, scen, tasks, entropy, done, n_workers: int) -> None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(client, func, scen, tasks, entropy, done) -> None:
+def _dask(client, func, scen, tasks, entropy, done, seeds) -> None:
     import uuid
 
     distributed = _import_distributed()
@@ -472,7 +482,7 @@ def _dask(client, func, scen, tasks, entropy, done) -> None:
     ok = False
     try:
         for i, reps in tasks:
-            fut = client.submit(_run_chunk, func, scen[i], i, reps, entropy, pure=False, key=f"sweep-{token}-{i}-{reps[0]}")
+            fut = client.submit(_run_chunk, func, scen[i], seeds(i), reps, entropy, pure=False, key=f"sweep-{token}-{i}-{reps[0]}")
             futures[fut.key] = (fut, i, reps)
         for fut in distributed.as_completed([f for f, _, _ in futures.values()], loop=client.loop):
             _, i, reps = futures[fut.key]
