@@ -1,10 +1,13 @@
 """Figures for the head of sales' daily, weekly and monthly meetings (планёрки), per period.
 
-A meeting is held at the start of a period ``p`` (``--period 2026-10-14 --grain day``: the
-morning of 14 October). It looks back at the period just ended (the previous working day, the
-previous week or month) — fact against plan per manager and for the team — and forward at the
-plan of ``p``, and names what to repeat (the best attainment) and what not to repeat (the worst),
-as the seeds ask: "what to do to repeat / not repeat yesterday's results".
+A meeting is held at the audit moment (``as_of``). When the audited period ``p`` has ended by
+then (the usual audit: October audited on 31 October 23:59), the meeting reviews ``p`` — fact
+against plan per manager and for the team — and plans the next period (November). When ``p`` is
+still running (a daily run: ``--period 2026-10-14 --grain day`` with the data as of that morning),
+it is the meeting at the start of ``p``: it reviews the period just ended (the previous working
+day, week or month) and plans ``p``. Either way it names what to repeat (the best attainment)
+and what not to repeat (the worst), as the seeds ask: "what to do to repeat / not repeat
+yesterday's results".
 
 ``analyse(dataset, settings) -> MeetingResult``: tables with canonical column names and codes, no
 language, no formatting. The page a reader sees is made from the result by
@@ -21,7 +24,7 @@ import pandas as pd
 from ..data.params import Period, parse_period
 from . import planfact
 
-__all__ = ["MeetingResult", "analyse", "previous_period", "look_back", "look_ahead", "repeat_avoid", "summary", "METRICS"]
+__all__ = ["MeetingResult", "analyse", "previous_period", "next_period", "look_back", "look_ahead", "repeat_avoid", "summary", "METRICS"]
 
 #: what a meeting discusses, in this order
 METRICS = ("revenue", "deals_won", "leads", "calls", "call_minutes", "tasks_done")
@@ -41,7 +44,10 @@ class MeetingResult:
       ``attainment_pct`` (fact / plan × 100, NaN without a plan) and plan vs fact's other columns;
     * ``repeat_avoid_`` – per metric the ``top_n`` managers furthest above plan (``kind`` repeat) and
       below (avoid): ``kind``, ``metric``, ``manager``, ``plan``, ``fact``, ``attainment_pct``;
-    * ``ahead_`` – the plan of ``period``, one row per manager (``""``: the team), one column per metric;
+    * ``ahead_`` – the plan of ``planned``, one row per manager (``""``: the team), one column per metric;
+    * ``period`` – the audited period; ``previous`` – the period reviewed (the audited one when it has
+      ended by the audit moment, else the one before it); ``planned`` – the period planned (the next
+      one, else the audited one);
     * ``manager_names`` – manager key -> name.
     """
 
@@ -55,6 +61,7 @@ class MeetingResult:
     repeat_avoid_: pd.DataFrame
     ahead_: pd.DataFrame
     manager_names: dict = field(default_factory=dict)
+    planned: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -65,7 +72,7 @@ class MeetingResult:
         """The key results of notebook 08's JSON, read off this result: the team's attainment in the period just ended (none when not ready)."""
         if not self.ready:
             return {}
-        out = {"meeting_grain": self.grain, "meeting_period": self.period, "meeting_looked_back_at": self.previous}
+        out = {"meeting_grain": self.grain, "meeting_period": self.period, "meeting_looked_back_at": self.previous, "meeting_plans_for": self.planned}
         team = self.back_[self.back_["manager"] == planfact.TEAM].set_index("metric")
         for m in KEY_METRICS:
             if m in team.index and np.isfinite(team.loc[m, "attainment_pct"]):
@@ -85,6 +92,19 @@ def previous_period(ds, p: Period) -> Period:
         return parse_period(day.strftime("%Y-%m-%d"), "day")
     before = (pd.Timestamp(p.start) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     return parse_period(before, p.grain)
+
+
+def next_period(ds, p: Period) -> Period:
+    """The period after ``p``: the next *working* day for a day, else the next week or month."""
+    if p.grain == "day":
+        day = pd.Timestamp(p.end)
+        cal = ds.calendar
+        for _ in range(30):
+            if bool(np.asarray(cal.is_working_day(pd.Series([day])))[0]):
+                break
+            day += pd.Timedelta(days=1)
+        return parse_period(day.strftime("%Y-%m-%d"), "day")
+    return parse_period(pd.Timestamp(p.end).strftime("%Y-%m-%d"), p.grain)
 
 
 def _table(ds, p: Period) -> pd.DataFrame:
@@ -137,7 +157,10 @@ def analyse(ds, settings=None, *, period: str | None = None, grain: str | None =
                              top_n=st.top_n, back_=empty, repeat_avoid_=repeat_avoid(empty), ahead_=pd.DataFrame(columns=["manager"]),
                              manager_names=ds.manager_names())
     p = parse_period(period, grain)
-    prev, back = look_back(ds, p)
+    if pd.Timestamp(ds.as_of) >= pd.Timestamp(p.end) - pd.Timedelta(seconds=1):  # the audited period is over: review it, plan the next
+        prev, back, planned = p, _table(ds, p), next_period(ds, p)
+    else:  # the meeting at the start of the period: review the one just ended, plan this one
+        (prev, back), planned = look_back(ds, p), p
     return MeetingResult(
         client=ds.config.client,
         grain=p.grain,
@@ -147,8 +170,9 @@ def analyse(ds, settings=None, *, period: str | None = None, grain: str | None =
         top_n=st.top_n,
         back_=back,
         repeat_avoid_=repeat_avoid(back, n=st.top_n),
-        ahead_=look_ahead(ds, p),
+        ahead_=look_ahead(ds, planned),
         manager_names=ds.manager_names(),
+        planned=planned.label,
     )
 
 

@@ -82,6 +82,14 @@ class ScorecardResult:
             "scorecard_status": {r.key: r.status for r in cp.itertuples()},
             "scorecard_red": sorted(cp.loc[cp["status"] == "red", "key"]),
             "scorecard_lagging": sorted(set(self.lagging_["manager"])),
+            # what the run's summary page shows of the scorecard, as plain values (the page is made from the records)
+            "scorecard_head": {"name": self.head_name, "months": None if self.head_months is None else round(float(self.head_months), 1),
+                               "new": self.head_new},
+            "scorecard_checkpoints": [
+                {"key": r.key, "value": None if pd.isna(r.value) else float(r.value), "status": r.status, "applies": bool(r.applies),
+                 "green": float(r.green), "amber": float(r.amber), "higher_is_better": bool(r.higher_is_better), "unit": r.unit}
+                for r in cp.itertuples()],
+            "scorecard_attainment": [{"month": m, "attainment": float(a)} for m, a in zip(self.attainment_["month"], self.attainment_["attainment"])],
         }
 
 

@@ -422,6 +422,13 @@ class IncentivesSettings(_Strict):
                                                                "so that a slider answers at once")
 
 
+class FindingsSettings(_Strict):
+    """The audit's findings ranked by money at stake (the summary page, notebook 07)."""
+
+    months: int = Field(default=3, ge=1, le=24, description="months before the audit moment whose pace a finding's money per month is measured at: "
+                                                            "recent enough to be today's, long enough to hold a manager's few deals")
+
+
 class Analysis(_Strict):
     """Thresholds and tuning of the analyses; a notebook parameter of the same name overrides one for a run."""
 
@@ -433,6 +440,7 @@ class Analysis(_Strict):
     meeting: MeetingSettings = MeetingSettings()
     capacity: CapacitySettings = CapacitySettings()
     incentives: IncentivesSettings = IncentivesSettings()
+    findings: FindingsSettings = FindingsSettings()
 
     def settings(self, area: str, **overrides):
         """The settings of ``area`` with the notebook's non-None ``overrides`` applied and validated.

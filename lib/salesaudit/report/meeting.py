@@ -66,10 +66,11 @@ def page(r, lang: str) -> Page:
     if r.period is None:
         return p.add(Text(t("meeting.no_period", lang)))
     if r.missing_tables:
-        return p.add(Text(t("meeting.no_plans", lang, tables=", ".join(r.missing_tables))))
-    p.add(Heading(t(f"meeting.title.{r.grain}", lang, period=r.period, client=r.client), 1))
+        return p.add(Text(t("meeting.no_plans", lang, tables=", ".join(t(f"table.{x}", lang) for x in r.missing_tables))))
+    p.add(Heading(t(f"meeting.title.{r.grain}", lang, reviewed=r.previous, planned=r.planned or r.period, client=r.client), 1))
     p.add(Heading(t("meeting.back", lang, period=r.previous)), Table(back_table(r, lang)))
     p.add(Heading(t("meeting.repeat_avoid", lang), 3))
     p.add(Table(repeat_avoid_table(r, lang)) if len(r.repeat_avoid_) else Text(t("meeting.nothing", lang)))
-    p.add(Heading(t("meeting.ahead", lang, period=r.period)), Table(ahead_table(r, lang)))
+    p.add(Heading(t("meeting.ahead", lang, period=r.planned or r.period)))
+    p.add(Table(ahead_table(r, lang)) if len(r.ahead_) else Text(t("meeting.no_plan_ahead", lang, period=r.planned or r.period)))
     return p
