@@ -528,13 +528,25 @@ def test_incentives_page_in_both_languages(demo_result):
     en, ru = report.page(r, "en"), report.page(r, "ru", live=True)
     assert en.texts()[0] == "How to pay the head of sales: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Как платить руководителю")
     assert round(100 * r.head_share) == 5  # the head's share of the revenue received (5.1 %), checked against the payments above
-    assert "their own deals brought 5% of the department's revenue" in en.texts()[3]
-    assert "LTV 1,500,000" in en.texts()[2] and "LTV 1\u00a0500\u00a0000" in ru.texts()[2]
-    assert "“Personal plan + department plan”" in en.texts()[5] and "«Личный план + план отдела»" in ru.texts()[5]
-    assert en.tables()[0].columns[0] == "Scheme" and ru.tables()[0].columns[0] == "Схема"
-    assert en.tables()[0].shape[0] == len(r.schemes) and len(en.tables()) == len(ru.tables()) == 5
+    # the answer first: which scheme wins, by the owner's profit over the focus model's 12 months
+    assert en.texts()[1] == "The answer" and ru.texts()[1] == "Ответ"
+    assert en.texts()[2].startswith("Over the next 12 months the owner's profit is highest under “KPI basket”: RUB\u00a079,")
+    assert ru.texts()[2].startswith("За следующие 12 мес. больше всего прибыли собственнику приносит схема «Корзина KPI»: 79\u00a0")
+    answer = ru.tables()[0]
+    assert list(answer.columns) == ["Схема", "Стоимость РОПа за год, P50", "Стоимость РОПа за год, P90", "Выручка отдела (поступления) за 12 мес.",
+                                    "Прибыль собственника за 12 мес."]
+    best = r.focus_.table.set_index("scheme")["owner_profit"].idxmax()
+    assert answer.iloc[0, 0] == r.schemes[best].name("ru") and answer.iloc[0, 4].endswith("\u00a0₽")
+    assert "their own deals brought 5% of the department's revenue" in en.texts()[5]
+    assert "LTV 1,500,000" in en.texts()[4] and "LTV 1\u00a0500\u00a0000" in ru.texts()[4]
+    assert "“Personal plan + department plan”" in en.texts()[7] and "«Личный план + план отдела»" in ru.texts()[7]
+    assert en.tables()[1].columns[0] == "Scheme" and ru.tables()[1].columns[0] == "Схема"
+    assert en.tables()[1].shape[0] == len(r.schemes) and len(en.tables()) == len(ru.tables()) == 6
+    # no file names or class names on the page
+    for text in en.texts() + ru.texts():
+        assert ".yaml" not in text and "params/" not in text and "salesaudit." not in text and "make app" not in text
     # the last section: a sentence in a batch run, the note above the controls when they follow
-    assert en.texts()[-1].startswith("The interactive controls appear") and not ru.texts()[-1].startswith("Интерактивные элементы управления доступны")
+    assert en.texts()[-1].startswith("In the owner's app") and not ru.texts()[-1].startswith("В приложении собственника")
 
 
 def test_controls_follow_the_page_only_with_data_and_a_person(demo_result, monkeypatch):

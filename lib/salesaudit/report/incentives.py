@@ -10,11 +10,14 @@ catalogue; nothing here computes a number.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
 from ..incentives.focus import FocusResult, seeds_claim
 from ..incentives.schemes import Base, FocusUnits, GrowthPercent, KpiBasket, PlanPercent, RevenuePercent, Scheme
+from . import format as fmt_
 from .format import number as fmt_number
 from .format import percent as fmt_percent
 from .i18n import t
@@ -23,7 +26,7 @@ from .show import plotting
 from .stalls import money
 
 __all__ = ["page", "plot_history", "plot_cost_distribution", "plot_payout_curves", "plot_focus", "display", "scheme_names",
-           "assumptions_table", "describe_scheme", "explanation"]
+           "assumptions_table", "describe_scheme", "explanation", "formatted", "answer_sentence", "answer_table", "answer_html", "plot_answer"]
 
 
 # --------------------------------------------------------------------------- charts and tables (moved from incentives.plots)
@@ -172,6 +175,116 @@ def display(df: pd.DataFrame, names: dict, lang: str, digits: int = 0) -> pd.Dat
     return out.rename(columns={c: t(k, lang) for c, k in _COLS.items() if c in out.columns})
 
 
+#: columns that hold counts or hours (whole numbers, not money)
+_COUNTS = ("months", "selling_hours", "coaching_hours")
+
+
+def formatted(df: pd.DataFrame, names: dict, lang: str, currency: str | None = "RUB") -> pd.DataFrame:
+    """A table as text for ``lang``: scheme names, money with ``currency`` (``1 234 567 ₽``), shares
+    and percentages with the locale's sign and decimal comma, headers from the catalogue. Columns
+    named after a scheme key (a wide table) are money and take the scheme's name."""
+    out = pd.DataFrame(index=df.index)
+    for c in df.columns:
+        v = df[c]
+        if c == "scheme":
+            out[c] = v.map(lambda k: names.get(k, k))
+        elif not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
+            out[c] = v.astype(str)
+        elif c in _SHARES:
+            out[c] = [fmt_percent(x, lang, 0) for x in v]
+        elif "pct" in c:
+            out[c] = [fmt_percent(None if pd.isna(x) else x / 100, lang, 1) for x in v]
+        elif c in _COUNTS:
+            out[c] = [fmt_number(x, lang, 0) for x in v]
+        else:
+            out[c] = [fmt_.money(x, lang, currency) for x in v]
+    heads = {c: t(k, lang) for c, k in _COLS.items() if c in out.columns}
+    heads.update({k: n for k, n in names.items() if k in out.columns})
+    out = out.rename(columns=heads)
+    out.columns.name = None
+    return out
+
+
+def _answer_heads(ans: pd.DataFrame, lang: str) -> dict:
+    months = fmt_.integer(ans.attrs.get("months") or 0, lang)
+    return {"scheme": t("incentives.col.scheme", lang), "cost_p50": t("app.col.cost_p50", lang), "cost_p90": t("app.col.cost_p90", lang),
+            "dept_revenue": t("app.col.dept_revenue", lang, months=months), "owner_profit": t("app.col.owner_profit", lang, months=months)}
+
+
+def answer_table(ans: pd.DataFrame, names: dict, lang: str, currency: str | None = "RUB") -> pd.DataFrame:
+    """The answer (:func:`salesaudit.incentives.summary.answer`) as a report table, the winner first."""
+    a = ans.sort_values("best", ascending=False, kind="stable")
+    cols = ["scheme", "cost_p50", "cost_p90"] + (["dept_revenue", "owner_profit"] if ans.attrs.get("months") else [])
+    out = pd.DataFrame({c: ([names.get(k, k) for k in a[c]] if c == "scheme" else [fmt_.money(x, lang, currency) for x in a[c]]) for c in cols})
+    return out.rename(columns=_answer_heads(ans, lang))
+
+
+def answer_sentence(ans: pd.DataFrame, names: dict, lang: str, currency: str | None = "RUB") -> str:
+    """Which scheme wins, by what, over which horizon (one sentence, Markdown-free)."""
+    at = ans.attrs
+    row = ans.set_index("scheme")
+    win, second = at["winner"], at["runner_up"]
+    fill = {"scheme": _quoted(names.get(win, win), lang), "months": fmt_.integer(at["months"] or at["cost_months"], lang),
+            "p50": fmt_.money(row.loc[win, "cost_p50"], lang, currency), "p90": fmt_.money(row.loc[win, "cost_p90"], lang, currency)}
+    if at["metric"] == "owner_profit":
+        fill["profit"] = fmt_.money(row.loc[win, "owner_profit"], lang, currency)
+        if second is None:
+            return t("app.answer.profit_one", lang, **fill)
+        return t("app.answer.profit", lang, other=_quoted(names.get(second, second), lang),
+                 gap=fmt_.money(row.loc[win, "owner_profit"] - row.loc[second, "owner_profit"], lang, currency), **fill)
+    if second is None:
+        return t("app.answer.cost_one", lang, **fill)
+    return t("app.answer.cost", lang, other=_quoted(names.get(second, second), lang),
+             gap=fmt_.money(row.loc[second, "cost_p50"] - row.loc[win, "cost_p50"], lang, currency), **fill)
+
+
+def plot_answer(ans: pd.DataFrame, names: dict, lang: str):
+    """The answer at a glance: the owner's profit over the horizon (left, without a focus result
+    left out) and the head's yearly cost, P50 bar and P90 tick (right), in millions; the winner dark."""
+    from matplotlib.ticker import FuncFormatter
+
+    plt = _plt()
+    a = ans.iloc[::-1]
+    has_profit = bool(ans.attrs.get("months"))
+    fig, axes = plt.subplots(1, 2 if has_profit else 1, figsize=(8.6, 0.5 + 0.42 * len(a) + 0.6), sharey=True, squeeze=False)
+    axes = axes[0]
+    y = np.arange(len(a))
+    col = ["#2e7d32" if b else "#9e9e9e" for b in a["best"]]
+    tick = FuncFormatter(lambda v, _: fmt_number(v, lang, 1, trim=True))
+    i = 0
+    if has_profit:
+        axes[0].barh(y, a["owner_profit"] / 1e6, color=col)
+        axes[0].set_title(textwrap.fill(t("app.plot.profit", lang, months=fmt_.integer(ans.attrs["months"], lang)), 34), fontsize=9)
+        i = 1
+    ax = axes[i]
+    ax.barh(y, a["cost_p50"] / 1e6, color=col, alpha=0.8)
+    ax.plot(a["cost_p90"] / 1e6, y, "|", color="black", ms=14, mew=2)
+    ax.set_title(textwrap.fill(t("app.plot.cost", lang), 34), fontsize=9)
+    axes[0].set_yticks(y, [names.get(k, k) for k in a["scheme"]], fontsize=9)
+    for x in axes:
+        x.xaxis.set_major_formatter(tick)
+        x.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def answer_html(ans: pd.DataFrame, names: dict, lang: str, currency: str | None = "RUB") -> str:
+    """The answer for the owner's app: the sentence and the table, the winner's row marked; every
+    figure cell carries its value (``data-value``, rounded) and an id ``sa-answer-<scheme>-<column>``."""
+    import html as html_
+
+    heads = _answer_heads(ans, lang)
+    cols = ["cost_p50", "cost_p90"] + (["dept_revenue", "owner_profit"] if ans.attrs.get("months") else [])
+    th = "".join(f"<th>{html_.escape(heads[c])}</th>" for c in ["scheme", *cols])
+    rows = []
+    for r in ans.sort_values("best", ascending=False, kind="stable").itertuples():
+        cells = "".join(f"<td id='sa-answer-{r.scheme}-{c}' data-value='{round(getattr(r, c))}'>{html_.escape(fmt_.money(getattr(r, c), lang, currency))}</td>" for c in cols)
+        mark = " class='sa-best'" if r.best else ""
+        rows.append(f"<tr{mark}><td>{html_.escape(names.get(r.scheme, r.scheme))}</td>{cells}</tr>")
+    return (f"<p class='sa-answer-sentence'>{html_.escape(answer_sentence(ans, names, lang, currency))}</p>"
+            f"<table class='sa-answer-table'><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def assumptions_table(focus_assumptions: dict, lang: str) -> pd.DataFrame:
     """The focus model's assumptions as a two-column table, with where each came from."""
     src = focus_assumptions.get("sources", {})
@@ -268,8 +381,10 @@ def _quoted(name: str, lang: str) -> str:
     return f"«{name}»" if lang == "ru" else f"“{name}”"
 
 
-def page(r, lang: str, live: bool = False) -> Page:
-    """The page of notebook 05. ``live``: the owner's controls follow the page (JupyterLab, Voilà)."""
+def page(r, lang: str, live: bool = False, currency: str | None = "RUB") -> Page:
+    """The page of notebook 05: the answer first, then how it was reached. ``live``: the owner's
+    controls are at hand (the last section says so); ``currency``: the answer's amounts."""
+    from ..incentives.summary import answer
     names = scheme_names(r.schemes, lang)
     a = r.assumptions
     p = Page(lang=lang)
@@ -281,9 +396,13 @@ def page(r, lang: str, live: bool = False) -> Page:
         p.add(Text(t(key, lang, **fmt)))
 
     head("incentives.title", 1, client=r.client)
+    if r.ok:
+        ans = answer(r.monte_carlo, r.focus_)
+        head("app.answer.section")
+        p.add(Text(answer_sentence(ans, names, lang, currency)), Table(answer_table(ans, names, lang, currency)), Figure(plot_answer(ans, names, lang)))
     text("incentives.intro")
     text("incentives.assumed", margin=_pct(a.margin_pct, lang), nps="—" if a.nps is None else _g(a.nps, lang), ltv=money(a.ltv, lang),
-         file="params/incentives/" + r.assumptions_file, basis=t(f"incentives.basis.{r.revenue_basis}", lang))
+         basis=t(f"incentives.basis.{r.revenue_basis}", lang))
     if r.head is not None:
         text("incentives.head", name=r.head_name, share=_share(r.head_share, lang))
     else:
