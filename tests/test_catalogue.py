@@ -280,7 +280,7 @@ def test_numbers_formatted_by_report_format_fill_the_messages():
     en = t("incentives.desc.kpi", "en", kpi="k", weight=fmt.percent(0.5, "en", 0), threshold=fmt.percent(80 / 100, "en", 3, trim=True),
            acc=fmt.number(1.5, "en"), cap=fmt.percent(112.5 / 100, "en", 3, trim=True))
     assert en == "k: weight 50%, threshold 80%, accelerator ×1.5, cap 112.5%"
-    assert t("dq.example_of", "en", reason="r", code="c") == "**r** (`c`)"  # other placeholders as str.format
+    assert t("dq.no_table", "en", table="Deals") == "The export has no Deals table: this section is skipped."  # other placeholders as str.format
 
 
 def test_tables_show_yes_no_never_python_booleans():

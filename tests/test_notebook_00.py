@@ -116,9 +116,22 @@ def test_quality_page_in_both_languages(demo):
     assert en.texts()[0] == "Data quality: ООО «Демо» (synthetic demo)" and ru.texts()[0].startswith("Качество данных")
     rec = report.reconciliation_table(r, "en").set_index("Table")
     assert rec.loc["Deals", "Input"] == 3281 and rec.loc["Deals", "Balanced"] == "yes"
-    assert report.quarantine_table(r, "en").iloc[0].tolist() == ["Stage history", "refers to an unknown deal", "unknown_deal", 3]
+    assert report.quarantine_table(r, "en").iloc[0].tolist() == ["Stage history", "refers to an unknown deal", 3]  # the reason in words, not its code
     sm = report.stage_mapping_table(r, "en")
     assert set(sm.loc[sm["CRM stage"] == "archive", "Funnel stage"]) == {"not in the funnel"}
+    assert list(sm.columns) == ["Table", "CRM stage", "Funnel stage", "Rows"]  # the funnel's internal keys are not shown
+    # canonical columns, tables and managers in words, never their keys (created_at, stage_history, m_desk)
+    comp = report.completeness_table(r, "ru").set_index("Поле")
+    assert comp.loc["Причина проигрыша", "Заполнено"] == r.completeness_.set_index("column").loc["lost_reason", "filled"]
+    ex = report.example_table(r.examples_["unknown_deal"], "en")
+    assert ex.columns[:7].tolist() == ["Table", "File", "Row", "Column", "Value", "Deal number", "Stage"]
+    assert set(ex["Table"]) == {"Stage history"} and set(ex["Column"]) == {"Deal number"} and set(ex["File"]) == {"stage_history.csv"}
+    cards = report.empty_cards_table(r, "en").set_index("Manager")
+    names = dict(zip(demo.tables["managers"]["manager"], demo.tables["managers"]["name"]))
+    assert cards.loc[names["m_desk"], "Deals"] == int((demo.tables["deals"]["manager"] == "m_desk").sum()) and "m_desk" not in cards.index
+    assert "Empty: Amount" in cards.columns and "(none)" in cards.index
+    intro = en.texts()[1]
+    assert intro.startswith("Export of a CRM (one file per table, standard columns), audit moment 31 Oct 2026") and "demo_generic" not in intro
     assert report.empty_cards_table(r, "ru")["Сделок"].sum() == len(demo.tables["deals"])
     total = sum(f["rows"] + f["blank_lines"] for f in GENERIC_MANIFEST["files"].values())
     assert (total, sum(GENERIC_MANIFEST["expected_clean_rows"].values())) == (47300, 47279)

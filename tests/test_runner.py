@@ -112,8 +112,8 @@ def test_index_lists_notebooks_statuses_and_key_results(both):
     assert "<title>" in page and "Test Client" in page
     assert "2026-09" in page and "30.09.2026" in page  # period and as_of (report.format.date in ru)
     assert t("index.status.ok", "ru") in page and t("index.status.failed", "ru") in page
-    assert t("index.key_results", "ru") in page
-    assert '<td>answer</td><td class="num">42</td>' in page
+    # the fixtures record keys without a label in the catalogue: a client's page never shows a raw key
+    assert ">answer<" not in page and "config_name" not in page and t("index.no_key_results", "ru") in page
     assert 'href="00_answer.html"' in page and 'href="01_broken.html"' in page
     assert "Ответ" in page and "Сломанный" in page
     assert f"Раздел 01_broken завершился с ошибкой в ячейке 3: {MESSAGE}" in page  # in the report language
@@ -139,7 +139,7 @@ def test_cli_all_ok_with_overrides(tmp_path, capsys):
     page = (out / "index.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in page
     assert t("index.title", "en", client="Test Client") in page
-    assert "Key results" in page and "Period" in page and "The answer" in page
+    assert "Period" in page and "The answer" in page and "Sections of the audit" in page
     assert t("index.key_results", "ru") not in page
     assert not (out / "01_broken.json").exists()  # --notebooks restricts the run
 
@@ -249,15 +249,19 @@ def test_t_formats_and_rejects_unknown_keys_and_languages():
         t("index.title", "de", client="x")
 
 
-def test_index_shows_short_lists_and_skips_long_ones():
-    from salesaudit.runs.runner import _index_rows
+def test_index_key_figures_are_labelled_numbers_and_named_codes_only():
+    from salesaudit.report.summary import key_rows
 
-    rows = dict((label, value) for label, value, _ in _index_rows({"some_stages": ["proposal"], "empty": [], "many": list(range(20)), "_x": [1]}, "en"))
-    assert rows["some_stages"] == "proposal" and rows["empty"] == "—"
-    assert "many" not in rows and "_x" not in rows
-    # a code the catalogue names is shown in words, under the key's label
-    coded = dict((label, value) for label, value, _ in _index_rows({"stay_owner": "moved_by", "note": "as is"}, "ru"))
-    assert coded == {"Кому отнесено время на стадии": "тому, кто перевёл сделку", "note": "as is"}
+    rows = dict((label, value) for label, value, _ in key_rows(
+        {"stalled_stages": ["proposal"], "leads_total": 5691, "leads_share_within_sla": 0.8381, "all_balanced": True,
+         "stay_owner": "moved_by", "planfact_period": "2026-10", "note": "as is", "_x": 1, "answer": 42}, "en"))
+    assert dict((label, v) for label, v, _ in key_rows({"planfact_team_revenue_attainment_pct": 112.0, "leads_median_response_sec": 784.0,
+                                                        "working_day_s": 32400.0}, "en")) == {"Revenue plan attainment": "112.0%", "Working day": "9.0 h"}
+    # a list of codes, an unnamed string and a key without a label stay in the JSON
+    assert rows == {"Leads": "5,691", "Share of leads answered within the SLA": "83.8%", "Rows balance": "yes",
+                    "Time in a stage charged to": "whoever moved the deal in"}
+    coded = dict((label, value) for label, value, _ in key_rows({"stay_owner": "moved_by"}, "ru"))
+    assert coded == {"Кому отнесено время на стадии": "тому, кто перевёл сделку"}
 
 
 # ---------------------------------------------------------------------------

@@ -75,13 +75,14 @@ def test_coded_cells_are_words_and_numbers_are_rounded(cal, tables):
     assert set(ru["stages"]["Работа: источник"]) == {"данные"} and set(en["stages"]["Touch work: source"]) == {"data"}
     assert list(ru["stages"]["Доля перехода вперёд"]) == list(cal.stages_["p_forward"].round(3))
     assert ru["stages"]["Доля перехода вперёд"].iloc[0] == round(float(cal.stages_["p_forward"].iloc[0]), 3)
-    # sellers: no names, the head marked, everybody serves all channels
+    # sellers: by name, never by the CRM's key (one column for both), the head marked, everybody serves all channels
     s = ru["sellers"].set_index("Менеджер")
-    assert len(s.columns) + 1 == len(cal.sellers_.columns) - 1  # all but the name (and the index)
-    assert "Фролова Юлия Алексеевна" in set(cal.sellers_["name"]) and "Фролова Юлия Алексеевна" not in s.to_numpy().astype(str)
-    assert s.loc["h01", "РОП"] == "да" and s.loc["m01", "РОП"] == "нет"
+    assert len(s.columns) + 1 == len(cal.sellers_.columns) - 1  # all but the key (the name is the index)
+    name = cal.sellers_.set_index("seller")["name"]
+    assert list(s.index) == [name[k] for k in cal.sellers_["seller"]] and not set(cal.sellers_["seller"]) & set(s.index)
+    assert s.loc[name["h01"], "РОП"] == "да" and s.loc[name["m01"], "РОП"] == "нет"
     assert set(s["Каналы"]) == {"все"} and set(en["sellers"]["Channels"]) == {"all"}
-    assert s.loc["m02", "Лидов в окне"] == int(cal.sellers_.set_index("seller").loc["m02", "leads_in_window"])
+    assert s.loc[name["m02"], "Лидов в окне"] == int(cal.sellers_.set_index("seller").loc["m02", "leads_in_window"])
     # effects: names, yes/no, sources in words; rounded to 4 decimals
     e = ru["effects"].set_index("Эффект")
     over = "Перегрузка: лог-шансы выигрыша на +10 открытых сделок"

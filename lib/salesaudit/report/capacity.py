@@ -95,7 +95,11 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
     if "touch_source" in st:
         st["touch_source"] = [_code("capacity.cal.source", v, lang) for v in st["touch_source"]]
 
-    se = cal.sellers_.drop(columns=["name"], errors="ignore")
+    se = cal.sellers_.copy()
+    names = dict(zip(se["seller"], se["name"])) if {"seller", "name"} <= set(se.columns) else {}
+    if names:  # a seller is named, never shown by the CRM's key
+        se["seller"] = [names.get(k, k) for k in se["seller"]]
+    se = se.drop(columns=["name"], errors="ignore")
     for c in ("head", "own_response_fit", "own_stage_shares"):
         if c in se:
             se[c] = _yes_no(se[c], lang)
@@ -119,6 +123,8 @@ def calibration_tables(cal: Calibration, lang: str) -> dict[str, pd.DataFrame]:
     if len(cv):
         is_band = cv["group"] == "response"
         cv.loc[is_band, "key"] = [t("capacity.cal.band", lang, band=k) for k in cv.loc[is_band, "key"]]
+        is_seller = cv["group"] == "seller"
+        cv.loc[is_seller, "key"] = [names.get(k, k) for k in cv.loc[is_seller, "key"]]
         cv["group"] = [_code("capacity.cal.group", g, lang) for g in cv["group"]]
         cv["inside"] = _yes_no(cv["inside"], lang)
     return {

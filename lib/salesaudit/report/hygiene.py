@@ -14,12 +14,24 @@ from . import format as fmt_
 from .format import date as fmt_date  # noqa: F401
 from .format import datetime_ as fmt_datetime
 from .format import number as fmt_number
-from .i18n import t
+from .i18n import has, t
 from .leads import decimals_apart, pp_parts, pp_with_ci, share_parts, share_with_ci
 from .page import Heading, Page, Table, Text
 from .show import p_text
 
 __all__ = ["page", "display", "manager_label", "policy_table", "policy_findings"]
+
+
+def payment_terms(code: str, lang: str) -> str:
+    """Payment terms of the policy in words: ``prepaid`` → "prepaid", ``instalment_3m`` → "3-month instalments";
+    terms the catalogue does not know (a client's own word) as they are."""
+    import re
+
+    m = re.fullmatch(r"instalment_(\d+)m", code)
+    if m:
+        return t("page.terms.instalment", lang, months=fmt_.integer(int(m.group(1)), lang))
+    key = f"page.terms.{code}"
+    return t(key, lang) if has(key) else code
 
 
 def _moment(ts, lang: str) -> str:
@@ -170,7 +182,7 @@ def _policy_and_calls(r, lang: str) -> list:
     pm = r.policy_by_manager_
     blocks = [Heading(t("hygiene.policy", lang), 3)]
     if pm["deals_with_terms"].sum():
-        blocks += [Text(t("hygiene.policy_note", lang, max=_limit(r.max_discount_pct, lang), terms=", ".join(r.allowed_payment_terms),
+        blocks += [Text(t("hygiene.policy_note", lang, max=_limit(r.max_discount_pct, lang), terms=", ".join(payment_terms(x, lang) for x in r.allowed_payment_terms),
                           min=fmt_.money(r.instalment_min_amount, lang, currency=None))),
                    Text(t("hygiene.policy_rule", lang, tolerance=fmt_.percent(r.policy_tolerance, lang, 1, trim=True),
                           min_effect=fmt_.number(100 * r.policy_min_effect, lang, 2, trim=True), min_deals=fmt_.integer(r.policy_min_deals, lang))),

@@ -82,6 +82,12 @@ def display(df: pd.DataFrame, lang: str, names: dict | None = None, digits: int 
 # plots
 
 
+def _short_name(name) -> str:
+    """A person's name for a small plot's title: the surname and initials (``Иванов К. Ю.``)."""
+    parts = str(name).split()
+    return " ".join([parts[0], *(p[0] + "." for p in parts[1:3])]) if len(parts) > 1 else str(name)
+
+
 def _plt():
     from .show import plotting
 
@@ -111,7 +117,7 @@ def plot_cumulative(r, lang: str, metric: str = "revenue"):
         behind = s["fact_cum"].iloc[-1] < s["plan_cum"].iloc[-1] if len(s) else False
         a.plot(s["date"], s["plan_cum"], "--", color="grey")
         a.plot(s["date"], s["fact_cum"], color="C3" if behind else "C2")
-        a.set_title(str(names.get(m, m)).split(" ")[0] + f" ({m})", fontsize=9)
+        a.set_title(_short_name(names.get(m, m)), fontsize=9)
         a.tick_params(labelsize=7)
         a.set_xticks([])
     fig.tight_layout()

@@ -9,7 +9,7 @@ import html as _html
 import pandas as pd
 
 from . import format as fmt_
-from .i18n import t
+from .i18n import has, t
 from .page import Figure, Heading, Html, Page, Table, Text
 from .verdict import problem_text
 
@@ -22,6 +22,22 @@ def _yes(flag: bool, lang: str) -> str:
 
 def _table(name: str, lang: str) -> str:
     return t(f"table.{name}", lang)
+
+
+def field(name: str, lang: str) -> str:
+    """A canonical column (``created_at``) in words (``Created``); a column the catalogue does not know as it is."""
+    key = f"page.field.{name}"
+    return t(key, lang) if has(key) else name
+
+
+def _fields(names, lang: str) -> str:
+    return ", ".join(field(n, lang) for n in names) or fmt_.DASH
+
+
+def crm_name(preset: str, lang: str) -> str:
+    """The CRM a preset reads, in words (a client's own preset: its name)."""
+    key = f"page.crm.{preset}"
+    return t(key, lang) if has(key) else preset
 
 
 def warnings_html(texts: list[str], lang: str) -> str:
@@ -52,7 +68,7 @@ def loaded_table(r, lang: str) -> pd.DataFrame:
         t("dq.col.files", lang): [", ".join(f) or "—" for f in d["files"]],
         t("dq.col.accepted", lang): d["accepted"].to_numpy(),
         t("dq.col.mapped", lang): d["mapped"].to_numpy(),
-        t("dq.col.missing_optional", lang): [", ".join(m) or "—" for m in d["missing_optional"]],
+        t("dq.col.missing_optional", lang): [_fields(m, lang) for m in d["missing_optional"]],
     })
 
 
@@ -73,20 +89,23 @@ def quarantine_table(r, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         t("dq.col.table", lang): [_table(n, lang) for n in d["table"]],
         t("dq.col.reason", lang): [t(f"reason.{c}", lang) for c in d["reason"]],
-        t("dq.col.code", lang): d["reason"].to_numpy(),
         t("dq.col.rows", lang): d["rows"].to_numpy(),
     }).reset_index(drop=True)
 
 
 def example_table(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
-    return rows.rename(columns={"table": t("dq.col.table", lang), "file": t("dq.col.file", lang), "row": t("dq.col.row", lang),
-                                "column": t("dq.col.column", lang), "value": t("dq.col.value", lang)})
+    """Quarantined rows with the cells as they were in the export; tables and columns named in words."""
+    rows = rows.assign(table=[_table(n, lang) for n in rows["table"]],
+                       column=[field(c, lang) if isinstance(c, str) and c else fmt_.DASH for c in rows["column"]])
+    fixed = {"table": t("dq.col.table", lang), "file": t("dq.col.file", lang), "row": t("dq.col.row", lang),
+             "column": t("dq.col.column", lang), "value": t("dq.col.value", lang)}
+    return rows.rename(columns={c: fixed.get(c) or field(c, lang) for c in rows.columns})
 
 
 def completeness_table(r, lang: str) -> pd.DataFrame:
     d = r.completeness_
     return pd.DataFrame({
-        t("dq.col.column", lang): d["column"].to_numpy(),
+        t("dq.col.column", lang): [field(c, lang) for c in d["column"]],
         t("dq.col.required", lang): [_yes(b, lang) for b in d["required"]],
         t("dq.col.in_export", lang): [_yes(b, lang) for b in d["in_export"]],
         t("dq.col.filled", lang): d["filled"].to_numpy(),
@@ -99,12 +118,15 @@ def empty_cards_table(r, lang: str) -> pd.DataFrame:
         return pd.DataFrame()
     fields = [f for f in r.required_deal_fields if f != "manager"]
     none = t("dq.no_manager", lang)
-    d = d.assign(manager=[none if m is None or pd.isna(m) else m for m in d["manager"].astype(object)],
-                 name=[none if m is None or pd.isna(m) else m for m in d["name"].astype(object)])
+    # a manager by name (by the key where the managers table has no name): keys are the CRM's ids, not for a reader
+    names = [none if (m is None or pd.isna(m)) else (n if isinstance(n, str) and n else m)
+             for m, n in zip(d["manager"].astype(object), d["name"].astype(object))]
+    d = d.drop(columns=["manager", "name"]).assign(manager=names)
+    d = d[["manager"] + [c for c in d.columns if c != "manager"]]
     return d.rename(columns={
-        "manager": t("dq.col.manager", lang), "name": t("dq.col.name", lang), "deals": t("dq.col.deals", lang),
+        "manager": t("dq.col.manager", lang), "deals": t("dq.col.deals", lang),
         "empty": t("dq.col.empty_cards", lang), "share": t("dq.col.share_empty", lang),
-        **{f: t("dq.col.missing_field", lang, field=f) for f in fields},
+        **{f: t("dq.col.missing_field", lang, field=field(f, lang)) for f in fields},
     })
 
 
@@ -114,7 +136,7 @@ def date_ranges_table(r, lang: str) -> pd.DataFrame:
         return pd.DataFrame()
     return pd.DataFrame({
         t("dq.col.table", lang): [_table(n, lang) for n in d["table"]],
-        t("dq.col.column", lang): d["column"].to_numpy(),
+        t("dq.col.column", lang): [field(c, lang) for c in d["column"]],
         t("dq.col.first", lang): d["first"].to_numpy(),
         t("dq.col.last", lang): d["last"].to_numpy(),
         t("dq.col.rows", lang): d["rows"].to_numpy(),
@@ -127,7 +149,6 @@ def stage_mapping_table(r, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         t("dq.col.table", lang): [_table(n, lang) for n in d["table"]],
         t("dq.col.source_stage", lang): d["source"].to_numpy(),
-        t("dq.col.stage_key", lang): d["stage"].replace("", "—").to_numpy(),
         t("dq.col.stage", lang): [r.funnel_labels[s][lang] if s in r.funnel_labels else unknown for s in d["stage"]],
         t("dq.col.rows", lang): d["rows"].to_numpy(),
     }).reset_index(drop=True)
@@ -185,7 +206,7 @@ def plot_completeness(r, lang: str):
     ax.set_xlim(0, 1)
     ax.set_title(t("dq.plot.completeness", lang))
     if r.deals_missing_optional:
-        ax.set_xlabel(t("dq.plot.not_in_export", lang, columns=", ".join(r.deals_missing_optional)))
+        ax.set_xlabel(t("dq.plot.not_in_export", lang, columns=_fields(r.deals_missing_optional, lang)))
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
@@ -217,7 +238,7 @@ def page(r, lang: str) -> Page:
     """Notebook 00's page: what was loaded, the reconciliation, the quarantine, completeness, dates, stages, links."""
     p = Page(lang=lang)
     p.add(Heading(t("dq.title", lang, client=r.client), 1),
-          Text(t("dq.intro", lang, data=r.data, preset=r.preset, as_of=fmt_.datetime_(r.as_of, lang))),
+          Text(t("dq.intro", lang, crm=crm_name(r.preset, lang), as_of=fmt_.datetime_(r.as_of, lang))),
           Text(t("problem.timezone", lang, timezone=r.timezone)))
     warnings = [problem_text(pr, lang) for pr in r.problems if not pr.fatal]
     if warnings:
@@ -235,7 +256,7 @@ def page(r, lang: str) -> Page:
                         accepted=fmt_.integer(k["rows_accepted"], lang), quarantined=fmt_.integer(k["rows_quarantined"], lang))))
     else:
         bad = r.reconciliation_.loc[~r.reconciliation_["balanced"], "table"]
-        p.add(Text(t("dq.balanced_bad", lang, tables=", ".join(bad))))
+        p.add(Text(t("dq.balanced_bad", lang, tables=", ".join(_table(n, lang) for n in bad))))
 
     p.add(Heading(t("dq.quarantine", lang)))
     if r.quarantine_.empty:
@@ -245,12 +266,12 @@ def page(r, lang: str) -> Page:
     if r.examples_:
         p.add(Heading(t("dq.examples", lang), 3))
         for code, rows in r.examples_.items():
-            p.add(Text(t("dq.example_of", lang, reason=t(f"reason.{code}", lang), code=code)), Table(example_table(rows, lang)))
+            p.add(Text(t("dq.example_of", lang, reason=t(f"reason.{code}", lang))), Table(example_table(rows, lang)))
 
     p.add(Heading(t("dq.completeness", lang)))
     if r.has_deals:
         p.add(Figure(plot_completeness(r, lang)),
-              Heading(t("dq.empty_cards", lang, fields=", ".join(r.required_deal_fields)), 3),
+              Heading(t("dq.empty_cards", lang, fields=_fields(r.required_deal_fields, lang)), 3),
               Table(empty_cards_table(r, lang)))
     else:
         p.add(Text(t("dq.no_table", lang, table=_table("deals", lang))))

@@ -7,6 +7,8 @@ in the report language, which every call is given (a page passes its own, ``Page
 """
 from __future__ import annotations
 
+import html as _html
+
 import numpy as np
 import pandas as pd
 
@@ -66,21 +68,46 @@ def text(key: str, lang: str, **fmt) -> None:
     _display(Markdown(t(key, lang, **fmt)))
 
 
+#: a table longer than this many rows is collapsed: its first :data:`PREVIEW_ROWS` rows are shown,
+#: the whole table opens under "show all" (a ``<details>`` the report's stylesheet pairs with the preview)
+COLLAPSE_ROWS = 15
+PREVIEW_ROWS = 10
+
+
 def table(df: pd.DataFrame, max_rows: int = 30, *, lang: str) -> None:
     """A table without its index, cut to ``max_rows`` rows (the rest is counted below it).
 
     Float cells are formatted in ``lang`` by :func:`_fmt`, integer columns grouped by
     :func:`_integers` (``1 682``), date-time columns by :func:`_dates`, yes/no cells by
-    :func:`_yes_no`.
+    :func:`_yes_no`. See :func:`table_html` for a long table.
     """
     from IPython.display import HTML, Markdown
 
+    _display(HTML(table_html(df, max_rows, lang=lang)))
+    if len(df) > max_rows:
+        _display(Markdown(t("page.rows_not_shown", lang, n=fmt_.integer(len(df) - max_rows, lang))))
+
+
+def table_html(df: pd.DataFrame, max_rows: int = 30, *, lang: str) -> str:
+    """The HTML of :func:`table`'s table: up to ``max_rows`` rows, formatted in ``lang``.
+
+    A table of more than :data:`COLLAPSE_ROWS` rows shows its first :data:`PREVIEW_ROWS`; all of
+    them open under the catalogue's "show all rows (n)" (``<details class="salesaudit-more">``,
+    followed by the preview, which the report's stylesheet shows first and hides while the whole
+    table is open). Deterministic: no random ids.
+    """
     if lang not in LANGUAGES:
         raise ValueError(f"show.table needs the report language (one of {', '.join(LANGUAGES)}), got {lang!r}")
     shown = _yes_no(_dates(_integers(df.head(max_rows), lang), lang), lang)
-    _display(HTML(shown.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))))
-    if len(df) > max_rows:
-        _display(Markdown(f"… +{fmt_.integer(len(df) - max_rows, lang)}"))
+
+    def html(frame: pd.DataFrame) -> str:
+        return frame.to_html(index=False, na_rep=fmt_.DASH, border=0, classes="salesaudit", float_format=lambda x: _fmt(x, lang))
+
+    if len(shown) <= COLLAPSE_ROWS:
+        return html(shown)
+    summary = _html.escape(t("page.show_all", lang, n=fmt_.integer(len(shown), lang)))
+    return (f'<div class="salesaudit-long"><details class="salesaudit-more"><summary>{summary}</summary>{html(shown)}</details>'
+            f'<div class="salesaudit-preview">{html(shown.head(PREVIEW_ROWS))}</div></div>')
 
 
 def _yes_no(df: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -142,11 +169,48 @@ def _fmt(x: float, lang: str) -> str:
 
 
 def figure(fig) -> None:
-    """Show a matplotlib figure once and free it."""
+    """Show a matplotlib figure once (as the smaller of :func:`figure_data`'s PNG and SVG, its
+    title as the image's alternative text) and free it."""
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
-    _display(fig)
+    mime, data = figure_data(fig)
+    display({mime: data}, raw=True, metadata={mime: {"alt": figure_title(fig)}})
     plt.close(fig)
+
+
+def figure_data(fig) -> tuple[str, str]:
+    """``(mime type, data)`` of ``fig`` for a page: a PNG of at most 256 colours (base64) or an SVG,
+    whichever is smaller. Both are sharp at the figure's resolution and deterministic (the SVG's
+    ids are salted by :func:`setup`, neither carries a date)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor="white")
+    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    png = io.BytesIO()
+    img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(png, format="PNG", optimize=True)
+    svg = io.StringIO()
+    fig.savefig(svg, format="svg", bbox_inches="tight", facecolor="white", metadata={"Date": None, "Creator": None})
+    svg_text = svg.getvalue()
+    if len(svg_text.encode("utf-8")) < png.tell():
+        return "image/svg+xml", svg_text
+    return "image/png", base64.b64encode(png.getvalue()).decode("ascii")
+
+
+def figure_title(fig) -> str:
+    """The title a reader sees on ``fig`` (its suptitle, else its axes' titles), for the image's alternative text."""
+    parts = []
+    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
+        parts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        title = ax.get_title() or ax.get_title("left")
+        if title and title not in parts:
+            parts.append(title)
+    return "; ".join(parts)
 
 
 def text_raw(markdown: str) -> None:

@@ -648,7 +648,7 @@ def page(r, lang: str) -> Page:
         headers = {c: clock.header(c, unit, lang) for c in ("in_stage", "norm", "over")}
         p.add(Text(t("stalls.actions_note", lang, n=len(actions), amount=money(r.money_at_risk, lang))),
               Table(report_table(df, funnel, lang, ["deal_id", "manager", "stage", "entered_at", "in_stage", "norm", "over", "amount"], names=names,
-                                 headers=headers), max_rows=30),
+                                 headers=headers), max_rows=200),
               Figure(plot_money_at_risk(actions, funnel, lang, names=names)))
     else:
         p.add(Text(t("stalls.no_actions", lang)))
@@ -668,7 +668,7 @@ def page(r, lang: str) -> Page:
             p.add(Text(t("stalls.no_mandatory", lang)))
         p.add(Heading(t("stalls.per_manager", lang), 3), Table(_compliance_table(pm, funnel, lang, names), max_rows=60))
         if len(r.skips_):
-            p.add(Heading(t("stalls.skips", lang), 3), Table(report_table(r.skips_, funnel, lang, names=names), max_rows=30))
+            p.add(Heading(t("stalls.skips", lang), 3), Table(report_table(r.skips_, funnel, lang, names=names), max_rows=200))
         flagged = [_who(m, names, lang) for m in r.backward_managers]
         who = t("stalls.nobody", lang) if not flagged else ", ".join(flagged) if len(flagged) <= LIST_MAX else t("stalls.see_table", lang, n=fmt_.integer(len(flagged), lang))
         p.add(Heading(t("stalls.backward", lang), 3),
@@ -676,10 +676,10 @@ def page(r, lang: str) -> Page:
                      share=fmt_.percent(r.backward_share, lang, 1), tolerance=fmt_.percent(st.backward_tolerance, lang, 0),
                      effect=fmt_.number(st.min_effect * 100, lang, 1, trim=True), who=who)))
         if len(r.backward_):
-            p.add(Table(report_table(r.backward_, funnel, lang, names=names), max_rows=30))
+            p.add(Table(report_table(r.backward_, funnel, lang, names=names), max_rows=200))
         p.add(Heading(t("stalls.loops", lang), 3), Text(t("stalls.loops_note", lang, n=fmt_.integer(len(r.loops_), lang), deals=fmt_.integer(r.loop_deals, lang))))
         if len(r.loops_):
-            p.add(Table(report_table(r.loops_, funnel, lang, names=names), max_rows=30))
+            p.add(Table(report_table(r.loops_, funnel, lang, names=names), max_rows=200))
 
     # how deals leave each stage: moved on, back, or lost (and how)
     _exits(p, r, lang, clock)

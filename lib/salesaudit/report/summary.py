@@ -68,7 +68,8 @@ details summary { cursor: pointer; color: var(--muted); font-size: .9em; margin-
 .warnings p { margin: 6px 0; }
 .warnings pre { margin: 2px 0 8px 16px; font-size: .9em; }
 footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
-@media print { body { background: #fff; } main { max-width: none; padding: 0; } details { display: none; } }
+@media print { body { background: #fff; } main { max-width: none; padding: 0; } details { display: none; }
+               td.money { min-width: 0; } th, td { padding: 3px 6px 3px 0; font-size: .85em; } }
 """
 
 #: key results shown per section: no longer than this (a period label, a named code)

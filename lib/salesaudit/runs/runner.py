@@ -52,16 +52,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
-from urllib.parse import quote
 
 from jupyter_client import AsyncKernelManager
 
 from ..data.cache import CACHE_DIRNAME
 from ..data.params import RunConfig, load_run_config, parse_period
 from ..errors import SalesauditError, closest, display_path
-from ..report import format as fmt_
-from ..report.i18n import duration, t
-from ..report.i18n import has as _has_label
+from ..report.i18n import t
 from .record import MIME, read_records
 
 __all__ = [
@@ -80,10 +77,6 @@ __all__ = [
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 #: cells with these tags never reach the HTML report
 REMOVE_CELL_TAGS = ("remove_cell", "injected-parameters", "parameters", "papermill-error-cell-tag")
-#: longest string record shown on the index page
-MAX_INDEX_STRING = 80
-#: lists longer than this stay in the JSON only
-MAX_INDEX_LIST = 8
 
 
 @dataclass
@@ -858,15 +851,23 @@ def _report_preprocessors():
     from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
     class HideRecordsAndStderr(Preprocessor):
-        """Drop recorded key results and stderr streams (warnings) from a report."""
+        """Drop from a report what is not for its reader: recorded key results, stderr streams
+        (warnings), widgets (their state, their views and the views' plain-text fallback, e.g.
+        ``IntProgress(value=3)``), progress bars printed as text, and scripts."""
+
+        def preprocess(self, nb, resources):
+            nb.metadata.pop("widgets", None)  # the widget state the page would load a widget manager for
+            return super().preprocess(nb, resources)
 
         def preprocess_cell(self, cell, resources, index):
             if cell.get("cell_type") == "code":
                 kept = []
                 for out in cell.get("outputs", []):
-                    if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    if out.get("output_type") == "stream" and (out.get("name") == "stderr" or _PROGRESS.search(out.get("text", ""))):
                         continue
                     data = out.get("data")
+                    if data and any(k.startswith(_WIDGET_MIME) or k == _SCRIPT_MIME for k in data):
+                        continue  # with its text fallback ("IntProgress(value=3)", "<...Javascript object>")
                     if data and MIME in data:
                         rest = {k: v for k, v in data.items() if k != MIME}
                         if not rest:
@@ -884,6 +885,63 @@ def _report_preprocessors():
     )
     return [tags, HideRecordsAndStderr(enabled=True)]
 
+
+#: outputs a static page cannot show: a widget's view (and with it its text fallback) and a script
+_WIDGET_MIME = "application/vnd.jupyter.widget"
+_SCRIPT_MIME = "application/javascript"
+#: a progress bar printed as text (tqdm: ``45%|████▌     | 9/20 [00:01<00:02, 4.5it/s]``)
+_PROGRESS = re.compile(r"\d+%\|[^|\n]*\||\d+/\d+ \[\d+:\d+")
+
+#: The report page's template: JupyterLab's, without anything loaded from the network (require.js,
+#: MathJax, Mermaid, the widget manager: a report has no code to run, no formulas and no widgets)
+#: and with a compact stylesheet of its own instead of JupyterLab's whole theme (about 260 kB a page).
+#: Images get their alternative text from the output's metadata (``salesaudit.report.show.figure``).
+_REPORT_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block notebook_css %}<style>
+__CSS__
+</style>{% endblock notebook_css %}
+{% block data_png scoped %}<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" alt="{{ (output.metadata.get('image/png') or {}).get('alt', '') | escape_html }}">
+</div>{%- endblock data_png %}
+{% block data_svg scoped %}<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}" alt="{{ (output.metadata.get('image/svg+xml') or {}).get('alt', '') | escape_html }}">
+</div>{%- endblock data_svg %}
+"""
+
+#: The report's stylesheet. Tables fit a 1280 px window: headers wrap, numbers are tabular and
+#: right-aligned, cells are compact; a table wider than the page scrolls inside its own box
+#: (the last resort), never the page. Long tables: the first rows, the rest behind "show all"
+#: (``salesaudit.report.show.table``: the preview is hidden while the whole table is open).
+_REPORT_CSS = """
+:root { --line: #dcdcdc; --muted: #666; --head: #f4f5f7; }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body { margin: 0; color: #1f2328; background: #fff; font: 15px/1.5 -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1400px; margin: 0 auto; padding: 12px 20px 48px; }
+h1 { font-size: 1.7em; margin: 0.6em 0 0.4em; } h2 { font-size: 1.35em; margin: 1.4em 0 0.5em; border-bottom: 1px solid var(--line); padding-bottom: 0.2em; }
+h3 { font-size: 1.12em; margin: 1.2em 0 0.4em; } h4 { font-size: 1em; }
+p, ul, ol { margin: 0.4em 0 0.8em; max-width: 80em; }
+a.anchor-link { display: none; }
+code { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 0.92em; background: #f3f3f3; padding: 0 3px; border-radius: 3px; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; font: 13px/1.4 ui-monospace, 'DejaVu Sans Mono', monospace; background: #f7f7f7; padding: 8px 10px; border-radius: 4px; }
+.jp-OutputArea-output { max-width: 100%; overflow-x: auto; margin: 0.3em 0; }
+.jp-RenderedImage img, .jp-RenderedSVG img, img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 13px; line-height: 1.35; font-variant-numeric: tabular-nums; max-width: 100%; }
+th, td { padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; text-align: right; white-space: normal; overflow-wrap: break-word; }
+th { background: var(--head); font-weight: 600; vertical-align: bottom; hyphens: auto; }
+td:first-child, th:first-child { text-align: left; }
+tbody tr:nth-child(even) td { background: #fafafb; }
+details.salesaudit-more > summary { cursor: pointer; color: #0b57d0; margin: 0.2em 0 0.6em; }
+.salesaudit-long { display: flex; flex-direction: column; align-items: flex-start; }
+.salesaudit-long > .salesaudit-preview { order: 1; max-width: 100%; overflow-x: auto; }
+.salesaudit-long > details { order: 2; max-width: 100%; overflow-x: auto; }
+.salesaudit-long > details[open] + .salesaudit-preview { display: none; }
+@media print { details.salesaudit-more > summary { display: none; } .salesaudit-long > .salesaudit-preview { display: none; } }
+"""
 
 _BANNER_STYLE = (
     "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
@@ -916,7 +974,12 @@ def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optio
     papermill's ``injected-parameters``), no cells tagged ``remove_cell``,
     no stderr streams and no recorded key results. ``banner`` (a partly covered
     period, see :func:`salesaudit.report.coverage.banner`) is shown at the top.
+
+    The page stands on its own: it loads nothing from the network (no require.js, MathJax or
+    widget manager), holds no widget and no progress bar, and carries its own compact stylesheet
+    (:data:`_REPORT_TEMPLATE`); plots are embedded images.
     """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -924,6 +987,8 @@ def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optio
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         language_code=lang,
+        extra_loaders=[DictLoader({"salesaudit_report.html.j2": _REPORT_TEMPLATE.replace("__CSS__", _REPORT_CSS)})],
+        template_file="salesaudit_report.html.j2",
     )
     for pre in _report_preprocessors():
         exporter.register_preprocessor(pre, enabled=True)
@@ -932,142 +997,13 @@ def export_html(nb, title: Optional[str] = None, lang: str = "ru", banner: Optio
     return _with_banner(body, banner)
 
 
-# ---------------------------------------------------------------------------
-# index.html
-
-_CSS = """
-:root { --ok: #1b7f3b; --bad: #c62828; --muted: #666; --line: #e3e3e3; }
-* { box-sizing: border-box; }
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0;
-       color: #222; background: #fafafa; line-height: 1.45; }
-main { max-width: 960px; margin: 0 auto; padding: 32px 20px 48px; }
-h1 { font-size: 1.7em; margin: 0 0 6px; }
-.meta { color: var(--muted); margin: 0 0 4px; }
-.summary { margin: 12px 0 24px; font-weight: 600; }
-section.nb { background: #fff; border: 1px solid var(--line); border-left: 6px solid var(--ok);
-             border-radius: 6px; padding: 14px 18px; margin: 0 0 16px; }
-section.nb.failed { border-left-color: var(--bad); }
-section.nb h2 { font-size: 1.2em; margin: 0 0 4px; }
-section.nb h2 a { color: inherit; }
-.stem { color: var(--muted); font-size: .85em; font-weight: normal; margin-left: 6px; }
-.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85em; color: #fff;
-          background: var(--ok); margin-right: 8px; }
-.failed .status { background: var(--bad); }
-.error { color: var(--bad); margin: 8px 0; white-space: pre-wrap; }
-.time { color: var(--muted); font-size: .85em; margin-left: 8px; }
-table { border-collapse: collapse; margin-top: 10px; min-width: 50%; }
-th, td { text-align: left; padding: 4px 12px 4px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-size: .85em; color: var(--muted); font-weight: 600; }
-caption { text-align: left; font-weight: 600; color: var(--muted); padding-bottom: 4px; }
-td.num { font-variant-numeric: tabular-nums; }
-.none { color: var(--muted); font-size: .9em; margin-top: 8px; }
-.warnings { background: #fff8e1; border: 1px solid #f0a020; border-left: 6px solid #f0a020; border-radius: 6px;
-            padding: 10px 18px; margin: 0 0 20px; }
-.warnings h2 { font-size: 1.1em; margin: 0 0 6px; color: #8a5300; }
-.warnings p { margin: 6px 0; }
-.warnings pre { margin: 2px 0 8px 16px; font-size: .9em; }
-footer { color: var(--muted); font-size: .8em; margin-top: 32px; }
-"""
-
-
-def _fmt_number(value, lang: str) -> str:
-    """A key result on the index page: whole from 1000 on, up to two decimals from 1, else up to three."""
-    if isinstance(value, int) or fmt_.missing(value) or value.is_integer() or abs(value) >= 1000:
-        return fmt_.integer(value, lang) if not fmt_.missing(value) and abs(value) < 1e15 else fmt_.number(value, lang)
-    return fmt_.number(value, lang, 2, trim=True) if abs(value) >= 1 else fmt_.number(value, lang)
-
-
-def _index_rows(records: dict, lang: str) -> list[tuple[str, str, bool]]:
-    """(label, shown value, is number) for the top-level scalar records."""
-    rows = []
-    for key, value in records.items():
-        if key.startswith("_"):
-            continue
-        label = t(f"record.{key}", lang) if _has_label(f"record.{key}") else key
-        if isinstance(value, bool):
-            rows.append((label, t("index.yes" if value else "index.no", lang), False))
-        elif isinstance(value, (int, float)):
-            rows.append((label, _fmt_number(value, lang), True))
-        elif isinstance(value, str) and len(value) <= MAX_INDEX_STRING and "\n" not in value:
-            # a code the catalogue names (record.<key>.<code>) is shown in words
-            rows.append((label, t(f"record.{key}.{value}", lang) if _has_label(f"record.{key}.{value}") else value, False))
-        elif isinstance(value, list) and len(value) <= MAX_INDEX_LIST and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-            # short lists of names (flagged managers, stalled stages) are what a reader looks for first
-            shown = ", ".join(str(v) for v in value) if value else "—"
-            if len(shown) <= MAX_INDEX_STRING:
-                rows.append((label, shown, False))
-    return rows
-
 
 def render_index(cfg: RunConfig, results: list[NotebookResult], banner: Optional[str] = None,
                  warnings: Optional[Iterable[str]] = None) -> str:
-    """The self-contained ``index.html`` of a run.
+    """The self-contained ``index.html`` of a run: the audit's first page
+    (:func:`salesaudit.report.summary.render`: the scorecard and the findings ranked by money from
+    the records, then the sections). ``banner`` (a partly covered period) is shown first;
+    ``warnings`` (the load warnings, one paragraph each) in a box under the title."""
+    from ..report import summary
 
-    ``banner`` (a partly covered period) is shown first; ``warnings`` (the load
-    warnings, one paragraph each) in a box under the title.
-    """
-    lang = cfg.language
-    e = html.escape
-    title = t("index.title", lang, client=cfg.client)
-    period = parse_period(cfg.period).label if cfg.period else t("index.period.all", lang)
-    audit_date = fmt_.date(cfg.as_of.date() if cfg.as_of is not None else dt.date.today(), lang)
-    n_ok = sum(r.ok for r in results)
-
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{e(lang)}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)} — {e(period)} — {e(audit_date)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body><main>",
-        *([banner_html(banner)] if banner else []),
-        f"<h1>{e(title)}</h1>",
-        f'<p class="meta">{e(t("index.period", lang))}: <strong>{e(period)}</strong> · '
-        f'{e(t("index.date", lang))}: <strong>{e(audit_date)}</strong></p>',
-    ]
-    warnings = [str(w) for w in (warnings or []) if str(w).strip()]
-    if warnings:
-        parts.append(f'<section class="warnings" role="alert"><h2>{e(t("run.load_warnings", lang))}</h2>')
-        for w in warnings:  # a warning's first line is its paragraph; lines after it (stage_map:) are to be pasted as they are
-            first, _, rest = w.partition("\n")
-            parts.append(f"<p>{e(first)}</p>" + (f"<pre>{e(rest)}</pre>" if rest else ""))
-        parts.append("</section>")
-    parts.append(
-        f'<p class="summary">{e(t("index.summary", lang, total=len(results), ok=n_ok, failed=len(results) - n_ok))}</p>'
-    )
-    for r in results:
-        status = t("index.status.ok" if r.ok else "index.status.failed", lang)
-        heading = e(r.title)
-        if r.html is not None:
-            heading = f'<a href="{quote(r.html.name)}">{heading}</a>'
-        parts.append(f'<section class="nb {"ok" if r.ok else "failed"}" id="{e(r.stem)}">')
-        parts.append(f'<h2>{heading}<span class="stem">{e(r.stem)}</span></h2>')
-        line = f'<span class="status">{e(status)}</span>'
-        if r.html is not None:
-            line += f'<a href="{quote(r.html.name)}">{e(t("index.open", lang))}</a>'
-        else:
-            line += f'<span class="none">{e(t("index.no_html", lang))}</span>'
-        line += f'<span class="time">{e(duration(r.seconds, lang, "s"))}</span>'
-        parts.append(f"<div>{line}</div>")
-        if not r.ok:
-            shown = failure_text(r.stem, r.message, r.cell, r.cell_heading, lang) if r.message is not None else (r.error or "")
-            parts.append(f'<p class="error"><strong>{e(t("index.error", lang))}:</strong> {e(shown)}</p>')
-        rows = _index_rows(r.records, lang)
-        if rows:
-            parts.append(f'<table><caption>{e(t("index.key_results", lang))}</caption>'
-                         f'<thead><tr><th>{e(t("index.key", lang))}</th>'
-                         f'<th>{e(t("index.value", lang))}</th></tr></thead><tbody>')
-            for label, value, is_num in rows:
-                cls = ' class="num"' if is_num else ""
-                parts.append(f"<tr><td>{e(label)}</td><td{cls}>{e(value)}</td></tr>")
-            parts.append("</tbody></table>")
-        elif r.ok:
-            parts.append(f'<p class="none">{e(t("index.no_key_results", lang))}</p>')
-        parts.append("</section>")
-    when = fmt_.datetime_(dt.datetime.now(), lang)
-    parts.append(f'<footer>{e(t("index.generated", lang, when=when))} · salesaudit</footer>')
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
+    return summary.render(cfg, results, banner=banner, warnings=warnings, failure_text=failure_text)
