@@ -38,7 +38,8 @@ def test_olist_backtest_inside_its_wide_interval_and_limits_noted():
     for m in ("leads", "deals", "won"):
         assert t.loc[m, "inside"], (m, t.loc[m].to_dict())
     assert t.loc["leads", "p95"] > 4 * t.loc["leads", "p05"]
-    assert t.loc["revenue", "actual"] == 0  # Olist's deals carry no amount
+    assert t.loc["won_amount", "actual"] == 0  # Olist's deals carry no amount
+    assert "revenue" not in t.index  # and there is no payments table: no payments received to compare with
 
 
 def test_olist_backtest_with_the_fitted_trend_is_close_and_narrower():

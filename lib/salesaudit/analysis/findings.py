@@ -105,8 +105,10 @@ class Finding:
         out["evidence"] = self.evidence
         for k in ("money", "money_low", "money_high", "p"):
             v = out[k]
-            out[k] = None if v is None or not np.isfinite(v) else float(f"{v:.3g}") if k == "p" else round(float(v), 2)
-        out["facts"] = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in self.facts.items()}
+            out[k] = None if v is None or not np.isfinite(v) else float(f"{v:.3g}") if k == "p" else float(round(float(v)))
+        # figures to 6 significant digits: what a page shows, and stable across machines (a fitted effect's last digits are not)
+        out["facts"] = {k: (None if isinstance(v, float) and not np.isfinite(v) else float(f"{v:.6g}") if isinstance(v, float) else v)
+                        for k, v in self.facts.items()}
         return out
 
 
