@@ -15,7 +15,7 @@ $(PY):
 
 # reinstall when the dependency list changes (dev: tests; lab: JupyterLab; app: Voila for `make app`)
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf]'
+	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf,pull]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -36,7 +36,7 @@ app: $(STAMP)
 
 # benchmarks print figures beside a reference engine; they assert no speed
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf,pull,bench]'
 	$(PY) bench/bench_funnel_stalls.py --deals 1000000
 	$(PY) bench/bench_run.py
 	$(PY) bench/bench_sim.py

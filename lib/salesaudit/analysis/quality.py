@@ -61,6 +61,8 @@ class QualityResult:
     deals_first_created: pd.Timestamp | None = None
     deals_last_created: pd.Timestamp | None = None
     deals_with_empty_required_field: int | None = None
+    #: a folder ``salesaudit pull`` wrote: how complete the CRM's stage history is (its PULL_REPORT.json), else None
+    pull: dict | None = None
 
     @property
     def all_balanced(self) -> bool:
@@ -233,4 +235,5 @@ def analyse(ds: Dataset, settings=None, *, examples: int = 2) -> QualityResult:
         deals_first_created=deals["created_at"].min() if has_deals else None,
         deals_last_created=deals["created_at"].max() if has_deals else None,
         deals_with_empty_required_field=int(deals[list(ds.config.required_deal_fields)].isna().any(axis=1).sum()) if has_deals else None,
+        pull=ds.facts.get("pull"),
     )

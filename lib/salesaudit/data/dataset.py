@@ -25,7 +25,7 @@ class TableReport:
     """What happened to one table while loading."""
 
     table: str
-    status: str  # loaded | not_in_preset | no_file
+    status: str  # loaded | not_in_preset | no_file | api_only (absent; the CRM exports it through its API only)
     files: list[str] = field(default_factory=list)
     input_rows: int = 0
     accepted: int = 0

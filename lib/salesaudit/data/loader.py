@@ -64,6 +64,17 @@ class _Verdicts:
         self.column = pd.Series("", index=index, dtype=object)
         self.value = pd.Series("", index=index, dtype=object)
 
+    def prefer(self, mask: pd.Series, reason: str, over: tuple, column: str = "", values: pd.Series | None = None) -> None:
+        """Give ``reason`` to the rows of ``mask`` already flagged for one of ``over``: the cause, not its symptom
+        (a deal of another pipeline has a stage of that pipeline's funnel, not an unknown stage)."""
+        m = mask.fillna(False).astype(bool) & self.reason.isin(list(over))
+        if not m.any():
+            return
+        self.reason[m] = reason
+        self.column[m] = column
+        if values is not None:
+            self.value[m] = values[m].astype(str)
+
     def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
         m = mask.fillna(False).astype(bool) & (self.reason == "")
         if not m.any():
@@ -423,6 +434,7 @@ def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, pre
             f"the run config selects `pipeline: {config.pipeline}`, which no deal belongs to. The export's pipelines: {listed}.",
             "set `pipeline:` in the run config to one of these (the id or the name as written), or remove it to audit them all.",
         )
+    v.prefer(~match, "other_pipeline", ("unknown_stage", "inconsistent_outcome"), "pipeline", pipe.astype(str))
     v.flag(~match, "other_pipeline", "pipeline", pipe.astype(str))
 
 
@@ -460,11 +472,16 @@ def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int
     return int(found.notna().sum())
 
 
-def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set) -> None:
+def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set,
+                     other_pipeline: set = frozenset()) -> None:
+    """Rows referring to a deal that is quarantined or absent. A row of a deal of another pipeline is that deal's, whatever
+    its stage (its stage is of the other pipeline's funnel, not an unknown one)."""
     ids = set(deals["deal_id"].dropna())
     ref = frame["deal_id"]
     present = ref.notna()
-    v.flag(present & ref.isin(deals_quarantined) & ~ref.isin(ids), "deal_quarantined", "deal_id", ref.astype(str))
+    gone = present & ref.isin(deals_quarantined) & ~ref.isin(ids)
+    v.prefer(gone & ref.isin(other_pipeline), "deal_quarantined", ("unknown_stage",), "deal_id", ref.astype(str))
+    v.flag(gone, "deal_quarantined", "deal_id", ref.astype(str))
     v.flag(present & ~ref.isin(ids), "unknown_deal", "deal_id", ref.astype(str))
 
 
@@ -504,7 +521,8 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         patterns = config.files.get(name) or tmap.files
         files = find_files(data_dir, patterns)
         if not files:
-            reports[name] = TableReport(name, "no_file", patterns=[patterns] if isinstance(patterns, str) else list(patterns))
+            reports[name] = TableReport(name, "api_only" if tmap.api_only and not config.files.get(name) else "no_file",
+                                        patterns=[patterns] if isinstance(patterns, str) else list(patterns))
             continue
         raw, infos = _read_table_files(name, files, tmap, data_dir)
         label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
@@ -512,7 +530,8 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         if name in ("stage_history", "payments") and "deals" in frames:
             dv = verdicts["deals"]
             dframe = frames["deals"]
-            _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()))
+            _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()),
+                             set(dframe.loc[dv.reason.eq("other_pipeline"), "deal_id"].dropna()))
         raws[name], verdicts[name], frames[name] = raw, v, frame
         if len(mapping):
             mappings.append(mapping)
@@ -574,6 +593,18 @@ def _facts(frames: dict, verdicts: dict, data_dir: Path) -> dict:
         for col, key in (("pipeline", "pipelines"), ("currency", "currencies")):
             vals = d.loc[usable, col].dropna().astype(str)
             facts[key] = {k: int(n) for k, n in vals.value_counts().sort_values(ascending=False, kind="stable").items()}
+    pulled = Path(data_dir) / "PULL_REPORT.json"
+    if pulled.is_file():  # a folder `salesaudit pull` wrote: how complete the CRM's stage history is
+        import json
+
+        try:
+            report = json.loads(pulled.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = {}
+        comp = report.get("completeness") or {}
+        facts["pull"] = {"crm": report.get("crm"), "pulled_at": report.get("pulled_at"),
+                         **{k: comp.get(k) for k in ("deals", "deals_with_history", "deals_starting_at_creation", "share_starting_at_creation",
+                                                    "deals_without_history", "deals_with_gaps", "earliest_history")}}
     return facts
 
 

@@ -59,6 +59,8 @@ class TableMap(_Strict):
     """How to read one canonical table from the export."""
 
     files: list[str] = Field(min_length=1, description="file names or globs in the data folder, tried in order")
+    api_only: bool = Field(default=False, description="the CRM has no file export of this table (`salesaudit pull` writes it): a folder "
+                                                      "of file exports without it is not warned about")
     encoding: Literal[ENCODINGS] = "auto"  # type: ignore[valid-type]
     sep: Literal[SEPARATORS] = "auto"  # type: ignore[valid-type]
     decimal: Literal["auto", ",", "."] = "auto"

@@ -249,6 +249,14 @@ def page(r, lang: str) -> Page:
         p.add(Heading(t("dq.notes", lang), 3))
         p.add(*[Text(t(key, lang, **{**fmt, **({"n": fmt_.integer(fmt["n"], lang)} if "n" in fmt else {})})) for key, fmt in r.notes])
 
+    if r.pull and r.pull.get("deals"):
+        pu = r.pull
+        p.add(Heading(t("dq.pull", lang), 3),
+              Text(t("dq.pull_text", lang, crm=crm_name(pu.get("crm") or r.preset, lang), deals=fmt_.integer(pu["deals"], lang),
+                     start=fmt_.integer(pu.get("deals_starting_at_creation") or 0, lang),
+                     share=fmt_.percent(pu.get("share_starting_at_creation") or 0, lang, 1),
+                     without=fmt_.integer(pu.get("deals_without_history") or 0, lang), gaps=fmt_.integer(pu.get("deals_with_gaps") or 0, lang),
+                     earliest=fmt_.date(pd.Timestamp(pu["earliest_history"]), lang) if pu.get("earliest_history") else fmt_.DASH)))
     p.add(Heading(t("dq.reconciliation", lang)), Table(reconciliation_table(r, lang)))
     k = r.key_figures()
     if k["all_balanced"]:

@@ -88,7 +88,75 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--strict", action="store_true", help="exit with 1 when the load raised any warning (default: only a refused load fails, with 2)")
     p_check.add_argument("--language", choices=LANGUAGES, help="language of the warnings (default: the config's)")
     p_check.set_defaults(func=_cmd_check)
+
+    p_pull = sub.add_parser(
+        "pull",
+        help="fetch deals, leads, stage history, activities and pipelines straight from the CRM",
+        description="Fetch a CRM's data through its API (read methods only) into a folder the CRM's preset reads, "
+        "with a funnel YAML per pipeline, a run config draft and PULL_REPORT.json. Keep the webhook or token in a "
+        "file readable only by you (chmod 600), outside the project and the data folder, or in the environment variable.",
+    )
+    crm = p_pull.add_subparsers(dest="crm", metavar="CRM", required=True)
+    for name, helptext in (("bitrix24", "Bitrix24 through an inbound webhook"), ("amocrm", "amoCRM through a long-lived token")):
+        c = crm.add_parser(name, help=helptext, description=f"Pull {helptext}.")
+        if name == "bitrix24":
+            c.add_argument("--webhook-file", metavar="FILE", help="file holding the inbound webhook URL on one line "
+                           "(default: the SALESAUDIT_B24_WEBHOOK environment variable)")
+        else:
+            c.add_argument("--subdomain", required=True, metavar="NAME", help="the account's subdomain (NAME.amocrm.ru)")
+            c.add_argument("--token-file", metavar="FILE", help="file holding the long-lived token on one line "
+                           "(default: the SALESAUDIT_AMO_TOKEN environment variable)")
+        c.add_argument("--out", required=True, metavar="DIR", help="folder to write the data into (a second pull updates it)")
+        c.add_argument("--since", metavar="DATE", help="only deals and leads created on or after DATE (2025-08-01)")
+        c.add_argument("--until", metavar="DATE", help="only deals and leads created on or before DATE")
+        c.add_argument("--head-of-sales", metavar="NAME", help="the head of sales (a user's full name or id), written into the run config draft")
+        c.add_argument("--full", action="store_true", help="fetch everything again instead of only what changed since the last pull")
+        c.add_argument("--base-url", help=argparse.SUPPRESS)        # tests: a local server
+        c.add_argument("--rate", type=float, help=argparse.SUPPRESS)  # tests: requests per second
+        c.set_defaults(func=_cmd_pull)
     return parser
+
+
+def _cmd_pull(args) -> int:
+    """``salesaudit pull bitrix24|amocrm``: fetch the CRM into a folder and print what was pulled."""
+    from ..pull.common import PullError, Secret, mask
+
+    secrets: list = []
+    try:
+        if args.crm == "bitrix24":
+            from ..pull import bitrix24 as mod
+
+            secret = Secret.from_file(args.webhook_file) if args.webhook_file else Secret.from_env("SALESAUDIT_B24_WEBHOOK")
+            secrets.append(secret)
+            kw = {"rate_per_sec": args.rate} if args.rate is not None else {}
+            report = mod.pull(secret, Path(args.out), since=args.since, until=args.until,
+                              head_of_sales=args.head_of_sales, full=args.full, **kw)
+        else:
+            try:
+                from ..pull import amocrm as mod
+            except ImportError as e:
+                raise PullError(f"The amoCRM pull is not available in this installation ({e.name}).") from None
+            secret = Secret.from_file(args.token_file) if args.token_file else Secret.from_env("SALESAUDIT_AMO_TOKEN")
+            secrets.append(secret)
+            kw = {"rate_per_sec": args.rate} if args.rate is not None else {}
+            report = mod.pull(args.subdomain, secret, Path(args.out), since=args.since, until=args.until,
+                              head_of_sales=args.head_of_sales, base_url=args.base_url, full=args.full, **kw)
+    except ImportError as e:
+        raise PullError(f"The pull needs the package {e.name}: install the pull extra (pip install 'salesaudit[pull]') "
+                        f"and try again.") from None
+    except PullError as e:
+        raise PullError(mask(str(e), secrets)) from None
+    except Exception as e:  # an unforeseen failure: one masked line, no traceback, no secret
+        raise PullError(mask(f"The pull stopped on an unexpected {type(e).__name__}: {e}. The folder keeps what was "
+                             f"fetched; run the same command again to resume.", secrets)) from None
+    counts = ", ".join(f"{k} {v}" for k, v in report.get("counts", {}).items())
+    comp = report.get("completeness") or {}
+    print(f"Pulled into {args.out}: {counts}.")
+    if comp:
+        print(f"Stage history: {comp.get('deals_starting_at_creation')} of {comp.get('deals')} deals from their creation, "
+              f"{comp.get('deals_with_gaps')} with gaps, earliest {comp.get('earliest_history')}.")
+    print(f"Next: salesaudit check --config {Path(args.out) / report.get('run_config', 'run_config.yaml')}")
+    return 0
 
 
 def _run_options(args) -> dict:

@@ -1,0 +1,306 @@
+"""`salesaudit pull bitrix24` against a local Bitrix24 portal (tests/fake_bitrix24.py) built from the demo export.
+
+A real httpx client talks to a real HTTP server on 127.0.0.1; sleeps between retries are
+injected (no waiting) except in the rate-limit test, which runs on the real clock.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("httpx")
+
+from fake_bitrix24 import FakeBitrix24, Portal, _cmp_value  # noqa: E402
+
+from salesaudit import load  # noqa: E402
+from salesaudit.pull import PullError, Secret, bitrix24  # noqa: E402
+from salesaudit.pull.bitrix24 import READ_METHOD  # noqa: E402
+from salesaudit.runs.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPORT_CONFIG = ROOT / "params" / "clients" / "demo_bitrix24.yaml"
+NOSLEEP = {"rate_per_sec": 0, "sleep": lambda s: None}
+
+
+@pytest.fixture(scope="module")
+def portal():
+    return Portal()
+
+
+@pytest.fixture(scope="module")
+def pulled(portal, tmp_path_factory):
+    """One full pull of the demo portal, shared by the read-only checks."""
+    out = tmp_path_factory.mktemp("b24") / "pulled"
+    with FakeBitrix24(portal) as srv:
+        report = bitrix24.pull(Secret(srv.url), out, **NOSLEEP)
+        return {"out": out, "report": report, "log": list(srv.log), "code": srv.code, "url": srv.url}
+
+
+def _export_config_for(folder: Path, tmp: Path) -> Path:
+    """The demo_bitrix24 run config (same funnel and stage map), its data pointed at ``folder``."""
+    cfg = yaml.safe_load(EXPORT_CONFIG.read_text(encoding="utf-8"))
+    cfg["data"] = str(folder)
+    cfg["funnel"] = str((EXPORT_CONFIG.parent / cfg["funnel"]).resolve())
+    p = tmp / "pulled_as_export.yaml"
+    p.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_pulled_portal_gives_the_exports_canonical_deals_and_history(pulled, tmp_path):
+    exp = load(EXPORT_CONFIG)
+    got = load(_export_config_for(pulled["out"], tmp_path))
+    d_exp, d_got = exp["deals"].set_index("deal_id"), got["deals"].set_index("deal_id")
+    # the export's planted anomalies a portal cannot hold (a row without an id, a second row of an id)
+    # are quarantined by the file load; every other deal is kept by both, identically
+    assert len(d_exp) == 3270 and len(d_got) >= len(d_exp)
+    common = d_exp.index.intersection(d_got.index)
+    assert len(common) == len(d_exp)
+    for col in ["created_at", "manager", "amount", "currency", "channel", "stage", "outcome", "closed_at", "lost_reason",
+                "discount_pct", "payment_terms", "product", "lead_id", "pipeline"]:
+        a, b = d_exp.loc[common, col], d_got.loc[common, col]
+        same = (a == b) | (a.isna() & b.isna())
+        assert same.all(), (col, a[~same].head(3).tolist(), b[~same].head(3).tolist())
+    h_exp, h_got = exp["stage_history"], got["stage_history"]
+    key = ["deal_id", "stage", "entered_at"]
+    m = h_exp[key].merge(h_got[key], how="outer", indicator=True)
+    assert len(h_exp) == len(h_got) == 13449
+    assert (m["_merge"] == "both").all()
+    # leads and activities reach the same canonical rows too
+    assert len(got["leads"]) == len(exp["leads"])
+    assert len(got["activities"]) == len(exp["activities"])
+
+
+def test_draft_config_loads_the_pulled_folder(pulled):
+    out = pulled["out"]
+    draft = out / "run_config.yaml"
+    ds = load(draft)
+    # every deal the portal holds but the export's planted bad values (quarantined by both loads alike)
+    assert len(ds["deals"]) == 3273
+    assert len(ds["stage_history"]) == 13450    # the draft's funnel keeps the portal's «Архив» stage, the export's funnel has none
+    funnel = yaml.safe_load((out / "funnel_obschaya.yaml").read_text(encoding="utf-8"))
+    keys = [s["key"] for s in funnel["stages"]]
+    assert keys[:6] == ["new", "preparation", "uc_needs", "uc_offer", "prepayment_invoice", "uc_archive"]
+    assert [s.get("terminal") for s in funnel["stages"][6:]] == ["won", "lost", "lost"]
+    won = ds["deals"]["outcome"].eq("won").sum()
+    raw = pd.read_csv(out / "deals.csv", dtype=str)
+    kept = raw[raw["ID"].isin(ds["deals"]["deal_id"].astype(str))]
+    assert won == (kept["STAGE_ID"] == "WON").sum() == 832
+    # the data-quality page says how complete the pulled history is, from PULL_REPORT.json
+    from salesaudit.analysis import quality
+    from salesaudit.report import quality as quality_report
+
+    rep = json.loads((out / "PULL_REPORT.json").read_text(encoding="utf-8"))["completeness"]
+    q = quality.analyse(ds)
+    assert q.pull["deals_starting_at_creation"] == rep["deals_starting_at_creation"] and q.pull["crm"] == "bitrix24"
+    text = next(x for x in quality_report.page(q, "en").texts() if x.startswith("The data were pulled from Bitrix24"))
+    assert f"Of {rep['deals']:,} deals, {rep['deals_starting_at_creation']:,} ({100 * rep['share_starting_at_creation']:.1f}%)" in text
+    assert f"{rep['deals_with_gaps']} have gaps" in text
+
+
+def test_report_counts_and_completeness(pulled):
+    rep = json.loads((pulled["out"] / "PULL_REPORT.json").read_text(encoding="utf-8"))
+    assert rep["counts"] == {"activities": 22380, "deals": 3277, "leadhistory": 0, "leads": 5692, "managers": 15,
+                             "stagehistory": 13450}
+    # independent: deals whose first history row is their creation moment
+    d = pd.read_csv(pulled["out"] / "deals.csv", dtype=str)
+    h = pd.read_csv(pulled["out"] / "stagehistory.csv", dtype=str)
+    first = h.groupby("OWNER_ID")["CREATED_TIME"].min()
+    starts = (d.set_index("ID")["Дата создания"] == first.reindex(d["ID"]).values).sum()
+    c = rep["completeness"]
+    assert c["deals_starting_at_creation"] == starts == 3270
+    assert c["deals_without_history"] == d["ID"].isin(h["OWNER_ID"]).__invert__().sum() == 7
+    assert c["earliest_history"] == "2025-08-01"
+    assert "no author" in rep["moved_by"]
+
+
+def test_pagination_batches_and_only_read_methods(pulled):
+    log = pulled["log"]
+    assert all(READ_METHOD.match(m) for _, m, _ in log), {m for _, m, _ in log}
+    assert not any(m.split(".")[-1] in ("add", "update", "delete", "set") for _, m, _ in log)
+    deal_pages = [p for v, m, p in log if m == "crm.deal.list"]
+    assert len(deal_pages) == math.ceil(3277 / 50)                          # every page once
+    assert sum(1 for v, m, _ in log if m == "crm.deal.list" and v == "BATCH") == len(deal_pages) - 1
+    assert sorted(int(p.get("start") or 0) for p in deal_pages) == list(range(0, 3277, 50))
+    assert pulled["report"]["requests"]["batch"] == 2 + 6 + 3 + 1 + 9 - 1  # deals, history, leads, (lead history: 1 page) , activities
+    assert pulled["report"]["requests_total"] < 40
+
+
+def test_webhook_never_reaches_disk(pulled):
+    code = pulled["code"]
+    for f in pulled["out"].rglob("*"):
+        if f.is_file():
+            text = f.read_bytes()
+            assert code.encode() not in text, f.name
+            assert b"/rest/1/" not in text, f.name
+
+
+def test_limits_5xx_and_slow_answers_are_retried(portal, tmp_path):
+    slept = []
+    with FakeBitrix24(portal) as srv:
+        srv.faults[("crm.deal.list", 0)] = [(503, "QUERY_LIMIT_EXCEEDED"), (500, "INTERNAL_SERVER_ERROR")]
+        srv.faults[("crm.lead.list", 100)] = [(503, "QUERY_LIMIT_EXCEEDED")]     # inside a batch
+        srv.faults[("crm.activity.list", 0)] = [(429, "OPERATION_TIME_LIMIT")]
+        srv.slow[("crm.stagehistory.list", 0)] = 0.3
+        rep = bitrix24.pull(Secret(srv.url), tmp_path / "o", rate_per_sec=0, sleep=slept.append, timeout=5)
+        assert rep["counts"]["deals"] == 3277 and rep["counts"]["leads"] == 5692
+        assert rep["retries"] == 4 and len(slept) == 4 and all(0 < s <= 8 for s in slept)
+        assert sum(1 for _, m, p in srv.log if m == "crm.lead.list" and int(p.get("start") or 0) == 100) == 2
+
+
+def test_timeout_that_persists_is_one_paragraph(portal, tmp_path):
+    with FakeBitrix24(portal) as srv:
+        srv.slow[("user.get", 0)] = 1.0
+        with pytest.raises(PullError) as e:
+            bitrix24.pull(Secret(srv.url), tmp_path / "o", timeout=0.2, max_retries=1, **NOSLEEP)
+        assert "did not answer user.get within 0.2 s" in str(e.value) and srv.code not in str(e.value)
+
+
+def test_interrupted_pull_resumes_without_duplicates(portal, tmp_path):
+    out = tmp_path / "o"
+    with FakeBitrix24(portal) as srv:
+        srv.broken.add(("crm.stagehistory.list", 5000))
+        with pytest.raises(PullError) as e:
+            bitrix24.pull(Secret(srv.url), out, batch_size=20, **NOSLEEP)
+        assert "resumes" in str(e.value) and srv.code not in str(e.value)
+        part = pd.read_csv(out / "stagehistory.csv", dtype=str)
+        assert len(part) == 4050    # the first page and four batches of 20 pages saved before the broken batch
+        srv.broken.clear()
+        n_before = len(srv.log)
+        rep = bitrix24.pull(Secret(srv.url), out, batch_size=20, **NOSLEEP)
+        again = srv.log[n_before:]
+    assert rep["resumed"] is True
+    assert not any(m == "crm.deal.list" for _, m, _ in again)               # deals were done: not fetched again
+    starts = sorted(int(p.get("start") or 0) for _, m, p in again if m == "crm.stagehistory.list" and p.get("entityTypeId") in (2, "2"))
+    assert starts[0] == 4050
+    h = pd.read_csv(out / "stagehistory.csv", dtype=str)
+    assert len(h) == 13450 and not h["ID"].duplicated().any()
+
+
+def test_since_then_everything_and_incremental(tmp_path):
+    portal = Portal()
+    out = tmp_path / "o"
+    with FakeBitrix24(portal) as srv:
+        rep = bitrix24.pull(Secret(srv.url), out, since="2026-01-01", **NOSLEEP)
+        d = pd.read_csv(out / "deals.csv", dtype=str)
+        truth = sum(1 for r in portal.deals
+                    if _cmp_value(r["DATE_CREATE"])[0] == 1 and _cmp_value(r["DATE_CREATE"]) >= _cmp_value("2026-01-01T00:00:00+03:00"))
+        assert len(d) == truth == rep["counts"]["deals"] == 2094 and (d["Дата создания"] >= "2026-01-01").all()
+        rep = bitrix24.pull(Secret(srv.url), out, **NOSLEEP)                # the whole portal into the same folder
+        assert rep["counts"]["deals"] == 3277 and rep["incremental_since"] is None
+        # the portal changes: one deal moves on; the next pull fetches only what changed since the last one
+        deal = next(r for r in portal.deals if r["STAGE_ID"] == "UC_OFFER")
+        deal.update(STAGE_ID="WON", CLOSED="Y", DATE_MODIFY="2026-11-02T10:00:00+03:00", CLOSEDATE="2026-11-02T10:00:00+03:00")
+        portal.stagehistory[2].append({"ID": "99999", "TYPE_ID": "3", "OWNER_ID": deal["ID"], "CREATED_TIME": "2026-11-02T10:00:00+03:00",
+                                       "CATEGORY_ID": "0", "STAGE_SEMANTIC_ID": "S", "STAGE_ID": "WON"})
+        portal.now = "2026-11-03T00:00:00+03:00"
+        srv.version += 1
+        n = len(srv.log)
+        rep = bitrix24.pull(Secret(srv.url), out, **NOSLEEP)
+        again = srv.log[n:]
+    assert rep["incremental_since"] == "2026-10-31T23:00:00+03:00"
+    assert sum(1 for _, m, _ in again if m == "crm.deal.list") == 1          # one page of changed deals
+    d = pd.read_csv(out / "deals.csv", dtype=str).set_index("ID")
+    assert len(d) == 3277 and d.loc[deal["ID"], "STAGE_ID"] == "WON"
+    h = pd.read_csv(out / "stagehistory.csv", dtype=str)
+    assert len(h) == 13451 and not h["ID"].duplicated().any()
+
+
+def test_client_keeps_to_the_rate_it_is_given(portal, tmp_path):
+    # the server blocks beyond a bucket of 3 draining 10 a second; the client is told 8 a second
+    with FakeBitrix24(portal, limit=(3, 10)) as srv:
+        t = time.monotonic()
+        rep = bitrix24.pull(Secret(srv.url), tmp_path / "o", rate_per_sec=8, sleep=time.sleep)
+        took = time.monotonic() - t
+        times = [x for x, _ in srv.requests]
+    assert rep["retries"] == 0                                  # never hit QUERY_LIMIT_EXCEEDED
+    n = len(times)
+    assert n == rep["requests_total"]
+    # over any second at most 8 requests (+1 for the bucket's first token)
+    assert max(sum(1 for y in times if x <= y < x + 1.0) for x in times) <= 9
+    assert took >= (n - 1) / 8 * 0.9
+
+
+# --------------------------------------------------------------------------- the command line and bad input
+
+def _cli(args, capsys, env=None, monkeypatch=None):
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _one_paragraph(err: str, secret: str):
+    assert err.startswith("salesaudit: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and secret not in err
+
+
+def test_cli_pull_and_help(portal, tmp_path, capsys, monkeypatch):
+    with FakeBitrix24(portal) as srv:
+        wh = tmp_path / "webhook.txt"
+        wh.write_text(srv.url + "\n", encoding="utf-8")
+        code, out, err = _cli(["pull", "bitrix24", "--webhook-file", str(wh), "--out", str(tmp_path / "o"), "--rate", "0"], capsys)
+        assert code == 0, err
+        assert "deals 3277" in out and srv.code not in out + err
+        monkeypatch.setenv("SALESAUDIT_B24_WEBHOOK", srv.url)
+        for argv in (["pull", "--help"], ["pull", "bitrix24", "--help"]):
+            with pytest.raises(SystemExit):
+                main(argv)
+            h = capsys.readouterr().out
+            assert srv.code not in h and "--base-url" not in h and "--rate" not in h
+        assert "--webhook-file" in h and "SALESAUDIT_B24_WEBHOOK" in h
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.parametrize("case", ["malformed", "http_remote", "401", "403", "404", "empty_range", "unreachable"])
+def test_bad_input_is_one_paragraph(case, portal, tmp_path, capsys):
+    code_ = "k0d3s3cr3tw3bh00kx9"
+    scopes = ("user", "department") if case == "403" else ("crm", "user", "department", "task")
+    with FakeBitrix24(portal, scopes=scopes, missing=case == "404") as srv:
+        url = {"malformed": f"{srv.root}/rest/{code_}/",                       # the user id is missing
+               "http_remote": f"http://portal.bitrix24.ru/rest/1/{code_}/",
+               "401": f"{srv.root}/rest/1/{code_}zz/",
+               "unreachable": f"http://127.0.0.1:{_closed_port()}/rest/1/{code_}/"}.get(case, srv.url)
+        wh = tmp_path / "wh"
+        wh.write_text(url, encoding="utf-8")
+        argv = ["pull", "bitrix24", "--webhook-file", str(wh), "--out", str(tmp_path / "o"), "--rate", "0"]
+        if case == "empty_range":
+            argv += ["--since", "2030-01-01"]
+        t = time.monotonic()
+        code, out, err = _cli(argv, capsys)
+        took = time.monotonic() - t
+    assert code == 2
+    _one_paragraph(err, code_)
+    expect = {"malformed": "webhook URL is malformed", "http_remote": "webhook URL is malformed",
+              "401": "refused the webhook (NO_AUTH_FOUND)", "403": "has no right «crm»",
+              "404": "no Bitrix24 REST API at 127.0.0.1", "empty_range": "has no deals created between 2030-01-01",
+              "unreachable": "Cannot reach host 127.0.0.1"}[case]
+    assert expect in err
+    assert "****…" in err or case in ("empty_range", "unreachable", "401", "403", "404")
+    if case == "unreachable":
+        assert took < 10          # real backoff, two retries, then the paragraph
+    if (tmp_path / "o").exists():
+        for f in (tmp_path / "o").rglob("*"):
+            assert not f.is_file() or code_.encode() not in f.read_bytes()
+
+
+def test_secret_file_problems(tmp_path, capsys):
+    code, _, err = _cli(["pull", "bitrix24", "--webhook-file", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "empty.txt").write_text("\n", encoding="utf-8")
+    code, _, err = _cli(["pull", "bitrix24", "--webhook-file", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "is empty" in err
+    shutil.rmtree(tmp_path / "o", ignore_errors=True)
