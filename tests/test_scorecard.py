@@ -153,7 +153,7 @@ def test_scorecard_page_in_both_languages(demo):
     # the attainments (received / plan per month) are checked against the payments and plans in the test above
     assert [round(100 * a) for a in r.attainment_["attainment"]] == [67, 87, 112]
     assert cp_en.loc["Department plan met (revenue received, last month)"].tolist() == ["112% (2026-10)", "green", "green ≥ 100%, amber ≥ 90%"]
-    assert cp_en.loc["Plan attainment trend over 3 months", "Value"] == "67% → 87% → 112%"
+    assert cp_en.loc["Trend of the revenue plan's attainment over 3 months", "Value"] == "67% → 87% → 112%"
     assert cp_en.loc["Lagging managers (found in the data)"].tolist() == ["5", "red", "green ≤ 0, amber ≤ 2"]
     cp_ru = report.checkpoints_table(r, "ru").set_index("Контрольная точка")
     # 1 - the share left overnight, 223 of 5 687 (counted by hand in test_leads)
