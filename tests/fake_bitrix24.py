@@ -14,7 +14,12 @@ protocol's details as Bitrix24's documentation describes them:
 - the leaky-bucket limit (``QUERY_LIMIT_EXCEEDED``, HTTP 503), ``OPERATION_TIME_LIMIT`` (429),
   error bodies ``{"error", "error_description"}`` for 401 (``NO_AUTH_FOUND``), 403
   (``insufficient_scope``) and unknown methods; an unknown path answers 404 with an HTML page;
-- faults injected per method and page: a 503/500/429 once, a slow answer, a permanent failure.
+- faults injected per method and page: a 503/500/429 once, a slow answer, a permanent failure;
+- with ``Portal(second_pipeline=True)``, a second pipeline (``crm.category.list`` id 3, its stages
+  ``C3:…`` under ``ENTITY_ID`` ``DEAL_STAGE_3`` with ``EXTRA.SEMANTICS``), deals created in it, and
+  open deals of pipeline 0 moved to it mid-life: their history keeps the rows of pipeline 0 and
+  goes on with a ``TYPE_ID`` 5 row (moved to another pipeline) and rows of pipeline 3, each row
+  with its ``CATEGORY_ID``.
 
 ``server.log`` lists every method called, the commands inside a batch included.
 """
@@ -52,6 +57,19 @@ DEAL_UF = {"UF_CRM_PRODUCT": ("Товар", "Товар"), "UF_CRM_DISCOUNT": ("
 LEAD_UF = {"UF_CRM_FIRST_REPLY": ("Дата первого ответа", "Дата первого ответа"),
            "UF_CRM_LOSS_REASON": ("Причина отказа", "Причина отказа")}
 SCOPES = {"crm": "crm", "user": "user", "department": "department", "tasks": "task"}
+SEMANTICS = {"P": "process", "S": "success", "F": "failure"}
+CATEGORY0 = {"id": 0, "name": "Общая", "sort": 100, "entityTypeId": 2, "isDefault": "Y"}
+# the second pipeline (only with Portal(second_pipeline=True)): Bitrix24 names its stages C3:…; the
+# status ids are not in the stages' order (the stages were reordered after they were made): SORT decides
+STAGES3 = [("C3:NEW", "Новая", "P", 10), ("C3:PREPARATION", "Подготовка документов", "P", 20),
+           ("C3:EXECUTING", "В работе", "P", 30), ("C3:WON", "Сделка успешна", "S", 40), ("C3:LOSE", "Сделка провалена", "F", 50)]
+STATUS_ID_ORDER3 = ["C3:WON", "C3:LOSE", "C3:EXECUTING", "C3:NEW", "C3:PREPARATION"]
+CATEGORY3 = {"id": 3, "name": "Сервисные контракты", "sort": 200, "entityTypeId": 2, "isDefault": "N"}
+# the paths of the deals created in pipeline 3: i % 5 -> the stages they went through
+PATHS3 = [["C3:NEW"], ["C3:NEW", "C3:PREPARATION"], ["C3:NEW", "C3:PREPARATION", "C3:EXECUTING"],
+          ["C3:NEW", "C3:PREPARATION", "C3:EXECUTING", "C3:WON"], ["C3:NEW", "C3:PREPARATION", "C3:LOSE"]]
+# where a deal moved from pipeline 0 went after its move (into C3:NEW): i % 3
+AFTER_MOVE3 = [[], ["C3:EXECUTING"], ["C3:EXECUTING", "C3:WON"]]
 
 
 def iso(v: str) -> str:
@@ -76,8 +94,12 @@ def _read(name):
 class Portal:
     """The demo export as Bitrix24 holds it: rows with API field codes."""
 
-    def __init__(self, now="2026-11-01T00:00:00+03:00"):
+    def __init__(self, now="2026-11-01T00:00:00+03:00", *, second_pipeline: bool = False, native3: int = 100,
+                 moved3: int = 20):
         self.now = now
+        self.categories: list[dict] = [dict(CATEGORY0)]
+        self.deal_stages: dict[str, list[tuple[str, str, str, int]]] = {
+            "0": [(c, n, s, 10 * (i + 1)) for i, (c, n, s) in enumerate(STAGES)]}
         self.sources: dict[str, str] = {}
         self.users: list[dict] = []
         self.departments: list[dict] = []
@@ -139,6 +161,71 @@ class Portal:
                 "SETTINGS": {"DURATION": dur} if dur and not re.fullmatch(r"\d+", dur) else {},
             })
 
+        if second_pipeline:
+            self.add_second_pipeline(native3, moved3)
+
+    def add_second_pipeline(self, native: int, moved: int) -> None:
+        """Pipeline 3 «Сервисные контракты»: ``native`` deals created in it (one week, 2026-10-05..11, so that in
+        that week it holds more deals than pipeline 0), and ``moved`` open deals of pipeline 0 moved to it."""
+        self.categories.append(dict(CATEGORY3))
+        self.deal_stages["3"] = list(STAGES3)
+        sem = {c: s for c, _, s, _ in STAGES3}
+        hist = self.stagehistory[2]
+        next_hist = max(int(r["ID"]) for r in hist) + 1000
+        managers = [u["ID"] for u in self.users if u["ACTIVE"] and u["UF_DEPARTMENT"]]
+        sources = sorted(self.sources.values())
+        end = dt.datetime.fromisoformat("2026-10-31T12:00:00" + TZ)
+
+        def row(owner, when, stage, type_id):
+            nonlocal next_hist
+            next_hist += 1
+            return {"ID": str(next_hist), "TYPE_ID": type_id, "OWNER_ID": owner, "CREATED_TIME": when.isoformat(),
+                    "CATEGORY_ID": "3", "STAGE_SEMANTIC_ID": sem[stage], "STAGE_ID": stage}
+
+        def type_of(stage):
+            return "2" if sem[stage] == "P" else "3"
+
+        template = {k: "" for k in self.deals[0]}
+        start = dt.datetime.fromisoformat("2026-10-05T09:00:00" + TZ)
+        for i in range(native):
+            did = str(90001 + i)
+            created = start + dt.timedelta(minutes=(7 * 24 * 60 - 60) * i // max(native, 1))
+            path = PATHS3[i % len(PATHS3)]
+            rows = [row(did, created, path[0], "1")]
+            for k, stage in enumerate(path[1:], 1):
+                rows.append(row(did, created + dt.timedelta(days=k, hours=k), stage, type_of(stage)))
+            hist.extend(rows)
+            last = rows[-1]
+            closed = sem[last["STAGE_ID"]] != "P"
+            self.deals.append({**template, "ID": did, "TITLE": f"Сервисный контракт {i + 1}", "CATEGORY_ID": "3",
+                               "STAGE_ID": last["STAGE_ID"], "ASSIGNED_BY_ID": managers[i % len(managers)],
+                               "OPPORTUNITY": f"{12000 + 500 * i}.00", "CURRENCY_ID": "RUB",
+                               "SOURCE_ID": sources[i % len(sources)], "LEAD_ID": None, "CLOSED": "Y" if closed else "N",
+                               "DATE_CREATE": created.isoformat(), "DATE_MODIFY": last["CREATED_TIME"],
+                               "CLOSEDATE": last["CREATED_TIME"] if closed else "", "MODIFY_BY_ID": "1"})
+        # open deals of pipeline 0 with some history, moved a day after their last stage
+        n_rows: dict[str, int] = {}
+        last_at: dict[str, str] = {}
+        for r in hist:
+            if r["CATEGORY_ID"] == "0":
+                n_rows[r["OWNER_ID"]] = n_rows.get(r["OWNER_ID"], 0) + 1
+                last_at[r["OWNER_ID"]] = max(last_at.get(r["OWNER_ID"], ""), r["CREATED_TIME"])
+        open0 = {c for c, _, s in STAGES if s == "P"}
+        candidates = [d for d in self.deals if d["CATEGORY_ID"] == "0" and d["STAGE_ID"] in open0
+                      and n_rows.get(d["ID"], 0) >= 2 and last_at[d["ID"]] < "2026-10-25"
+                      and re.fullmatch(r"\d{4}-\d\d-\d\dT.*", d["DATE_CREATE"])
+                      and re.fullmatch(r"\d+\.\d\d", d["OPPORTUNITY"])]
+        for i, d in enumerate(candidates[::2][:moved]):
+            when = dt.datetime.fromisoformat(last_at[d["ID"]]) + dt.timedelta(days=1)
+            rows = [row(d["ID"], when, "C3:NEW", "5")]
+            for k, stage in enumerate(AFTER_MOVE3[i % len(AFTER_MOVE3)], 1):
+                rows.append(row(d["ID"], min(when + dt.timedelta(days=k), end), stage, type_of(stage)))
+            hist.extend(rows)
+            last = rows[-1]
+            closed = sem[last["STAGE_ID"]] != "P"
+            d.update(CATEGORY_ID="3", STAGE_ID=last["STAGE_ID"], DATE_MODIFY=last["CREATED_TIME"],
+                     CLOSED="Y" if closed else "N", CLOSEDATE=last["CREATED_TIME"] if closed else d["CLOSEDATE"])
+
     def uid(self, name: str) -> str:
         if not name:
             return ""
@@ -158,9 +245,13 @@ class Portal:
     # ----- statuses
     def statuses(self) -> list[dict]:
         out = []
-        for i, (c, n, s) in enumerate(STAGES):
-            out.append({"ID": str(100 + i), "ENTITY_ID": "DEAL_STAGE", "STATUS_ID": c, "NAME": n, "SORT": str(10 * (i + 1)),
-                        "CATEGORY_ID": "0", "SEMANTICS": None if s == "P" else s, "EXTRA": {"SEMANTICS": {"P": "process", "S": "success", "F": "failure"}[s]}})
+        for cat, stages in self.deal_stages.items():
+            ids = STATUS_ID_ORDER3 if cat == "3" else [c for c, *_ in stages]
+            for c, n, s, sort in stages:
+                out.append({"ID": str(100 * (1 + 3 * int(cat)) + ids.index(c)),
+                            "ENTITY_ID": "DEAL_STAGE" if cat == "0" else f"DEAL_STAGE_{cat}", "STATUS_ID": c, "NAME": n,
+                            "SORT": str(sort), "CATEGORY_ID": cat, "SEMANTICS": None if s == "P" else s,
+                            "EXTRA": {"SEMANTICS": SEMANTICS[s]}})
         for i, (c, n, s) in enumerate(LEAD_STATUSES):
             out.append({"ID": str(200 + i), "ENTITY_ID": "STATUS", "STATUS_ID": c, "NAME": n, "SORT": str(10 * (i + 1)),
                         "SEMANTICS": None if s == "P" else s, "EXTRA": {"SEMANTICS": {"P": "process", "S": "success", "F": "failure"}[s]}})
@@ -322,7 +413,7 @@ class FakeBitrix24:
         if method == "crm.status.list":
             return self._page(p.statuses(), flt, order, start)
         if method == "crm.category.list":
-            page = self._page([{"id": 0, "name": "Общая", "sort": 100, "entityTypeId": 2, "isDefault": "Y"}], {}, {}, start)
+            page = self._page(p.categories, {}, {}, start)
             page["result"] = {"categories": page["result"]}
             return page
         if method == "crm.deal.fields":

@@ -304,3 +304,225 @@ def test_secret_file_problems(tmp_path, capsys):
     code, _, err = _cli(["pull", "bitrix24", "--webhook-file", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "is empty" in err
     shutil.rmtree(tmp_path / "o", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- several pipelines
+# The portal with a second pipeline (category 3, «Сервисные контракты»): deals created in it and open
+# deals of pipeline 0 moved to it mid-life (tests/fake_bitrix24.py, Portal(second_pipeline=True)).
+# Every expectation is computed from the fake's own rows, not from the pull.
+
+MULTI_WINDOW = ("2026-10-05", "2026-10-11")      # the week the deals of pipeline 3 were created in
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    portal = Portal(second_pipeline=True)
+    base = tmp_path_factory.mktemp("b24multi")
+    with FakeBitrix24(portal) as srv:
+        report = bitrix24.pull(Secret(srv.url), base / "all", **NOSLEEP)
+        week = bitrix24.pull(Secret(srv.url), base / "week", since=MULTI_WINDOW[0], until=MULTI_WINDOW[1], **NOSLEEP)
+    return {"portal": portal, "out": base / "all", "report": report, "week_out": base / "week", "week": week}
+
+
+def _pipelines(portal) -> dict[str, dict]:
+    """Per pipeline id: its name, stages in SORT order with their semantics, and its deals (from the fake's rows)."""
+    out = {}
+    statuses = portal.statuses()
+    for c in portal.categories:
+        cid = str(c["id"])
+        ent = "DEAL_STAGE" if cid == "0" else f"DEAL_STAGE_{cid}"
+        stages = sorted((s for s in statuses if s["ENTITY_ID"] == ent), key=lambda s: int(s["SORT"]))
+        out[cid] = {"name": c["name"], "stages": stages,
+                    "deals": {d["ID"] for d in portal.deals if str(d["CATEGORY_ID"]) == cid}}
+    return out
+
+
+def _history(portal) -> pd.DataFrame:
+    ids = {d["ID"] for d in portal.deals}
+    h = pd.DataFrame(portal.stagehistory[2]).astype(str)
+    return h[h["OWNER_ID"].isin(ids)]
+
+
+def _moved(portal) -> set[str]:
+    h = _history(portal)
+    n = h.groupby("OWNER_ID")["CATEGORY_ID"].nunique()
+    return set(n[n > 1].index)
+
+
+def test_multi_portal_is_what_the_tests_need(multi):
+    pipes = _pipelines(multi["portal"])
+    assert sorted(pipes) == ["0", "3"]
+    assert [s["STATUS_ID"] for s in pipes["3"]["stages"]] == ["C3:NEW", "C3:PREPARATION", "C3:EXECUTING", "C3:WON", "C3:LOSE"]
+    # the status ids are not in the stages' order: only SORT gives it
+    assert [s["STATUS_ID"] for s in sorted(pipes["3"]["stages"], key=lambda s: int(s["ID"]))][0] == "C3:WON"
+    moved = _moved(multi["portal"])
+    assert len(pipes["0"]["deals"]) == 3257 and len(pipes["3"]["deals"]) == 120 and len(moved) == 20
+    assert moved <= pipes["3"]["deals"]
+
+
+def test_multi_funnel_per_pipeline_in_order_with_terminals(multi):
+    rep = multi["report"]
+    pipes = _pipelines(multi["portal"])
+    assert {p["id"]: p["deals"] for p in rep["pipelines"]} == {cid: len(p["deals"]) for cid, p in pipes.items()} \
+        == {"0": 3257, "3": 120}
+    files = {p["id"]: p["funnel"] for p in rep["pipelines"]}
+    assert len(set(files.values())) == 2
+    for cid, p in pipes.items():
+        funnel = yaml.safe_load((multi["out"] / files[cid]).read_text(encoding="utf-8"))
+        sem = {s["STATUS_ID"]: s["EXTRA"]["SEMANTICS"] for s in p["stages"]}
+        want = ([(s["NAME"], None) for s in p["stages"] if sem[s["STATUS_ID"]] == "process"]
+                + [(s["NAME"], "won") for s in p["stages"] if sem[s["STATUS_ID"]] == "success"]
+                + [(s["NAME"], "lost") for s in p["stages"] if sem[s["STATUS_ID"]] == "failure"])
+        assert [(s["label"]["ru"], s.get("terminal")) for s in funnel["stages"]] == want, cid
+    f3 = yaml.safe_load((multi["out"] / files["3"]).read_text(encoding="utf-8"))
+    assert [s["key"] for s in f3["stages"]] == ["new", "preparation", "executing", "won", "lost"]
+    assert [s.get("terminal") for s in f3["stages"]] == [None, None, None, "won", "lost"]
+
+
+def test_multi_moved_deals_keep_the_stages_of_both_pipelines(multi):
+    portal = multi["portal"]
+    cols = ["ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_SEMANTIC_ID", "STAGE_ID"]
+    want = _history(portal)[cols].sort_values("ID").reset_index(drop=True)
+    got = pd.read_csv(multi["out"] / "stagehistory.csv", dtype=str, keep_default_na=False)[cols]
+    got = got.sort_values("ID").reset_index(drop=True)
+    assert len(got) == len(want) == multi["report"]["counts"]["stagehistory"] == 13749
+    pd.testing.assert_frame_equal(got, want)
+    moved = _moved(portal)
+    assert multi["report"]["deals_moved_between_pipelines"] == len(moved) == 20
+    deals = pd.read_csv(multi["out"] / "deals.csv", dtype=str, keep_default_na=False).set_index("ID")
+    for did in moved:
+        rows = got[got["OWNER_ID"] == did].sort_values("CREATED_TIME")
+        move = rows[rows["TYPE_ID"] == "5"]
+        assert len(move) == 1 and move["CATEGORY_ID"].iloc[0] == "3" and move["STAGE_ID"].iloc[0] == "C3:NEW"
+        before = rows[rows["CREATED_TIME"] < move["CREATED_TIME"].iloc[0]]
+        after = rows[rows["CREATED_TIME"] >= move["CREATED_TIME"].iloc[0]]
+        assert len(before) >= 2 and (before["CATEGORY_ID"] == "0").all() and before["TYPE_ID"].iloc[0] == "1"
+        assert (after["CATEGORY_ID"] == "3").all() and after["STAGE_ID"].str.startswith("C3:").all()
+        assert deals.loc[did, "CATEGORY_ID"] == "3" and deals.loc[did, "STAGE_ID"] == rows["STAGE_ID"].iloc[-1]
+        assert deals.loc[did, "Воронка"] == "Сервисные контракты"
+    # a moved deal's history still starts at its creation: completeness counts it whole
+    comp = multi["report"]["completeness"]
+    d = pd.read_csv(multi["out"] / "deals.csv", dtype=str)
+    first = got.groupby("OWNER_ID")["CREATED_TIME"].min()
+    assert comp["deals_starting_at_creation"] == int((d.set_index("ID")["Дата создания"] == first.reindex(d["ID"]).values).sum()) == 3370
+
+
+def _draft(folder: Path) -> dict:
+    return yaml.safe_load((folder / "run_config.yaml").read_text(encoding="utf-8"))
+
+
+def test_multi_draft_picks_the_biggest_pipeline(multi):
+    portal = multi["portal"]
+    pipes = _pipelines(portal)
+    files = {p["id"]: p["funnel"] for p in multi["report"]["pipelines"]}
+    # the whole portal: pipeline 0 is the biggest
+    size = {cid: len(p["deals"]) for cid, p in pipes.items()}
+    big = max(size, key=size.get)
+    draft = _draft(multi["out"])
+    assert big == "0" and draft["pipeline"] == pipes[big]["name"] == "Общая" and draft["funnel"] == files[big]
+    assert set(draft["stage_map"]) == {s["STATUS_ID"] for s in pipes[big]["stages"]}
+    # the week pipeline 3's deals were created in: pipeline 3 is the biggest there
+    lo, hi = _cmp_value(f"{MULTI_WINDOW[0]}T00:00:00+03:00"), _cmp_value(f"{MULTI_WINDOW[1]}T23:59:59+03:00")
+    in_week = {cid: sum(1 for d in portal.deals if d["ID"] in p["deals"] and _cmp_value(d["DATE_CREATE"])[0] == 1
+                        and lo <= _cmp_value(d["DATE_CREATE"]) <= hi) for cid, p in pipes.items()}
+    assert in_week == {p["id"]: p["deals"] for p in multi["week"]["pipelines"]} == {"0": 69, "3": 99}
+    big = max(in_week, key=in_week.get)
+    week = _draft(multi["week_out"])
+    assert big == "3" and week["pipeline"] == pipes["3"]["name"] == "Сервисные контракты"
+    assert week["funnel"] == {p["id"]: p["funnel"] for p in multi["week"]["pipelines"]}["3"] == "funnel_servisnye_kontrakty.yaml"
+    assert {k: v for k, v in week["stage_map"].items() if k.startswith("C3:")} == {
+        "C3:NEW": "new", "C3:PREPARATION": "preparation", "C3:EXECUTING": "executing", "C3:WON": "won", "C3:LOSE": "lost"}
+    assert load(multi["week_out"] / "run_config.yaml")["deals"]["deal_id"].astype(str).isin(pipes["3"]["deals"]).all()
+
+
+def _reasons(ds, table: str) -> pd.Series:
+    q = ds.quarantine
+    return q.loc[q["table"] == table, "reason"].value_counts()
+
+
+def test_multi_draft_quarantines_the_other_pipeline_as_such(multi):
+    portal = multi["portal"]
+    pipes = _pipelines(portal)
+    hist = _history(portal)
+    ds = load(multi["out"] / "run_config.yaml")
+    deals = _reasons(ds, "deals")
+    # every deal of pipeline 3 (the moved ones included) is other_pipeline, not unknown_stage
+    assert deals.get("other_pipeline") == len(pipes["3"]["deals"]) == 120
+    assert "unknown_stage" not in deals
+    q = ds.quarantine[(ds.quarantine["table"] == "deals") & (ds.quarantine["reason"] == "other_pipeline")]
+    assert (q["value"] == "Сервисные контракты").all()
+    # and their history, the rows of pipeline 0 of the moved deals included, is deal_quarantined
+    h3 = hist[hist["OWNER_ID"].isin(pipes["3"]["deals"])]
+    assert _reasons(ds, "stage_history").to_dict() == {"deal_quarantined": len(h3)} and len(h3) == 379
+    assert int((h3["CATEGORY_ID"] == "0").sum()) == 80
+    # what stays is pipeline 0: its deals but the export's planted bad values, and all their history
+    kept = set(ds["deals"]["deal_id"].astype(str))
+    other_reasons = int(deals.drop("other_pipeline").sum())
+    assert kept <= pipes["0"]["deals"] and len(kept) == len(pipes["0"]["deals"]) - other_reasons == 3253
+    assert len(ds["stage_history"]) == int(hist["OWNER_ID"].isin(kept).sum()) == 13370
+
+
+@pytest.mark.parametrize("select", ["name", "id"])  # the pipeline's name (Воронка) or its id (CATEGORY_ID)
+def test_multi_other_pipeline_audited_with_its_funnel(multi, tmp_path, select):
+    portal = multi["portal"]
+    pipes = _pipelines(portal)
+    hist = _history(portal)
+    cfg = _draft(multi["out"])
+    cfg.pop("stage_map")
+    cfg["funnel"] = str(multi["out"] / {p["id"]: p["funnel"] for p in multi["report"]["pipelines"]}["3"])
+    cfg["data"] = str(multi["out"])
+    cfg["pipeline"] = pipes["3"]["name"] if select == "name" else 3
+    path = tmp_path / "pipeline3.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    ds = load(path)
+    d = ds["deals"].assign(deal_id=ds["deals"]["deal_id"].astype(str)).set_index("deal_id")
+    assert set(d.index) == pipes["3"]["deals"] and len(d) == 120
+    stage = {x["ID"]: x["STAGE_ID"] for x in portal.deals if x["ID"] in pipes["3"]["deals"]}
+    assert (d["outcome"] == "won").sum() == sum(1 for s in stage.values() if s == "C3:WON") == 26
+    assert (d["outcome"] == "lost").sum() == sum(1 for s in stage.values() if s == "C3:LOSE") == 20
+    assert (d["stage"] == d.index.map(lambda i: stage[i].split(":")[1].lower().replace("lose", "lost"))).all()
+    deals = _reasons(ds, "deals")
+    assert deals.get("other_pipeline") == len(pipes["0"]["deals"]) - int(deals.drop("other_pipeline").sum()) == 3253
+    # every row of pipeline 3 is kept
+    h = ds["stage_history"].assign(deal_id=ds["stage_history"]["deal_id"].astype(str))
+    h3 = hist[hist["CATEGORY_ID"] == "3"]
+    assert len(h3) == 299
+    got = set(zip(h["deal_id"], h["entered_at"]))
+    assert all((o, pd.Timestamp(t).tz_convert("Europe/Moscow").tz_localize(None)) in got
+               for o, t in zip(h3["OWNER_ID"], h3["CREATED_TIME"]))
+
+
+def test_multi_moved_deals_rows_of_the_old_pipeline_are_set_aside(multi, tmp_path):
+    pipes = _pipelines(multi["portal"])
+    hist = _history(multi["portal"])
+    cfg = _draft(multi["out"])
+    cfg.pop("stage_map")
+    cfg["funnel"] = str(multi["out"] / "funnel_servisnye_kontrakty.yaml")
+    cfg["data"] = str(multi["out"])
+    cfg["pipeline"] = pipes["3"]["name"]
+    path = tmp_path / "pipeline3.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    ds = load(path)
+    assert len(ds["stage_history"]) == int((hist["CATEGORY_ID"] == "3").sum()) == 299
+    reasons = _reasons(ds, "stage_history")
+    assert "unknown_stage" not in reasons
+    # the moved deals' rows in pipeline 0, before their move: set aside as another pipeline's
+    moved = set(hist.loc[hist["CATEGORY_ID"] == "3", "OWNER_ID"]) & set(hist.loc[hist["CATEGORY_ID"] == "0", "OWNER_ID"])
+    assert reasons.get("other_pipeline") == int((hist["OWNER_ID"].isin(moved) & (hist["CATEGORY_ID"] == "0")).sum()) == 80
+
+
+def test_multi_pipelines_of_the_same_name_keep_a_funnel_each(tmp_path):
+    portal = Portal(second_pipeline=True)
+    portal.categories[1]["name"] = "ОБЩАЯ"          # Bitrix24 lets two pipelines share a name
+    with FakeBitrix24(portal) as srv:
+        rep = bitrix24.pull(Secret(srv.url), tmp_path / "o", **NOSLEEP)
+    files = {p["id"]: p["funnel"] for p in rep["pipelines"]}
+    assert files == {"0": "funnel_obschaya.yaml", "3": "funnel_obschaya_3.yaml"}
+    pipes = _pipelines(portal)
+    for cid, f in files.items():
+        funnel = yaml.safe_load((tmp_path / "o" / f).read_text(encoding="utf-8"))
+        assert [s["label"]["ru"] for s in funnel["stages"]] == [s["NAME"] for s in pipes[cid]["stages"]
+                                                                  if s["EXTRA"]["SEMANTICS"] == "process"] + \
+            [s["NAME"] for s in pipes[cid]["stages"] if s["EXTRA"]["SEMANTICS"] == "success"] + \
+            [s["NAME"] for s in pipes[cid]["stages"] if s["EXTRA"]["SEMANTICS"] == "failure"]
+    assert any("have the same name" in w and "'Общая (0)'" in w and "'ОБЩАЯ (3)'" in w for w in rep["warnings"])

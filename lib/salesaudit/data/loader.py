@@ -321,6 +321,7 @@ def map_table(
 
     # 7. stages and outcomes
     mapping_rows = pd.DataFrame(columns=["table", "source", "stage", "rows"])
+    row_pipeline = None
     if stage_src is not None:
         lookup = stage_lookup(preset, config)
         keys = stage_src.map(normalize_header).map(lookup)
@@ -328,6 +329,7 @@ def map_table(
             # Bitrix24 writes the stages of pipeline 3 as C3:NEW: the prefix names the pipeline
             prefix = stage_src.str.extract(preset.pipeline_prefix, expand=False)
             has_prefix = prefix.notna()
+            row_pipeline = prefix.where(has_prefix | (stage_src == ""), "0")  # the pipeline a stage id names ("" when none)
             if has_prefix.any():
                 stripped = stage_src.str.replace(preset.pipeline_prefix, "", regex=True)
                 keys = keys.where(keys.notna() | ~has_prefix, stripped.map(normalize_header).map(lookup))
@@ -367,7 +369,8 @@ def map_table(
         if "closed_at" in out:
             v.flag(out["closed_at"] < out["created_at"], "closed_before_created", "closed_at", text["closed_at"])
         if config.pipeline is not None:
-            _select_pipeline(out, text, v, config, preset, files_label, raw.index)
+            _select_pipeline(out, text, v, config, preset, files_label, raw.index,
+                             [clean_text(raw[h]) for h in resolved.get("pipeline") or []])
         if "currency" in out:
             cur = pd.Series(out["currency"], index=raw.index)
             if config.currency is None:  # the report's currency: the one most deals are in
@@ -407,6 +410,8 @@ def map_table(
             repeat = d[spec.key].duplicated(keep="first")
             v.flag((exact & repeat).reindex(raw.index, fill_value=False), "duplicate_exact", spec.key, text[spec.key])
             v.flag((~exact).reindex(raw.index, fill_value=False), "duplicate_conflict", spec.key, text[spec.key])
+    if row_pipeline is not None:
+        frame.attrs["stage_pipeline"] = row_pipeline
     return frame, v, mapped, missing_optional, mapping_rows
 
 
@@ -414,8 +419,10 @@ def _pipeline_key(value) -> str:
     return normalize_header(str(value))
 
 
-def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, preset: Preset, files_label: str, index) -> None:
-    """Keep the deals of the pipeline the run config names (``pipeline:``); quarantine the others."""
+def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, preset: Preset, files_label: str, index,
+                     alternatives: list | None = None) -> None:
+    """Keep the deals of the pipeline the run config names (``pipeline:``, its id or its name: any of the columns the
+    preset maps to ``pipeline``, such as Воронка and CATEGORY_ID, may hold it); quarantine the others."""
     if "pipeline" not in out:
         raise InputFileError(
             files_label,
@@ -426,6 +433,8 @@ def _select_pipeline(out: dict, text: dict, v: _Verdicts, config: RunConfig, pre
     pipe = pd.Series(out["pipeline"], index=index).astype(object)
     want = _pipeline_key(config.pipeline)
     match = pipe.map(lambda x: x is not None and not pd.isna(x) and _pipeline_key(x) == want)
+    for alt in alternatives or []:
+        match = match | pd.Series(alt, index=index).map(lambda x: x != "" and _pipeline_key(x) == want)
     if not match.any():
         counts = pipe.dropna().astype(str).value_counts()
         listed = "; ".join(f"{k!r}: {n} deals" for k, n in counts.head(12).items()) or "none"
@@ -472,6 +481,20 @@ def _derive_closed_at(deals: pd.DataFrame, history: pd.DataFrame, funnel) -> int
     return int(found.notna().sum())
 
 
+def _history_of_other_pipelines(history: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, rows: pd.Series | None, own: pd.Series | None) -> None:
+    """With one pipeline audited, the history rows a deal left in another pipeline before it moved (Bitrix24 writes the
+    stages of pipeline 3 as C3:NEW, of the default one as NEW) are that pipeline's: set aside as ``other_pipeline``, not read
+    as stages of the audited funnel nor as unknown ones."""
+    if rows is None or own is None:
+        return
+    deal_pipe = pd.Series(own.reindex(deals.index).to_numpy(), index=deals["deal_id"].to_numpy())
+    deal_pipe = deal_pipe[~deal_pipe.index.duplicated()]
+    theirs = history["deal_id"].map(deal_pipe)
+    other = theirs.notna() & rows.reindex(history.index).ne("") & rows.reindex(history.index).ne(theirs)
+    v.prefer(other, "other_pipeline", ("unknown_stage",), "stage", rows.reindex(history.index).astype(str))
+    v.flag(other, "other_pipeline", "stage", rows.reindex(history.index).astype(str))
+
+
 def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set,
                      other_pipeline: set = frozenset()) -> None:
     """Rows referring to a deal that is quarantined or absent. A row of a deal of another pipeline is that deal's, whatever
@@ -513,6 +536,7 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         from tqdm.auto import tqdm
 
         iterator = tqdm(names, desc="load", leave=False)
+    stage_pipelines: dict = {}  # per table: the pipeline each row's stage id names (Bitrix24's C3: prefix)
     for name in iterator:
         tmap = preset.tables.get(name)
         if tmap is None:
@@ -527,11 +551,14 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         raw, infos = _read_table_files(name, files, tmap, data_dir)
         label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
         frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
+        stage_pipelines[name] = frame.attrs.pop("stage_pipeline", None)  # (never left in a table's attrs: pandas compares them)
         if name in ("stage_history", "payments") and "deals" in frames:
             dv = verdicts["deals"]
             dframe = frames["deals"]
             _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()),
                              set(dframe.loc[dv.reason.eq("other_pipeline"), "deal_id"].dropna()))
+            if name == "stage_history" and config.pipeline is not None:
+                _history_of_other_pipelines(frame, v, dframe[dv.ok], stage_pipelines.get(name), stage_pipelines.get("deals"))
         raws[name], verdicts[name], frames[name] = raw, v, frame
         if len(mapping):
             mappings.append(mapping)

@@ -508,7 +508,7 @@ class _Pull:
         # funnels per pipeline, the config draft, the report
         df = deals.frame()
         per_cat = df["CATEGORY_ID"].astype(str).value_counts()
-        funnels, maps = {}, {}
+        funnels, maps, files = {}, {}, set()
         for c in categories:
             cid = str(c["id"])
             rows = stage_rows.get(cid) or []
@@ -528,8 +528,14 @@ class _Pull:
                 smap[code] = key
                 if bare != code:
                     smap.setdefault(bare, key)
+            # two pipelines whose names give the same file name (Продажи and ПРОДАЖИ, or names without a letter
+            # slug() keeps) must not overwrite each other's funnel: the second one's file carries its id
+            fname = cat_name.get(cid, cid)
+            if slug(fname) in files:
+                fname = f"{fname} {cid}"
+            files.add(slug(fname))
             try:
-                funnels[cid] = write_funnel(self.out, cat_name.get(cid, cid), stages,
+                funnels[cid] = write_funnel(self.out, fname, stages,
                                             header=f"Bitrix24 pipeline {cat_name.get(cid, cid)!r} (CATEGORY_ID {cid}) of {self.host}")
                 maps[cid] = smap
             except PullError as e:
@@ -538,6 +544,11 @@ class _Pull:
             raise PullError(f"No pipeline of {self.host} has both a success and a failure stage (crm.status.list), so no funnel "
                             f"can be written. Check the pipelines' stages in Bitrix24, or write the funnel by hand.")
         main = max(funnels, key=lambda c: int(per_cat.get(c, 0)))
+        twins = [cid for cid in cat_name if cid != main and slug(cat_name[cid]) == slug(cat_name[main])]
+        if len(funnels) > 1 and twins:
+            self.warnings.append(f"The pipelines {', '.join(repr(f'{cat_name[c]} ({c})') for c in [main, *twins])} have "
+                                 f"the same name: `pipeline: {cat_name[main]}` in the run config draft selects them all. "
+                                 f"Rename them in Bitrix24 and pull again, or audit them together.")
         offsets = df["Дата создания"].astype(str).str.extract(r"([+-]\d\d:\d\d)$", expand=False).dropna()
         tz = "Europe/Moscow" if (len(offsets) and offsets.mode().iloc[0] == "+03:00") else None
         if tz is None:
