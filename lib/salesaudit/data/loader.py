@@ -67,16 +67,12 @@ class _Verdicts:
     def prefer(self, mask: pd.Series, reason: str, over: tuple, column: str = "", values: pd.Series | None = None) -> None:
         """Give ``reason`` to the rows of ``mask`` already flagged for one of ``over``: the cause, not its symptom
         (a deal of another pipeline has a stage of that pipeline's funnel, not an unknown stage)."""
-        m = mask.fillna(False).astype(bool) & self.reason.isin(list(over))
-        if not m.any():
-            return
-        self.reason[m] = reason
-        self.column[m] = column
-        if values is not None:
-            self.value[m] = values[m].astype(str)
+        self._set(mask.fillna(False).astype(bool) & self.reason.isin(list(over)), reason, column, values)
 
     def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
-        m = mask.fillna(False).astype(bool) & (self.reason == "")
+        self._set(mask.fillna(False).astype(bool) & (self.reason == ""), reason, column, values)
+
+    def _set(self, m: pd.Series, reason: str, column: str, values: pd.Series | None) -> None:
         if not m.any():
             return
         self.reason[m] = reason

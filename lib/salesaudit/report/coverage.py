@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import html
 from typing import Optional
 
 from ..data.coverage import Coverage
@@ -43,3 +44,15 @@ def refusal(coverage: Coverage, lang: str = "en") -> Optional[str]:
         return t("coverage.no_dates", lang, period=coverage.period.label)
     return t("coverage.outside", lang, period=coverage.period.label,
              first=fmt_date(coverage.first, lang), last=fmt_date(coverage.last, lang))
+
+
+_BANNER_STYLE = (
+    "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
+    "color:#4a3000;font-weight:600;padding:10px 16px;margin:12px 0 16px;"
+    "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;"
+)
+
+
+def banner_html(text: str) -> str:
+    """The coverage banner as a self-styled block (shown at the top of every page of a run and of its summary)."""
+    return f'<div class="salesaudit-banner" role="note" style="{_BANNER_STYLE}">{html.escape(text)}</div>'

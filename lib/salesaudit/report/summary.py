@@ -26,6 +26,7 @@ import pandas as pd
 from . import findings as findings_report
 from . import format as fmt_
 from . import scorecard as scorecard_report
+from .coverage import banner_html
 from .i18n import duration, t
 from .i18n import has as _has_label
 
@@ -173,7 +174,6 @@ def render(cfg, results: list, banner: Optional[str] = None, warnings: Optional[
     cell, heading, lang)`` words a failed notebook.
     """
     from ..data.params import parse_period
-    from ..runs.runner import banner_html
 
     lang = cfg.language
     e = html.escape

@@ -42,7 +42,6 @@ well (see :class:`QuietShutdownKernelManager`).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -58,6 +57,7 @@ from jupyter_client import AsyncKernelManager
 from ..data.cache import CACHE_DIRNAME
 from ..data.params import RunConfig, load_run_config, parse_period
 from ..errors import SalesauditError, closest, display_path
+from ..report.coverage import banner_html
 from ..report.i18n import t
 from .record import MIME, read_records
 
@@ -943,17 +943,7 @@ details.salesaudit-more > summary { cursor: pointer; color: #0b57d0; margin: 0.2
 @media print { details.salesaudit-more > summary { display: none; } .salesaudit-long > .salesaudit-preview { display: none; } }
 """
 
-_BANNER_STYLE = (
-    "background:#fff4e5;border:1px solid #f0a020;border-left:6px solid #f0a020;border-radius:6px;"
-    "color:#4a3000;font-weight:600;padding:10px 16px;margin:12px 0 16px;"
-    "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;"
-)
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-
-
-def banner_html(text: str) -> str:
-    """The coverage banner as a self-styled block (shown at the top of every page of a run)."""
-    return f'<div class="salesaudit-banner" role="note" style="{_BANNER_STYLE}">{html.escape(text)}</div>'
 
 
 def _with_banner(page: str, text: Optional[str]) -> str:
