@@ -37,6 +37,7 @@ app: $(STAMP)
 # benchmarks print figures beside a reference engine; they assert no speed
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf,pull,bench]'
+	$(PY) bench/bench_scale.py
 	$(PY) bench/bench_funnel_stalls.py --deals 1000000
 	$(PY) bench/bench_run.py
 	$(PY) bench/bench_sim.py
