@@ -63,6 +63,7 @@ class _Verdicts:
         self.reason = pd.Series("", index=index, dtype=object)
         self.column = pd.Series("", index=index, dtype=object)
         self.value = pd.Series("", index=index, dtype=object)
+        self._free = pd.Series(True, index=index)  # == (self.reason == ""), kept up to date by _set
 
     def prefer(self, mask: pd.Series, reason: str, over: tuple, column: str = "", values: pd.Series | None = None) -> None:
         """Give ``reason`` to the rows of ``mask`` already flagged for one of ``over``: the cause, not its symptom
@@ -70,19 +71,20 @@ class _Verdicts:
         self._set(mask.fillna(False).astype(bool) & self.reason.isin(list(over)), reason, column, values)
 
     def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
-        self._set(mask.fillna(False).astype(bool) & (self.reason == ""), reason, column, values)
+        self._set(mask.fillna(False).astype(bool) & self._free, reason, column, values)
 
     def _set(self, m: pd.Series, reason: str, column: str, values: pd.Series | None) -> None:
         if not m.any():
             return
         self.reason[m] = reason
+        self._free[m] = False
         self.column[m] = column
         if values is not None:
             self.value[m] = values[m].astype(str)
 
     @property
     def ok(self) -> pd.Series:
-        return self.reason == ""
+        return self._free.copy()
 
 
 # ---------------------------------------------------------------------------
@@ -167,11 +169,30 @@ def _coalesce(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
     return out
 
 
+def _empty_rows(cells: pd.DataFrame) -> pd.Series:
+    """Rows whose every cell is blank once stripped: column by column, each only on the rows still blank so far."""
+    blank = np.ones(len(cells), dtype=bool)
+    for j in range(cells.shape[1]):
+        pos = np.flatnonzero(blank)
+        if not len(pos):
+            break
+        col = cells.iloc[pos, j]
+        blank[pos] = (col.astype(str).str.strip() == "").to_numpy(dtype=bool)
+    return pd.Series(blank, index=cells.index)
+
+
+def _normalized(s: pd.Series) -> pd.Series:
+    """``s.map(normalize_header)``, computed once per distinct value (an export repeats a few stage names a million times)."""
+    if s.hasnans:
+        return s.map(normalize_header)
+    return s.map({u: normalize_header(u) for u in pd.unique(s)})
+
+
 def _value_map(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
     if not mapping:
         return text
     lookup = {normalize_header(k): v for k, v in mapping.items()}
-    keys = text.map(normalize_header)
+    keys = _normalized(text)
     mapped = keys.map(lookup)
     return mapped.where(mapped.notna(), text).astype(object)
 
@@ -250,7 +271,7 @@ def map_table(
 
     # 1. empty and malformed rows
     cells = raw[file_cols] if file_cols else pd.DataFrame(index=raw.index)
-    empty = (cells.apply(lambda s: s.astype(str).str.strip() == "")).all(axis=1) if file_cols else pd.Series(True, index=raw.index)
+    empty = _empty_rows(cells) if file_cols else pd.Series(True, index=raw.index)
     v.flag(empty, "empty_row")
     if "_extra" in raw:
         v.flag(raw["_extra"] > 0, "bad_shape", "", raw["_extra"].astype(str) + " extra value(s)")
@@ -320,7 +341,7 @@ def map_table(
     row_pipeline = None
     if stage_src is not None:
         lookup = stage_lookup(preset, config)
-        keys = stage_src.map(normalize_header).map(lookup)
+        keys = _normalized(stage_src).map(lookup)
         if preset.pipeline_prefix:
             # Bitrix24 writes the stages of pipeline 3 as C3:NEW: the prefix names the pipeline
             prefix = stage_src.str.extract(preset.pipeline_prefix, expand=False)
@@ -328,7 +349,7 @@ def map_table(
             row_pipeline = prefix.where(has_prefix | (stage_src == ""), "0")  # the pipeline a stage id names ("" when none)
             if has_prefix.any():
                 stripped = stage_src.str.replace(preset.pipeline_prefix, "", regex=True)
-                keys = keys.where(keys.notna() | ~has_prefix, stripped.map(normalize_header).map(lookup))
+                keys = keys.where(keys.notna() | ~has_prefix, _normalized(stripped).map(lookup))
                 if name == "deals" and "pipeline" not in out:
                     out["pipeline"] = prefix.where(has_prefix, "0").astype(object)
                     text["pipeline"] = pd.Series(out["pipeline"], index=raw.index).astype(str)
@@ -491,17 +512,33 @@ def _history_of_other_pipelines(history: pd.DataFrame, v: _Verdicts, deals: pd.D
     v.flag(other, "other_pipeline", "stage", rows.reindex(history.index).astype(str))
 
 
+def _isin(s: pd.Series, values) -> pd.Series:
+    """``s.isin(values)``, the same mask; for a column held by pyarrow and a set of strings, the value set is built by
+    pyarrow at once (pandas converts the values one by one: seconds for a hundred thousand deal ids)."""
+    vals = list(values)
+    dtype = s.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not all(isinstance(x, str) for x in vals):
+        return s.isin(vals)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array)
+    hit = pc.is_in(arr, value_set=pa.array(vals, type=arr.type)) if vals else np.zeros(len(s), dtype=bool)
+    return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)
+
+
 def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set,
                      other_pipeline: set = frozenset()) -> None:
     """Rows referring to a deal that is quarantined or absent. A row of a deal of another pipeline is that deal's, whatever
     its stage (its stage is of the other pipeline's funnel, not an unknown one)."""
-    ids = set(deals["deal_id"].dropna())
     ref = frame["deal_id"]
     present = ref.notna()
-    gone = present & ref.isin(deals_quarantined) & ~ref.isin(ids)
-    v.prefer(gone & ref.isin(other_pipeline), "deal_quarantined", ("unknown_stage",), "deal_id", ref.astype(str))
-    v.flag(gone, "deal_quarantined", "deal_id", ref.astype(str))
-    v.flag(present & ~ref.isin(ids), "unknown_deal", "deal_id", ref.astype(str))
+    known = _isin(ref, deals["deal_id"].dropna().unique())
+    gone = present & _isin(ref, deals_quarantined) & ~known
+    text = ref.astype(str)
+    v.prefer(gone & _isin(ref, other_pipeline), "deal_quarantined", ("unknown_stage",), "deal_id", text)
+    v.flag(gone, "deal_quarantined", "deal_id", text)
+    v.flag(present & ~known, "unknown_deal", "deal_id", text)
 
 
 # ---------------------------------------------------------------------------

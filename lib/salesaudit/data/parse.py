@@ -61,10 +61,58 @@ DATE_FORMATS = DATE_FORMATS_DAYFIRST + DATE_FORMATS_MONTHFIRST
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _ISO_TZ = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 
+#: Python's ``\s`` on ASCII text (``re`` counts the separators \x1c-\x1f as whitespace too)
+_ASCII_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"
+#: the same patterns for ASCII text, in the syntax both Python's ``re`` and pyarrow's RE2 read alike
+_ISO_ASCII = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+_ISO_TZ_ASCII = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?" + _ASCII_SPACE + r"*(Z|[+-][0-9]{2}:?[0-9]{2})$"
+
+
+def _vectorised(text: pd.Series) -> pd.Series | None:
+    """Which values of ``text`` are ASCII, when ``text`` is held by pyarrow (its regex engine then reads them); else None."""
+    dtype = text.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return None
+    return text.str.isascii().astype(bool)
+
+
+def _match(text: pd.Series, rx: re.Pattern, ascii_pattern: str) -> pd.Series:
+    """``text.str.match(rx)``, the same mask: ASCII values matched by pyarrow with ``ascii_pattern``
+    (``rx`` rewritten without Unicode classes), the others by Python's ``re`` as before.
+    ``text`` holds stripped values, so ``$`` means the end of the value for both engines."""
+    ascii_ = _vectorised(text)
+    if ascii_ is None:
+        return text.str.match(rx)
+    out = text.str.match(ascii_pattern).astype(bool) & ascii_
+    other = ~ascii_
+    if other.any():
+        out[other] = text[other].str.match(rx).astype(bool)
+    return out
+
+
+def _drop(text: pd.Series, rx: re.Pattern, ascii_pattern: str) -> pd.Series:
+    """``text.str.replace(rx, "", regex=True)``, the same values, ASCII values done by pyarrow (see :func:`_match`)."""
+    ascii_ = _vectorised(text)
+    if ascii_ is None:
+        return text.str.replace(rx, "", regex=True)
+    out = text.str.replace(ascii_pattern, "", regex=True)
+    other = ~ascii_
+    if other.any():
+        out[other] = text[other].str.replace(rx, "", regex=True)
+    return out
+
+
+#: the dtype ``astype(str)`` gives: a Series already of it needs no round trip through Python objects
+_STR = pd.Series([""], dtype=object).astype(str).dtype
+
 
 def clean_text(s: pd.Series) -> pd.Series:
     """Strip spaces (non-breaking too) around every value."""
-    return s.astype(object).fillna("").astype(str).str.replace("\xa0", " ", regex=False).str.strip()
+    if s.dtype == _STR:
+        text = s.fillna("") if s.hasnans else s
+    else:
+        text = s.astype(object).fillna("").astype(str)
+    return text.str.replace("\xa0", " ", regex=False).str.strip()
 
 
 def is_null(s: pd.Series, extra=()) -> pd.Series:
@@ -97,14 +145,14 @@ def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     todo = ~null
     if todo.any():
-        with_tz = todo & text.str.match(_ISO_TZ)
+        with_tz = todo & _match(text, _ISO_TZ, _ISO_TZ_ASCII)
         if with_tz.any():
             parsed = pd.to_datetime(text[with_tz], utc=True, errors="coerce", format="ISO8601")
             if timezone:
                 parsed = parsed.dt.tz_convert(timezone)
             out[with_tz] = _as_ns(parsed.dt.tz_localize(None))
             todo &= ~with_tz
-        iso = todo & text.str.match(_ISO)
+        iso = todo & _match(text, _ISO, _ISO_ASCII)
         if iso.any():
             out[iso] = _as_ns(pd.to_datetime(text[iso], errors="coerce", format="ISO8601"))
             todo &= out.isna() & ~iso
@@ -125,6 +173,9 @@ def parse_datetimes(s: pd.Series, *, dayfirst: bool = True, timezone: str | None
 _NUM_JUNK = re.compile(r"[\s\u00a0\u202f\u2009'’]|₽|руб\.?|р\.|rub|usd|eur|\$|€|%", re.IGNORECASE)
 _THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+$")
 _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
+_NUM_JUNK_ASCII = r"(?i)" + _ASCII_SPACE[:-1] + r"']|rub|usd|eur|\$|%"
+_THOUSANDS_COMMA_ASCII = r"^-?[0-9]{1,3}(,[0-9]{3})+$"
+_THOUSANDS_DOT_ASCII = r"^-?[0-9]{1,3}(\.[0-9]{3})+$"
 
 
 def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tuple[pd.Series, pd.Series]:
@@ -139,7 +190,7 @@ def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tup
     """
     text = clean_text(s)
     null = is_null(text, null_values)
-    t = text.str.replace(_NUM_JUNK, "", regex=True).str.replace("−", "-", regex=False)
+    t = _drop(text, _NUM_JUNK, _NUM_JUNK_ASCII).str.replace("−", "-", regex=False)
     if decimal == ",":
         t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     elif decimal == ".":
@@ -155,10 +206,10 @@ def parse_numbers(s: pd.Series, *, decimal: str = "auto", null_values=()) -> tup
         m = both & ~comma_last
         t = t.mask(m, t.str.replace(",", "", regex=False))
         only_c = has_c & ~has_d
-        thousands = only_c & t.str.match(_THOUSANDS_COMMA)
+        thousands = only_c & _match(t, _THOUSANDS_COMMA, _THOUSANDS_COMMA_ASCII)
         t = t.mask(thousands, t.str.replace(",", "", regex=False))
         t = t.mask(only_c & ~thousands, t.str.replace(",", ".", regex=False))
-        dots = ~has_c & t.str.match(_THOUSANDS_DOT) & (t.str.count(r"\.") > 1)
+        dots = ~has_c & _match(t, _THOUSANDS_DOT, _THOUSANDS_DOT_ASCII) & (t.str.count(r"\.") > 1)
         t = t.mask(dots, t.str.replace(".", "", regex=False))
     values = pd.to_numeric(t.where(~null, None), errors="coerce").astype("float64")
     values[~np.isfinite(values.fillna(0.0))] = np.nan  # 1e309, 400 nines: no amount a CRM holds

@@ -379,6 +379,10 @@ def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.Data
         header = next(reader)
     except StopIteration:
         raise InputFileError(label, "the file is empty.", "export the table again with its header row.") from None
+    if reader.line_num == 1:
+        fast = _read_csv_fast(data, text, used_encoding, sep, header, label)
+        if fast is not None:
+            return fast, {"encoding": used_encoding, "sep": sep}
     rows, numbers = [], []
     last = reader.line_num
     try:
@@ -395,6 +399,87 @@ def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.Data
     if rows:
         _check_last_quote(text, numbers[-1], sep, label)
     return _frame(header, rows, numbers, label), {"encoding": used_encoding, "sep": sep}
+
+
+#: Python's csv module refuses a field longer than this (``csv.field_size_limit()``): such files take the slow path
+_FIELD_LIMIT = 131072
+_BOM = b"\xef\xbb\xbf"
+
+
+def _read_csv_fast(data: bytes, text: str, used_encoding: str, sep: str, header: list, label: str) -> pd.DataFrame | None:
+    """The table :func:`_read_csv` builds, read by pyarrow's vectorised CSV reader; None when the file is not
+    plain enough to be sure that the result is the same as the csv module's (the caller then reads it as before).
+
+    Plain enough means: every record is one line and has exactly the header's number of fields, no NUL byte,
+    no lone carriage return, no line longer than the csv module accepts, and every line holding a quote is
+    parsed the same by both readers (those lines are read again with the csv module, strictly, and compared).
+    """
+    try:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of pandas here
+        return None
+    if used_encoding in ("utf-8", "utf-8-sig"):
+        start = 0
+        while data.startswith(_BOM, start):
+            start += 3
+        buf = memoryview(data)[start:]
+    else:
+        buf = memoryview(text.encode("utf-8"))
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    if not len(arr) or (arr == 0).any():
+        return None
+    nl = np.flatnonzero(arr == 10)
+    cr = np.flatnonzero(arr == 13)
+    if len(cr) and (len(cr) > len(nl) or not np.isin(cr + 1, nl).all()):
+        return None  # a carriage return that does not end a line
+    ends = nl if len(nl) and nl[-1] == len(arr) - 1 else np.append(nl, len(arr))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if len(ends) and int((ends - starts).max()) > _FIELD_LIMIT:
+        return None
+    expected = len(ends) - 1  # data records: one per line after the header
+    width = len(header)
+    if not width:
+        return None
+    names = [f"f{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(buf),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
+                                             newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[],
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != expected or table.num_columns != width:
+        return None
+    quotes = np.flatnonzero(arr == 34)
+    if len(quotes):
+        lines = np.unique(np.searchsorted(ends, quotes))  # line index of each quote (0 = the header)
+        lines = lines[lines > 0]
+        if len(lines):
+            rows = table.take(pa.array(lines - 1)).to_pylist()
+            raw = bytes(buf)
+            for i, row in zip(lines.tolist(), rows):
+                line = raw[starts[i]:ends[i]].decode("utf-8")
+                try:
+                    recs = list(csv.reader(io.StringIO(line, newline=""), delimiter=sep, strict=True))
+                except csv.Error:
+                    return None
+                if len(recs) != 1 or recs[0] != [row[n] for n in names]:
+                    return None
+    n = table.num_rows
+    names_out = unique_headers(header)
+    cols = {name: table.column(i).to_numpy(zero_copy_only=False).astype(object, copy=False) for i, name in enumerate(names_out)}
+    del table
+    df = pd.DataFrame(cols, columns=names_out, dtype=object) if n else pd.DataFrame(columns=names_out, dtype=object)
+    df[FILE_COL] = label
+    df[ROW_COL] = pd.Series(np.arange(2, n + 2, dtype="int64"), index=df.index)
+    df["_extra"] = pd.Series(np.zeros(n, dtype="int64"), index=df.index)
+    return df
 
 
 def _check_last_quote(text: str, first_line: int, sep: str, label: str) -> None:
