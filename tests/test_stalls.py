@@ -569,3 +569,35 @@ def test_demo_stage_exits_against_the_stage_history(demo, demo_result):
     assert len(table) == len(ex) and table["Way out"].iloc[0] == "moved on"
     q = table[table["Stage"] == "Qualified"]["Median time in the stage before"]
     assert q.str.endswith(" min").all()  # the minutes-long stage in minutes
+
+
+def test_one_fit_gives_the_quantiles_and_the_interval_at_the_norm_the_whole_tables_give():
+    """stalls._km_stats (one Kaplan-Meier fit per cell) against reading the row off kaplan_meier and km_quantiles,
+    on random stays with ties and open ones; stalls._in_order says "already sorted" only when np.lexsort agrees."""
+    from salesaudit.stats import kaplan_meier, km_quantiles
+
+    rng = np.random.default_rng(1)
+    for _ in range(150):
+        n = int(rng.integers(1, 60))
+        d = np.round(rng.exponential(3, n), int(rng.integers(0, 3)))
+        o = rng.random(n) < rng.uniform(0, 1)
+        for t in (0.0, 1.0, 2.5, 10.0, float(d.max())):
+            q, ci = st._km_stats(d, o, (0.5, 0.8, 0.9), t, 0.05)
+            km = kaplan_meier(d, o, alpha=0.05)
+            i = int(np.searchsorted(km["time"].to_numpy(dtype="float64"), t, side="right")) - 1
+            s, lo, hi = (1.0, np.nan, np.nan) if i < 0 else tuple(float(km.iloc[i][c]) for c in ("survival", "ci_low", "ci_high"))
+            if s >= 1.0:
+                k = int(np.sum(d > t))
+                ref = (1.0, float(0.025 ** (1 / k)) if k else np.nan, 1.0 if k else np.nan)
+            elif s <= 0.0:
+                ref = (0.0, 0.0, float(1 - 0.025 ** (1 / len(d))))
+            else:
+                ref = (s, lo, hi)
+            assert np.array_equal(np.array(ci), np.array(ref), equal_nan=True)
+            assert np.array_equal(np.array(list(q.values())), np.array(list(km_quantiles(d, o, (0.5, 0.8, 0.9)).values())), equal_nan=True)
+        m = int(rng.integers(1, 30))
+        deal, ns, ords = np.sort(rng.integers(0, 5, m)), rng.integers(0, 4, m), rng.integers(0, 3, m).astype(np.int16)
+        if rng.random() < 0.5:
+            o2 = np.lexsort((ords, ns, deal))
+            deal, ns, ords = deal[o2], ns[o2], ords[o2]
+        assert st._in_order(deal, ns, ords) == np.array_equal(np.lexsort((ords, ns, deal)), np.arange(m))

@@ -42,6 +42,7 @@ a million deals with a few million history rows take seconds, not hours.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,7 @@ import pandas as pd
 
 from ..data.clock import utc_ns
 from ..data.model import require_tables
-from ..stats import _z, holm, kaplan_meier, km_quantile, km_quantiles, rate_above_tolerance, wilson
+from ..stats import _QUANTILE_TOL, _check_alpha, _km_fit, _survival_input, _z, holm, kaplan_meier, km_quantile, rate_above_tolerance, wilson
 from ..stats.effect import judge, median_ratio
 from .baseline import TEAM, owner_group
 
@@ -129,6 +130,17 @@ def _closed_deals(deals: pd.DataFrame) -> np.ndarray:
 # stays
 
 
+def _in_order(deal: np.ndarray, ns: np.ndarray, ords: np.ndarray) -> bool:
+    """Whether the rows are already sorted by deal, then time, then funnel order (ties allowed)."""
+    if len(deal) < 2:
+        return True
+    a, b = slice(None, -1), slice(1, None)
+    same_deal = deal[b] == deal[a]
+    same_time = ns[b] == ns[a]
+    ok = (deal[b] > deal[a]) | (same_deal & ((ns[b] > ns[a]) | (same_time & (ords[b] >= ords[a]))))
+    return bool(ok.all())
+
+
 def _ordered_path(ds) -> dict:
     """Every deal's path through the funnel, as numpy arrays sorted by deal, time, funnel order.
 
@@ -148,8 +160,9 @@ def _ordered_path(ds) -> dict:
     keep = (ords >= 0) & (deal >= 0) & (ns != _NAT)
     row = np.flatnonzero(keep)
     deal, ords, ns = deal[keep], ords[keep], ns[keep]
-    order = np.lexsort((ords, ns, deal))
-    deal, ords, ns, row = deal[order], ords[order], ns[order], row[order]
+    if not _in_order(deal, ns, ords):  # an export is usually ordered already: then the (stable) sort would change nothing
+        order = np.lexsort((ords, ns, deal))
+        deal, ords, ns, row = deal[order], ords[order], ns[order], row[order]
     if len(deal) > 1:
         repeat = np.zeros(len(deal), dtype=bool)
         repeat[1:] = (deal[1:] == deal[:-1]) & (ords[1:] == ords[:-1])
@@ -364,7 +377,10 @@ def _durations(frame: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray]:
     return frame[unit].to_numpy(dtype="float64"), frame["observed"].to_numpy(dtype=bool)
 
 
-def _by_stage(stays: pd.DataFrame, funnel) -> dict[str, pd.DataFrame]:
+def _by_stage(stays: pd.DataFrame, funnel, columns=None) -> dict[str, pd.DataFrame]:
+    """The stays of each open stage; ``columns``: only these (those the frame has), not every column copied per stage."""
+    if columns is not None:
+        stays = stays[["stage"] + [c for c in columns if c in stays.columns and c != "stage"]]
     groups = {str(k): g for k, g in stays.groupby("stage", observed=True, sort=False)}
     return {s: groups.get(s, stays.iloc[:0]) for s in funnel.open_stages}
 
@@ -444,7 +460,7 @@ def stage_norms(stays: pd.DataFrame, funnel, unit: str = "days", norms: dict | N
             rows.append((s, float(given[s]), "parameters"))
         else:
             if by_stage is None:
-                by_stage = _by_stage(stays, funnel)
+                by_stage = _by_stage(stays, funnel, (unit, "observed"))
             d, o = _durations(by_stage[s], unit)
             p80 = km_quantile(d, o, 0.8) if len(d) else np.nan
             rows.append((s, float(p80), "derived"))
@@ -470,14 +486,18 @@ def _add_seconds(out: pd.DataFrame, columns, unit: str, per_unit: float) -> None
     out.attrs["seconds_suffix"] = SECONDS_SUFFIX[unit]
 
 
-def _survival_ci_at(d: np.ndarray, o: np.ndarray, t: float, alpha: float) -> tuple[float, float, float]:
-    """KM S(t) with its confidence interval, read off :func:`salesaudit.stats.kaplan_meier`."""
+def _survival_ci_from(d: np.ndarray, t: float, alpha: float, times: np.ndarray, surv: np.ndarray, fit) -> tuple[float, float, float]:
+    """KM S(t) with its confidence interval, from a fitted curve (``times``: the distinct durations,
+    ``surv``: S at them, ``fit``: scipy's ecdf, None when nothing ended); ``d``: the durations as given.
+
+    The same numbers as reading the row of :func:`salesaudit.stats.kaplan_meier` at ``t`` (the same
+    fit, evaluated at the same time), without building the whole table: the interval is evaluated
+    at that one time only.
+    """
     if not len(d) or not np.isfinite(t):
         return (np.nan, np.nan, np.nan)
-    km = kaplan_meier(d, o, alpha=alpha)
-    times = km["time"].to_numpy(dtype="float64")
     i = int(np.searchsorted(times, t, side="right")) - 1
-    s, lo, hi = (1.0, np.nan, np.nan) if i < 0 else tuple(float(km.iloc[i][c]) for c in ("survival", "ci_low", "ci_high"))
+    s = 1.0 if i < 0 else float(surv[i])
     # The log-log interval is undefined where S is exactly 1 (no stay ended by t) or 0 (all
     # ended). There the data are "k of n" with k = n or 0, and the exact (Clopper–Pearson)
     # bound for that is (alpha/2)^(1/n): n = stays known to outlast t, resp. all stays.
@@ -486,7 +506,34 @@ def _survival_ci_at(d: np.ndarray, o: np.ndarray, t: float, alpha: float) -> tup
         return (1.0, float((alpha / 2) ** (1 / n)) if n else np.nan, 1.0 if n else np.nan)
     if s <= 0.0:
         return (0.0, 0.0, float(1 - (alpha / 2) ** (1 / len(d))))
-    return (s, lo, hi)
+    with warnings.catch_warnings():
+        # scipy warns that the log-log CI is undefined where S is 0 or 1 (not the case here)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = fit.sf.confidence_interval(confidence_level=1.0 - alpha, method="log-log")
+        at = times[i:i + 1]
+        return (s, float(np.asarray(ci.low.evaluate(at), dtype=float)[0]), float(np.asarray(ci.high.evaluate(at), dtype=float)[0]))
+
+
+def _km_stats(d: np.ndarray, o: np.ndarray, qs, t: float, alpha: float) -> tuple[dict, tuple[float, float, float]]:
+    """:func:`salesaudit.stats.km_quantiles` at ``qs`` and :func:`_survival_ci_at` at ``t``, from one fit."""
+    dd, oo = _survival_input(d, o)
+    if dd.size == 0:
+        times = surv = np.empty(0)
+        fit = None
+    else:
+        times = np.unique(dd)
+        fit = _km_fit(dd, oo) if oo.any() else None
+        surv = np.ones(times.size) if fit is None else np.asarray(fit.sf.evaluate(times), dtype=float)
+    q = {}
+    for x in qs:
+        hit = np.flatnonzero(surv <= 1.0 - float(x) + _QUANTILE_TOL) if times.size else np.zeros(0, dtype=np.int64)
+        q[x] = float(times[hit[0]]) if hit.size else float("nan")
+    return q, _survival_ci_from(d, t, _check_alpha(alpha), times, surv, fit)
+
+
+def _survival_ci_at(d: np.ndarray, o: np.ndarray, t: float, alpha: float) -> tuple[float, float, float]:
+    """KM S(t) with its confidence interval, as read off :func:`salesaudit.stats.kaplan_meier`."""
+    return _km_stats(d, o, (), t, alpha)[1]
 
 
 def stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.05, stall_share: float = 0.5, norms: dict | None = None) -> pd.DataFrame:
@@ -523,14 +570,13 @@ def stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float 
     _check_unit(unit)
     stays = people_stays(stays)
     nm = stage_norms(stays, funnel, unit, norms).set_index("stage")
-    by_stage = _by_stage(stays, funnel)
+    by_stage = _by_stage(stays, funnel, (unit, "observed"))
     rows = []
     for s in funnel.open_stages:
         d, o = _durations(by_stage[s], unit)
         norm = float(nm.at[s, "norm"])
         if len(d):
-            q = km_quantiles(d, o, (0.5, 0.8, 0.9))
-            share, lo, hi = _survival_ci_at(d, o, norm, alpha)
+            q, (share, lo, hi) = _km_stats(d, o, (0.5, 0.8, 0.9), norm, alpha)
             closed = d[o]
         else:
             q = {0.5: np.nan, 0.8: np.nan, 0.9: np.nan}
@@ -580,6 +626,11 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     checks it). Returns ``group, n, events, expected, chi2, p_value, z`` (``z < 0``: fewer
     endings than expected, i.e. slower).
     """
+    return _logrank_one_vs_rest(durations, observed, groups)
+
+
+def _logrank_one_vs_rest(durations, observed, groups, order: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`logrank_one_vs_rest`; ``order``: ``np.argsort(durations, kind="stable")`` when the caller has it."""
     from scipy.stats import chi2 as _chi2
 
     t = np.asarray(durations, dtype="float64")
@@ -588,19 +639,29 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     k = len(uniques)
     if len(t) == 0 or k == 0:
         return pd.DataFrame(columns=["group", "n", "events", "expected", "chi2", "p_value", "z"])
-    ev_t, d_t = np.unique(t[d], return_counts=True)
+    order_t = np.argsort(t, kind="stable") if order is None else order  # one sort of the durations serves every step below
+    ts = t[order_t]
+    ev_s = ts[d[order_t]]  # the ended durations, sorted
+    if len(ev_s):
+        first = np.empty(len(ev_s), dtype=bool)
+        first[0] = True
+        first[1:] = ev_s[1:] != ev_s[:-1]
+        starts = np.flatnonzero(first)
+        ev_t, d_t = ev_s[starts], np.diff(np.append(starts, len(ev_s)))  # = np.unique(t[d], return_counts=True)
+    else:
+        ev_t, d_t = ev_s, np.zeros(0, dtype=np.int64)
     if len(ev_t) == 0:  # no stay has ended: nothing to compare
         n_m = np.bincount(codes, minlength=k)
         nan = np.full(k, np.nan)
         return pd.DataFrame({"group": list(uniques), "n": n_m.astype(int), "events": np.zeros(k, dtype=int), "expected": np.zeros(k), "chi2": nan, "p_value": nan, "z": nan})
-    ts = np.sort(t)
     n_t = (len(t) - np.searchsorted(ts, ev_t, side="left")).astype("float64")
     d_t = d_t.astype("float64")
     w = np.where(n_t > 1, d_t * (n_t - d_t) / np.maximum(n_t - 1, 1), 0.0)
     H = np.cumsum(d_t / n_t)
     A = np.cumsum(w / n_t)
     B = np.cumsum(w / n_t**2)
-    pos = np.searchsorted(ev_t, t, side="right") - 1
+    pos = np.empty(len(t), dtype=np.int64)
+    pos[order_t] = np.searchsorted(ev_t, ts, side="right") - 1  # sorted keys: a fast search
     has = pos >= 0
     Hi = np.where(has, H[np.maximum(pos, 0)], 0.0)
     Ai = np.where(has, A[np.maximum(pos, 0)], 0.0)
@@ -609,7 +670,7 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     O = np.bincount(codes, weights=d.astype("float64"), minlength=k)  # noqa: E741 (observed events, the log-rank O)
     E = np.bincount(codes, weights=Hi, minlength=k)
     V1 = np.bincount(codes, weights=Ai, minlength=k)
-    srt = np.lexsort((t, codes))
+    srt = order_t[np.argsort(codes[order_t], kind="stable")]  # = np.lexsort((t, codes)): by group, then duration, stable
     c_s = codes[srt]
     start = np.searchsorted(c_s, np.arange(k), side="left")
     rank = np.arange(len(t)) - start[c_s]
@@ -630,7 +691,7 @@ _LOGLOG_HALF = float(np.log(-np.log(0.5 + 1e-10)))
 _BLOCK = 8192
 
 
-def _median_ci_counts(times: np.ndarray, n: np.ndarray, d: np.ndarray, z: float, ci: bool = True) -> tuple[float, float, float]:
+def _median_ci_counts(times: np.ndarray, n, d, z: float, ci: bool = True) -> tuple[float, float, float]:
     """The Kaplan–Meier median with its Brookmeyer–Crowley interval from a risk table.
 
     ``times``: distinct times (sorted), ``n``: at risk at each, ``d``: events at each (times without
@@ -640,14 +701,20 @@ def _median_ci_counts(times: np.ndarray, n: np.ndarray, d: np.ndarray, z: float,
     team (the team's counts minus one manager's) needs no pass over the team's stays per manager;
     and block by block, stopping once the upper bound has crossed one half (the lower bound and the
     curve cross no later), so a median early in a long grid costs a fraction of it. A test checks
-    the two agree. ``ci=False``: the median alone (NaN bounds).
+    the two agree. ``ci=False``: the median alone (NaN bounds). ``n`` may also be a function
+    ``(start, stop) -> (at risk, events)`` of a block of the grid (``d`` unused), so that a table is
+    only made as far as it is read (:meth:`_Counts.median_ci`).
     """
     nan = float("nan")
     found = [nan, nan, nan]
     carry_log, carry_green = 0.0, 0.0
     for a in range(0, len(times), _BLOCK):
-        nn = n[a:a + _BLOCK].astype("float64")
-        dd = d[a:a + _BLOCK].astype("float64")
+        if callable(n):
+            nn, dd = n(a, min(a + _BLOCK, len(times)))
+            nn, dd = nn.astype("float64"), dd.astype("float64")
+        else:
+            nn = n[a:a + _BLOCK].astype("float64")
+            dd = d[a:a + _BLOCK].astype("float64")
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.divide(dd, nn, out=np.zeros_like(dd), where=nn > 0)
             log_s = carry_log + np.cumsum(np.log1p(-q))
@@ -670,16 +737,22 @@ def _median_ci_counts(times: np.ndarray, n: np.ndarray, d: np.ndarray, z: float,
 class _Counts:
     """The risk table of durations ``d`` (``o``: ended) on the grid of their ended times, with each
     duration's place in it, so that the table of the same durations *without* some of them (the rest
-    of the team without one manager) is two bincounts and a cumulative sum, with no search."""
+    of the team without one manager) is the team's minus theirs, counted block by block from their
+    sorted places (only as far into the grid as the median's interval needs)."""
 
-    def __init__(self, d: np.ndarray, o: np.ndarray):
-        self.grid = np.unique(d[o])
+    def __init__(self, d: np.ndarray, o: np.ndarray, order: np.ndarray | None = None):
+        srt = np.argsort(d, kind="stable") if order is None else order  # order: the caller's np.argsort(d, kind="stable")
+        ds = d[srt]
+        ev = ds[o[srt]]  # the ended durations, sorted
+        keep = np.empty(len(ev), dtype=bool)
+        keep[:1] = True
+        keep[1:] = ev[1:] != ev[:-1]
+        self.grid = ev[keep]  # = np.unique(d[o])
         g = len(self.grid)
-        srt = np.argsort(d, kind="stable")  # sorted keys: numpy's binary search narrows from the previous key's place
         self.after = np.empty(len(d), dtype=np.int64)
-        self.after[srt] = np.searchsorted(self.grid, d[srt], side="right")  # d >= grid[i]  <=>  after > i
+        self.after[srt] = np.searchsorted(self.grid, ds, side="right")  # d >= grid[i]  <=>  after > i
         self.ended = np.empty(len(d), dtype=np.int64)
-        self.ended[srt] = np.where(o[srt], np.searchsorted(self.grid, d[srt]), g)  # g: not ended (cut off below)
+        self.ended[srt] = np.where(o[srt], np.searchsorted(self.grid, ds), g)  # g: not ended (cut off below)
         self.at_risk, self.events = self._table(self.after, self.ended)
 
     def _table(self, after: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -689,11 +762,20 @@ class _Counts:
 
     def median_ci(self, z: float, without=None, ci: bool = True) -> tuple[float, float, float]:
         """:func:`_median_ci_counts` of all the durations, or of all but the positions ``without``."""
-        n, e = self.at_risk, self.events
-        if without is not None:
-            n_g, e_g = self._table(self.after[without], self.ended[without])
-            n, e = n - n_g, e - e_g
-        return _median_ci_counts(self.grid, n, e, z, ci=ci)
+        if without is None:
+            return _median_ci_counts(self.grid, self.at_risk, self.events, z, ci=ci)
+        after_w = np.sort(self.after[without])
+        ended_w = np.sort(self.ended[without])
+        m = len(after_w)
+
+        def block(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = np.searchsorted(after_w, (a, b))  # theirs with a <= after < b
+            n_g = m - lo - np.cumsum(np.bincount(after_w[lo:hi] - a, minlength=b - a))  # theirs with after > i: at risk at grid[i]
+            lo, hi = np.searchsorted(ended_w, (a, b))
+            e_g = np.bincount(ended_w[lo:hi] - a, minlength=b - a)
+            return self.at_risk[a:b] - n_g, self.events[a:b] - e_g
+
+        return _median_ci_counts(self.grid, block, None, z, ci=ci)
 
 
 def _median_ci(d: np.ndarray, o: np.ndarray, z: float, ci: bool = True) -> tuple[float, float, float]:
@@ -747,7 +829,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
     z_crit = _z(alpha)
     per_unit = _seconds_per_unit(stays, unit)
     nm = stage_norms(stays, funnel, unit, norms).set_index("stage")["norm"]
-    by_stage = _by_stage(stays, funnel)
+    by_stage = _by_stage(stays, funnel, (unit, "observed", "working_s", "manager", "owner_group"))
     parts = []
     for s in funnel.open_stages:
         sub = by_stage[s]
@@ -759,9 +841,10 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
         group = sub["owner_group"].astype(object).to_numpy() if "owner_group" in sub.columns else np.full(len(sub), TEAM, dtype=object)
         team = group == TEAM
         dt, ot, wt = d[team], o[team], w[team]
-        lr = logrank_one_vs_rest(dt, ot, mgr[team]).set_index("group")
+        order_t = np.argsort(dt, kind="stable")  # shared by the log-rank test and the team's risk table
+        lr = _logrank_one_vs_rest(dt, ot, mgr[team], order=order_t).set_index("group")
         same_clock = unit == "business_days" and "working_s" in sub.columns  # the working medians are the table's own
-        counts = _Counts(dt, ot)
+        counts = _Counts(dt, ot, order=order_t)
         team_ci = counts.median_ci(z_crit)
         counts_w = None if same_clock else _Counts(wt, ot)
         team_w = team_ci[0] * per_unit if same_clock else counts_w.median_ci(z_crit, ci=False)[0]
@@ -774,7 +857,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
             idx = order[bounds[j] : bounds[j + 1]]
             dm, om, wm = d[idx], o[idx], w[idx]
             in_team = bool(team[idx[0]])
-            q = km_quantiles(dm, om, (0.5, 0.8))
+            q, share_ci = _km_stats(dm, om, (0.5, 0.8), norm, alpha)
             own = _median_ci(dm, om, z_crit)
             if in_team:
                 rows = in_team_at[idx]
@@ -809,7 +892,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
                     "median_ci_high": own[2],
                     "p80": float(q[0.8]),
                     "norm": norm,
-                    **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), _survival_ci_at(dm, om, norm, alpha))),
+                    **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), share_ci)),
                     "team_median": team_ci[0],
                     "rest_median": rest[0],
                     "rest_median_ci_low": rest[1],
@@ -1133,7 +1216,7 @@ def km_curves(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.
     """
     _check_unit(unit)
     stays = people_stays(stays)
-    by_stage = _by_stage(stays, funnel)
+    by_stage = _by_stage(stays, funnel, (unit, "observed"))
     parts = []
     for s in funnel.open_stages:
         d, o = _durations(by_stage[s], unit)
