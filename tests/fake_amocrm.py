@@ -33,8 +33,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from local_server import LocalServer
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 START = dt.datetime(2026, 5, 4, 9, 0, tzinfo=MSK)
@@ -263,7 +265,7 @@ def _in_range(value, spec) -> bool:
     return value >= int(spec)
 
 
-class FakeAmo:
+class FakeAmo(LocalServer):
     """The HTTP server in a thread; ``base_url`` is the client's ``{subdomain}`` template."""
 
     ADMIN_ONLY = {"users"}
@@ -297,22 +299,11 @@ class FakeAmo:
             do_GET = _any
             do_POST = do_PATCH = do_PUT = do_DELETE = _any
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(Handler)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/{{subdomain}}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # ----- plumbing
     def _send(self, h, status: int, body=None, headers: dict | None = None):

@@ -30,11 +30,12 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
+from local_server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data_samples" / "demo_bitrix24"
@@ -329,7 +330,7 @@ class ApiError(Exception):
         self.status, self.error, self.description = status, error, description
 
 
-class FakeBitrix24:
+class FakeBitrix24(LocalServer):
     """The server; ``url`` is the inbound webhook (``http://127.0.0.1:<port>/rest/1/<code>/``)."""
 
     def __init__(self, portal: Portal | None = None, *, code="k0d3s3cr3tw3bh00kx9", user_id="1",
@@ -351,10 +352,7 @@ class FakeBitrix24:
         self.lock = threading.Lock()
         self.version = 0                        # bump after changing the portal's rows (drops the page cache)
         self._cache: dict = {}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def root(self) -> str:
@@ -363,14 +361,6 @@ class FakeBitrix24:
     @property
     def url(self) -> str:
         return f"{self.root}/rest/{self.user_id}/{self.code}/"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def methods(self) -> set[str]:
         return {m for _, m, _ in self.log}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_amocrm import LOST, MSK, WON, FakeAmo, make_account  # noqa: E402
+from local_server import closed_port  # noqa: E402
 
 pytest.importorskip("httpx")
 
@@ -333,14 +333,6 @@ def _bad(tmp_path, **setup):
         return str(err.value), token
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 BAD = {
     "wrong_token": ({"token": "amo-WrongToken-0123456789abcdef"}, ["401", "token is wrong, expired or revoked", "long-lived token"]),
     "no_users_right": ({"fake": {"forbidden": {"users"}}}, ["403", "users", "administrator"]),
@@ -348,7 +340,7 @@ BAD = {
     "blocked": ({"fake": {"blocked": True}}, ["403", "blocked", "unblock"]),
     "unknown_subdomain": ({"subdomain": "nosuchaccount"}, ["404", "no amoCRM account «nosuchaccount»", "check the subdomain"]),
     "no_deals": ({"since": "2030-01-01"}, ["no deals created since 2030-01-01 00:00:00", "Widen --since/--until"]),
-    "unreachable": ({"base_url": f"http://127.0.0.1:{_closed_port()}/{{subdomain}}"}, ["Cannot reach host 127.0.0.1", "Check the address"]),
+    "unreachable": ({"base_url": f"http://127.0.0.1:{closed_port()}/{{subdomain}}"}, ["Cannot reach host 127.0.0.1", "Check the address"]),
     "bad_subdomain": ({"subdomain": "demo account!"}, ["is not an amoCRM subdomain"]),
     "bad_date": ({"since": "01/07/2026"}, ["is not a date", "YYYY-MM-DD"]),
     "unknown_head": ({"head_of_sales": "Нет Такого"}, ["«Нет Такого» is not a user", "Петров Борис Олегович"]),

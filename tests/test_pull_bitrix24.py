@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import yaml
 pytest.importorskip("httpx")
 
 from fake_bitrix24 import FakeBitrix24, Portal, _cmp_value  # noqa: E402
+from local_server import closed_port  # noqa: E402
 
 from salesaudit import load  # noqa: E402
 from salesaudit.pull import PullError, Secret, bitrix24  # noqa: E402
@@ -257,14 +257,6 @@ def test_cli_pull_and_help(portal, tmp_path, capsys, monkeypatch):
         assert "--webhook-file" in h and "SALESAUDIT_B24_WEBHOOK" in h
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.mark.parametrize("case", ["malformed", "http_remote", "401", "403", "404", "empty_range", "unreachable"])
 def test_bad_input_is_one_paragraph(case, portal, tmp_path, capsys):
     code_ = "k0d3s3cr3tw3bh00kx9"
@@ -273,7 +265,7 @@ def test_bad_input_is_one_paragraph(case, portal, tmp_path, capsys):
         url = {"malformed": f"{srv.root}/rest/{code_}/",                       # the user id is missing
                "http_remote": f"http://portal.bitrix24.ru/rest/1/{code_}/",
                "401": f"{srv.root}/rest/1/{code_}zz/",
-               "unreachable": f"http://127.0.0.1:{_closed_port()}/rest/1/{code_}/"}.get(case, srv.url)
+               "unreachable": f"http://127.0.0.1:{closed_port()}/rest/1/{code_}/"}.get(case, srv.url)
         wh = tmp_path / "wh"
         wh.write_text(url, encoding="utf-8")
         argv = ["pull", "bitrix24", "--webhook-file", str(wh), "--out", str(tmp_path / "o"), "--rate", "0"]

@@ -256,6 +256,11 @@ class _Pages:
 
 # --------------------------------------------------------------------------- the pull
 
+def _mark(marks: dict | None, entity: str, default=None):
+    """Where an incremental pull of ``entity`` starts: the last pull's high-water mark (unix seconds), else ``default``."""
+    return int(marks[entity]) if marks and marks.get(entity) else default
+
+
 def pull(subdomain: str, token: Secret, out: Path, since=None, until=None, head_of_sales=None, base_url=None, *,
          full: bool = False, rate_per_sec: float | None = None, http_options: dict | None = None,
          page_limit: int = PAGE_LIMIT, event_limit: int = EVENT_LIMIT) -> dict:
@@ -373,8 +378,8 @@ def _pull(http: AmoHttp, sub: str, out: Path, since, until, head_of_sales, page_
         flt["filter[created_at][from]"] = since_ts
     if until_ts is not None:
         flt["filter[created_at][to]"] = until_ts
-    if base_marks and base_marks.get("leads"):
-        flt["filter[updated_at][from]"] = int(base_marks["leads"])
+    if (changed := _mark(base_marks, "leads")) is not None:
+        flt["filter[updated_at][from]"] = changed
     params = {"with": "loss_reason", "order[id]": "asc", **flt}
     fixed = set(DEAL_COLUMNS) | set(TECH_COLUMNS)
     with progress("deals", None) as bar:
@@ -412,9 +417,7 @@ def _pull(http: AmoHttp, sub: str, out: Path, since, until, head_of_sales, page_
     deal_ids = deals.keys()
 
     # ----- stage history: lead_status_changed events
-    ev_from = since_ts
-    if base_marks and base_marks.get("events"):
-        ev_from = int(base_marks["events"])
+    ev_from = _mark(base_marks, "events", since_ts)
     params = {"filter[type]": "lead_status_changed", "filter[entity][]": "lead"}
     if ev_from is not None:
         params["filter[created_at][from]"] = ev_from
@@ -444,7 +447,7 @@ def _pull(http: AmoHttp, sub: str, out: Path, since, until, head_of_sales, page_
     base_upd = since_ts
     with progress("tasks", None) as bar:
         params = {"filter[entity_type]": "leads"}
-        frm = int(base_marks["tasks"]) if base_marks and base_marks.get("tasks") else base_upd
+        frm = _mark(base_marks, "tasks", base_upd)
         if frm is not None:
             params["filter[updated_at][from]"] = frm
         for rows in _Pages(http, state, "tasks", "tasks", params, "tasks", page_limit):
@@ -466,7 +469,7 @@ def _pull(http: AmoHttp, sub: str, out: Path, since, until, head_of_sales, page_
             bar.update(len(out_rows))
     with progress("calls", None) as bar:
         params = {"filter[note_type][]": list(CALL_NOTES)}
-        frm = int(base_marks["calls"]) if base_marks and base_marks.get("calls") else base_upd
+        frm = _mark(base_marks, "calls", base_upd)
         if frm is not None:
             params["filter[updated_at][from]"] = frm
         for rows in _Pages(http, state, "calls", "leads/notes", params, "notes", page_limit):

@@ -394,6 +394,13 @@ class _Pull:
                 return ""
             return str(items.get(str(v), v)) if items else str(v)
 
+        def with_user_fields(row: dict, r: dict, fields: dict) -> dict:
+            """``row`` with the record's user fields under their labels (the code where a label is taken)."""
+            for code, (label, items) in fields.items():
+                if code in r:
+                    row[label if label not in row else code] = uf_value(r.get(code), items)
+            return row
+
         # managers
         mgr = Store(self.out, "managers", "ID")
         mgr.upsert([{"ID": str(u["ID"]), "ФИО": self.user_name[str(u["ID"])], "Должность": u.get("WORK_POSITION") or "",
@@ -424,10 +431,7 @@ class _Pull:
                    "SOURCE_ID": r.get("SOURCE_ID") or "", "ID лида": str(r.get("LEAD_ID") or ""),
                    "Сделка закрыта": "Да" if closed else "Нет", "Дата создания": r.get("DATE_CREATE") or "",
                    "Дата закрытия": (r.get("CLOSEDATE") or "") if closed else "", "DATE_MODIFY": r.get("DATE_MODIFY") or ""}
-            for code, (label, items) in deal_uf.items():
-                if code in r:
-                    row[label if label not in row else code] = uf_value(r.get(code), items)
-            return row
+            return with_user_fields(row, r, deal_uf)
 
         deals = Store(self.out, "deals", "ID")
         self.fetch("deals", "crm.deal.list", {"filter": {**rng, **mod}, "select": ["*", "UF_*"]}, deals, deal_row)
@@ -444,10 +448,7 @@ class _Pull:
                    "Ответственный": name(str(r.get("ASSIGNED_BY_ID") or ""), "") if r.get("ASSIGNED_BY_ID") else "",
                    "ASSIGNED_BY_ID": str(r.get("ASSIGNED_BY_ID") or ""), "Дата создания": r.get("DATE_CREATE") or "",
                    "DATE_MODIFY": r.get("DATE_MODIFY") or ""}
-            for code, (label, items) in lead_uf.items():
-                if code in r:
-                    row[label if label not in row else code] = uf_value(r.get(code), items)
-            return row
+            return with_user_fields(row, r, lead_uf)
 
         leads = Store(self.out, "leads", "ID")
         self.fetch("leads", "crm.lead.list", {"filter": {**rng, **mod}, "select": ["*", "UF_*"]}, leads, lead_row)
