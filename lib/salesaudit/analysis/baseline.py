@@ -17,12 +17,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUPS", "TEAM", "owner_group", "deal_groups", "team_mask", "excluded_summary"]
+__all__ = ["GROUPS", "TEAM", "PEOPLE", "owner_group", "deal_groups", "team_mask", "people_mask", "excluded_summary"]
 
 #: the owner groups, the team first
 GROUPS = ("manager", "no_manager", "system", "head_of_sales")
 #: the group the team baseline and the manager-vs-team tests are made of
 TEAM = "manager"
+#: the department's people: the team and the head of sales (whose time a stage's time is, whose deals are won by people)
+PEOPLE = ("manager", "head_of_sales")
 
 
 def _names(ds) -> dict[str, str]:
@@ -91,6 +93,11 @@ def deal_groups(ds) -> pd.Series:
 def team_mask(ds, managers) -> np.ndarray:
     """True where a manager column's value belongs to the team (what baselines and tests use)."""
     return owner_group(ds, managers) == TEAM
+
+
+def people_mask(groups) -> np.ndarray:
+    """True where an owner group (a column of :data:`GROUPS` codes) is one of the department's :data:`PEOPLE`."""
+    return np.isin(np.asarray(groups, dtype=object), PEOPLE)
 
 
 def excluded_summary(ds) -> pd.DataFrame:

@@ -156,7 +156,7 @@ class FindingsResult:
 def _people_deals(ds) -> pd.DataFrame:
     d = ds.tables["deals"]
     g = baseline.owner_group(ds, d["manager"])
-    return d[np.isin(g, ["manager", "head_of_sales"])]
+    return d[baseline.people_mask(g)]
 
 
 def _avg_won(ds, T: pd.Timestamp) -> float:
@@ -228,7 +228,7 @@ def _stall_cost(ds, sr, stage: str) -> dict:
     stays = sr.stays_
     st = stays[(stays["stage"].astype(str) == stage) & stays["observed"].astype(bool)]
     if "owner_group" in st.columns:
-        st = st[np.isin(st["owner_group"], ["manager", "head_of_sales"])]
+        st = st[baseline.people_mask(st["owner_group"])]
     norm = sr.stages_.set_index("stage")["norm"].get(stage, np.nan)
     outcome = st["deal_id"].map(ds.tables["deals"].set_index("deal_id")["outcome"])
     closed = outcome.isin(["won", "lost"]).to_numpy()
@@ -354,7 +354,7 @@ def _head(ds, T, months: int) -> list[Finding]:
     d = ds.tables["deals"]
     g = baseline.owner_group(ds, d["manager"])
     window = (d["outcome"] == "won") & (d["closed_at"] > T - pd.DateOffset(months=months)) & (d["closed_at"] <= T)
-    people = window & np.isin(g, ["manager", "head_of_sales"])
+    people = window & baseline.people_mask(g)
     head = window & (g == "head_of_sales")
     if not head.any():
         return []

@@ -53,7 +53,7 @@ from ..data.clock import utc_ns
 from ..data.model import require_tables
 from ..stats import _QUANTILE_TOL, _check_alpha, _km_fit, _survival_input, _z, holm, kaplan_meier, km_quantile, rate_above_tolerance, wilson
 from ..stats.effect import judge, median_ratio
-from .baseline import TEAM, owner_group
+from .baseline import TEAM, owner_group, people_mask
 
 __all__ = [
     "UNITS",
@@ -393,7 +393,7 @@ def people_stays(stays: pd.DataFrame) -> pd.DataFrame:
     """
     if "owner_group" not in stays.columns:
         return stays
-    return stays[~stays["owner_group"].isin(["no_manager", "system"]).to_numpy(dtype=bool)]
+    return stays[people_mask(stays["owner_group"])]
 
 
 def stage_exits(stays: pd.DataFrame, funnel) -> pd.DataFrame:
