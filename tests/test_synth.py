@@ -203,7 +203,7 @@ def test_plans(dept):
 
 
 def test_n_managers_enforced():
-    for bad in (7, 16):
+    for bad in (7, 501):
         with pytest.raises(ValueError):
             generate(n_managers=bad)
     small = generate(seed=3, start="2026-03-01", n_managers=8)
