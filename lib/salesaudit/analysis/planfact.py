@@ -549,8 +549,69 @@ def _draw_new(new: dict, h: float, n_sims: int, rng) -> np.ndarray:
     left = np.floor(rng.random(total) * h).astype(int)  # whole days from creation to E
     who = rng.integers(0, len(paid), size=total)
     vals = paid[who, np.clip(left, 0, paid.shape[1] - 1)]
-    np.add.at(out, np.repeat(np.arange(n_sims), n), vals)
+    # summed per simulation in the order drawn (what np.add.at does, in one pass)
+    return np.bincount(np.repeat(np.arange(n_sims), n), weights=vals, minlength=n_sims)
+
+
+def _bernoulli_sums(rng, n_sims: int, p: np.ndarray, amounts: np.ndarray, block_bytes: int = 64 * 2**20) -> np.ndarray:
+    """Per simulation, the sum of the ``amounts`` whose Bernoulli(``p``) draw came out true.
+
+    The uniforms are drawn simulation by simulation (row-major, as one ``rng.random((n_sims,
+    len(p)))`` would draw them), in blocks of rows, so that a large pipeline never holds
+    ``n_sims × deals`` numbers at once.
+    """
+    out = np.zeros(n_sims)
+    if not len(p):
+        return out
+    rows = max(1, int(block_bytes // (8 * len(p))))
+    for a in range(0, n_sims, rows):
+        b = min(n_sims, a + rows)
+        out[a:b] = (rng.random((b - a, len(p))) < p[None, :]).astype(float) @ amounts
     return out
+
+
+def _open_deal_chances(opn: pd.DataFrame, cif: dict, curves: dict, h: float, grid: int, us: np.ndarray):
+    """Per open deal: the chance it is won by the period's end and the share of it paid by then.
+
+    The deal's stage table is its stage and manager's cumulative incidence when there is one,
+    else the stage's. With ``a`` the deal's age in the stage and ``S``, ``F_won`` the table's
+    survival and cumulative incidence of a win: ``p_win = (F_won(a + h) − F_won(a)) / S(a)`` and
+    the paid share is the payment curve averaged over the win times inside the horizon
+    (``grid`` steps). Deals of one table are computed together.
+    """
+    n = len(opn)
+    pw, share = np.zeros(n), np.zeros(n)
+    if n == 0 or h == 0:
+        return pw, share
+    stage = opn["stage_T"].to_numpy(dtype=object)
+    manager = opn["manager"].to_numpy(dtype=object)
+    age = opn["age"].to_numpy(dtype=float)
+    group = opn["group"].to_numpy(dtype=object)
+    tables: dict = {}  # the table each deal uses -> the deals using it
+    for i, (s, m) in enumerate(zip(stage, manager)):
+        k = (s, m) if (s, m) in cif else (s if s in cif else None)
+        tables.setdefault(k, []).append(i)
+    paid_by_group = {g: _g(curves, g, h - us) for g in pd.unique(group)}
+    offsets = np.linspace(0.0, h, grid + 1)
+    for k, rows in tables.items():
+        tab = cif.get(k) if k is not None else None
+        if tab is None or len(tab) == 0:
+            continue
+        rows = np.asarray(rows)
+        tm = tab["time"].to_numpy(dtype=float)
+        Fw = tab["cif_won"].to_numpy(dtype=float)
+        S = tab["survival"].to_numpy(dtype=float)
+        a = age[rows]
+        s_a = _step(tm, S, a, 1.0)
+        live = s_a > 0
+        rows, a, s_a = rows[live], a[live], s_a[live]
+        F = _step(tm, Fw, a[:, None] + offsets[None, :], 0.0)
+        inc = np.diff(F, axis=1) / s_a[:, None]
+        p = np.minimum(np.maximum(F[:, -1] - F[:, 0], 0.0) / s_a, 1.0)
+        paid = np.stack([paid_by_group[g] for g in group[rows]]) if len(rows) else np.zeros((0, grid))
+        sh = np.where(p > 0, np.sum(inc * paid, axis=1) / np.where(p > 0, p, 1.0), 0.0)
+        pw[rows], share[rows] = p, np.minimum(sh, 1.0)
+    return pw, share
 
 
 def forecast(ds, period=None, as_of=None, n_sims: int = 10000, grid: int = 20, min_entries: int = 30, recent_days: int | None = 180) -> dict:
@@ -588,31 +649,10 @@ def forecast(ds, period=None, as_of=None, n_sims: int = 10000, grid: int = 20, m
     opn["age"] = np.maximum((T - opn["entered_T"]).dt.total_seconds() / 86400.0, 0.0)
     curves = _pay_curves(ds, T)
     opn["group"] = opn["payment_terms"].astype(object).where(opn["payment_terms"].notna(), "?").astype(str)
-    pw, pay_share = [], []
     us = (np.arange(grid) + 0.5) / grid * h
-    for r in opn.itertuples(index=False):
-        tab = cif.get((r.stage_T, r.manager), cif.get(r.stage_T))
-        if tab is None or h == 0 or len(tab) == 0:
-            pw.append(0.0)
-            pay_share.append(0.0)
-            continue
-        tm = tab["time"].to_numpy(dtype=float)
-        Fw = tab["cif_won"].to_numpy(dtype=float)
-        S = tab["survival"].to_numpy(dtype=float)
-        s_a = float(_step(tm, S, r.age, 1.0))
-        if s_a <= 0:
-            pw.append(0.0)
-            pay_share.append(0.0)
-            continue
-        edges = r.age + np.linspace(0.0, h, grid + 1)
-        F = _step(tm, Fw, edges, 0.0)
-        inc = np.diff(F) / s_a
-        pwin = float(min(max(F[-1] - F[0], 0.0) / s_a, 1.0))
-        share = float(np.sum(inc * _g(curves, r.group, h - us)) / pwin) if pwin > 0 else 0.0
-        pw.append(pwin)
-        pay_share.append(min(share, 1.0))
-    opn["p_win"] = np.asarray(pw, dtype=float)
-    opn["paid_share_if_won"] = np.asarray(pay_share, dtype=float)
+    pw, pay_share = _open_deal_chances(opn, cif, curves, h, grid, us)
+    opn["p_win"] = pw
+    opn["paid_share_if_won"] = pay_share
     opn["amount"] = opn["amount"].fillna(0.0)
     opn["expected"] = opn["p_win"] * opn["paid_share_if_won"] * opn["amount"]
     pay = ds.tables["payments"]
@@ -626,21 +666,22 @@ def forecast(ds, period=None, as_of=None, n_sims: int = 10000, grid: int = 20, m
     won = won[won["left"] > 0]
     won["group"] = won["payment_terms"].astype(object).where(won["payment_terms"].notna(), "?").astype(str)
     w_age_T = ((T - won["closed_T"]).dt.total_seconds() / 86400.0).to_numpy()
-    exp_won, won_p = 0.0, []
-    for grp, aT, amt, left in zip(won["group"], w_age_T, won["amount"].fillna(0.0), won["left"]):
-        g0, g1 = float(_g(curves, grp, aT)), float(_g(curves, grp, aT + h))
-        # the share still to come, paid by E, given that it has not come by T
-        e = left * min(max(g1 - g0, 0.0) / (1.0 - g0), 1.0) if g0 < 1.0 - 1e-9 else 0.0
-        exp_won += e
-        won_p.append(e / left)
-    won_exp = pd.DataFrame({"left": won["left"].to_numpy(dtype=float), "p": np.asarray(won_p, dtype=float)})
+    left = won["left"].to_numpy(dtype=float)
+    g0, g1 = np.zeros(len(won)), np.zeros(len(won))
+    for grp, rows in won.groupby("group", sort=False).indices.items():
+        g0[rows], g1[rows] = _g(curves, grp, w_age_T[rows]), _g(curves, grp, w_age_T[rows] + h)
+    # the share still to come, paid by E, given that it has not come by T
+    to_come = g0 < 1.0 - 1e-9
+    e = np.where(to_come, left * np.minimum(np.maximum(g1 - g0, 0.0) / np.where(to_come, 1.0 - g0, 1.0), 1.0), 0.0)
+    exp_won = float(sum(e.tolist()))  # summed in order, one deal after another
+    won_exp = pd.DataFrame({"left": left, "p": e / left})
     rng = np.random.default_rng(ds.config.seed)
     # open deals: won with p_win, then the amount paid by E with the paid share's chance
     p_pay = (opn["p_win"] * opn["paid_share_if_won"]).to_numpy()
-    sims = received + (rng.random((n_sims, len(opn))) < p_pay[None, :]).astype(float) @ opn["amount"].to_numpy(dtype=float)
+    sims = received + _bernoulli_sums(rng, n_sims, p_pay, opn["amount"].to_numpy(dtype=float))
     # won deals: what is left is paid by E with the chance that gives the expected payment
     if len(won_exp):
-        sims = sims + (rng.random((n_sims, len(won_exp))) < won_exp["p"].to_numpy()[None, :]).astype(float) @ won_exp["left"].to_numpy(dtype=float)
+        sims = sims + _bernoulli_sums(rng, n_sims, won_exp["p"].to_numpy(), won_exp["left"].to_numpy(dtype=float))
     new_deals = _new_deals(ds, T, h, recent_days or 180)
     sims = sims + _draw_new(new_deals, h, n_sims, rng)
     plan = None

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ..analysis.baseline import TEAM, deal_groups, owner_group
 from ..data.snapshot import snapshot
@@ -136,10 +136,16 @@ def load_assumptions(path=None, **overrides) -> dict:
 # --------------------------------------------------------------------------- fitting helpers
 
 
+_NORM_PDF_LOGC = np.log(np.sqrt(2 * np.pi))
+
+
 def _lognormal_nll(lt: np.ndarray, o: np.ndarray, mu: float, log_sigma: float) -> float:
     """Negative log-likelihood of a lognormal (``lt``: log times; ``o``: observed, else right-censored)."""
     z = (lt - mu) / math.exp(log_sigma)
-    return -(np.sum(stats.norm.logpdf(z[o]) - log_sigma - lt[o]) + np.sum(stats.norm.logsf(z[~o])))
+    # scipy.stats.norm.logpdf and .logsf written out as scipy computes them (same numbers, without
+    # the argument checks that cost more than the sums on the thousands of calls of a fit)
+    zo = z[o]
+    return -(np.sum(-zo**2 / 2.0 - _NORM_PDF_LOGC - log_sigma - lt[o]) + np.sum(special.log_ndtr(-z[~o])))
 
 
 def lognormal_fit(t, observed=None) -> dict:
@@ -626,13 +632,14 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
         })
         stages.append(Stage(key, p, fit["mu"], fit["sigma"], touch_min_per_day=float(tr["touch_min_per_day"]) if own_touch else None,
                             label=dict(getattr(funnel.stage(key), "label", {}) or {}) if hasattr(funnel, "stage") else {}))
-        by = pd.DataFrame({"m": s["manager"].astype(str).to_numpy(), "o": obs, "f": obs & ~np.isin(nxt, lost_keys)}).groupby("m")[["o", "f"]].sum()
+        managers = s["manager"].astype(str).to_numpy()
+        by = pd.DataFrame({"m": managers, "o": obs, "f": obs & ~np.isin(nxt, lost_keys)}).groupby("m")[["o", "f"]].sum()
         for m, row in by.iterrows():
             if row["o"] >= 5:
                 fwd_by_seller.setdefault(m, {})[key] = float((row["f"] + prior * p) / (row["o"] + prior))
                 # the seller's pace: their stays' log-median against the team's (same sigma), pulled
                 # to the team's by the pseudo-count, as a multiplier on the team's stays
-                mine = s["manager"].astype(str).to_numpy() == m
+                mine = managers == m
                 mu_k = lognormal_mu(days[mine], obs[mine], fit["sigma"])
                 if math.isfinite(mu_k):
                     w = row["o"] / (row["o"] + prior)
@@ -672,6 +679,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     working_days = max(float(np.sum(cal.is_working_day(pd.date_range(win_lo.normalize(), T.normalize(), freq="D")))) if cal is not None else win_days, 1.0)
     work_per_day = mpd * working_days / win_days  # working minutes per calendar day
     team_fit = lognormal_fit(np.maximum(resp_src["working_minutes"].to_numpy(float), 0.5), resp_src["answered"].to_numpy(bool))
+    resp_by_manager = {str(k): g for k, g in resp_src.groupby(resp_src["manager"].astype(str), sort=False)}
     sellers, seller_rows = [], []
     team_leads = [lead_counts.get(str(k), 0) for k, r in zip(people["manager"], people["role"]) if str(r) == "manager"]
     typical_leads = float(np.median([x for x in team_leads if x > 0])) if any(x > 0 for x in team_leads) else 1.0
@@ -679,7 +687,7 @@ def calibrate(ds, as_of=None, assumptions: dict | None = None) -> Calibration:
     for row in people.itertuples(index=False):
         key = str(row.manager)
         is_head = str(row.role) == "head_of_sales"
-        mine = resp_src[resp_src["manager"].astype(str) == key]
+        mine = resp_by_manager.get(key, resp_src.iloc[:0])
         own = len(mine) >= min_n
         fit = lognormal_fit(np.maximum(mine["working_minutes"].to_numpy(float), 0.5), mine["answered"].to_numpy(bool)) if own else team_fit
         capacity = 1.0

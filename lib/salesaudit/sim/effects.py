@@ -63,51 +63,109 @@ class LogitFit:
         )
 
 
-def logit_fit(X: np.ndarray, y, names: list, penalty=None, max_iter: int = 50, tol: float = 1e-9) -> LogitFit:
-    """Maximise the (ridge-penalised) log-likelihood of a logistic model; SEs from the Hessian."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n, k = X.shape
-    pen = np.zeros(k) if penalty is None else np.broadcast_to(np.asarray(penalty, dtype=float), (k,)).copy()
+class _Dense:
+    """A design matrix held as it is."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = np.asarray(X, dtype=float)
+        self.n, self.k = self.X.shape
+
+    def eta(self, b):
+        return self.X @ b
+
+    def score(self, r):
+        return self.X.T @ r
+
+    def info(self, w):
+        return (self.X * w[:, None]).T @ self.X
+
+
+class _Grouped:
+    """Dense columns followed by one-hot columns given as codes (one per row), never built.
+
+    A seller offset is a one-hot column per seller: with hundreds of sellers the dense matrix
+    would be rows x sellers, and its cross product the slow part of every Newton step. Here
+    ``X @ b`` is ``D @ b_d + b_g[codes]``, ``X.T @ r`` is ``D.T @ r`` beside ``bincount(codes, r)``,
+    and ``X.T W X`` is assembled from ``D.T W D``, one ``bincount`` per dense column and the
+    diagonal ``bincount(codes, w)``: the same matrices, in O(rows x dense columns).
+    """
+
+    def __init__(self, D: np.ndarray, codes: np.ndarray, m: int):
+        self.D = np.asarray(D, dtype=float).reshape(len(codes), -1)
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.m = int(m)
+        self.p = self.D.shape[1]
+        self.n, self.k = len(self.codes), self.p + self.m
+
+    def eta(self, b):
+        return self.D @ b[: self.p] + b[self.p:][self.codes]
+
+    def score(self, r):
+        return np.concatenate([self.D.T @ r, np.bincount(self.codes, weights=r, minlength=self.m)])
+
+    def info(self, w):
+        H = np.empty((self.k, self.k))
+        H[: self.p, : self.p] = (self.D * w[:, None]).T @ self.D
+        cross = np.array([np.bincount(self.codes, weights=w * self.D[:, j], minlength=self.m) for j in range(self.p)]).reshape(self.p, self.m)
+        H[: self.p, self.p:] = cross
+        H[self.p:, : self.p] = cross.T
+        H[self.p:, self.p:] = np.diag(np.bincount(self.codes, weights=w, minlength=self.m))
+        return H
+
+
+def _newton(design, y: np.ndarray, pen: np.ndarray, max_iter: int, tol: float):
+    """Newton-Raphson on the ridge-penalised log-likelihood: coefficients, covariance, converged."""
+    k = design.k
     b = np.zeros(k)
     converged = False
+    ridge = np.diag(pen) + 1e-10 * np.eye(k)
     for _ in range(max_iter):
-        eta = X @ b
-        p = special.expit(eta)
-        w = p * (1 - p)
-        grad = X.T @ (y - p) - pen * b
-        H = (X * w[:, None]).T @ X + np.diag(pen) + 1e-10 * np.eye(k)
-        step = np.linalg.solve(H, grad)
+        p = special.expit(design.eta(b))
+        grad = design.score(y - p) - pen * b
+        step = np.linalg.solve(design.info(p * (1 - p)) + ridge, grad)
         b = b + step
         if np.max(np.abs(step)) < tol:
             converged = True
             break
-    p = special.expit(X @ b)
-    H = (X * (p * (1 - p))[:, None]).T @ X + np.diag(pen) + 1e-10 * np.eye(k)
-    cov = np.linalg.inv(H)
-    return LogitFit(list(names), b, np.sqrt(np.clip(np.diag(cov), 0, None)), n, int(y.sum()), converged)
+    p = special.expit(design.eta(b))
+    cov = np.linalg.inv(design.info(p * (1 - p)) + ridge)
+    return b, cov, converged
+
+
+def logit_fit(X: np.ndarray, y, names: list, penalty=None, max_iter: int = 50, tol: float = 1e-9) -> LogitFit:
+    """Maximise the (ridge-penalised) log-likelihood of a logistic model; SEs from the Hessian."""
+    design = X if isinstance(X, (_Dense, _Grouped)) else _Dense(X)
+    y = np.asarray(y, dtype=float)
+    k = design.k
+    pen = np.zeros(k) if penalty is None else np.broadcast_to(np.asarray(penalty, dtype=float), (k,)).copy()
+    b, cov, converged = _newton(design, y, pen, max_iter, tol)
+    return LogitFit(list(names), b, np.sqrt(np.clip(np.diag(cov), 0, None)), design.n, int(y.sum()), converged)
 
 
 def _design(frame: pd.DataFrame, cat_cols: list, num_cols: list, seller_col: str | None):
-    """Channel dummies (no intercept: one log-odds per channel), seller offsets (ridge), numerics."""
+    """Channel dummies (no intercept: one log-odds per channel), seller offsets (ridge), numerics.
+
+    Returns the design (dense columns, then the sellers as codes), the names and the penalties
+    in that order: categories, numerics, sellers.
+    """
     cols, names, pen = [], [], []
     for c in cat_cols:
-        levels = sorted(frame[c].astype(str).unique())
-        for lv in levels:
-            cols.append((frame[c].astype(str) == lv).to_numpy(float))
+        values = frame[c].astype(str).to_numpy(dtype=object)
+        for lv in sorted(pd.unique(values)):
+            cols.append((values == lv).astype(float))
             names.append(f"{c}={lv}")
             pen.append(1e-6)
-    if seller_col is not None:
-        levels = sorted(frame[seller_col].astype(str).unique())
-        for lv in levels:
-            cols.append((frame[seller_col].astype(str) == lv).to_numpy(float))
-            names.append(f"seller={lv}")
-            pen.append(1.0 / SELLER_PRIOR_SD**2)
     for c in num_cols:
         cols.append(frame[c].to_numpy(float))
         names.append(c)
         pen.append(1e-6)
-    return np.column_stack(cols), names, np.array(pen)
+    D = np.column_stack(cols) if cols else np.empty((len(frame), 0))
+    if seller_col is None:
+        return _Dense(D), names, np.array(pen)
+    levels, codes = np.unique(frame[seller_col].astype(str).to_numpy(dtype=object), return_inverse=True)
+    names += [f"seller={lv}" for lv in levels]
+    pen += [1.0 / SELLER_PRIOR_SD**2] * len(levels)
+    return _Grouped(D, codes, len(levels)), names, np.array(pen)
 
 
 def response_odds_ratio(beta: float, slow_hours: float = 4.0, fast_hours: float = 0.25) -> float:
@@ -190,13 +248,14 @@ def overload_effect(deals: pd.DataFrame, as_of, min_n: int = 200, maturity_q: fl
     # so a seller whose deals drag on is cut back further
     mature = np.zeros(len(deals), dtype=bool)
     maturity = {}
+    created = deals["created_at"].to_numpy()
     for m in pd.unique(mgr):
         sel = mgr == m
         q = km_quantile(life[sel], is_closed[sel], maturity_q)
         if not np.isfinite(q):
             q = float(life[sel].max()) if sel.any() else 0.0
         maturity[str(m)] = float(q)
-        mature[sel] = (deals["created_at"].to_numpy()[sel] <= np.datetime64(T - pd.Timedelta(days=q)))
+        mature[sel] = created[sel] <= np.datetime64(T - pd.Timedelta(days=q))
     closed = is_closed & mature
     out = {"n": int(closed.sum()), "fit": None, "delta": np.nan, "lo": np.nan, "hi": np.nan, "detectable": False,
            "maturity_days": maturity, "still_open_share": float(1 - is_closed[mature].mean()) if mature.any() else np.nan,
