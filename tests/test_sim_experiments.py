@@ -156,6 +156,35 @@ def test_dask_localcluster_gives_the_same_numbers_as_the_local_pool():
     assert local["leads"].nunique() > 1
 
 
+def test_the_run_configs_executor_sends_the_capacity_sweeps_to_a_dask_cluster(demo):
+    """``executor: tcp://...`` in a run config: notebook 06's sweeps run on that cluster, with the serial numbers."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra (distributed) is not installed")
+    import dataclasses
+
+    from salesaudit.errors import SalesauditError
+    from salesaudit.sim import capacity
+
+    settings = demo.config.analysis.settings("capacity", replications=2, headcount_below=0, headcount_above=0, deal_limits=[None],
+                                             volumes=[1.0], routings=["round_robin"], sla_minutes=[15], head_shares=[0.0], head_months=1)
+
+    def on(executor):
+        return dataclasses.replace(demo, config=demo.config.model_copy(update={"executor": executor}))
+
+    # a scheduler nobody listens on: the run config's address is the one tried, and the error says how to fix it
+    with pytest.raises(SalesauditError, match="tcp://127.0.0.1:9"):
+        capacity.analyse(on("tcp://127.0.0.1:9"), settings, seed=7, progress=False)
+    serial = capacity.analyse(on("serial"), settings, seed=7, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40) as cluster:
+        with distributed.Client(cluster) as client:
+            on_dask = capacity.analyse(on(cluster.scheduler_address), settings, seed=7, progress=False)
+            # the tasks went through this cluster's scheduler
+            tasks = client.run_on_scheduler(lambda dask_scheduler: len({t[0] for t in dask_scheduler.transition_log}))
+    assert tasks >= 2
+    for name in ("baseline_", "headcount_", "limit_", "sla_"):
+        pd.testing.assert_frame_equal(getattr(serial, name), getattr(on_dask, name))
+    assert serial.p_plan == on_dask.p_plan
+
+
 # --------------------------------------------------------------------------- the result and the page (a small run)
 
 

@@ -98,10 +98,13 @@ def analyse(ds, settings=None, *, assumptions_path=None, seed: int = 20261031, e
             progress: bool | None = None) -> CapacityResult:
     """Calibrate, backtest and run the sweeps of notebook 06 (``settings``: the ``capacity`` settings).
 
-    ``executor``: None for a local process pool, a Dask scheduler address, or ``"serial"``.
+    ``executor``: None for the run config's ``executor`` (empty there: a local process pool), a
+    Dask scheduler address such as ``"tcp://host:8786"``, or ``"serial"``.
     ``progress``: a text progress bar on stderr (None: only when stderr is a terminal).
     """
     cap = settings if settings is not None else ds.config.analysis.settings("capacity")
+    if executor is None:
+        executor = getattr(ds.config, "executor", None)
     common = dict(client=ds.config.client, horizon_days=cap.horizon_days, replications=cap.replications,
                   target=cap.target, head_months=cap.head_months)
     missing = tuple(name for name in NEEDED if not ds.has(name))
