@@ -87,10 +87,11 @@ def save_dataset(ds, folder, key: str | None = None) -> Path:
     ds.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
     ds.stage_mapping.to_parquet(folder / "stage_mapping.parquet", index=False)
     # the raw rows only where the quarantine points (its example rows), with every column of the file
-    for name, raw in ds.raw.items():
+    for name in ds.raw:
+        raw = ds.raw_rows(name)
         q = ds.quarantine[ds.quarantine["table"] == name]
         wanted = set(zip(q["file"].astype(str), q["row"].astype("int64")))
-        keep = [(f, r) in wanted for f, r in zip(raw[FILE_COL].astype(str), raw[ROW_COL].astype("int64"))]
+        keep = pd.Series([(f, r) in wanted for f, r in zip(raw[FILE_COL].astype(str), raw[ROW_COL].astype("int64"))], index=raw.index, dtype=bool)
         raw[keep].astype({c: str for c in raw.columns if c not in (ROW_COL, "_extra")}).to_parquet(folder / f"raw.{name}.parquet", index=False)
     meta = {
         "format": FORMAT,

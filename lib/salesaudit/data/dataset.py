@@ -5,8 +5,10 @@ it for the notebooks of a run and reads it back. Everything the analyses read co
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
@@ -17,7 +19,74 @@ if TYPE_CHECKING:  # annotations only: the dataset module stays below the config
     from .params import RunConfig
     from .presets import Preset
 
-__all__ = ["Dataset", "TableReport"]
+__all__ = ["Dataset", "TableReport", "RawRows"]
+
+
+class RawRows(Mapping):
+    """The export's rows as they were read (text, every column of the file), per table: ``ds.raw``.
+
+    A loaded dataset keeps in memory only the rows its quarantine points to (:meth:`quarantined`,
+    what the data-quality page shows and the dataset cache stores) and the files' column names
+    (:meth:`columns`). ``ds.raw["deals"]``, the whole table, reads the table's files again, once,
+    the way the load read them (the same frame the load saw); it refuses when a file changed since
+    the load, rather than give other rows.
+    """
+
+    def __init__(self):
+        self._quarantined: dict[str, pd.DataFrame] = {}
+        self._columns: dict[str, list[str]] = {}
+        self._read: dict[str, Callable[[], pd.DataFrame]] = {}
+        self._stamps: dict[str, list] = {}
+        self._full: dict[str, pd.DataFrame] = {}
+
+    def add(self, name: str, quarantined: pd.DataFrame, columns: list[str], read: Callable[[], pd.DataFrame], paths: list[Path]) -> None:
+        """Keep ``quarantined`` (the table's quarantined rows as read) and how to read the whole table again."""
+        self._quarantined[name] = quarantined
+        self._columns[name] = list(columns)
+        self._read[name] = read
+        self._stamps[name] = [_stamp(p) for p in paths]
+
+    def quarantined(self, name: str) -> pd.DataFrame:
+        """The quarantined rows of table ``name`` as they were in the file (all its columns, ``_file`` and ``_row``)."""
+        return self._quarantined[name]
+
+    def columns(self, name: str) -> list[str]:
+        """The columns of table ``name``'s raw rows (the file's, then ``_file``, ``_row``, ``_extra``)."""
+        return self._columns[name]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._full:
+            if name not in self._read:
+                raise KeyError(name)
+            from ..errors import InputFileError
+
+            paths = [s[0] for s in self._stamps[name]]
+            if [_stamp(p) for p in paths] != self._stamps[name]:
+                changed = ", ".join(str(p) for p, s in zip(paths, self._stamps[name]) if _stamp(p) != s)
+                raise InputFileError(changed, "the file changed (or went away) since the dataset was loaded, so its rows as loaded cannot be read again.",
+                                     "load the dataset again.")
+            self._full[name] = self._read[name]()
+        return self._full[name]
+
+    def __contains__(self, name) -> bool:  # without reading the table (Mapping's would)
+        return name in self._read
+
+    def __iter__(self):
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+    def __repr__(self) -> str:
+        return f"RawRows({', '.join(f'{n}: {len(q)} quarantined' for n, q in self._quarantined.items())})"
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (Path(path), None, None)
+    return (Path(path), st.st_size, st.st_mtime_ns)
 
 
 @dataclass
@@ -47,7 +116,8 @@ class Dataset:
     preset: Preset
     tables: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
-    raw: dict[str, pd.DataFrame]
+    #: the rows as read, per table (:class:`RawRows` after a load; the quarantined rows only, from the cache)
+    raw: Mapping[str, pd.DataFrame]
     reports: dict[str, TableReport]
     stage_mapping: pd.DataFrame
     as_of: pd.Timestamp
@@ -108,12 +178,22 @@ class Dataset:
             )
         return pd.DataFrame(rows)
 
+    def raw_rows(self, name: str) -> pd.DataFrame:
+        """The rows of table ``name`` as read that the dataset keeps: at least every quarantined one."""
+        return self.raw.quarantined(name) if isinstance(self.raw, RawRows) else self.raw[name]
+
+    def raw_columns(self, name: str) -> list[str] | None:
+        """The columns of table ``name`` as read (the file's, then the ``_`` bookkeeping ones); None when it was not read."""
+        if name not in self.raw:
+            return None
+        return self.raw.columns(name) if isinstance(self.raw, RawRows) else list(self.raw[name].columns)
+
     def quarantine_examples(self, reason: str, n: int = 3) -> pd.DataFrame:
         """The first ``n`` source rows quarantined for ``reason``, as they were in the file."""
         q = self.quarantine[self.quarantine["reason"] == reason].head(n)
         out = []
         for rec in q.itertuples(index=False):
-            raw = self.raw[rec.table]
+            raw = self.raw_rows(rec.table)
             src = raw[(raw[FILE_COL] == rec.file) & (raw[ROW_COL] == rec.row)]
             row = src.drop(columns=[c for c in src.columns if c.startswith("_")]).iloc[0].to_dict() if len(src) else {}
             out.append({"table": rec.table, "file": rec.file, "row": rec.row, "column": rec.column, "value": rec.value, **{k: v for k, v in row.items() if v != ""}})

@@ -13,16 +13,18 @@ was expected and which preset key to change.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, closest, display_path
-from .dataset import Dataset, TableReport
-from .model import TABLE_ORDER, TABLES, empty_table
+from .dataset import Dataset, RawRows, TableReport
+from .model import TABLE_ORDER, TABLES
 from .params import RunConfig, load_run_config
-from .parse import clean_text, is_null, parse_currencies, parse_datetimes, parse_numbers
+from .parse import blank_as_missing, categorise, clean_text, parse_currencies, parse_datetimes, parse_numbers
 from .presets import Preset, TableMap, load_preset
 from .readers import FILE_COL, ROW_COL, Source, find_sources, list_sources, normalize_header, read_raw
 
@@ -57,34 +59,65 @@ QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value"]
 
 
 class _Verdicts:
-    """The first problem found in each row."""
+    """The first problem found in each row, held as small codes (a million rows cost three megabytes): the reason,
+    the column, and the value quoted, kept for the flagged rows only."""
 
     def __init__(self, index):
-        self.reason = pd.Series("", index=index, dtype=object)
-        self.column = pd.Series("", index=index, dtype=object)
-        self.value = pd.Series("", index=index, dtype=object)
-        self._free = pd.Series(True, index=index)  # == (self.reason == ""), kept up to date by _set
+        self.index = index
+        self._reason = np.zeros(len(index), dtype=np.int16)  # 0: no problem; else the position in _reasons
+        self._column = np.zeros(len(index), dtype=np.int16)  # the position in _columns
+        self._reasons: list[str] = [""]
+        self._columns: list[str] = [""]
+        self._values: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, the values quoted), a later one overrides
 
     def prefer(self, mask: pd.Series, reason: str, over: tuple, column: str = "", values: pd.Series | None = None) -> None:
         """Give ``reason`` to the rows of ``mask`` already flagged for one of ``over``: the cause, not its symptom
         (a deal of another pipeline has a stage of that pipeline's funnel, not an unknown stage)."""
-        self._set(mask.fillna(False).astype(bool) & self.reason.isin(list(over)), reason, column, values)
+        codes = [i for i, r in enumerate(self._reasons) if i and r in over]
+        self._set(self._mask(mask) & np.isin(self._reason, codes), reason, column, values)
 
     def flag(self, mask: pd.Series, reason: str, column: str = "", values: pd.Series | None = None) -> None:
-        self._set(mask.fillna(False).astype(bool) & self._free, reason, column, values)
+        self._set(self._mask(mask) & (self._reason == 0), reason, column, values)
 
-    def _set(self, m: pd.Series, reason: str, column: str, values: pd.Series | None) -> None:
+    def _mask(self, mask: pd.Series) -> np.ndarray:
+        if not mask.index.equals(self.index):
+            mask = mask.reindex(self.index)
+        return mask.fillna(False).astype(bool).to_numpy(dtype=bool)
+
+    @staticmethod
+    def _code(names: list[str], name: str) -> int:
+        if name not in names:
+            names.append(name)
+        return names.index(name)
+
+    def _set(self, m: np.ndarray, reason: str, column: str, values: pd.Series | None) -> None:
         if not m.any():
             return
-        self.reason[m] = reason
-        self._free[m] = False
-        self.column[m] = column
+        self._reason[m] = self._code(self._reasons, reason)
+        self._column[m] = self._code(self._columns, column)
         if values is not None:
-            self.value[m] = values[m].astype(str)
+            if not values.index.equals(self.index):
+                values = values.reindex(self.index)
+            self._values.append((np.flatnonzero(m), values[m].astype(str).to_numpy(dtype=object)))
 
     @property
     def ok(self) -> pd.Series:
-        return self._free.copy()
+        return pd.Series(self._reason == 0, index=self.index)
+
+    @property
+    def reason(self) -> pd.Series:
+        return pd.Series(np.array(self._reasons, dtype=object)[self._reason], index=self.index)
+
+    def quarantined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The reason, column and value of each flagged row, in the order of the rows."""
+        rows = np.flatnonzero(self._reason)
+        at = np.full(len(self.index), -1, dtype=np.int64)
+        at[rows] = np.arange(len(rows))
+        value = np.full(len(rows), "", dtype=object)
+        for where, quoted in self._values:
+            i = at[where]
+            value[i[i >= 0]] = quoted[i >= 0]
+        return (np.array(self._reasons, dtype=object)[self._reason[rows]], np.array(self._columns, dtype=object)[self._column[rows]], value)
 
 
 # ---------------------------------------------------------------------------
@@ -101,14 +134,16 @@ def find_files(data_dir: Path, patterns: list[str] | str) -> list[Source]:
     return find_sources(data_dir, patterns)
 
 
-def _read_table_files(name: str, files: list[Source], tmap: TableMap, data_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
+def _read_table_files(name: str, files: list[Source], tmap: TableMap, data_dir: Path, strings: str = "object") -> tuple[pd.DataFrame, list[dict]]:
+    """The raw rows of table ``name`` (its files one after the other, joined as the preset says) and what was read."""
     frames, infos = [], []
     for src in files:
-        raw, info = read_raw(src, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet)
+        raw, info = read_raw(src, encoding=tmap.encoding, sep=tmap.sep, sheet=tmap.sheet, strings=strings)
         for join in tmap.join:
-            raw = _apply_join(raw, join, data_dir, src.label, name)
+            raw = _apply_join(raw, join, data_dir, src.label, name, strings)
         label = src.label
-        raw[FILE_COL] = label
+        # the label on every row (as a category when reading for the loader: one value, a million rows)
+        raw[FILE_COL] = label if strings == "object" else pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), [label])
         frames.append(raw)
         infos.append({"file": label, "rows": len(raw), **info})
     if len(frames) == 1:
@@ -124,13 +159,41 @@ def _find_header(raw: pd.DataFrame, ref: str) -> str | None:
     return None
 
 
-def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_label: str, table: str) -> pd.DataFrame:
+def _read_again(name: str, files: list[Source], tmap: TableMap, data_dir: Path) -> pd.DataFrame:
+    """The raw rows of table ``name`` as Python strings, as ``ds.raw[name]`` gives them (see :class:`RawRows`)."""
+    return _read_table_files(name, files, tmap, data_dir)[0]
+
+
+def _joined_paths(files: list[Source], tmap: TableMap, data_dir: Path) -> list[Path]:
+    """The files a table is read from: its own, and the one each join adds."""
+    paths = [f.path for f in files]
+    for join in tmap.join:
+        hits = find_files(data_dir, join.file)
+        if hits:
+            paths.append(hits[0].path)
+    return paths
+
+
+def _text_as_object(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw rows read with ``strings="arrow"`` as ``read_raw`` gives them by default: the file's columns as Python strings,
+    the file's label as text."""
+    kinds = {c: object for c in raw.columns if not c.startswith("_") and raw[c].dtype != object}
+    if FILE_COL in raw and raw[FILE_COL].dtype != _STR:
+        kinds[FILE_COL] = str
+    return raw.astype(kinds) if kinds else raw
+
+
+#: pandas' text dtype (what ``astype(str)`` gives)
+_STR = pd.Series([""], dtype=object).astype(str).dtype
+
+
+def _apply_join(raw: pd.DataFrame, join, data_dir: Path, main_label: str, table: str, strings: str = "object") -> pd.DataFrame:
     hits = find_files(data_dir, join.file)
     where = f"tables.{table}.join"
     if not hits:
         raise InputFileError(main_label, f"the preset joins it with {join.file!r}, which is not in {display_path(data_dir)}.",
                              f"put that file in the data folder or change `{where}.file` in the preset.")
-    other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep)
+    other, _ = read_raw(hits[0], encoding=join.encoding, sep=join.sep, strings=strings)
     left_key = _find_header(raw, join.key)
     right_key = _find_header(other, join.right_key or join.key)
     if left_key is None:
@@ -176,8 +239,17 @@ def _empty_rows(cells: pd.DataFrame) -> pd.Series:
         pos = np.flatnonzero(blank)
         if not len(pos):
             break
-        col = cells.iloc[pos, j]
-        blank[pos] = (col.astype(str).str.strip() == "").to_numpy(dtype=bool)
+        col = cells.iloc[:, j]
+        if len(pos) == len(blank) and col.dtype == _STR:  # the whole column: block by block (no stripped copy of it)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            arr = pa.array(col.array)
+            blocks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+            parts = [pc.fill_null(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(b)), 0), False).to_numpy(zero_copy_only=False) for b in blocks]
+            blank = np.concatenate(parts) if parts else blank
+            continue
+        blank[pos] = (col.iloc[pos].astype(str).str.strip() == "").to_numpy(dtype=bool)
     return pd.Series(blank, index=cells.index)
 
 
@@ -188,13 +260,27 @@ def _normalized(s: pd.Series) -> pd.Series:
     return s.map({u: normalize_header(u) for u in pd.unique(s)})
 
 
+def _per_distinct(s: pd.Series, fn) -> pd.Series:
+    """``fn(s)`` for an ``fn`` that maps each value on its own, computed on the distinct values of ``s`` and spread
+    back (a column of a million stage names holds a few dozen); ``fn(s)`` itself unless ``s`` is text held by pyarrow."""
+    if s.dtype != _STR or not len(s) or s.hasnans:
+        return fn(s)
+    codes, uniques = pd.factorize(s)
+    out = fn(pd.Series(uniques, name=s.name)).take(codes)
+    out.index = s.index
+    return out
+
+
 def _value_map(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
     if not mapping:
         return text
     lookup = {normalize_header(k): v for k, v in mapping.items()}
-    keys = _normalized(text)
-    mapped = keys.map(lookup)
-    return mapped.where(mapped.notna(), text).astype(object)
+
+    def mapped(t: pd.Series) -> pd.Series:
+        m = _normalized(t).map(lookup)
+        return m.where(m.notna(), t).astype(object)
+
+    return _per_distinct(text, mapped)
 
 
 def stage_lookup(preset: Preset, config: RunConfig) -> dict[str, str]:
@@ -313,13 +399,11 @@ def map_table(
             v.flag(bad, "bad_value", col.name, t)
             out[col.name] = codes
         elif col.kind == "category":
-            norm = t.str.casefold()
-            null = is_null(t, tmap.null_values)
-            bad = ~null & ~norm.isin(col.allowed)
+            values, bad = categorise(t, col.allowed, tmap.null_values)
             v.flag(bad, "bad_value", col.name, t)
-            out[col.name] = norm.where(~null & ~bad, None)
+            out[col.name] = values
         else:  # id, str
-            out[col.name] = t.where(t != "", None)
+            out[col.name] = blank_as_missing(t)
 
     # 4. required values
     for col in spec.columns:
@@ -341,7 +425,7 @@ def map_table(
     row_pipeline = None
     if stage_src is not None:
         lookup = stage_lookup(preset, config)
-        keys = _normalized(stage_src).map(lookup)
+        keys = _per_distinct(stage_src, lambda t: _normalized(t).map(lookup))
         if preset.pipeline_prefix:
             # Bitrix24 writes the stages of pipeline 3 as C3:NEW: the prefix names the pipeline
             prefix = stage_src.str.extract(preset.pipeline_prefix, expand=False)
@@ -349,7 +433,7 @@ def map_table(
             row_pipeline = prefix.where(has_prefix | (stage_src == ""), "0")  # the pipeline a stage id names ("" when none)
             if has_prefix.any():
                 stripped = stage_src.str.replace(preset.pipeline_prefix, "", regex=True)
-                keys = keys.where(keys.notna() | ~has_prefix, _normalized(stripped).map(lookup))
+                keys = keys.where(keys.notna() | ~has_prefix, _per_distinct(stripped, lambda t: _normalized(t).map(lookup)))
                 if name == "deals" and "pipeline" not in out:
                     out["pipeline"] = prefix.where(has_prefix, "0").astype(object)
                     text["pipeline"] = pd.Series(out["pipeline"], index=raw.index).astype(str)
@@ -406,21 +490,19 @@ def map_table(
         if "status" not in out and "deal_id" in out:
             out["status"] = pd.Series(np.where(pd.Series(out["deal_id"], index=raw.index).notna(), "converted", None), index=raw.index, dtype=object)
 
-    frame = empty_table(name)
     data = {}
     for col in spec.columns:
         if col.name in out:
             data[col.name] = pd.Series(out[col.name], index=raw.index).astype(col.dtype)
         else:
             data[col.name] = pd.Series(pd.NA if col.dtype == "string" else np.nan, index=raw.index).astype(col.dtype)
-    frame = pd.DataFrame(data, index=raw.index)[list(spec.names)]
+    frame = pd.DataFrame(data, index=raw.index, copy=False)  # in the model's order; the columns as they are (no copy)
 
     # 8. duplicates among rows still accepted
     if spec.key and spec.key in out:
-        acc = frame[v.ok & frame[spec.key].notna()]
-        dup = acc[spec.key].duplicated(keep=False)
+        dup = _duplicated(frame[spec.key], (v.ok & frame[spec.key].notna()).to_numpy(dtype=bool))  # the key alone
         if dup.any():
-            d = acc[dup]
+            d = frame.loc[dup.index[dup.to_numpy(dtype=bool)]]
             h = pd.util.hash_pandas_object(d.astype(str), index=False)
             n_variants = h.groupby(d[spec.key]).transform("nunique")
             exact = n_variants == 1
@@ -430,6 +512,38 @@ def map_table(
     if row_pipeline is not None:
         frame.attrs["stage_pipeline"] = row_pipeline
     return frame, v, mapped, missing_optional, mapping_rows
+
+
+def _duplicated(key: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``key[rows].duplicated(keep=False)`` (``rows``: a mask of rows without a missing key); when those ids are all
+    plain numbers (no sign, no leading zero, at most 18 digits: one text per number) they are compared as numbers."""
+    if rows.any() and _arrow_strings(key):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(key.array)
+        if arr.null_count:
+            arr = pc.fill_null(arr, "0")  # (rows holds no missing key)
+        plain = pc.match_substring_regex(arr, r"^(0|[1-9][0-9]{0,17})$")
+        plain_np = plain.to_numpy(zero_copy_only=False)
+        if plain_np[rows].all():
+            numbers = pc.cast(arr if plain_np.all() else pc.if_else(plain, arr, "0"), pa.int64()).to_numpy()[rows]
+            return pd.Series(pd.Series(numbers).duplicated(keep=False).to_numpy(), index=key.index[rows], name=key.name)
+    return key[rows].duplicated(keep=False)
+
+
+def _accepted(frame: pd.DataFrame, ok: pd.Series, nbad: int) -> pd.DataFrame:
+    """``frame[ok].reset_index(drop=True)``, built column by column while ``frame`` gives its columns up (emptied):
+    the table is never held twice."""
+    if not nbad:
+        return frame.reset_index(drop=True)
+    rows = np.flatnonzero(ok.to_numpy(dtype=bool))
+    names = list(frame.columns)
+    out = {}
+    for c in names:
+        out[c] = frame[c].take(rows).reset_index(drop=True)
+        del frame[c]
+    return pd.DataFrame(out, columns=names, copy=False)
 
 
 def _pipeline_key(value) -> str:
@@ -512,15 +626,30 @@ def _history_of_other_pipelines(history: pd.DataFrame, v: _Verdicts, deals: pd.D
     v.flag(other, "other_pipeline", "stage", rows.reindex(history.index).astype(str))
 
 
+def _arrow_strings(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
 def _isin(s: pd.Series, values) -> pd.Series:
     """``s.isin(values)``, the same mask; for a column held by pyarrow and a set of strings, the value set is built by
-    pyarrow at once (pandas converts the values one by one: seconds for a hundred thousand deal ids)."""
+    pyarrow at once (pandas converts the values one by one: seconds for a hundred thousand deal ids). ``values`` may be
+    a Series or array of text held by pyarrow too: it then never becomes Python strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _arrow_strings(s) and _arrow_strings(values) and not isinstance(values, (set, list, tuple)):
+        arr = pa.array(s.array)
+        vals = pa.array(values.array if isinstance(values, (pd.Series, pd.Index)) else values)
+        vals = (vals.combine_chunks() if isinstance(vals, pa.ChunkedArray) else vals).cast(arr.type)
+        if not len(vals):  # pandas: no value, no match (a missing value matches a missing value)
+            return pd.Series(np.zeros(len(s), dtype=bool), index=s.index, name=s.name)
+        hit = pc.is_in(arr, value_set=pc.unique(vals))
+        return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)
     vals = list(values)
     dtype = s.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not all(isinstance(x, str) for x in vals):
         return s.isin(vals)
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = pa.array(s.array)
     hit = pc.is_in(arr, value_set=pa.array(vals, type=arr.type)) if vals else np.zeros(len(s), dtype=bool)
@@ -561,16 +690,9 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
         where = display_path(config.source) if config.source else "the run config"
         raise InputFileError(display_path(data_dir), "the data folder does not exist.", f"set `data:` in {where} to the folder with the export files (relative to the config).")
     as_of = pd.Timestamp(config.audit_moment())
-    tables, raws, reports, verdicts, frames = {}, {}, {}, {}, {}
-    mappings = []
-    names = TABLE_ORDER
-    iterator = names
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(names, desc="load", leave=False)
-    stage_pipelines: dict = {}  # per table: the pipeline each row's stage id names (Bitrix24's C3: prefix)
-    for name in iterator:
+    reports: dict = {}
+    plan = []  # (name, table map, files) of the tables the export has, in the model's order
+    for name in TABLE_ORDER:
         tmap = preset.tables.get(name)
         if tmap is None:
             reports[name] = TableReport(name, "not_in_preset")
@@ -581,38 +703,56 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
             reports[name] = TableReport(name, "api_only" if tmap.api_only and not config.files.get(name) else "no_file",
                                         patterns=[patterns] if isinstance(patterns, str) else list(patterns))
             continue
-        raw, infos = _read_table_files(name, files, tmap, data_dir)
-        label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
-        frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
-        stage_pipelines[name] = frame.attrs.pop("stage_pipeline", None)  # (never left in a table's attrs: pandas compares them)
-        if name in ("stage_history", "payments") and "deals" in frames:
-            dv = verdicts["deals"]
-            dframe = frames["deals"]
-            _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()),
-                             set(dframe.loc[dv.reason.eq("other_pipeline"), "deal_id"].dropna()))
-            if name == "stage_history" and config.pipeline is not None:
-                _history_of_other_pipelines(frame, v, dframe[dv.ok], stage_pipelines.get(name), stage_pipelines.get("deals"))
-        raws[name], verdicts[name], frames[name] = raw, v, frame
-        if len(mapping):
-            mappings.append(mapping)
-        reports[name] = TableReport(name, "loaded", [i["file"] for i in infos], len(raw), int(v.ok.sum()), int((~v.ok).sum()), mapped, missing_opt, infos)
-        for info in infos:  # content and ending disagree: say how the file was read
-            if info.get("format_note") and info.get("format") in ("csv", "xlsx", "html", "parquet"):
-                reports[name].notes.append((f"note.read_by_content.{info['format']}", {"file": info["file"]}))
+        plan.append((name, tmap, files))
+    # The largest table that needs no other (activities, often half the export) is read first, the others in the model's
+    # order after it: the largest one is read and checked with nothing else in memory, and the peak of the load is
+    # lower than when it comes last, on top of every finished table. Its error, if it has one, waits for the tables
+    # before it in the model's order, whose errors come first (and nothing is read past it), as before.
+    first = max((p for p in plan if p[0] in _READ_FIRST), key=lambda p: sum(_size(f) for f in p[2]), default=None)
+    order = ([first] if first is not None else []) + [p for p in plan if p is not first]
+    position = {p[0]: i for i, p in enumerate(plan)}
+    if progress:
+        from tqdm.auto import tqdm
+
+        order = tqdm(order, desc="load", leave=False)
+    state = _LoadState()
+    done: dict[str, dict] = {}
+    waiting = None  # (position, error) of the table read first
+    with _system_allocator() as release:
+        state.release = release
+        for name, tmap, files in order:
+            if waiting is not None and position[name] > waiting[0]:
+                raise waiting[1]
+            try:
+                done[name] = _load_table(name, tmap, files, config=config, preset=preset, data_dir=data_dir, as_of=as_of, state=state)
+            except Exception as exc:
+                if first is not None and name == first[0]:
+                    waiting = (position[name], exc)
+                    continue
+                raise
+            finally:
+                release()
+    if waiting is not None:
+        raise waiting[1]
+    tables, raws, qs, mappings = {}, RawRows(), [], []
+    for name in TABLE_ORDER:  # everything in the model's order, whatever the order of reading
+        if name not in done:
+            continue
+        d = done.pop(name)
+        tables[name] = d["table"]
+        raws.add(name, *d["raw"])
+        if d["quarantine"] is not None:
+            qs.append(d["quarantine"])
+        if len(d["mapping"]):
+            mappings.append(d["mapping"])
+        reports[name] = d["report"]
+    reports = {name: reports[name] for name in TABLE_ORDER}
+    frames, verdicts = state.frames, state.verdicts
     if not frames:
         expected = "; ".join(f"{t}: {', '.join(m.files)}" for t, m in preset.tables.items())
         present = ", ".join(p.name for p in sorted(data_dir.iterdir())[:20]) or "nothing"
         raise InputFileError(display_path(data_dir), f"no file in it matches any table of preset `{preset.name}` (expected {expected}); the folder holds: {present}.",
                              "rename the files, point `data:` at the right folder, or set `files:` per table in the run config.")
-    qs = []
-    for name, frame in frames.items():
-        v = verdicts[name]
-        tables[name] = frame[v.ok].reset_index(drop=True)
-        bad = ~v.ok
-        if bad.any():
-            raw = raws[name]
-            qs.append(pd.DataFrame({"table": name, "file": raw.loc[bad, FILE_COL].values, "row": raw.loc[bad, ROW_COL].values,
-                                    "reason": v.reason[bad].values, "column": v.column[bad].values, "value": v.value[bad].values}))
     if "deals" in tables and "stage_history" in tables:
         n = _derive_closed_at(tables["deals"], tables["stage_history"], config.funnel)
         if n:
@@ -642,6 +782,91 @@ def load_dataset(config: RunConfig | str | Path, *, progress: bool = False, refu
     if fatal and refuse:
         raise LoadRefused(fatal)
     return ds
+
+
+@contextmanager
+def _system_allocator():
+    """While the tables are read, pyarrow allocates with the system allocator, and gives what a table's reading freed
+    back to the system after each table (the function this yields): the load's memory is then its data at any moment.
+    pyarrow's default allocator (mimalloc) keeps freed memory for reuse, so a large load would hold the sum of its
+    tables' scratch memory until the process ends. The default is restored afterwards; buffers remember their allocator."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of pandas here
+        yield lambda: None
+        return
+    previous = pa.default_memory_pool()
+    pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        yield pool.release_unused
+    finally:
+        pa.set_memory_pool(previous)
+
+
+#: the tables that may be read before the others: none needs another's rows, and reading one changes nothing the others read
+_READ_FIRST = ("managers", "leads", "activities", "plans")
+
+
+def _size(source: Source) -> int:
+    try:
+        return source.path.stat().st_size
+    except OSError:
+        return 0
+
+
+class _LoadState:
+    """What the tables read so far leave for the next ones: of the deals, every row's id, pipeline and currency and their
+    verdicts (the deal references of the stage history and the payments, the facts), and the pipeline of each stage id."""
+
+    def __init__(self):
+        self.frames: dict = {}
+        self.verdicts: dict = {}
+        self.stage_pipelines: dict = {}  # per table: the pipeline each row's stage id names (Bitrix24's C3: prefix)
+        self.release = lambda: None  # gives freed memory back to the system (see _system_allocator)
+
+
+def _load_table(name: str, tmap: TableMap, files: list[Source], *, config: RunConfig, preset: Preset, data_dir: Path,
+                as_of: pd.Timestamp, state: _LoadState) -> dict:
+    """Read, map and check one table; its accepted rows, its quarantined rows as read and in the quarantine, its report."""
+    raw, infos = _read_table_files(name, files, tmap, data_dir, strings="arrow")
+    state.release()  # the file's bytes
+    label = ", ".join(display_path(f.path) + (f":{f.member}" if f.member else "") for f in files)
+    frame, v, mapped, missing_opt, mapping = map_table(name, raw, tmap, config=config, preset=preset, as_of=as_of, files_label=label)
+    state.release()  # the checks' scratch memory
+    state.stage_pipelines[name] = frame.attrs.pop("stage_pipeline", None)  # (never left in a table's attrs: pandas compares them)
+    frames, verdicts = state.frames, state.verdicts
+    if name in ("stage_history", "payments") and "deals" in frames:
+        dv = verdicts["deals"]
+        dframe = frames["deals"]
+        _check_deal_refs(name, frame, v, dframe[dv.ok], set(dframe.loc[~dv.ok, "deal_id"].dropna()),
+                         set(dframe.loc[dv.reason.eq("other_pipeline"), "deal_id"].dropna()))
+        if name == "stage_history" and config.pipeline is not None:
+            _history_of_other_pipelines(frame, v, dframe[dv.ok], state.stage_pipelines.get(name), state.stage_pipelines.get("deals"))
+    # the table's verdicts are final: keep its accepted rows and, of the rows as read, the quarantined ones
+    ok = v.ok
+    bad = ~ok
+    nbad = int(bad.sum())
+    kept = _text_as_object(raw[bad])
+    raw_rows = (kept, list(raw.columns), partial(_read_again, name, files, tmap, data_dir), _joined_paths(files, tmap, data_dir))
+    quarantine = None
+    if nbad:
+        reason, column, value = v.quarantined()
+        quarantine = pd.DataFrame({"table": name, "file": kept[FILE_COL].values, "row": kept[ROW_COL].values,
+                                   "reason": reason, "column": column, "value": value})
+    n_raw = len(raw)
+    del raw, kept
+    if name == "deals":  # of every row, what the deal references and the facts read
+        frames[name], verdicts[name] = frame[["deal_id", "pipeline", "currency"]], v
+    else:
+        frames[name] = None
+    table = _accepted(frame, ok, nbad)
+    del frame, v
+    report = TableReport(name, "loaded", [i["file"] for i in infos], n_raw, n_raw - nbad, nbad, mapped, missing_opt, infos)
+    for info in infos:  # content and ending disagree: say how the file was read
+        if info.get("format_note") and info.get("format") in ("csv", "xlsx", "html", "parquet"):
+            report.notes.append((f"note.read_by_content.{info['format']}", {"file": info["file"]}))
+    return {"table": table, "raw": raw_rows, "quarantine": quarantine, "mapping": mapping, "report": report}
 
 
 def _facts(frames: dict, verdicts: dict, data_dir: Path) -> dict:

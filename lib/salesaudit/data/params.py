@@ -507,7 +507,9 @@ class RunConfig(_Strict):
     grain: Literal["day", "week", "month"] = Field(default="month", description="reporting grain of the period")
     language: Literal["ru", "en"] = Field(default="ru", description="report language")
     seed: int = Field(default=20261031, description="seed of every random draw (samples, simulations)")
-    executor: Optional[str] = Field(default=None, description="where the simulation sweeps run: empty for a local process pool of the machine's cores, `serial` for one process, or a Dask scheduler address such as tcp://10.0.0.5:8786 (needs the `cluster` extra); the numbers are the same on every executor")
+    executor: Optional[str] = Field(default=None, description="where the simulation sweeps run: empty for a local process pool of the machine's cores, "
+                                                               "`serial` for one process, or a Dask scheduler address such as tcp://10.0.0.5:8786 "
+                                                               "(needs the `cluster` extra); the numbers are the same on every executor")
     notebooks: Optional[list[str]] = Field(default=None, description="notebook file names to run; all by default")
     #: where the config was read from (set by the loader, not by the user)
     source: Optional[Path] = Field(default=None, exclude=True)

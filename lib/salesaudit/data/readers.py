@@ -364,9 +364,63 @@ def _frame(header: list, rows: list[list], row_numbers: list[int], label: str) -
     return df
 
 
-def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.DataFrame, dict]:
+def _as_strings(df: pd.DataFrame, strings: str) -> pd.DataFrame:
+    """``df`` with its text columns held as ``strings`` says: ``"object"`` (Python strings, as built) or ``"arrow"``."""
+    if strings == "arrow":
+        text = [c for c in df.columns if c not in (FILE_COL, ROW_COL, "_extra") and df[c].dtype == object]
+        if text:
+            df[text] = df[text].astype(str)
+        if FILE_COL in df and len(df) and df[FILE_COL].nunique() == 1:
+            df[FILE_COL] = _file_label(str(df[FILE_COL].iloc[0]), len(df), strings)
+    return df
+
+
+def _utf8_head(data: bytes, encoding: str) -> tuple[str, str] | None:
+    """The first line of a UTF-8 file as text and the encoding ``_read_csv`` reports, without decoding the whole file;
+    None when the file is not UTF-8 or its first line is not plain (a quote, a lone carriage return, blank):
+    the caller then decodes it all, as before."""
+    if encoding not in ("auto", "utf-8", "utf-8-sig") or (encoding == "auto" and data.startswith((b"\xff\xfe", b"\xfe\xff"))):
+        return None
+    used = encoding if encoding != "auto" else "utf-8-sig" if data.startswith(_BOM) else "utf-8"
+    if not _valid_utf8(data):
+        return None
+    start = 0
+    while data.startswith(_BOM, start):
+        start += 3
+    end = data.find(b"\n", start)
+    first = data[start: len(data) if end < 0 else end].decode("utf-8")
+    body = first[:-1] if first.endswith("\r") else first
+    if not body.strip() or '"' in body or "\r" in body:
+        return None
+    return first + ("\n" if end >= 0 else ""), used
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` decodes as UTF-8 (checked by pyarrow on the bytes in place: no copy of the text)."""
+    try:
+        import numpy as np
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of pandas here
+        return _is_utf8(data)
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)])
+    try:
+        arr.view(pa.large_string()).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _read_csv(data: bytes, label: str, encoding: str, sep: str, strings: str = "object") -> tuple[pd.DataFrame, dict]:
     if not data.strip():
         raise InputFileError(label, "the file is empty.", "export the table again; the export must have a header row and data rows.")
+    head = _utf8_head(data, encoding)
+    if head is not None:  # plain UTF-8: its first line is the header, read without decoding the rest
+        first, used_encoding = head
+        sep_used = sniff_separator(first) if sep == "auto" else sep
+        header = next(csv.reader(io.StringIO(first, newline=""), delimiter=sep_used))
+        fast = _read_csv_fast(data, None, used_encoding, sep_used, header, label, strings)
+        if fast is not None:
+            return fast, {"encoding": used_encoding, "sep": sep_used}
     text = _decode(data, label, encoding)
     used_encoding = encoding
     if encoding == "auto":
@@ -379,8 +433,8 @@ def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.Data
         header = next(reader)
     except StopIteration:
         raise InputFileError(label, "the file is empty.", "export the table again with its header row.") from None
-    if reader.line_num == 1:
-        fast = _read_csv_fast(data, text, used_encoding, sep, header, label)
+    if reader.line_num == 1 and head is None:
+        fast = _read_csv_fast(data, text, used_encoding, sep, header, label, strings)
         if fast is not None:
             return fast, {"encoding": used_encoding, "sep": sep}
     rows, numbers = [], []
@@ -398,7 +452,7 @@ def _read_csv(data: bytes, label: str, encoding: str, sep: str) -> tuple[pd.Data
         ) from None
     if rows:
         _check_last_quote(text, numbers[-1], sep, label)
-    return _frame(header, rows, numbers, label), {"encoding": used_encoding, "sep": sep}
+    return _as_strings(_frame(header, rows, numbers, label), strings), {"encoding": used_encoding, "sep": sep}
 
 
 #: Python's csv module refuses a field longer than this (``csv.field_size_limit()``): such files take the slow path
@@ -406,13 +460,15 @@ _FIELD_LIMIT = 131072
 _BOM = b"\xef\xbb\xbf"
 
 
-def _read_csv_fast(data: bytes, text: str, used_encoding: str, sep: str, header: list, label: str) -> pd.DataFrame | None:
+def _read_csv_fast(data: bytes, text: str | None, used_encoding: str, sep: str, header: list, label: str, strings: str = "object") -> pd.DataFrame | None:
     """The table :func:`_read_csv` builds, read by pyarrow's vectorised CSV reader; None when the file is not
     plain enough to be sure that the result is the same as the csv module's (the caller then reads it as before).
 
     Plain enough means: every record is one line and has exactly the header's number of fields, no NUL byte,
     no lone carriage return, no line longer than the csv module accepts, and every line holding a quote is
     parsed the same by both readers (those lines are read again with the csv module, strictly, and compared).
+    ``text`` is the decoded file, needed only when it is not UTF-8 (None otherwise); ``strings="arrow"`` keeps the
+    values in pyarrow (pandas' ``str`` columns) instead of turning them into Python strings.
     """
     try:
         import numpy as np
@@ -428,10 +484,10 @@ def _read_csv_fast(data: bytes, text: str, used_encoding: str, sep: str, header:
     else:
         buf = memoryview(text.encode("utf-8"))
     arr = np.frombuffer(buf, dtype=np.uint8)
-    if not len(arr) or (arr == 0).any():
+    if not len(arr) or _has_byte(arr, 0):
         return None
-    nl = np.flatnonzero(arr == 10)
-    cr = np.flatnonzero(arr == 13)
+    nl = _positions(arr, 10)
+    cr = _positions(arr, 13) if _has_byte(arr, 13) else nl[:0]
     if len(cr) and (len(cr) > len(nl) or not np.isin(cr + 1, nl).all()):
         return None  # a carriage return that does not end a line
     ends = nl if len(nl) and nl[-1] == len(arr) - 1 else np.append(nl, len(arr))
@@ -449,37 +505,68 @@ def _read_csv_fast(data: bytes, text: str, used_encoding: str, sep: str, header:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[],
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() if strings == "arrow" else pa.string() for n in names}, null_values=[],
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
     if table.num_rows != expected or table.num_columns != width:
         return None
-    quotes = np.flatnonzero(arr == 34)
+    quotes = _positions(arr, 34) if _has_byte(arr, 34) else nl[:0]
     if len(quotes):
         lines = np.unique(np.searchsorted(ends, quotes))  # line index of each quote (0 = the header)
         lines = lines[lines > 0]
         if len(lines):
             rows = table.take(pa.array(lines - 1)).to_pylist()
-            raw = bytes(buf)
             for i, row in zip(lines.tolist(), rows):
-                line = raw[starts[i]:ends[i]].decode("utf-8")
+                line = bytes(buf[starts[i]:ends[i]]).decode("utf-8")
                 try:
                     recs = list(csv.reader(io.StringIO(line, newline=""), delimiter=sep, strict=True))
                 except csv.Error:
                     return None
                 if len(recs) != 1 or recs[0] != [row[n] for n in names]:
                     return None
+    del arr, nl, cr, ends, starts, quotes  # the scans' arrays: gone before the frame is built
     n = table.num_rows
     names_out = unique_headers(header)
-    cols = {name: table.column(i).to_numpy(zero_copy_only=False).astype(object, copy=False) for i, name in enumerate(names_out)}
+    if strings == "arrow":
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan)  # what ``astype(str)`` gives
+        cols = {name: pd.arrays.ArrowStringArray(table.column(i), dtype=dtype) for i, name in enumerate(names_out)}
+    else:
+        cols = {name: table.column(i).to_numpy(zero_copy_only=False).astype(object, copy=False) for i, name in enumerate(names_out)}
     del table
-    df = pd.DataFrame(cols, columns=names_out, dtype=object) if n else pd.DataFrame(columns=names_out, dtype=object)
-    df[FILE_COL] = label
+    if not n:
+        df = _as_strings(pd.DataFrame(columns=names_out, dtype=object), strings)
+    elif strings == "arrow":
+        df = pd.DataFrame(cols, columns=names_out, copy=False)
+    else:
+        df = pd.DataFrame(cols, columns=names_out, dtype=object)
+    df[FILE_COL] = _file_label(label, n, strings)
     df[ROW_COL] = pd.Series(np.arange(2, n + 2, dtype="int64"), index=df.index)
     df["_extra"] = pd.Series(np.zeros(n, dtype="int64"), index=df.index)
     return df
+
+
+def _file_label(label: str, n: int, strings: str):
+    """The ``_file`` column: the label on every row (a category with ``strings="arrow"``: one value, a million rows)."""
+    if strings == "object":
+        return label
+    import numpy as np
+
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [label])
+
+
+def _has_byte(arr, byte: int, block: int = 1 << 23) -> bool:
+    """``(arr == byte).any()``, block by block."""
+    return any(bool((arr[i:i + block] == byte).any()) for i in range(0, len(arr), block))
+
+
+def _positions(arr, byte: int, block: int = 1 << 23):
+    """``np.flatnonzero(arr == byte)``, block by block (no mask as large as the file)."""
+    import numpy as np
+
+    parts = [np.flatnonzero(arr[i:i + block] == byte) + i for i in range(0, len(arr), block)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
 
 
 def _check_last_quote(text: str, first_line: int, sep: str, label: str) -> None:
@@ -756,7 +843,7 @@ def _note(actual: str, name: str, *, gz_name: str | None = None, gzipped: bool =
     return None
 
 
-def read_raw(source, *, encoding: str = "auto", sep: str = "auto", sheet=0) -> tuple[pd.DataFrame, dict]:
+def read_raw(source, *, encoding: str = "auto", sep: str = "auto", sheet=0, strings: str = "object") -> tuple[pd.DataFrame, dict]:
     """Read a file (a path or a :class:`Source`) into a DataFrame of strings; returns it and what was detected.
 
     The format is the content's (:func:`sniff_format`), whatever the file's ending: CSV text,
@@ -766,7 +853,13 @@ def read_raw(source, *, encoding: str = "auto", sep: str = "auto", sheet=0) -> t
     file, as before), ``compression`` (``gzip``/``zip``) and ``format_note`` when the content
     and the name disagree. The ``_file`` column holds :func:`display_path` of a plain file and
     the source's label (``export.zip:crm/deals.csv``) for a zip member or a gzip file.
+
+    ``strings`` says how the values are held: ``"object"`` (Python strings in object columns) or
+    ``"arrow"`` (pandas' pyarrow-backed ``str`` columns, the same values in a fraction of the memory,
+    and ``_file`` a category; the loader reads so).
     """
+    if strings not in ("object", "arrow"):
+        raise ValueError(strings)
     src = source if isinstance(source, Source) else None
     path = Path(src.path if src else source)
     if not path.exists():
@@ -812,13 +905,15 @@ def read_raw(source, *, encoding: str = "auto", sep: str = "auto", sheet=0) -> t
     csv_name = _strip_gz(name)
     if fmt == "csv":
         tsv = PurePosixPath(csv_name).suffix.lower() == ".tsv" and sep == "auto"
-        df, info = _read_csv(data, label, encoding, "\t" if tsv else sep)
+        df, info = _read_csv(data, label, encoding, "\t" if tsv else sep, strings)
     elif fmt == "xlsx":
         df, info = _read_xlsx(data, label, sheet)
     elif fmt == "html":
         df, info = _read_html_table(data, label, encoding)
     else:
         df, info = _read_parquet(data, label)
+    if fmt != "csv":
+        df = _as_strings(df, strings)
     note = _note(fmt, name, gz_name=gz_name, gzipped=gz_name is not None and "gzip" in (compression or ""), zipped_in=zipped_in)
     plain_csv = fmt == "csv" and compression is None and note is None and (_claim(name) or ({""},))[0] == {"csv"}
     if not plain_csv:  # a CSV file read as CSV keeps today's info: {"encoding", "sep"}

@@ -141,8 +141,8 @@ def _column_checks(ds) -> list[LoadProblem]:
         if rep is None or rep.status != "loaded" or rep.accepted == 0:
             continue
         tmap = ds.preset.tables.get(table)
-        raw = ds.raw.get(table)
-        columns = [c for c in raw.columns if not str(c).startswith("_")] if raw is not None else []
+        raw_columns = ds.raw_columns(table)
+        columns = [c for c in raw_columns if not str(c).startswith("_")] if raw_columns is not None else []
         for col, why in needs.items():
             ref = tmap.columns.get(col) if tmap is not None else None
             wanted = (ref if isinstance(ref, str) else " | ".join(ref)) if ref is not None else col
@@ -225,8 +225,10 @@ def _field_checks(ds) -> list[LoadProblem]:
 def _history_checks(ds) -> list[LoadProblem]:
     if not (ds.has("deals") and ds.has("stage_history")) or len(ds.tables["deals"]) == 0:
         return []
+    from .loader import _isin
+
     deals = ds.tables["deals"]["deal_id"]
-    with_hist = deals.isin(set(ds.tables["stage_history"]["deal_id"].dropna()))
+    with_hist = _isin(deals, ds.tables["stage_history"]["deal_id"].dropna())
     share = float(with_hist.mean())
     if share >= THRESHOLDS["history_deals"]:
         return []
