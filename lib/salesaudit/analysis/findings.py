@@ -56,6 +56,7 @@ are made from it by :mod:`salesaudit.report.findings`; notebook 07 records
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -153,31 +154,36 @@ class FindingsResult:
 # --------------------------------------------------------------------------- shared rates
 
 
-def _people_deals(ds) -> pd.DataFrame:
+def _deal_groups(ds) -> np.ndarray:
+    """The owner group of each deal (:func:`salesaudit.analysis.baseline.owner_group`), worked out once per analysis."""
+    return baseline.owner_group(ds, ds.tables["deals"]["manager"])
+
+
+def _people_deals(ds, groups: np.ndarray | None = None) -> pd.DataFrame:
     d = ds.tables["deals"]
-    g = baseline.owner_group(ds, d["manager"])
+    g = baseline.owner_group(ds, d["manager"]) if groups is None else groups
     return d[baseline.people_mask(g)]
 
 
-def _avg_won(ds, T: pd.Timestamp) -> float:
-    d = _people_deals(ds)
+def _avg_won(ds, T: pd.Timestamp, groups: np.ndarray | None = None) -> float:
+    d = _people_deals(ds, groups)
     won = d[(d["outcome"] == "won") & (d["closed_at"] > T - pd.DateOffset(months=12)) & (d["closed_at"] <= T)]
     return float(won["amount"].mean()) if len(won) else float("nan")
 
 
-def _p_win_after(ds) -> dict:
+def _p_win_after(ds, groups: np.ndarray | None = None) -> dict:
     """Share won among the people's closed deals that reached each stage (deals without a history: their stage)."""
-    d = _people_deals(ds)
+    d = _people_deals(ds, groups)
     closed = d[d["outcome"].isin(["won", "lost"])]
     out = {}
     if ds.has("stage_history") and len(ds.tables["stage_history"]):
         h = ds.tables["stage_history"]
         h = h[h["deal_id"].isin(closed["deal_id"])]
-        won = set(closed.loc[closed["outcome"] == "won", "deal_id"])
-        for s, g in h.groupby(h["stage"].astype(str)):
-            ids = set(g["deal_id"])
-            if ids:
-                out[s] = sum(i in won for i in ids) / len(ids)
+        # each stage's distinct deals, and how many of them were won
+        reached = pd.DataFrame({"stage": h["stage"].astype(str).to_numpy(), "deal_id": h["deal_id"].astype(object).to_numpy()}).drop_duplicates()
+        reached["won"] = reached["deal_id"].isin(closed.loc[closed["outcome"] == "won", "deal_id"].astype(object)).to_numpy()
+        for s, g in reached.groupby("stage", sort=True)["won"]:
+            out[s] = int(g.sum()) / len(g)
     out["_deal"] = float((closed["outcome"] == "won").mean()) if len(closed) else float("nan")
     return out
 
@@ -190,6 +196,19 @@ def _span_months(dates: pd.Series, T: pd.Timestamp) -> float:
     return max((T - dates.min()).days / 30.4375, 1.0)
 
 
+def _first_dates(frame: pd.DataFrame) -> dict:
+    """Each manager's earliest ``created_at`` in ``frame`` (one grouping, instead of a pass over the frame per manager)."""
+    dates = pd.to_datetime(frame["created_at"])
+    return dates.groupby(frame["manager"].astype(object)).min().dropna().to_dict()
+
+
+def _span_from(first, T: pd.Timestamp) -> float:
+    """:func:`_span_months` of dates whose earliest is ``first`` (None or NaT: no dates)."""
+    if first is None or pd.isna(first):
+        return float("nan")
+    return max((T - first).days / 30.4375, 1.0)
+
+
 def _p(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
@@ -200,9 +219,9 @@ def _p(x) -> float | None:
 def _funnel(ds, fr, avg_won: float, pwin: dict, T) -> list[Finding]:
     out = []
     flags = fr.flags_
-    deals = ds.tables["deals"]
+    first = _first_dates(ds.tables["deals"])
     for r in flags[flags["flag"] == "worse"].itertuples():
-        span = _span_months(deals.loc[deals["manager"] == r.manager, "created_at"], T)
+        span = _span_from(first.get(r.manager), T)
         per_month = r.finished / span
         gain = pwin.get(str(r.to_stage), pwin["_deal"]) * avg_won * per_month
         gap, lo, hi = -r.difference, -r.diff_high, -r.diff_low
@@ -211,9 +230,9 @@ def _funnel(ds, fr, avg_won: float, pwin: dict, T) -> list[Finding]:
                            {"rate": float(r.rate), "team_rate": float(r.team_rate), "finished": int(r.finished), "per_month": float(per_month)}))
     lf = fr.lead_flags_
     if lf is not None and len(lf):
-        leads = ds.tables["leads"] if ds.has("leads") else None
+        first = _first_dates(ds.tables["leads"]) if ds.has("leads") else None
         for r in lf[lf["flag"] == "worse"].itertuples():
-            span = _span_months(leads.loc[leads["manager"] == r.manager, "created_at"], T) if leads is not None else float("nan")
+            span = _span_from(first.get(r.manager), T) if first is not None else float("nan")
             per_month = r.finished / span
             gain = pwin["_deal"] * avg_won * per_month
             gap, lo, hi = -r.difference, -r.diff_high, -r.diff_low
@@ -223,21 +242,38 @@ def _funnel(ds, fr, avg_won: float, pwin: dict, T) -> list[Finding]:
     return out
 
 
+class _StallCosts:
+    """:func:`_stall_cost` of each stage, computed once: the closed deals' ended stays of the people, and their outcomes, prepared once."""
+
+    def __init__(self, ds, sr):
+        stays = sr.stays_
+        st = stays[stays["observed"].astype(bool).to_numpy()]
+        if "owner_group" in st.columns:
+            st = st[baseline.people_mask(st["owner_group"])]
+        self.stays = st
+        self.stage = st["stage"].astype(str).to_numpy()
+        self.norms = sr.stages_.set_index("stage")["norm"]
+        self.outcome = st["deal_id"].map(ds.tables["deals"].set_index("deal_id")["outcome"])
+        self.costs: dict[str, dict] = {}
+
+    def __call__(self, stage: str) -> dict:
+        if stage not in self.costs:
+            at = self.stage == stage
+            norm = self.norms.get(stage, np.nan)
+            outcome = self.outcome[at]
+            closed = outcome.isin(["won", "lost"]).to_numpy()
+            over = (self.stays.loc[at, "days"] > norm).to_numpy()[closed]
+            won = (outcome == "won").to_numpy()[closed]
+            k1, n1, k0, n0 = int(won[~over].sum()), int((~over).sum()), int(won[over].sum()), int(over.sum())
+            diff, lo, hi = rate_difference(k1, n1, k0, n0)
+            self.costs[stage] = {"cost": float(diff), "low": float(lo), "high": float(hi), "win_within": k1 / n1 if n1 else float("nan"),
+                                 "win_over": k0 / n0 if n0 else float("nan"), "within": n1, "over": n0}
+        return self.costs[stage]
+
+
 def _stall_cost(ds, sr, stage: str) -> dict:
     """Win chance a stay over the norm costs at ``stage``: P(won | within) − P(won | over), closed deals' ended stays of the people."""
-    stays = sr.stays_
-    st = stays[(stays["stage"].astype(str) == stage) & stays["observed"].astype(bool)]
-    if "owner_group" in st.columns:
-        st = st[baseline.people_mask(st["owner_group"])]
-    norm = sr.stages_.set_index("stage")["norm"].get(stage, np.nan)
-    outcome = st["deal_id"].map(ds.tables["deals"].set_index("deal_id")["outcome"])
-    closed = outcome.isin(["won", "lost"]).to_numpy()
-    over = (st["days"] > norm).to_numpy()[closed]
-    won = (outcome == "won").to_numpy()[closed]
-    k1, n1, k0, n0 = int(won[~over].sum()), int((~over).sum()), int(won[over].sum()), int(over.sum())
-    diff, lo, hi = rate_difference(k1, n1, k0, n0)
-    return {"cost": float(diff), "low": float(lo), "high": float(hi), "win_within": k1 / n1 if n1 else float("nan"),
-            "win_over": k0 / n0 if n0 else float("nan"), "within": n1, "over": n0}
+    return _StallCosts(ds, sr)(stage)
 
 
 def _money(amount: float, c: dict) -> tuple[float, float, float]:
@@ -255,11 +291,15 @@ def _stalls(ds, sr, hy) -> list[Finding]:
     m, actions = sr.managers_, sr.actions_
     over_limit = set(hy.deal_load_.loc[hy.deal_load_["over"].astype(bool), "manager"]) if hy is not None and len(hy.deal_load_) else set()
     counted: dict[str, set] = {}
-    costs: dict[str, dict] = {}
+    cost = _StallCosts(ds, sr)
+    action_stage = actions["stage"].astype(str)
+    # each manager's open deals over the norm at each stage, by one grouping (positions in the table's order)
+    where = actions.groupby([actions["manager"].astype(object), action_stage], sort=False).indices if len(actions) else {}
+    none = np.empty(0, dtype=np.int64)
     for r in m[m["verdict"] == "worse"].itertuples():
         stage = str(r.stage)
-        c = costs.setdefault(stage, _stall_cost(ds, sr, stage))
-        mine = actions[(actions["manager"] == r.manager) & (actions["stage"].astype(str) == stage)]
+        c = cost(stage)
+        mine = actions.iloc[where.get((r.manager, stage), none)]
         amount = float(mine["amount"].sum())
         counted.setdefault(stage, set()).update(mine["deal_id"])
         action = "redistribute" if r.manager in over_limit else ACTIONS["slow_stage"]
@@ -269,8 +309,8 @@ def _stalls(ds, sr, hy) -> list[Finding]:
                             "over_limit": r.manager in over_limit}))
     for r in sr.stages_[sr.stages_["stalled"].astype(bool)].itertuples():
         stage = str(r.stage)
-        c = costs.setdefault(stage, _stall_cost(ds, sr, stage))
-        rest = actions[(actions["stage"].astype(str) == stage) & ~actions["deal_id"].isin(counted.get(stage, set()))]
+        c = cost(stage)
+        rest = actions[(action_stage == stage) & ~actions["deal_id"].isin(counted.get(stage, set()))]
         amount = float(rest["amount"].sum())
         out.append(Finding("stalled_stage", None, stage, *_money(amount, c), "now", None, ACTIONS["stalled_stage"],
                            {"median_days": float(r.median), "norm_days": float(r.norm), "share_over_norm": float(r.share_over_norm),
@@ -350,9 +390,9 @@ def _hygiene(ds, hy, T) -> list[Finding]:
     return out
 
 
-def _head(ds, T, months: int) -> list[Finding]:
+def _head(ds, T, months: int, groups: np.ndarray | None = None) -> list[Finding]:
     d = ds.tables["deals"]
-    g = baseline.owner_group(ds, d["manager"])
+    g = baseline.owner_group(ds, d["manager"]) if groups is None else groups
     window = (d["outcome"] == "won") & (d["closed_at"] > T - pd.DateOffset(months=months)) & (d["closed_at"] <= T)
     people = window & baseline.people_mask(g)
     head = window & (g == "head_of_sales")
@@ -364,25 +404,50 @@ def _head(ds, T, months: int) -> list[Finding]:
                     {"won": int(head.sum()), "share_of_won_amount": share, "months": months})]
 
 
-def analyse(ds, settings=None) -> FindingsResult:
-    """The ranked findings of a loaded dataset (``settings``: ``analysis.findings``; None: the run config's)."""
-    from . import funnel, hygiene, leads, stalls
+def _given(result, matches) -> bool:
+    """Whether a result the caller passed can be used: given, and computed with the settings this analysis needs."""
+    return result is not None and bool(matches(result))
+
+
+def analyse(ds, settings=None, *, leads=None, funnel=None, stalls=None) -> FindingsResult:
+    """The ranked findings of a loaded dataset (``settings``: ``analysis.findings``; None: the run config's).
+
+    The findings are read off the funnel, stalls, hygiene and leads results of the run config's
+    ``analysis:`` settings. A caller that has some of them already (notebook 07: the scorecard reads
+    the same) passes them as ``funnel``, ``stalls`` and ``leads``: the results of
+    ``funnel.analyse(ds)``, ``stalls.analyse(ds)`` and ``leads.analyse(ds)`` on this dataset, which
+    are read and never changed. One judged with other settings than the run config's is not used
+    (that analysis is made here again), so passing a result never changes the findings.
+    """
+    from . import funnel as funnel_mod
+    from . import hygiene as hygiene_mod
+    from . import leads as leads_mod
+    from . import stalls as stalls_mod
 
     st = settings if settings is not None else ds.config.analysis.settings("findings")
+    analysis = ds.config.analysis
     T = pd.Timestamp(ds.as_of)
-    avg_won = _avg_won(ds, T)
-    pwin = _p_win_after(ds)
-    fr = funnel.analyse(ds)
+    groups = _deal_groups(ds)
+    avg_won = _avg_won(ds, T, groups)
+    pwin = _p_win_after(ds, groups)
+    fs = analysis.funnel
+    fr = funnel if _given(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)) else funnel_mod.analyse(ds)
     found = _funnel(ds, fr, avg_won, pwin, T)
-    hy = hygiene.analyse(ds) if ds.has("deals") else None
-    found += _stalls(ds, stalls.analyse(ds), hy)
+    hy = None
+    if ds.has("deals"):  # the parts of the hygiene result the findings read (not its tasks, fields or calls)
+        hy = SimpleNamespace(deal_load_=hygiene_mod.deal_load(ds), policy_by_manager_=hygiene_mod.judged_policy(ds),
+                             max_discount_pct=ds.config.discounts.max_discount_pct)
+    sr = stalls if _given(stalls, lambda r: r.settings == analysis.stalls) else stalls_mod.analyse(ds)
+    found += _stalls(ds, sr, hy)
     if ds.has("leads"):
-        lr = leads.analyse(ds)
+        ls = analysis.leads
+        lr = leads if _given(leads, lambda r: (r.min_n, r.alpha, r.min_effect, r.min_ratio, r.min_difference_minutes) == (
+            ls.min_n, ls.alpha, ls.min_effect, ls.min_ratio, ls.min_difference_minutes)) else leads_mod.analyse(ds)
         if lr.has_leads and lr.response_times_known:
             found += _leads(ds, lr, fr, avg_won, pwin, T, st.months)
     if hy is not None:
         found += _hygiene(ds, hy, T)
-    found += _head(ds, T, st.months)
+    found += _head(ds, T, st.months, groups)
     cur = ds.tables["deals"]["currency"].dropna()
     labels = {k: {lang: ds.funnel.label(k, lang) for lang in ("ru", "en")} for k in ds.funnel.keys}
     return FindingsResult(client=ds.config.client, as_of=T, currency=str(cur.mode().iloc[0]) if len(cur) else "RUB", months=st.months,

@@ -305,6 +305,13 @@ def _key_results(dl: pd.DataFrame, pm: pd.DataFrame, ef: pd.DataFrame, tk: pd.Da
     return out
 
 
+def judged_policy(ds, settings=None) -> pd.DataFrame:
+    """:func:`policy_by_manager` judged with the ``analysis.hygiene`` settings (None: the run config's):
+    :attr:`HygieneResult.policy_by_manager_`, for a caller that needs this table alone (the findings)."""
+    st = ds.config.analysis.hygiene if settings is None else settings
+    return policy_by_manager(ds, tolerance=st.policy_tolerance, min_deals=st.policy_min_deals, alpha=st.policy_alpha, min_effect=st.policy_min_effect)
+
+
 def analyse(ds, settings=None) -> HygieneResult:
     """CRM hygiene at the audit moment; ``settings``: ``analysis.hygiene`` (default: the run config's)."""
     st = ds.config.analysis.hygiene if settings is None else settings
@@ -324,8 +331,7 @@ def analyse(ds, settings=None) -> HygieneResult:
         empty_fields_=empty_fields(ds),
         no_next_task_=no_next_task(ds) if acts else pd.DataFrame(),
         deal_load_=deal_load(ds),
-        policy_by_manager_=policy_by_manager(ds, tolerance=st.policy_tolerance, min_deals=st.policy_min_deals, alpha=st.policy_alpha,
-                                             min_effect=st.policy_min_effect),
+        policy_by_manager_=judged_policy(ds, st),
         policy_tolerance=st.policy_tolerance,
         policy_min_effect=st.policy_min_effect,
         policy_min_deals=st.policy_min_deals,

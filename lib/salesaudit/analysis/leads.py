@@ -55,8 +55,8 @@ import pandas as pd
 
 from ..data.model import require_tables
 from ..data.params import LeadsSettings, parse_period
-from ..stats import holm, km_quantiles, logrank, wilson
-from ..stats.effect import judge, km_median_ci, median_ratio, rate_difference
+from ..stats import holm, logrank, wilson
+from ..stats.effect import compare_with_rest, fisher_p, judge, km_median_ci, km_median_ci_each, km_quantiles_each, median_ratio, rate_difference
 from .baseline import TEAM, owner_group
 from .funnel import _rates
 
@@ -79,6 +79,7 @@ __all__ = [
     "disqualification_flags",
     "disqualification_reasons",
     "suspicious_disqualifications",
+    "share_left_overnight",
     "summary",
 ]
 
@@ -167,21 +168,27 @@ def response_summary(rt: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     for ``hour`` in hour order.
     """
     key = _group_key(rt, by)
+    codes, keys = pd.factorize(key, sort=True)  # the groups in the order of rt.groupby(key, sort=True)
+    n_groups = len(keys)
+    answered = rt["answered"].to_numpy(bool)
+    w = rt["within_sla"]
+    count = {name: np.bincount(codes[mask], minlength=n_groups) for name, mask in (
+        ("leads", np.ones(len(rt), dtype=bool)), ("answered", answered), ("unanswered", rt["censored"].to_numpy(bool)),
+        ("decided", w.notna().to_numpy(bool)), ("within", w.fillna(False).to_numpy(bool)))}
+    q = km_quantiles_each(rt["working_minutes"].to_numpy(float), answered, codes, n_groups, QUANTILES)
     rows = []
-    for k, g in rt.groupby(key, sort=True):
-        q = km_quantiles(g["working_minutes"].to_numpy(float), g["answered"].to_numpy(bool), QUANTILES)
-        w = g["within_sla"]
-        n, kk = int(w.notna().sum()), int(w.fillna(False).sum())
+    for i, k in enumerate(keys):
+        n, kk = int(count["decided"][i]), int(count["within"][i])
         lo, hi = wilson(kk, n)
         rows.append(
             {
                 **({by: k} if by else {}),
-                "leads": len(g),
-                "answered": int(g["answered"].sum()),
-                "unanswered": int(g["censored"].sum()),
-                "median": q[0.5],
-                "p80": q[0.8],
-                "p90": q[0.9],
+                "leads": int(count["leads"][i]),
+                "answered": int(count["answered"][i]),
+                "unanswered": int(count["unanswered"][i]),
+                "median": float(q[i, 0]),
+                "p80": float(q[i, 1]),
+                "p90": float(q[i, 2]),
                 "sla_decided": n,
                 "within_sla": kk,
                 "share_within_sla": kk / n if n else np.nan,
@@ -246,8 +253,9 @@ def _sort_verdicts(df: pd.DataFrame, size: str) -> pd.DataFrame:
 def compare_shares(manager, groups, value, *, check: str, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect,
                    higher_is_worse: bool = False) -> pd.DataFrame:
     """Each team manager's share against the robust rest of the team (see :func:`_robust`): :func:`_compare_shares`."""
-    return _robust(lambda out: _compare_shares(manager, groups, value, check=check, min_n=min_n, alpha=alpha, min_effect=min_effect,
-                                               higher_is_worse=higher_is_worse, baseline_out=out))
+    counts = _ShareCounts(manager, groups, value)
+    return _robust(lambda out: counts.compare(check=check, min_n=min_n, alpha=alpha, min_effect=min_effect, higher_is_worse=higher_is_worse,
+                                              baseline_out=out))
 
 
 def _robust(compare) -> pd.DataFrame:
@@ -296,61 +304,87 @@ def _compare_shares(manager, groups, value, *, check: str, min_n: int, alpha: fl
     per group, ``verdict`` :data:`EXCLUDED`, compared with the whole team for information only
     (``manager`` is the group's one manager code, or None). Sorted flagged first.
     """
-    from scipy.stats import fisher_exact
+    return _ShareCounts(manager, groups, value).compare(check=check, min_n=min_n, alpha=alpha, min_effect=min_effect,
+                                                        higher_is_worse=higher_is_worse, baseline_out=baseline_out)
 
-    m = pd.Series(manager).astype(object).reset_index(drop=True)
-    g = pd.Series(np.asarray(groups, dtype=object))
-    v = pd.array(value, dtype="boolean")
-    decided = ~np.asarray(pd.isna(v), dtype=bool)
-    hit = np.asarray(pd.Series(v).fillna(False), dtype=bool) & decided
-    team = (g == TEAM).to_numpy()
-    n_team, k_team = int((decided & team).sum()), int((hit & team).sum())
-    rows = []
-    tm = m[team]
-    out = team & m.isin(list(baseline_out)).to_numpy()
-    n_out, k_out = int((decided & out).sum()), int((hit & out).sum())
-    for who in sorted(tm.dropna().unique(), key=str):
-        sel = team & (m == who).to_numpy()
-        n1, k1 = int((decided & sel).sum()), int((hit & sel).sum())
-        # the rest of the team without him and without the managers left out of the baseline
-        n_own_out, k_own_out = (n1, k1) if who in baseline_out else (0, 0)
-        rows.append({"manager": who, "owner_group": TEAM, "finished": n1, "advanced": k1,
-                     "rest_finished": n_team - n1 - (n_out - n_own_out), "rest_advanced": k_team - k1 - (k_out - k_own_out)})
-    for group in ("no_manager", "system", "head_of_sales"):
-        sel = (g == group).to_numpy()
-        if not sel.any():
-            continue
-        who = m[sel].dropna().unique()
-        rows.append({"manager": who[0] if len(who) == 1 else None, "owner_group": group, "finished": int((decided & sel).sum()),
-                     "advanced": int((hit & sel).sum()), "rest_finished": n_team, "rest_advanced": k_team})
-    cols = ["check", "manager", "owner_group", "finished", "advanced", "rate", "ci_low", "ci_high", "rest_finished", "rest_advanced", "team_rate",
-            "diff", "diff_low", "diff_high", "p_value", "p_adjusted", "judgeable", "verdict", "flag", "gap"]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(rows)
-    n1, k1 = df["finished"].to_numpy(float), df["advanced"].to_numpy(float)
-    n0, k0 = df["rest_finished"].to_numpy(float), df["rest_advanced"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df["rate"] = np.where(n1 > 0, k1 / np.maximum(n1, 1), np.nan)
-        df["team_rate"] = np.where(n0 > 0, k0 / np.maximum(n0, 1), np.nan)
-    df["ci_low"], df["ci_high"] = wilson(k1, n1)
-    df["diff"], df["diff_low"], df["diff_high"] = rate_difference(k1, n1, k0, n0)
-    in_team = (df["owner_group"] == TEAM).to_numpy()
-    judgeable = in_team & (n1 >= min_n) & (n0 > 0)
-    p = np.full(len(df), np.nan)
-    for i in np.flatnonzero(judgeable):
-        p[i] = fisher_exact([[k1[i], n1[i] - k1[i]], [k0[i], n0[i] - k0[i]]])[1]
-    adj = np.full(len(df), np.nan)
-    tested = judgeable & np.isfinite(p)
-    if tested.any():
-        adj[tested] = np.asarray(holm(p[tested]), dtype=float)
-    verdict = judge(adj, df["diff"].to_numpy(float), alpha=alpha, threshold=min_effect, judgeable=tested, higher_is_worse=higher_is_worse)
-    verdict[~in_team] = EXCLUDED
-    df["p_value"], df["p_adjusted"], df["judgeable"], df["verdict"] = p, adj, judgeable, verdict
-    df["flag"] = _verdict_flag(verdict, df["diff"], "below", "above")
-    df["gap"] = df["diff"]
-    df["check"] = check
-    return _sort_verdicts(df[cols], "diff")
+
+def _team_managers(m: pd.Series, team: np.ndarray) -> tuple[list, np.ndarray]:
+    """The team's managers in the order the comparison tables list them (sorted as text), and each row's place
+    among them (-1: not a team manager's row): one pass over the rows instead of one per manager."""
+    codes, uniques = pd.factorize(m)
+    present = sorted(np.unique(codes[team & (codes >= 0)]), key=lambda c: str(uniques[c]))
+    place = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the last slot: a missing manager (code -1)
+    place[np.asarray(present, dtype=np.int64)] = np.arange(len(present))
+    return [uniques[c] for c in present], np.where(team, place[codes], -1)
+
+
+class _ShareCounts:
+    """The counts :func:`_compare_shares` compares, made once for every pass of :func:`_robust`: per team
+    manager his decided and counted leads, the team's, and the rows of the other owner groups."""
+
+    def __init__(self, manager, groups, value):
+        m = pd.Series(manager).astype(object).reset_index(drop=True)
+        g = pd.Series(np.asarray(groups, dtype=object))
+        v = pd.array(value, dtype="boolean")
+        decided = ~np.asarray(pd.isna(v), dtype=bool)
+        hit = np.asarray(pd.Series(v).fillna(False), dtype=bool) & decided
+        team = (g == TEAM).to_numpy()
+        self.n_team, self.k_team = int((decided & team).sum()), int((hit & team).sum())
+        self.whos, place = _team_managers(m, team)
+        k = len(self.whos)
+        self.n = np.bincount(place[decided & (place >= 0)], minlength=k)
+        self.k = np.bincount(place[hit & (place >= 0)], minlength=k)
+        self.index = {w: i for i, w in enumerate(self.whos)}
+        self.others = []
+        for group in ("no_manager", "system", "head_of_sales"):
+            sel = (g == group).to_numpy()
+            if not sel.any():
+                continue
+            who = m[sel].dropna().unique()
+            self.others.append({"manager": who[0] if len(who) == 1 else None, "owner_group": group, "finished": int((decided & sel).sum()),
+                                "advanced": int((hit & sel).sum()), "rest_finished": self.n_team, "rest_advanced": self.k_team})
+
+    def compare(self, *, check: str, min_n: int, alpha: float, min_effect: float, higher_is_worse: bool,
+                baseline_out: frozenset = frozenset()) -> pd.DataFrame:
+        """:func:`_compare_shares` of these counts."""
+        left_out = [self.index[w] for w in baseline_out if w in self.index]
+        n_out, k_out = int(self.n[left_out].sum()), int(self.k[left_out].sum())
+        rows = []
+        for i, who in enumerate(self.whos):
+            n1, k1 = int(self.n[i]), int(self.k[i])
+            # the rest of the team without him and without the managers left out of the baseline
+            n_own_out, k_own_out = (n1, k1) if who in baseline_out else (0, 0)
+            rows.append({"manager": who, "owner_group": TEAM, "finished": n1, "advanced": k1,
+                         "rest_finished": self.n_team - n1 - (n_out - n_own_out), "rest_advanced": self.k_team - k1 - (k_out - k_own_out)})
+        rows += [dict(r) for r in self.others]
+        cols = ["check", "manager", "owner_group", "finished", "advanced", "rate", "ci_low", "ci_high", "rest_finished", "rest_advanced", "team_rate",
+                "diff", "diff_low", "diff_high", "p_value", "p_adjusted", "judgeable", "verdict", "flag", "gap"]
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        df = pd.DataFrame(rows)
+        n1, k1 = df["finished"].to_numpy(float), df["advanced"].to_numpy(float)
+        n0, k0 = df["rest_finished"].to_numpy(float), df["rest_advanced"].to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["rate"] = np.where(n1 > 0, k1 / np.maximum(n1, 1), np.nan)
+            df["team_rate"] = np.where(n0 > 0, k0 / np.maximum(n0, 1), np.nan)
+        df["ci_low"], df["ci_high"] = wilson(k1, n1)
+        df["diff"], df["diff_low"], df["diff_high"] = rate_difference(k1, n1, k0, n0)
+        in_team = (df["owner_group"] == TEAM).to_numpy()
+        judgeable = in_team & (n1 >= min_n) & (n0 > 0)
+        p = np.full(len(df), np.nan)
+        for i in np.flatnonzero(judgeable):
+            p[i] = fisher_p(k1[i], n1[i], k0[i], n0[i])
+        adj = np.full(len(df), np.nan)
+        tested = judgeable & np.isfinite(p)
+        if tested.any():
+            adj[tested] = np.asarray(holm(p[tested]), dtype=float)
+        verdict = judge(adj, df["diff"].to_numpy(float), alpha=alpha, threshold=min_effect, judgeable=tested, higher_is_worse=higher_is_worse)
+        verdict[~in_team] = EXCLUDED
+        df["p_value"], df["p_adjusted"], df["judgeable"], df["verdict"] = p, adj, judgeable, verdict
+        df["flag"] = _verdict_flag(verdict, df["diff"], "below", "above")
+        df["gap"] = df["diff"]
+        df["check"] = check
+        return _sort_verdicts(df[cols], "diff")
 
 
 def response_flags(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect) -> pd.DataFrame:
@@ -380,59 +414,106 @@ def compare_response_times(rt: pd.DataFrame, *, min_n: int = 20, alpha: float = 
     Leads of the other owner groups get one row per group (``verdict`` :data:`EXCLUDED`), with the
     whole team as the comparison, not tested. Sorted flagged first.
     """
-    return _robust(lambda out: _compare_response_times(rt, min_n=min_n, alpha=alpha, min_ratio=min_ratio,
-                                                       min_difference_minutes=min_difference_minutes, baseline_out=out))
+    times = _ResponseTimes(rt)
+    return _robust(lambda out: times.compare(min_n=min_n, alpha=alpha, min_ratio=min_ratio, min_difference_minutes=min_difference_minutes,
+                                             baseline_out=out))
 
 
 def _compare_response_times(rt: pd.DataFrame, *, min_n: int, alpha: float, min_ratio: float, min_difference_minutes: float,
                             baseline_out: frozenset = frozenset()) -> pd.DataFrame:
     """:func:`compare_response_times` against the rest of the team without the managers in ``baseline_out``."""
-    m = rt["manager"].astype(object).reset_index(drop=True)
-    g = pd.Series(_groups(rt))
-    t = rt["working_minutes"].to_numpy(float)
-    o = rt["answered"].to_numpy(bool)
-    team = (g == TEAM).to_numpy()
-    units = [(who, TEAM, team & (m == who).to_numpy()) for who in sorted(m[team].dropna().unique(), key=str)]
-    for group in ("no_manager", "system", "head_of_sales"):
-        sel = (g == group).to_numpy()
-        if sel.any():
-            who = m[sel].dropna().unique()
-            units.append((who[0] if len(who) == 1 else None, group, sel))
-    cols = ["manager", "owner_group", "leads", "answered", "median", "median_low", "median_high", "rest_leads", "rest_median", "rest_median_low",
-            "rest_median_high", "ratio", "ratio_low", "ratio_high", "difference", "p_value", "p_adjusted", "judgeable", "verdict", "flag"]
-    if not units:
-        return pd.DataFrame(columns=cols)
-    rows, effect = [], []
-    team_ci = km_median_ci(t[team], o[team]) if team.any() else (np.nan,) * 3
-    out = team & m.isin(list(baseline_out)).to_numpy()
-    for who, group, sel in units:
-        rest = team & ~sel & ~out
-        m1 = km_median_ci(t[sel], o[sel])
-        m0 = km_median_ci(t[rest], o[rest]) if group == TEAM and rest.any() else (team_ci if group != TEAM else (np.nan,) * 3)
-        r = median_ratio(*m1, *m0)
-        p = logrank(t[sel], o[sel], t[rest], o[rest])[1] if group == TEAM and rest.any() else np.nan
-        rows.append({"manager": who, "owner_group": group, "leads": int(sel.sum()), "answered": int(o[sel].sum()),
-                     "median": m1[0], "median_low": m1[1], "median_high": m1[2], "rest_leads": int(rest.sum()),
-                     "rest_median": m0[0], "rest_median_low": m0[1], "rest_median_high": m0[2],
-                     "ratio": r[0], "ratio_low": r[1], "ratio_high": r[2], "difference": m1[0] - m0[0], "p_value": p})
-        # the size judge() reads: the ratio, or where a median is 0, infinitely far (the difference decides)
-        a, b = m1[0], m0[0]
-        effect.append(r[0] if np.isfinite(r[0]) else (np.inf if a > 0 and b == 0 else 0.0 if a == 0 and b > 0 else 1.0 if a == b == 0 else np.nan))
-    df = pd.DataFrame(rows)
-    in_team = (df["owner_group"] == TEAM).to_numpy()
-    effect = np.asarray(effect, dtype=float)
-    judgeable = in_team & (df["leads"].to_numpy() >= min_n) & np.isfinite(df["difference"].to_numpy(float)) & ~np.isnan(effect)
-    p = df["p_value"].to_numpy(float)
-    adj = np.full(len(df), np.nan)
-    tested = judgeable & np.isfinite(p)
-    if tested.any():
-        adj[tested] = np.asarray(holm(p[tested]), dtype=float)
-    verdict = judge(adj, np.where(np.isnan(effect), 1.0, effect), alpha=alpha, threshold=min_ratio, judgeable=tested, higher_is_worse=True,
-                    ratio=True, extra=df["difference"].to_numpy(float), extra_threshold=min_difference_minutes)
-    verdict[~in_team] = EXCLUDED
-    df["p_adjusted"], df["judgeable"], df["verdict"] = adj, judgeable, verdict
-    df["flag"] = _verdict_flag(verdict, df["difference"], "faster", "slower")
-    return _sort_verdicts(df[cols], "difference")
+    return _ResponseTimes(rt).compare(min_n=min_n, alpha=alpha, min_ratio=min_ratio, min_difference_minutes=min_difference_minutes,
+                                      baseline_out=baseline_out)
+
+
+class _ResponseTimes:
+    """What :func:`_compare_response_times` compares, made once for every pass of :func:`_robust`.
+
+    Each team manager's own median with its interval comes from one sort of the team's leads
+    (:func:`salesaudit.stats.effect.km_median_ci_each`); in each pass, the rest of the team of every
+    manager and his log-rank test against it come from the risk table of the team without the managers
+    left out of the baseline (:func:`salesaudit.stats.effect.compare_with_rest`): the numbers of
+    :func:`~salesaudit.stats.effect.km_median_ci` and :func:`~salesaudit.stats.logrank` on each manager's
+    leads and his rest of the team, without a pass over the team's leads per manager.
+    """
+
+    def __init__(self, rt: pd.DataFrame):
+        m = rt["manager"].astype(object).reset_index(drop=True)
+        g = pd.Series(_groups(rt))
+        self.t = rt["working_minutes"].to_numpy(float)
+        self.o = rt["answered"].to_numpy(bool)
+        self.team = team = (g == TEAM).to_numpy()
+        self.whos, self.place = _team_managers(m, team)
+        k = len(self.whos)
+        self.index = {w: i for i, w in enumerate(self.whos)}
+        mine = self.place >= 0  # a team manager's lead
+        self.leads = np.bincount(self.place[mine], minlength=k)
+        self.answered = np.bincount(self.place[mine & self.o], minlength=k)
+        self.own = km_median_ci_each(self.t[team], self.o[team], self.place[team], k)
+        self.team_ci = km_median_ci(self.t[team], self.o[team]) if team.any() else (np.nan,) * 3
+        self.others = []  # the rows of the other owner groups: (manager, group, rows)
+        for group in ("no_manager", "system", "head_of_sales"):
+            sel = (g == group).to_numpy()
+            if sel.any():
+                who = m[sel].dropna().unique()
+                self.others.append((who[0] if len(who) == 1 else None, group, sel))
+
+    def compare(self, *, min_n: int, alpha: float, min_ratio: float, min_difference_minutes: float,
+                baseline_out: frozenset = frozenset()) -> pd.DataFrame:
+        """:func:`_compare_response_times` of these leads."""
+        t, o, team, place = self.t, self.o, self.team, self.place
+        cols = ["manager", "owner_group", "leads", "answered", "median", "median_low", "median_high", "rest_leads", "rest_median", "rest_median_low",
+                "rest_median_high", "ratio", "ratio_low", "ratio_high", "difference", "p_value", "p_adjusted", "judgeable", "verdict", "flag"]
+        if not self.whos and not self.others:
+            return pd.DataFrame(columns=cols)
+        k = len(self.whos)
+        left_out = np.zeros(k, dtype=bool)
+        left_out[[self.index[w] for w in baseline_out if w in self.index]] = True
+        pool = team & ~np.append(left_out, False)[place]  # the team without the managers left out of the baseline (place -1: not a team row)
+        n_pool = int(pool.sum())
+        rest = compare_with_rest(t[pool], o[pool], place[pool], k)
+        rows, effect = [], []
+
+        def add(who, group, n, answered, m1, n_rest, m0, p):
+            r = median_ratio(*m1, *m0)
+            rows.append({"manager": who, "owner_group": group, "leads": n, "answered": answered,
+                         "median": m1[0], "median_low": m1[1], "median_high": m1[2], "rest_leads": n_rest,
+                         "rest_median": m0[0], "rest_median_low": m0[1], "rest_median_high": m0[2],
+                         "ratio": r[0], "ratio_low": r[1], "ratio_high": r[2], "difference": m1[0] - m0[0], "p_value": p})
+            # the size judge() reads: the ratio, or where a median is 0, infinitely far (the difference decides)
+            a, b = m1[0], m0[0]
+            effect.append(r[0] if np.isfinite(r[0]) else (np.inf if a > 0 and b == 0 else 0.0 if a == 0 and b > 0 else 1.0 if a == b == 0 else np.nan))
+
+        for i, who in enumerate(self.whos):
+            # his rest of the team: the team without him and without the managers left out of the baseline
+            n_rest = n_pool if left_out[i] else n_pool - int(self.leads[i])
+            if not n_rest:
+                m0, p = (np.nan,) * 3, np.nan
+            else:
+                m0 = (rest["rest_median"][i], rest["rest_low"][i], rest["rest_high"][i])
+                if left_out[i]:  # not in the pool: tested against all of it
+                    sel = team & (place == i)
+                    p = logrank(t[sel], o[sel], t[pool], o[pool])[1]
+                else:
+                    p = rest["p_value"][i]
+            add(who, TEAM, int(self.leads[i]), int(self.answered[i]), tuple(self.own[i]), n_rest, m0, p)
+        for who, group, sel in self.others:
+            add(who, group, int(sel.sum()), int(o[sel].sum()), km_median_ci(t[sel], o[sel]), n_pool, self.team_ci, np.nan)
+        df = pd.DataFrame(rows)
+        in_team = (df["owner_group"] == TEAM).to_numpy()
+        effect = np.asarray(effect, dtype=float)
+        judgeable = in_team & (df["leads"].to_numpy() >= min_n) & np.isfinite(df["difference"].to_numpy(float)) & ~np.isnan(effect)
+        p = df["p_value"].to_numpy(float)
+        adj = np.full(len(df), np.nan)
+        tested = judgeable & np.isfinite(p)
+        if tested.any():
+            adj[tested] = np.asarray(holm(p[tested]), dtype=float)
+        verdict = judge(adj, np.where(np.isnan(effect), 1.0, effect), alpha=alpha, threshold=min_ratio, judgeable=tested, higher_is_worse=True,
+                        ratio=True, extra=df["difference"].to_numpy(float), extra_threshold=min_difference_minutes)
+        verdict[~in_team] = EXCLUDED
+        df["p_adjusted"], df["judgeable"], df["verdict"] = adj, judgeable, verdict
+        df["flag"] = _verdict_flag(verdict, df["difference"], "faster", "slower")
+        return _sort_verdicts(df[cols], "difference")
 
 
 def response_time_flags(rt: pd.DataFrame, settings: LeadsSettings | None = None) -> pd.DataFrame:
@@ -472,6 +553,13 @@ def overnight_weekly(rt: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
+def share_left_overnight(rt: pd.DataFrame) -> float:
+    """Leads left overnight among the decided ones of :func:`response_times` (0 when none is decided):
+    :attr:`LeadsResult.share_left_overnight`, for a caller that needs this figure alone (the scorecard)."""
+    ov = rt["left_overnight"]
+    return float(int(ov.fillna(False).sum()) / max(1, int(ov.notna().sum())))
+
+
 # ---------------------------------------------------------------------------
 # disqualification
 
@@ -498,19 +586,21 @@ def disqualification_by_manager(ds, by: str | None = "manager") -> pd.DataFrame:
     return g
 
 
-def disqualification_flags(ds, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect) -> pd.DataFrame:
+def disqualification_flags(ds, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = _DEFAULTS.min_effect, groups=None) -> pd.DataFrame:
     """Managers' disqualification rate against the rest of the team's (:func:`compare_shares`).
 
     Both directions deserve a look: ``worse`` is a rate significantly and notably *higher* than the
     rest of the team's (leads thrown away), ``better`` a notably *lower* one (leads kept too long).
-    Open leads (new, in work, without a deal) are undecided and left out.
+    Open leads (new, in work, without a deal) are undecided and left out. ``groups``: each lead's
+    owner group when the caller has it (``response_times(ds)["owner_group"]``); None: worked out here.
     """
     require_tables(ds, "leads", analysis="Disqualification")
     leads = ds.tables["leads"]
     status = _status(ds)
     value = pd.array((status == "disqualified").to_numpy(), dtype="boolean")
     value[status.isin(OPEN_STATUSES).to_numpy() & leads["deal_id"].isna().to_numpy()] = pd.NA
-    return compare_shares(leads["manager"], owner_group(ds, leads["manager"]), value, check="disqualified", min_n=min_n, alpha=alpha,
+    groups = owner_group(ds, leads["manager"]) if groups is None else groups
+    return compare_shares(leads["manager"], groups, value, check="disqualified", min_n=min_n, alpha=alpha,
                           min_effect=min_effect, higher_is_worse=True)
 
 
@@ -540,8 +630,8 @@ def suspicious_disqualifications(ds) -> pd.DataFrame:
     no_response = d["first_response_at"].isna()
     if _calls_linked(ds):
         a = ds.tables["activities"]
-        called = set(a.loc[(a["type"] == "call") & a["lead_id"].notna(), "lead_id"])
-        no_call = pd.array((~d["lead_id"].isin(called)).to_numpy(), dtype="boolean")
+        called = a.loc[(a["type"] == "call") & a["lead_id"].notna(), "lead_id"].astype(object).unique()
+        no_call = pd.array((~d["lead_id"].astype(object).isin(called)).to_numpy(), dtype="boolean")
     else:
         no_call = pd.array([pd.NA] * len(d), dtype="boolean")
     out = pd.DataFrame(
@@ -712,6 +802,7 @@ def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
         return LeadsResult(**base)
     flags = dict(min_n=st.min_n, alpha=st.alpha, min_effect=st.min_effect)
     out: dict = {"has_leads": True, "leads_total": int(len(ds.tables["leads"])), "response_times_known": has_response_times(ds)}
+    rt = None
     if out["response_times_known"]:
         rt = response_times(ds)
         ov = rt["left_overnight"]
@@ -741,7 +832,7 @@ def analyse(ds, settings: LeadsSettings | None = None) -> LeadsResult:
             calls_linked=_calls_linked(ds),
             disqualification_team_=disqualification_by_manager(ds, by=None),
             disqualification_by_manager_=disqualification_by_manager(ds),
-            disqualification_flags_=disqualification_flags(ds, **flags),
+            disqualification_flags_=disqualification_flags(ds, **flags, groups=None if rt is None else rt["owner_group"].to_numpy()),
             disqualification_reasons_=disqualification_reasons(ds, no_reason=NO_REASON),
             suspicious_=suspicious_disqualifications(ds),
         )

@@ -38,12 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from ..data.model import require_tables
 from ..data.params import FunnelSettings
 from ..stats import holm, wilson
-from ..stats.effect import judge, rate_difference
+from ..stats.effect import fisher_p, judge, rate_difference
 from .baseline import GROUPS, TEAM, owner_group
 
 __all__ = [
@@ -246,8 +245,8 @@ def groups_table(lost: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fisher(k1: int, n1: int, k0: int, n0: int) -> float:
-    """Fisher's exact two-sided p of ``k1/n1`` against ``k0/n0``."""
-    return float(_st.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]], alternative="two-sided").pvalue)
+    """Fisher's exact two-sided p of ``k1/n1`` against ``k0/n0`` (:func:`salesaudit.stats.effect.fisher_p`: a table met before is not computed again)."""
+    return fisher_p(k1, n1, k0, n0)
 
 
 def _categories(team: pd.DataFrame, funnel, top: list[str]) -> list[tuple[str, object, np.ndarray]]:
@@ -290,16 +289,22 @@ def manager_tests(lost: pd.DataFrame, funnel, top: list[str], *, min_n: int, alp
     mgr = team["manager"].astype(object).to_numpy()
     managers = sorted(set(mgr))
     total = len(team)
-    rows = []
-    for m in managers:
-        own = mgr == m
-        n1 = int(own.sum())
-        n0 = total - n1
-        for dim, cat, mask in cats:
-            k1 = int((mask & own).sum())
-            k0 = int((mask & ~own).sum())
-            rows.append({"manager": m, "dimension": dim, "category": cat, "lost": n1, "count": k1, "rest_lost": n0, "rest_count": k0})
-    out = pd.DataFrame(rows)
+    # one pass over the lost deals per category (not per manager × category): each manager's counts by his place
+    place = pd.Index(managers, dtype=object).get_indexer(mgr)
+    n_m = len(managers)
+    lost_by = np.bincount(place, minlength=n_m)
+    count_by = np.stack([np.bincount(place[mask], minlength=n_m) for _, _, mask in cats], axis=1)  # managers × categories
+    rest_by = np.array([int(mask.sum()) for _, _, mask in cats], dtype=np.int64)[None, :] - count_by
+    n_c = len(cats)
+    out = pd.DataFrame({
+        "manager": np.repeat(np.asarray(managers, dtype=object), n_c),
+        "dimension": np.array([dim for _ in range(n_m) for dim, _, _ in cats], dtype=object),
+        "category": np.array([cat for _ in range(n_m) for _, cat, _ in cats], dtype=object),
+        "lost": np.repeat(lost_by, n_c).astype(np.int64),
+        "count": count_by.ravel().astype(np.int64),
+        "rest_lost": np.repeat(total - lost_by, n_c).astype(np.int64),
+        "rest_count": rest_by.ravel().astype(np.int64),
+    })
     n1, k1, n0, k0 = (out[c].to_numpy(dtype=float) for c in ("lost", "count", "rest_lost", "rest_count"))
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share"] = np.where(n1 > 0, k1 / np.where(n1 > 0, n1, 1), np.nan)

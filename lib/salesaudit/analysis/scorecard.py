@@ -130,8 +130,9 @@ def _monthly_attainment(ds, period, months: int) -> list[tuple[str, float]]:
     return out
 
 
-def _checkpoints(ds, period, head: dict, att: list[tuple[str, float]], n_lagging: int) -> pd.DataFrame:
-    """One row per data checkpoint (see :class:`ScorecardResult`)."""
+def _checkpoints(ds, period, head: dict, att: list[tuple[str, float]], n_lagging: int, rt: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per data checkpoint (see :class:`ScorecardResult`); ``rt``: :func:`salesaudit.analysis.leads.response_times`
+    when the caller has it (None: worked out here when the leads have response times)."""
     from . import leads as leads_mod
     from . import planfact
 
@@ -158,8 +159,9 @@ def _checkpoints(ds, period, head: dict, att: list[tuple[str, float]], n_lagging
     add("cumulative_lag", lag)
     same_day = None
     if ds.has("leads") and leads_mod.has_response_times(ds):
-        s = leads_mod.summary(ds)
-        same_day = 1.0 - s["leads_share_left_overnight"]
+        # the key figure leads_share_left_overnight of notebook 03 (it does not depend on the analysis settings)
+        rt = leads_mod.response_times(ds) if rt is None else rt
+        same_day = 1.0 - round(leads_mod.share_left_overnight(rt), 4)
     add("same_day_processing", same_day)
     mom = None
     if ds.has("payments"):
@@ -209,16 +211,41 @@ def _monthly(values: pd.Series, months: pd.Series, who: pd.Series, manager: str)
     return mine.dropna(), team
 
 
-def _since(ds, manager: str, step: tuple[str, str], reach: pd.DataFrame | None = None) -> str | None:
-    """Since when the manager's step conversion has been below the team's, by deal creation month."""
+class _Monthly:
+    """:func:`_monthly` of any manager: the team's monthly mean computed once, and each manager's rows found
+    by one grouping rather than a comparison over all the rows per manager (his mean is then
+    :func:`_monthly`'s own: the same rows, in the same order, averaged the same way)."""
+
+    def __init__(self, values: pd.Series, months: pd.Series, who: pd.Series):
+        self.values, self.months = values, months
+        self.team = values.groupby(months).mean()
+        self.rows = who.reset_index(drop=True).groupby(who.to_numpy(), sort=False).indices if len(who) else {}
+
+    def of(self, manager) -> tuple[pd.Series, pd.Series]:
+        pos = self.rows.get(manager, np.empty(0, dtype=np.int64))
+        mine = self.values.iloc[pos].groupby(self.months.iloc[pos]).mean()
+        return mine.dropna(), self.team
+
+
+def _step_monthly(reach: pd.DataFrame, i: int) -> _Monthly:
+    """The monthly conversions at step ``i`` (of the deals that finished it), by deal creation month."""
+    entered = reach[reach["reach"] >= i]
+    finished = entered[~(entered["pending"] & (entered["reach"] == i))]
+    return _Monthly((finished["reach"] > i).astype(float), finished["created_at"].dt.to_period("M").astype(str), finished["manager"].astype(object))
+
+
+def _since(ds, manager: str, step: tuple[str, str], reach: pd.DataFrame | None = None, cache: dict | None = None) -> str | None:
+    """Since when the manager's step conversion has been below the team's, by deal creation month
+    (``cache``: the steps' monthly conversions already worked out, filled as steps are met)."""
     from . import funnel as fn
 
     reach = fn.deal_reach(ds) if reach is None else reach
     order = {k: i for i, k in enumerate(fn.steps(ds.funnel))}
     i = order[step]
-    entered = reach[reach["reach"] >= i]
-    finished = entered[~(entered["pending"] & (entered["reach"] == i))]
-    mine, team = _monthly((finished["reach"] > i).astype(float), finished["created_at"].dt.to_period("M").astype(str), finished["manager"].astype(object), manager)
+    cache = {} if cache is None else cache
+    if i not in cache:
+        cache[i] = _step_monthly(reach, i)
+    mine, team = cache[i].of(manager)
     return _streak_start(mine, team, "lower")
 
 
@@ -232,12 +259,17 @@ def _settings(ds):
 LAGGING_COLUMNS = ["manager", "name", "check", "stages", "unit", "manager_value", "team_value", "since"]
 
 
-def lagging_managers(ds, settings=None) -> pd.DataFrame:
+def lagging_managers(ds, settings=None, *, leads=None, funnel=None, stalls=None) -> pd.DataFrame:
     """Managers behind the team, with the evidence a development plan needs: check, where, gap, since when.
 
     Judged with ``settings`` (an :class:`~salesaudit.data.params.Analysis`; None: the run config's),
     its ``funnel``, ``leads`` and ``stalls`` parts. Columns: see ``lagging_`` of :class:`ScorecardResult`;
     sorted by manager and check, the evidence of one check in the order it was found.
+
+    ``leads``, ``funnel``, ``stalls``: results of :func:`salesaudit.analysis.leads.analyse`,
+    :func:`~salesaudit.analysis.funnel.analyse` and :func:`~salesaudit.analysis.stalls.analyse` on this
+    dataset that the caller has already (see :func:`analyse`); their verdicts are read (never changed)
+    where they were judged with these settings, and worked out here otherwise.
     """
     from . import funnel as fn
     from . import leads as leads_mod
@@ -248,37 +280,65 @@ def lagging_managers(ds, settings=None) -> pd.DataFrame:
     names = ds.manager_names()
     rows = []
     if ds.has("deals"):
-        reach = fn.deal_reach(ds)
         # the same verdicts as notebook 01: team deals only, skip-aware, significant and big enough
-        flags = fn.manager_comparison(ds, fs, reach=reach)
-        for r in flags[flags["flag"] == "worse"].itertuples():
+        reach = None
+        if _same(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)):
+            flags = funnel.flags_
+        else:
+            reach = fn.deal_reach(ds)
+            flags = fn.manager_comparison(ds, fs, reach=reach)
+        behind = flags[flags["flag"] == "worse"]
+        if len(behind) and reach is None:
+            reach = fn.deal_reach(ds)  # for the months since when (one deal table for every step)
+        steps: dict = {}
+        for r in behind.itertuples():
             rows.append({"manager": r.manager, "check": "conversion", "stages": (r.from_stage, r.to_stage), "unit": "share",
-                         "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _since(ds, r.manager, (r.from_stage, r.to_stage), reach)})
+                         "manager_value": float(r.rate), "team_value": float(r.team_rate),
+                         "since": _since(ds, r.manager, (r.from_stage, r.to_stage), reach, steps)})
     if ds.has("leads") and leads_mod.has_response_times(ds):
-        rt = leads_mod.response_times(ds)
+        rt = leads.response_times_ if _same(leads, lambda r: r.response_times_ is not None) else leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
         who = rt["manager"].astype(object)
         judged = dict(min_n=ls.min_n, alpha=ls.alpha, min_effect=ls.min_effect)
-        for check, f, bad, col, worse in (("response", leads_mod.response_flags(rt, **judged), "below", "within_sla", "lower"),
-                                          ("overnight", leads_mod.overnight_flags(rt, **judged), "above", "left_overnight", "higher")):
+        if _same(leads, lambda r: r.response_flags_ is not None and (r.min_n, r.alpha, r.min_effect) == (ls.min_n, ls.alpha, ls.min_effect)):
+            response, overnight = leads.response_flags_, leads.overnight_flags_
+        else:
+            response, overnight = leads_mod.response_flags(rt, **judged), leads_mod.overnight_flags(rt, **judged)
+        for check, f, bad, col, worse in (("response", response, "below", "within_sla", "lower"),
+                                          ("overnight", overnight, "above", "left_overnight", "higher")):
+            flagged = f[f["flag"] == bad]
+            if not len(flagged):
+                continue
             decided = rt[col].notna()
-            for r in f[f["flag"] == bad].itertuples():
-                mine, team = _monthly(rt.loc[decided, col].astype(float), month[decided], who[decided], r.manager)
+            monthly = _Monthly(rt.loc[decided, col].astype(float), month[decided], who[decided])
+            for r in flagged.itertuples():
+                mine, team = monthly.of(r.manager)
                 rows.append({"manager": r.manager, "check": check, "stages": (), "unit": "share",
                              "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
-        stays = st.stage_stays(ds)
-        ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended,
-                                      min_ratio=ss.min_ratio, min_difference_hours=ss.min_difference_hours)
-        closed = stays[stays["observed"]]
-        for r in ms[ms["flag"] == "slower"].itertuples():
-            sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
-            mine, team = _monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object), r.manager)
+        reuse = _same(stalls, lambda r: r.settings == ss)
+        stays = stalls.stays_ if reuse else st.stage_stays(ds)
+        if reuse:
+            ms = stalls.managers_
+        else:
+            ms = st.manager_stage_summary(stays, ds.funnel, min_stays=ss.min_stays, alpha=ss.alpha, min_ended=ss.min_ended,
+                                          min_ratio=ss.min_ratio, min_difference_hours=ss.min_difference_hours)
+        slower = ms[ms["flag"] == "slower"]
+        closed = stays[stays["observed"]] if len(slower) else stays.iloc[:0]
+        by_stage: dict = {}
+        for r in slower.itertuples():
+            if r.stage not in by_stage:
+                sub = closed[closed["stage"] == r.stage]  # by month of entry, ended stays: a monthly comparison, the KM test is above
+                by_stage[r.stage] = _Monthly(sub["days"], sub["entered_at"].dt.to_period("M").astype(str), sub["manager"].astype(object))
+            mine, team = by_stage[r.stage].of(r.manager)
             rows.append({"manager": r.manager, "check": "slower", "stages": (r.stage,), "unit": "days",
                          "manager_value": float(r.median), "team_value": float(r.team_median), "since": _streak_start(mine, team, "higher")})
-        comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha,
-                             min_effect=ss.min_effect)
-        pm, skips = comp["per_manager"], comp["skips"]
+        if reuse and stalls.compliance_ is not None and stalls.skips_ is not None:
+            pm, skips = stalls.compliance_, stalls.skips_
+        else:
+            comp = st.compliance(ds, tolerance=ss.tolerance, backward_tolerance=ss.backward_tolerance, min_deals=ss.min_deals, alpha=ss.alpha,
+                                 min_effect=ss.min_effect)
+            pm, skips = comp["per_manager"], comp["skips"]
         team_rate = pm["skips"].sum() / max(1, pm["eligible"].sum())
         for r in pm[pm["flag"]].itertuples():
             first = skips.loc[skips["manager"] == r.manager, "at"].min() if len(skips) else pd.NaT
@@ -290,18 +350,31 @@ def lagging_managers(ds, settings=None) -> pd.DataFrame:
     return out.sort_values(["manager", "check"], kind="stable").reset_index(drop=True)
 
 
-def analyse(ds, settings=None, *, period: str | None = None) -> ScorecardResult:
+def _same(result, matches) -> bool:
+    """Whether a result the caller passed can be read: given, and made with the settings needed here."""
+    return result is not None and bool(matches(result))
+
+
+def analyse(ds, settings=None, *, period: str | None = None, leads=None, funnel=None, stalls=None) -> ScorecardResult:
     """The scorecard of the dataset's head of sales.
 
     The rules come from the run config's ``scorecard:``; ``settings`` is the ``analysis`` section
     the lagging managers are judged with (an :class:`~salesaudit.data.params.Analysis`; None: the
     run config's). ``period``: the month judged (None: the run config's ``period``, else the
     audit moment's month).
+
+    ``leads``, ``funnel``, ``stalls``: the results of :func:`salesaudit.analysis.leads.analyse`,
+    :func:`~salesaudit.analysis.funnel.analyse` and :func:`~salesaudit.analysis.stalls.analyse` on this
+    dataset when the caller has them already (notebook 07 passes the ones it gives the findings too):
+    the scorecard reads their response times and verdicts instead of working them out again, and
+    never changes them. A result judged with other settings than the lagging managers' is not read
+    (its part is worked out here), so passing one never changes the scorecard.
     """
     period = period or ds.config.period
     head = head_of_sales(ds)
     att = _monthly_attainment(ds, period, 3) if ds.has("plans") and ds.has("deals") and ds.has("payments") else []
-    lag = lagging_managers(ds, settings)
+    lag = lagging_managers(ds, settings, leads=leads, funnel=funnel, stalls=stalls)
+    rt = leads.response_times_ if leads is not None else None
     n_lagging = int(lag["manager"].nunique()) if len(lag) else 0
     return ScorecardResult(
         client=ds.config.client,
@@ -311,7 +384,7 @@ def analyse(ds, settings=None, *, period: str | None = None) -> ScorecardResult:
         head_name=head["name"],
         head_months=head["months"],
         head_new=head["new"],
-        checkpoints_=_checkpoints(ds, period, head, att, n_lagging),
+        checkpoints_=_checkpoints(ds, period, head, att, n_lagging, rt),
         attainment_=pd.DataFrame(att, columns=["month", "attainment"]),
         lagging_=lag,
         questions=QUESTIONS_NEW if head["new"] else QUESTIONS_EXPERIENCED,
