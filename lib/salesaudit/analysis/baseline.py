@@ -72,16 +72,20 @@ def owner_group(ds, managers) -> np.ndarray:
     >>> owner_group(ds, ["m1", None, "robot", "h1"]).tolist()
     ['manager', 'no_manager', 'system', 'head_of_sales']
     """
-    values = list(managers)
+    # each distinct value is judged once (a column of 100,000 deals has a few hundred managers)
+    codes, uniques = pd.factorize(pd.Series(managers if not isinstance(managers, pd.Series) else managers.to_numpy(), dtype=object),
+                                  use_na_sentinel=True)
+    values = list(uniques)
     names = _names(ds)
     empty = np.asarray([v is None or (not isinstance(v, str) and pd.isna(v)) or (isinstance(v, str) and not v.strip()) for v in values], dtype=bool)
     system = _matches(values, set(getattr(ds.config, "system_owners", []) or []), names)
     head = _matches(values, head_ids(ds), names)
-    out = np.full(len(values), TEAM, dtype=object)
-    out[head] = "head_of_sales"
-    out[system] = "system"
-    out[empty] = "no_manager"
-    return out
+    group = np.full(len(values) + 1, TEAM, dtype=object)  # the last: a missing value (code -1)
+    group[:-1][head] = "head_of_sales"
+    group[:-1][system] = "system"
+    group[:-1][empty] = "no_manager"
+    group[-1] = "no_manager"
+    return group[codes]
 
 
 def deal_groups(ds) -> pd.Series:
