@@ -51,6 +51,7 @@ from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at
 from ..stats.effect import judge, rate_difference
 from . import losses
 from .baseline import GROUPS, TEAM, owner_group
+from .stalls import _lookup, _positions
 
 __all__ = [
     "steps",
@@ -89,6 +90,17 @@ def steps(funnel) -> list[tuple[str, str]]:
     return list(zip(keys[:-1], keys[1:]))
 
 
+def _is(values: pd.Series, value: str) -> np.ndarray:
+    """Where a column equals ``value`` (False where it is missing)."""
+    return (values.astype(object) == value).to_numpy(dtype=bool) if values.dtype == object else (values == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _owner_groups(ds, managers: pd.Series) -> np.ndarray:
+    """:func:`~salesaudit.analysis.baseline.owner_group` of a manager column, decided once per distinct manager."""
+    codes, names = pd.factorize(managers, use_na_sentinel=False)
+    return np.asarray(owner_group(ds, list(names)), dtype=object)[codes] if len(names) else owner_group(ds, [])
+
+
 def deal_reach(ds) -> pd.DataFrame:
     """One row per deal: how far it got (``reach``), which stages it really was in (``entered_mask``), its state.
 
@@ -105,36 +117,37 @@ def deal_reach(ds) -> pd.DataFrame:
     order = {k: i for i, k in enumerate(funnel.open_stages)}
     n_open = len(funnel.open_stages)
     d = ds.tables["deals"]
-    stage_index = pd.Index(funnel.open_stages)
-    cur = stage_index.get_indexer(d["stage"].astype(object))
+    stage_keys = pd.Series(funnel.open_stages, dtype="string")
+    cur = _positions(d["stage"], stage_keys)
     reach = np.maximum(cur, 0)
     mask = np.where(cur >= 0, np.left_shift(1, np.maximum(cur, 0)), 0).astype(np.int64)
     has_history = np.zeros(len(d), dtype=bool)
     if ds.has("stage_history") and len(ds.tables["stage_history"]):
         h = ds.tables["stage_history"]
-        codes = stage_index.get_indexer(h["stage"].astype(object))
-        pos = pd.Index(d["deal_id"].astype(object)).get_indexer(h["deal_id"].astype(object))
+        in_keys = _lookup(h["stage"], funnel.keys)  # among all the keys: the lookup the stays and the compliance check make
+        codes = np.asarray([order.get(k, -1) for k in funnel.keys] + [-1], dtype=np.int64)[in_keys]  # not a key (-1): the last, -1
+        pos = _lookup(h["deal_id"], d["deal_id"])
         known = pos >= 0
-        has_history[pos[known]] = True
-        inside = known & (codes >= 0)
+        has_history[pos if known.all() else pos[known]] = True
+        inside = np.flatnonzero(known & (codes >= 0))
+        at, code = pos[inside], codes[inside]
         hist_max = np.full(len(d), -1)
-        np.maximum.at(hist_max, pos[inside], codes[inside])
+        np.maximum.at(hist_max, at, code)
         reach = np.maximum(reach, hist_max)
-        np.bitwise_or.at(mask, pos[inside], np.left_shift(1, codes[inside]).astype(np.int64))
-    outcome = d["outcome"].astype(object).to_numpy()
+        np.bitwise_or.at(mask, at, np.left_shift(np.int64(1), code))
+    won, lost, is_open = (_is(d["outcome"], v) for v in ("won", "lost", "open"))
     if funnel.lost_reached_without_history:
         assumed = order[funnel.lost_reached_without_history]
-        reach = np.where((outcome == "lost") & ~has_history, np.maximum(reach, assumed), reach)
-    reach = np.where(outcome == "won", n_open, reach).astype(int)
+        reach = np.where(lost & ~has_history, np.maximum(reach, assumed), reach)
+    reach = np.where(won, n_open, reach).astype(int)
     # without history only the reach is known: every stage up to it (a won deal: every open stage)
     up_to = np.left_shift(1, np.minimum(reach, n_open - 1) + 1).astype(np.int64) - 1
     mask = np.where(has_history, mask, up_to)
-    is_open = outcome == "open"
     out = pd.DataFrame(
         {
             "deal_id": d["deal_id"],
             "manager": d["manager"],
-            "owner_group": owner_group(ds, d["manager"]),
+            "owner_group": _owner_groups(ds, d["manager"]),
             "channel": d["channel"],
             "created_at": d["created_at"],
             "closed_at": d["closed_at"],
@@ -220,7 +233,7 @@ def step_conversion(ds, by: str | None = None, reach: pd.DataFrame | None = None
     pend = reach["pending"].to_numpy(dtype=bool)
     m = reach["entered_mask"].to_numpy(dtype=np.int64)
     if by:
-        codes, keys = pd.factorize(reach[by].astype(object), sort=True)
+        codes, keys = pd.factorize(reach[by], sort=True)
         valid = codes >= 0
         codes, r, pend, m = codes[valid], r[valid], pend[valid], m[valid]
         n_keys = len(keys)
@@ -430,22 +443,31 @@ def manager_verdicts(per_manager: pd.DataFrame, *, min_n: int = 20, alpha: float
 
 
 def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Each deal's days from creation to its close (or to the audit moment while open) and its outcome
+    (None while open): what the Aalen–Johansen tables are made of. The outcomes are made once per
+    distinct outcome, so that every deal won holds the same string (compared and hashed once)."""
     d = ds.tables["deals"]
     end = d["closed_at"].where(d["outcome"] != "open", ds.as_of)
     end = end.fillna(ds.as_of)
     days = np.clip(elapsed_days(d["created_at"], end, getattr(ds.config, "timezone", None)), 0, None)
-    events = d["outcome"].astype(object).where(d["outcome"] != "open", None).to_numpy()
+    codes, outcomes = pd.factorize(d["outcome"], use_na_sentinel=False)
+    outcomes = pd.Series(outcomes)
+    events = outcomes.astype(object).where(outcomes != "open", None).to_numpy()[codes]
     return days, events, d
 
 
 def _cohorts(ds, freq: str):
-    """For each creation cohort in time order: (period, deals of the cohort, its Aalen–Johansen table)."""
+    """For each creation cohort in time order: (period, the positions of its deals, its Aalen–Johansen table).
+
+    The deals are grouped by one sort of their cohorts, each cohort's deals kept in the table's order."""
     require_tables(ds, "deals", analysis="Cohort conversion")
     days, events, d = _durations(ds)
-    cohort = d["created_at"].dt.to_period(freq)
-    for c in sorted(cohort.dropna().unique()):
-        m = (cohort == c).to_numpy()
-        yield c, d[m], cumulative_incidence(days[m], events[m], causes=("won", "lost"))
+    codes, periods = pd.factorize(d["created_at"].dt.to_period(freq), sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(periods) + 1))
+    for j, c in enumerate(periods):
+        idx = order[bounds[j]:bounds[j + 1]]
+        yield c, idx, cumulative_incidence(days[idx], events[idx], causes=("won", "lost"))
 
 
 def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
@@ -456,16 +478,18 @@ def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     not been observed that long. Youngest cohort first in time order.
     """
     rows = []
-    for c, sub, cif in _cohorts(ds, freq):
-        won, lost = int((sub["outcome"] == "won").sum()), int((sub["outcome"] == "lost").sum())
+    outcome = ds.tables["deals"]["outcome"]
+    is_won, is_lost, is_open = (_is(outcome, v) for v in ("won", "lost", "open"))
+    for c, idx, cif in _cohorts(ds, freq):
+        won, lost = int(is_won[idx].sum()), int(is_lost[idx].sum())
         observed = (ds.as_of - c.start_time).total_seconds() / 86400.0
         row = {
             "cohort": str(c),
-            "deals": int(len(sub)),
+            "deals": int(len(idx)),
             "won": won,
             "lost": lost,
-            "open": int((sub["outcome"] == "open").sum()),
-            "naive_win_rate": won / len(sub) if len(sub) else np.nan,
+            "open": int(is_open[idx].sum()),
+            "naive_win_rate": won / len(idx) if len(idx) else np.nan,
             "closed_win_rate": won / (won + lost) if won + lost else np.nan,
             "days_observed": round(observed, 1),
         }

@@ -36,22 +36,29 @@ the result by :mod:`salesaudit.report.stalls`, and the key figures notebook 02 r
 :meth:`StallsResult.key_figures`, never from a second computation. The display helpers
 (``report_table``, ``money``, ``describe_*``, ``plot_*``) are in the report module.
 
-Everything is vectorised (numpy over the whole history; per-group Kaplan–Meier via groupby; the
-rest of the team's median and its interval from the team's risk table minus one manager's), so
-a million deals with a few million history rows take seconds, not hours.
+Everything is vectorised, so a million deals with a few million history rows take seconds, not
+hours: numpy over the whole history (the history's deal lookup made once and shared with the
+funnel); the stays of every manager of a stage sorted once, together, and each manager's
+Kaplan–Meier figures computed from his sorted run the way scipy computes them (:class:`_KM`); the
+rest of the team's median and its interval from the team's risk table minus the managers' own,
+several managers at a time, block by block, with the terms of single events looked up and the
+blocks where no bound can cross one half not searched (:meth:`_Counts.median_ci_each`); one pass
+for all the log-rank tests. The numbers are those of the one-manager-at-a-time computation to
+the last bit (tests/test_scale_equivalence.py checks them against independent ones).
 """
 from __future__ import annotations
 
-import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri as _ndtri
 
 from ..data.clock import utc_ns
 from ..data.model import require_tables
-from ..stats import _QUANTILE_TOL, _check_alpha, _km_fit, _survival_input, _z, holm, kaplan_meier, km_quantile, rate_above_tolerance, wilson
+from ..stats import _QUANTILE_TOL, _check_alpha, _survival_input, _z, holm, kaplan_meier, km_quantile, rate_above_tolerance, wilson
 from ..stats.effect import judge, median_ratio
 from .baseline import TEAM, owner_group, people_mask
 
@@ -112,14 +119,50 @@ def _positions(values, lookup) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def arr(x):
+    def arr(x, whole: bool):
         a = pa.array(x, from_pandas=True) if not isinstance(x, (pa.Array, pa.ChunkedArray)) else x
-        if isinstance(a, pa.ChunkedArray):
+        if whole and isinstance(a, pa.ChunkedArray):  # the values may stay in their chunks, not copied
             a = a.combine_chunks()
         return a.cast(pa.large_string())
 
-    res = pc.index_in(arr(values), value_set=arr(lookup))
+    res = pc.index_in(arr(values, False), value_set=arr(lookup, True))
     return res.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+#: the last lookups of :func:`_lookup`: (weak reference to the values' array, the lookup, positions), newest first
+_LOOKUPS: list = []
+
+
+def _arrow(values):
+    """The pyarrow array behind a column (None when it is not backed by one)."""
+    array = getattr(values, "array", None)
+    return array.__arrow_array__() if isinstance(array, pd.arrays.ArrowExtensionArray) else None
+
+
+def _lookup(values: pd.Series, lookup) -> np.ndarray:
+    """:func:`_positions` of a column of the dataset (read-only), remembered while its array lives.
+
+    The funnel, the stays and the compliance check each look the stage history's deal ids and
+    stages up. A column backed by pyarrow holds an immutable array (a change makes a new one),
+    so the same array looked up in the same lookup (the same array of deal ids, or the same
+    keys) gives the same positions: the last few are given again instead of being repeated."""
+    array = _arrow(values)
+    key = _arrow(lookup) if isinstance(lookup, pd.Series) else tuple(lookup)
+    if array is None or key is None:
+        return _positions(values, pd.Series(lookup, dtype="string") if isinstance(key, tuple) else lookup)
+    for ref, known, pos in _LOOKUPS:
+        if ref() is array and (known == key if isinstance(key, tuple) else known() is key):
+            return pos
+    pos = _positions(values, pd.Series(key, dtype="string") if isinstance(key, tuple) else lookup)
+    pos.flags.writeable = False
+    _LOOKUPS.insert(0, (weakref.ref(array, _forget), key if isinstance(key, tuple) else weakref.ref(key, _forget), pos))
+    del _LOOKUPS[4:]
+    return pos
+
+
+def _forget(gone) -> None:
+    """Drop the lookups of an array that is gone."""
+    _LOOKUPS[:] = [x for x in _LOOKUPS if x[0] is not gone and x[1] is not gone]
 
 
 def _closed_deals(deals: pd.DataFrame) -> np.ndarray:
@@ -149,41 +192,72 @@ def _ordered_path(ds) -> dict:
     re-save in the CRM) is not a move and is dropped, so it neither splits a stay nor counts as
     a loop. Returns ``deal`` (row position in ``deals``), ``ord`` (funnel position), ``ns``
     (entered_at in ns), ``row`` (the entry's row position in ``stage_history``: the row that moved
-    the deal into the stage) and the number of deals without any history row.
+    the deal into the stage; None when every row is kept in the table's order) and the number of
+    deals without any history row. The arrays are read-only (the usual export, whole and in order,
+    is not copied).
     """
     deals = ds.tables["deals"]
     hist = ds.tables["stage_history"]
     keys = ds.funnel.keys
-    ords = _positions(hist["stage"], pd.Series(keys, dtype="string")).astype(np.int16)
-    deal = _positions(hist["deal_id"], deals["deal_id"])
+    ords = _lookup(hist["stage"], keys).astype(np.int16)
+    deal = _lookup(hist["deal_id"], deals["deal_id"])
     ns = _ns(hist["entered_at"])
     keep = (ords >= 0) & (deal >= 0) & (ns != _NAT)
-    row = np.flatnonzero(keep)
-    deal, ords, ns = deal[keep], ords[keep], ns[keep]
+    row = None  # None: the rows of the history as they are
+    if not keep.all():
+        row = np.flatnonzero(keep)
+        deal, ords, ns = deal[keep], ords[keep], ns[keep]
     if not _in_order(deal, ns, ords):  # an export is usually ordered already: then the (stable) sort would change nothing
         order = np.lexsort((ords, ns, deal))
-        deal, ords, ns, row = deal[order], ords[order], ns[order], row[order]
+        deal, ords, ns, row = deal[order], ords[order], ns[order], (order if row is None else row[order])
     if len(deal) > 1:
         repeat = np.zeros(len(deal), dtype=bool)
         repeat[1:] = (deal[1:] == deal[:-1]) & (ords[1:] == ords[:-1])
-        deal, ords, ns, row = deal[~repeat], ords[~repeat], ns[~repeat], row[~repeat]
+        if repeat.any():
+            row = np.flatnonzero(~repeat) if row is None else row[~repeat]
+            deal, ords, ns = deal[~repeat], ords[~repeat], ns[~repeat]
     with_history = np.zeros(len(deals), dtype=bool)
     with_history[deal] = True
+    for a in (deal, ords, ns, row):
+        if a is not None:
+            a.flags.writeable = False
     return {"deal": deal, "ord": ords, "ns": ns, "row": row, "deals_without_history": int((~with_history).sum())}
+
+
+#: stays per slice of :func:`_in_slices` (the clock conversions' temporaries stay this small)
+_SLICE = 1 << 19
+
+
+def _in_slices(f, *arrays: np.ndarray) -> np.ndarray:
+    """``f`` of the arrays (element by element), computed a slice at a time so that its temporaries are
+    a slice's, not the whole history's: memory a fresh process need not be given."""
+    if len(arrays[0]) <= _SLICE:
+        return f(*arrays)
+    return np.concatenate([f(*(a[i:i + _SLICE] for a in arrays)) for i in range(0, len(arrays[0]), _SLICE)])
 
 
 def _working_minutes(ds, start_ns: np.ndarray, end_ns: np.ndarray) -> np.ndarray:
     """Working minutes of the run's calendar in ``[start, end)`` (:meth:`WorkCalendar.working_minutes_between`)."""
     if len(start_ns) == 0:
         return np.zeros(0)
-    out = ds.calendar.working_minutes_between(start_ns.view("datetime64[ns]"), end_ns.view("datetime64[ns]"))
-    return np.asarray(out, dtype="float64")
+
+    def minutes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.asarray(ds.calendar.working_minutes_between(a.view("datetime64[ns]"), b.view("datetime64[ns]")), dtype="float64")
+
+    return _in_slices(minutes, start_ns, end_ns)
 
 
 def _blank(values: pd.Series) -> np.ndarray:
     """Where a manager column is empty (missing or only spaces)."""
     v = values.astype("string")
     return (v.isna() | (v.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
+
+
+def _named(names, codes: np.ndarray, missing: str | None = None) -> pd.Series:
+    """A string column from each row's code into ``names`` (a missing name: ``missing``), built from the
+    distinct names, not row by row."""
+    names = [missing if missing is not None and pd.isna(v) else v for v in names]
+    return pd.Series(pd.array(names, dtype="string").take(codes) if len(names) else pd.array([], dtype="string"))
 
 
 def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str, extra_attrs: dict, mover=None) -> pd.DataFrame:
@@ -196,30 +270,35 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
     end_ns = np.where(observed, left_ns, as_of_ns)
     # elapsed time: a stay across a clock change is not an hour short (salesaudit.data.clock)
     tz = getattr(ds.config, "timezone", None)
-    elapsed_ns = np.maximum(utc_ns(end_ns.view("datetime64[ns]"), tz) - utc_ns(entered_ns.view("datetime64[ns]"), tz), 0)
+
+    def elapsed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.maximum(utc_ns(b.view("datetime64[ns]"), tz) - utc_ns(a.view("datetime64[ns]"), tz), 0)
+
+    elapsed_ns = _in_slices(elapsed, entered_ns, end_ns)
     is_current = ~observed
-    owner = deals["manager"].take(deal_pos).reset_index(drop=True).astype("string")
-    charged = owner
+    owner_codes, owners = pd.factorize(deals["manager"].astype("string"), use_na_sentinel=False)  # each deal's manager, once per name
+    owner_codes = owner_codes[deal_pos]
+    codes, charged = owner_codes, owners
     fallback = 0
     if mover is not None:
         mover = pd.Series(mover, dtype="string").reset_index(drop=True)
         empty = _blank(mover)
         fallback = int(empty.sum())
-        charged = mover.where(~empty, owner)
-    codes, uniques = pd.factorize(charged.astype(object).where(charged.notna(), None), use_na_sentinel=False)
-    group = np.asarray(owner_group(ds, list(uniques)), dtype=object)[codes] if len(uniques) else np.zeros(0, dtype=object)
+        codes, charged = pd.factorize(mover.where(~empty, _named(owners, owner_codes)), use_na_sentinel=False)
+    groups = owner_group(ds, list(charged)) if len(charged) else []
     cal = ds.calendar
     minutes = _working_minutes(ds, entered_ns, end_ns)
+    deal_owner = _named(owners, owner_codes, NO_MANAGER)
     out = pd.DataFrame(
         {
             "deal_id": deals["deal_id"].take(deal_pos).reset_index(drop=True).astype("string"),
-            "manager": charged.fillna(NO_MANAGER).astype("string"),
-            "deal_owner": owner.fillna(NO_MANAGER).astype("string"),
-            "owner_group": pd.Series(group, dtype="string"),
-            "stage": pd.Categorical.from_codes(ords.astype(np.int64), categories=keys),
+            "manager": deal_owner if mover is None else _named(charged, codes, NO_MANAGER),  # charged to the owner: the same column
+            "deal_owner": deal_owner,
+            "owner_group": _named(groups, codes),
+            "stage": pd.Categorical.from_codes(ords, categories=keys),
             "entered_at": entered_ns.view("datetime64[ns]"),
             "left_at": left_ns.view("datetime64[ns]"),
-            "next_stage": pd.Categorical.from_codes(next_ords.astype(np.int64), categories=keys),
+            "next_stage": pd.Categorical.from_codes(next_ords, categories=keys),
             "observed": observed,
             "is_current": is_current,
             "days": elapsed_ns / _NS_PER_DAY,
@@ -227,7 +306,8 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
             "seconds": elapsed_ns / 1e9,
             "working_s": minutes * 60.0,
             "amount": deals["amount"].to_numpy(dtype="float64", na_value=np.nan)[deal_pos] if len(deal_pos) else np.zeros(0),
-        }
+        },
+        copy=False,
     )
     out.attrs.update(
         {
@@ -241,6 +321,18 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
         }
     )
     return out
+
+
+def _terminals(deals: pd.DataFrame, funnel) -> np.ndarray:
+    """The funnel position of the terminal each deal ended in (-1: none): its stage when that is a terminal
+    (one of several lost ones), else the first won / lost terminal by its outcome."""
+    order = funnel.order()
+    terminals = list(getattr(funnel, "terminals", [funnel.won, funnel.lost]))
+    own = _positions(deals["stage"], pd.Series(terminals, dtype="string"))
+    by_outcome = _positions(deals["outcome"], pd.Series(["won", "lost"], dtype="string"))
+    own = np.where(own >= 0, np.asarray([order[k] for k in terminals], dtype=np.int64)[np.maximum(own, 0)], -1)
+    by_outcome = np.where(by_outcome >= 0, np.asarray([order[funnel.won], order[funnel.lost]], dtype=np.int64)[np.maximum(by_outcome, 0)], -1)
+    return np.where(own >= 0, own, by_outcome)
 
 
 def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -> pd.DataFrame:
@@ -300,33 +392,31 @@ def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -
     deal, ords, ns = path["deal"], path["ord"], path["ns"]
     n = len(deal)
     n_open = len(funnel.open_stages)
-    order = funnel.order()
     same_next = np.zeros(n, dtype=bool)
     if n > 1:
         same_next[:-1] = deal[1:] == deal[:-1]
     left = np.full(n, _NAT, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int16)
     if n > 1:
-        left[:-1] = np.where(same_next[:-1], ns[1:], _NAT)
-        nxt[:-1] = np.where(same_next[:-1], ords[1:], -1)
+        np.copyto(left[:-1], ns[1:], where=same_next[:-1])
+        np.copyto(nxt[:-1], ords[1:], where=same_next[:-1])
     is_stay = ords < n_open
-    closed = _closed_deals(deals)[deal]
-    closed_at = _ns(deals["closed_at"])[deal]
-    # the terminal a closed deal ended in: its stage when that is a terminal (one of several lost ones), else the first won / lost
-    first_terminal = deals["outcome"].map({"won": order[funnel.won], "lost": order[funnel.lost]}).fillna(-1).to_numpy(dtype=np.int64)
-    own = deals["stage"].map({k: order[k] for k in getattr(funnel, "terminals", [funnel.won, funnel.lost])}).fillna(-1).to_numpy(dtype=np.int64)
-    terminal = np.where(own >= 0, own, first_terminal)[deal]
-    fix = is_stay & ~same_next & closed
-    no_close = fix & (closed_at == _NAT)
-    fix &= ~no_close
-    left[fix] = np.maximum(closed_at[fix], ns[fix])
-    nxt[fix] = terminal[fix]
+    # a closed deal's last stay (its history lacks the terminal entry) ends at its close, in the terminal it ended in
+    last = np.flatnonzero(is_stay & ~same_next)
+    last = last[_closed_deals(deals)[deal[last]]]
+    closed_at = _ns(deals["closed_at"])[deal[last]]
+    no_close = np.zeros(n, dtype=bool)
+    no_close[last[closed_at == _NAT]] = True
+    fix, closed_at = last[closed_at != _NAT], closed_at[closed_at != _NAT]
+    left[fix] = np.maximum(closed_at, ns[fix])
+    nxt[fix] = _terminals(deals, funnel)[deal[fix]]
     sel = is_stay & ~no_close
     mover = None
     if owner == "moved_by":
         hist = ds.tables["stage_history"]
         moved_by = hist["moved_by"] if "moved_by" in hist.columns else pd.Series(pd.NA, index=hist.index, dtype="string")
-        mover = moved_by.astype("string").take(path["row"][sel]).reset_index(drop=True)
+        rows = np.flatnonzero(sel) if path["row"] is None else path["row"][sel]
+        mover = moved_by.astype("string").take(rows).reset_index(drop=True)
     return _frame_stays(
         ds,
         deal[sel],
@@ -377,12 +467,13 @@ def _durations(frame: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray]:
     return frame[unit].to_numpy(dtype="float64"), frame["observed"].to_numpy(dtype=bool)
 
 
-def _by_stage(stays: pd.DataFrame, funnel, columns=None) -> dict[str, pd.DataFrame]:
-    """The stays of each open stage; ``columns``: only these (those the frame has), not every column copied per stage."""
-    if columns is not None:
-        stays = stays[["stage"] + [c for c in columns if c in stays.columns and c != "stage"]]
-    groups = {str(k): g for k, g in stays.groupby("stage", observed=True, sort=False)}
-    return {s: groups.get(s, stays.iloc[:0]) for s in funnel.open_stages}
+def _stage_rows(stays: pd.DataFrame, funnel) -> dict[str, np.ndarray]:
+    """The positions of the stays of each open stage, in the table's order (as a group-by of the stage keeps them), by one sort of the stages."""
+    codes, stages = pd.factorize(stays["stage"])
+    order = np.argsort(_small(codes, len(stages) + 1), kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(stages) + 1))
+    at = {str(k): j for j, k in enumerate(stages)}
+    return {s: order[bounds[at[s]]:bounds[at[s] + 1]] if s in at else np.zeros(0, dtype=np.int64) for s in funnel.open_stages}
 
 
 def people_stays(stays: pd.DataFrame) -> pd.DataFrame:
@@ -391,9 +482,34 @@ def people_stays(stays: pd.DataFrame) -> pd.DataFrame:
     Stays charged to nobody or to a system owner (``owner_group`` ``no_manager`` / ``system``,
     :mod:`salesaudit.analysis.baseline`) are left out; a frame without the column is kept whole.
     """
+    people = _people_mask(stays)
+    return stays if people is None else stays[people]
+
+
+def _people_mask(stays: pd.DataFrame) -> np.ndarray | None:
+    """Where :func:`people_stays` keeps a stay (None: the frame has no ``owner_group``, every stay), decided once per group."""
     if "owner_group" not in stays.columns:
-        return stays
-    return stays[people_mask(stays["owner_group"])]
+        return None
+    codes, groups = pd.factorize(stays["owner_group"], use_na_sentinel=False)
+    return people_mask(np.asarray(groups, dtype=object))[codes]
+
+
+def _people_durations(stays: pd.DataFrame, funnel, unit: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each open stage's durations in ``unit`` and whether they ended, of the department's people
+    (:func:`people_stays`), in the table's order: no frame copied."""
+    d, o = _durations(stays, unit)
+    people = _people_mask(stays)
+    out = {}
+    for s, at in _stage_rows(stays, funnel).items():
+        at = at if people is None else at[people[at]]
+        out[s] = (d[at], o[at])
+    return out
+
+
+def _people_columns(stays: pd.DataFrame, columns) -> pd.DataFrame:
+    """:func:`people_stays` with only ``stage`` and ``columns`` (those the frame has), not every column copied."""
+    keep = ["stage"] + [c for c in columns if c in stays.columns and c != "stage"]
+    return people_stays(stays[keep + (["owner_group"] if "owner_group" in stays.columns and "owner_group" not in keep else [])])
 
 
 def stage_exits(stays: pd.DataFrame, funnel) -> pd.DataFrame:
@@ -408,7 +524,7 @@ def stage_exits(stays: pd.DataFrame, funnel) -> pd.DataFrame:
     The times are of ended stays only, so each describes the deals that left that way, not a
     stage's duration (that is :func:`stage_summary`, which censors the open ones).
     """
-    stays = people_stays(stays)
+    stays = _people_columns(stays, ("observed", "next_stage", "seconds", "amount"))
     cols = ["stage", "exit", "outcome", "stays", "share", "amount", "median_s", "p80_s"]
     ended = stays[stays["observed"].astype(bool) & stays["next_stage"].notna()] if len(stays) else stays
     if not len(ended):
@@ -448,7 +564,6 @@ def stage_norms(stays: pd.DataFrame, funnel, unit: str = "days", norms: dict | N
     norm derived from the team can never show that the whole team stalls. Derived from the stays of
     the department's people (:func:`people_stays`).
     """
-    stays = people_stays(stays)
     _check_unit(unit)
     given = funnel.norms()
     by_stage = None
@@ -460,8 +575,8 @@ def stage_norms(stays: pd.DataFrame, funnel, unit: str = "days", norms: dict | N
             rows.append((s, float(given[s]), "parameters"))
         else:
             if by_stage is None:
-                by_stage = _by_stage(stays, funnel, (unit, "observed"))
-            d, o = _durations(by_stage[s], unit)
+                by_stage = _people_durations(stays, funnel, unit)
+            d, o = by_stage[s]
             p80 = km_quantile(d, o, 0.8) if len(d) else np.nan
             rows.append((s, float(p80), "derived"))
     out = pd.DataFrame(rows, columns=["stage", "norm", "norm_source"])
@@ -486,54 +601,82 @@ def _add_seconds(out: pd.DataFrame, columns, unit: str, per_unit: float) -> None
     out.attrs["seconds_suffix"] = SECONDS_SUFFIX[unit]
 
 
-def _survival_ci_from(d: np.ndarray, t: float, alpha: float, times: np.ndarray, surv: np.ndarray, fit) -> tuple[float, float, float]:
-    """KM S(t) with its confidence interval, from a fitted curve (``times``: the distinct durations,
-    ``surv``: S at them, ``fit``: scipy's ecdf, None when nothing ended); ``d``: the durations as given.
+class _KM:
+    """The Kaplan–Meier estimate of durations already sorted ascending (``o``: ended, in the same order).
 
-    The same numbers as reading the row of :func:`salesaudit.stats.kaplan_meier` at ``t`` (the same
-    fit, evaluated at the same time), without building the whole table: the interval is evaluated
-    at that one time only.
+    ``times`` are the distinct durations, ``at_risk`` and ``events`` the risk table on them and
+    ``surv`` S at each: the numbers of ``scipy.stats.ecdf`` on ``CensoredData`` (the fit behind
+    :func:`salesaudit.stats.kaplan_meier`), computed as scipy computes them (``S = cumprod((n - d) /
+    n)`` over the distinct times; all 1 when nothing ended) but without its sort, so that the stays
+    of every manager of a stage are sorted once, together (without censoring scipy's S is one minus the
+    empirical distribution function, and so it is here). ``n`` is the number of durations.
     """
-    if not len(d) or not np.isfinite(t):
-        return (np.nan, np.nan, np.nan)
-    i = int(np.searchsorted(times, t, side="right")) - 1
-    s = 1.0 if i < 0 else float(surv[i])
-    # The log-log interval is undefined where S is exactly 1 (no stay ended by t) or 0 (all
-    # ended). There the data are "k of n" with k = n or 0, and the exact (Clopper–Pearson)
-    # bound for that is (alpha/2)^(1/n): n = stays known to outlast t, resp. all stays.
-    if s >= 1.0:
-        n = int(np.sum(d > t))
-        return (1.0, float((alpha / 2) ** (1 / n)) if n else np.nan, 1.0 if n else np.nan)
-    if s <= 0.0:
-        return (0.0, 0.0, float(1 - (alpha / 2) ** (1 / len(d))))
-    with warnings.catch_warnings():
-        # scipy warns that the log-log CI is undefined where S is 0 or 1 (not the case here)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ci = fit.sf.confidence_interval(confidence_level=1.0 - alpha, method="log-log")
-        at = times[i:i + 1]
-        return (s, float(np.asarray(ci.low.evaluate(at), dtype=float)[0]), float(np.asarray(ci.high.evaluate(at), dtype=float)[0]))
+
+    def __init__(self, d: np.ndarray, o: np.ndarray):
+        self.n = len(d)
+        distinct = np.diff(d, prepend=-np.inf, append=np.inf) > 0
+        first = np.flatnonzero(distinct[:-1])
+        self.times = d[first]
+        self.at_risk = self.n - first
+        self.events = np.diff(np.cumsum(o)[distinct[1:]], prepend=0)
+        self.ended = bool(self.events.any())
+        if not self.ended:
+            self.surv = np.ones(len(first))
+        elif o.all():  # scipy's formula without censoring: one minus the empirical distribution function
+            self.surv = 1 - np.cumsum(self.events) / self.n
+        else:
+            self.surv = np.cumprod((self.at_risk - self.events) / self.at_risk)
+
+    def quantile(self, q: float) -> float:
+        """:func:`salesaudit.stats.km_quantile`: the first time S falls to ``1 - q`` (NaN if it never does)."""
+        hit = np.flatnonzero(self.surv <= 1.0 - float(q) + _QUANTILE_TOL)
+        return float(self.times[hit[0]]) if hit.size else float("nan")
+
+    def survival_ci(self, t: float, alpha: float, n_all: int | None = None) -> tuple[float, float, float]:
+        """KM S(t) with its confidence interval: the row of :func:`salesaudit.stats.kaplan_meier` at ``t``.
+
+        The interval is scipy's log-log one (``EmpiricalDistributionFunction.confidence_interval``:
+        Greenwood's sum on the ``log(-log S)`` scale, clipped to [0, 1]), its formula evaluated at
+        that one time only. Where it is undefined, S exactly 1 (no stay ended by t) or 0 (all
+        ended), the data are "k of n" with k = n or 0, and the exact (Clopper–Pearson) bound for
+        that is (alpha/2)^(1/n): n = stays known to outlast t, resp. all stays (``n_all``: the
+        durations as given, missing ones included; default ``n``).
+        """
+        n_all = self.n if n_all is None else n_all
+        if not n_all or not np.isfinite(t):
+            return (np.nan, np.nan, np.nan)
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        s = 1.0 if i < 0 else float(self.surv[i])
+        if s >= 1.0:
+            n = int(self.at_risk[i + 1]) if i + 1 < len(self.times) else 0  # the stays longer than t
+            return (1.0, float((alpha / 2) ** (1 / n)) if n else np.nan, 1.0 if n else np.nan)
+        if s <= 0.0:
+            return (0.0, 0.0, float(1 - (alpha / 2) ** (1 / n_all)))
+        level = np.asarray(1.0 - alpha)[()]
+        z = _ndtri(1 / 2 + level / 2)
+        n, d = self.at_risk[: i + 1], self.events[: i + 1]
+        sf = self.surv[i:i + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = 1 / np.log(sf) ** 2 * np.cumsum(d / (n * (n - d)))[-1:]
+            theta = np.log(-np.log(sf))
+        z_se = z * np.sqrt(var)
+        low, high = np.clip(np.exp(-np.exp(theta + z_se)), 0, 1), np.clip(np.exp(-np.exp(theta - z_se)), 0, 1)
+        return (s, float(low[0]), float(high[0]))
+
+    def median_ci(self, z: float, ci: bool = True) -> tuple[float, float, float]:
+        """:func:`_median_ci_counts` of the durations: the median with its Brookmeyer–Crowley interval."""
+        ev = self.events > 0
+        return _median_ci_counts(self.times[ev], self.at_risk[ev], self.events[ev], z, ci=ci)
 
 
 def _km_stats(d: np.ndarray, o: np.ndarray, qs, t: float, alpha: float) -> tuple[dict, tuple[float, float, float]]:
-    """:func:`salesaudit.stats.km_quantiles` at ``qs`` and :func:`_survival_ci_at` at ``t``, from one fit."""
+    """:func:`salesaudit.stats.km_quantiles` at ``qs`` and the row of :func:`salesaudit.stats.kaplan_meier` at ``t``
+    (S with its interval, :meth:`_KM.survival_ci`), from one fit."""
+    alpha = _check_alpha(alpha)
     dd, oo = _survival_input(d, o)
-    if dd.size == 0:
-        times = surv = np.empty(0)
-        fit = None
-    else:
-        times = np.unique(dd)
-        fit = _km_fit(dd, oo) if oo.any() else None
-        surv = np.ones(times.size) if fit is None else np.asarray(fit.sf.evaluate(times), dtype=float)
-    q = {}
-    for x in qs:
-        hit = np.flatnonzero(surv <= 1.0 - float(x) + _QUANTILE_TOL) if times.size else np.zeros(0, dtype=np.int64)
-        q[x] = float(times[hit[0]]) if hit.size else float("nan")
-    return q, _survival_ci_from(d, t, _check_alpha(alpha), times, surv, fit)
-
-
-def _survival_ci_at(d: np.ndarray, o: np.ndarray, t: float, alpha: float) -> tuple[float, float, float]:
-    """KM S(t) with its confidence interval, as read off :func:`salesaudit.stats.kaplan_meier`."""
-    return _km_stats(d, o, (), t, alpha)[1]
+    order = np.argsort(dd)
+    km = _KM(dd[order], oo[order])
+    return {x: km.quantile(x) for x in qs}, km.survival_ci(t, alpha, n_all=len(d))
 
 
 def stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.05, stall_share: float = 0.5, norms: dict | None = None) -> pd.DataFrame:
@@ -568,12 +711,12 @@ def stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float 
     they pulled the median stay in ``new`` from 0.75 to 0.28 days.
     """
     _check_unit(unit)
-    stays = people_stays(stays)
+    per_unit = _seconds_per_unit(stays, unit)
     nm = stage_norms(stays, funnel, unit, norms).set_index("stage")
-    by_stage = _by_stage(stays, funnel, (unit, "observed"))
+    by_stage = _people_durations(stays, funnel, unit)
     rows = []
     for s in funnel.open_stages:
-        d, o = _durations(by_stage[s], unit)
+        d, o = by_stage[s]
         norm = float(nm.at[s, "norm"])
         if len(d):
             q, (share, lo, hi) = _km_stats(d, o, (0.5, 0.8, 0.9), norm, alpha)
@@ -602,7 +745,7 @@ def stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float 
         )
     out = pd.DataFrame(rows)
     out["stalled"] = (out["share_over_ci_low"] > stall_share).fillna(False).astype(bool)
-    _add_seconds(out, ("median", "p80", "p90", "norm", "naive_median_closed", "naive_mean_closed"), unit, _seconds_per_unit(stays, unit))
+    _add_seconds(out, ("median", "p80", "p90", "norm", "naive_median_closed", "naive_mean_closed"), unit, per_unit)
     out.attrs["norm_basis"] = _NORM_BASIS[unit]
     return out
 
@@ -626,42 +769,37 @@ def logrank_one_vs_rest(durations, observed, groups) -> pd.DataFrame:
     checks it). Returns ``group, n, events, expected, chi2, p_value, z`` (``z < 0``: fewer
     endings than expected, i.e. slower).
     """
-    return _logrank_one_vs_rest(durations, observed, groups)
-
-
-def _logrank_one_vs_rest(durations, observed, groups, order: np.ndarray | None = None) -> pd.DataFrame:
-    """:func:`logrank_one_vs_rest`; ``order``: ``np.argsort(durations, kind="stable")`` when the caller has it."""
-    from scipy.stats import chi2 as _chi2
-
     t = np.asarray(durations, dtype="float64")
     d = np.asarray(observed, dtype=bool)
     codes, uniques = pd.factorize(pd.Series(groups), sort=True)
     k = len(uniques)
     if len(t) == 0 or k == 0:
         return pd.DataFrame(columns=["group", "n", "events", "expected", "chi2", "p_value", "z"])
-    order_t = np.argsort(t, kind="stable") if order is None else order  # one sort of the durations serves every step below
-    ts = t[order_t]
-    ev_s = ts[d[order_t]]  # the ended durations, sorted
-    if len(ev_s):
-        first = np.empty(len(ev_s), dtype=bool)
-        first[0] = True
-        first[1:] = ev_s[1:] != ev_s[:-1]
-        starts = np.flatnonzero(first)
-        ev_t, d_t = ev_s[starts], np.diff(np.append(starts, len(ev_s)))  # = np.unique(t[d], return_counts=True)
-    else:
-        ev_t, d_t = ev_s, np.zeros(0, dtype=np.int64)
+    return pd.DataFrame({"group": list(uniques), **_logrank_codes(_Counts(t, d), d, codes, k)})
+
+
+def _small(codes: np.ndarray, k: int) -> np.ndarray:
+    """Group codes ``0 … k-1`` as 16-bit integers when they fit, which numpy's stable sort orders by radix."""
+    return codes.astype(np.int16) if k < 2**15 else codes
+
+
+def _logrank_codes(counts: "_Counts", d: np.ndarray, codes: np.ndarray, k: int) -> dict:
+    """The log-rank test of every group ``0 … k-1`` (``codes``) against the others: ``n, events, expected, chi2, p_value, z``
+    per group (:func:`logrank_one_vs_rest`), from the risk table of all the durations (``counts``; ``d``: ended)."""
+    from scipy.stats import chi2 as _chi2
+
+    order_t = counts.order  # one sort of the durations serves every step below
+    ev_t, d_t = counts.grid, counts.events  # = np.unique(t[d], return_counts=True)
     if len(ev_t) == 0:  # no stay has ended: nothing to compare
-        n_m = np.bincount(codes, minlength=k)
         nan = np.full(k, np.nan)
-        return pd.DataFrame({"group": list(uniques), "n": n_m.astype(int), "events": np.zeros(k, dtype=int), "expected": np.zeros(k), "chi2": nan, "p_value": nan, "z": nan})
-    n_t = (len(t) - np.searchsorted(ts, ev_t, side="left")).astype("float64")
+        return {"n": np.bincount(codes, minlength=k).astype(int), "events": np.zeros(k, dtype=int), "expected": np.zeros(k), "chi2": nan, "p_value": nan, "z": nan}
+    n_t = counts.at_risk.astype("float64")
     d_t = d_t.astype("float64")
     w = np.where(n_t > 1, d_t * (n_t - d_t) / np.maximum(n_t - 1, 1), 0.0)
     H = np.cumsum(d_t / n_t)
     A = np.cumsum(w / n_t)
     B = np.cumsum(w / n_t**2)
-    pos = np.empty(len(t), dtype=np.int64)
-    pos[order_t] = np.searchsorted(ev_t, ts, side="right") - 1  # sorted keys: a fast search
+    pos = counts.after - 1  # the last event time up to each duration (-1: none)
     has = pos >= 0
     Hi = np.where(has, H[np.maximum(pos, 0)], 0.0)
     Ai = np.where(has, A[np.maximum(pos, 0)], 0.0)
@@ -670,10 +808,10 @@ def _logrank_one_vs_rest(durations, observed, groups, order: np.ndarray | None =
     O = np.bincount(codes, weights=d.astype("float64"), minlength=k)  # noqa: E741 (observed events, the log-rank O)
     E = np.bincount(codes, weights=Hi, minlength=k)
     V1 = np.bincount(codes, weights=Ai, minlength=k)
-    srt = order_t[np.argsort(codes[order_t], kind="stable")]  # = np.lexsort((t, codes)): by group, then duration, stable
+    srt = order_t[np.argsort(_small(codes[order_t], k), kind="stable")]  # by group, then duration (tied durations have equal weights)
     c_s = codes[srt]
     start = np.searchsorted(c_s, np.arange(k), side="left")
-    rank = np.arange(len(t)) - start[c_s]
+    rank = np.arange(len(codes)) - start[c_s]
     V2 = np.bincount(c_s, weights=Bi[srt] * (2.0 * (n_m[c_s] - rank) - 1.0), minlength=k)
     V = V1 - V2
     U = O - E
@@ -681,7 +819,7 @@ def _logrank_one_vs_rest(durations, observed, groups, order: np.ndarray | None =
         chi2 = np.where(V > 1e-12, U**2 / V, np.nan)
         z = np.where(V > 1e-12, U / np.sqrt(V), np.nan)
     p = np.where(np.isfinite(chi2), _chi2.sf(np.nan_to_num(chi2), 1), np.nan)
-    return pd.DataFrame({"group": list(uniques), "n": n_m.astype(int), "events": O.astype(int), "expected": E, "chi2": chi2, "p_value": p, "z": z})
+    return {"n": n_m.astype(int), "events": O.astype(int), "expected": E, "chi2": chi2, "p_value": p, "z": z}
 
 
 #: ``S <= 0.5`` and the log-log bounds ``<= 0.5`` with the tolerance of :func:`salesaudit.stats.km_quantile`, on the scales computed here
@@ -689,6 +827,8 @@ _LOG_HALF = float(np.log(0.5 + 1e-10))
 _LOGLOG_HALF = float(np.log(-np.log(0.5 + 1e-10)))
 #: grid points per block of :func:`_median_ci_counts` (it stops at the block where the last crossing is found)
 _BLOCK = 8192
+#: at most this many grid cells (tables × grid points) are held at once by :meth:`_Counts.median_ci_each`
+_CELLS = 1 << 16
 
 
 def _median_ci_counts(times: np.ndarray, n, d, z: float, ci: bool = True) -> tuple[float, float, float]:
@@ -701,37 +841,119 @@ def _median_ci_counts(times: np.ndarray, n, d, z: float, ci: bool = True) -> tup
     team (the team's counts minus one manager's) needs no pass over the team's stays per manager;
     and block by block, stopping once the upper bound has crossed one half (the lower bound and the
     curve cross no later), so a median early in a long grid costs a fraction of it. A test checks
-    the two agree. ``ci=False``: the median alone (NaN bounds). ``n`` may also be a function
-    ``(start, stop) -> (at risk, events)`` of a block of the grid (``d`` unused), so that a table is
-    only made as far as it is read (:meth:`_Counts.median_ci`).
+    the two agree. ``ci=False``: the median alone (NaN bounds). Several tables at once, or a table
+    made only as far as it is read: :func:`_median_ci_rows`.
     """
-    nan = float("nan")
-    found = [nan, nan, nan]
-    carry_log, carry_green = 0.0, 0.0
-    for a in range(0, len(times), _BLOCK):
-        if callable(n):
-            nn, dd = n(a, min(a + _BLOCK, len(times)))
-            nn, dd = nn.astype("float64"), dd.astype("float64")
-        else:
-            nn = n[a:a + _BLOCK].astype("float64")
-            dd = d[a:a + _BLOCK].astype("float64")
+    def block(a, b, rows):
+        return n[None, a:b], d[None, a:b]
+
+    return tuple(float(x) for x in _median_ci_rows(times, block, 1, z, ci)[0])
+
+
+def _km_terms(nn: np.ndarray, dd: np.ndarray, ci: bool = True, table: "_Terms | None" = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each grid point's term of log S, ``log1p(-d/n)`` (0 where nobody is at risk), and with ``ci`` of
+    Greenwood's sum, ``d / (n (n - d))`` (infinite where everybody at risk ends, 0 without an event), from
+    integer arrays of at risk ``nn`` and events ``dd``. ``table``: the terms of a single event by ``n``
+    (:class:`_Terms`), read instead of computed where ``d`` is 1 — the same numbers, as the table is this
+    formula at ``d = 1``."""
+    if table is None:
+        nn, dd = nn.astype("float64"), dd.astype("float64")
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.divide(dd, nn, out=np.zeros_like(dd), where=nn > 0)
-            log_s = carry_log + np.cumsum(np.log1p(-q))
-            hits = [log_s <= _LOG_HALF]
-            if ci:
-                green = carry_green + np.cumsum(np.where(dd > 0, np.where(nn > dd, dd / (nn * (nn - dd)), np.inf), 0.0))
-                theta = np.log(-log_s)
-                se = np.sqrt(green) / np.abs(log_s)
-                hits += [theta + z * se >= _LOGLOG_HALF, theta - z * se >= _LOGLOG_HALF]  # NaN where S is 1 or 0: no hit
-                carry_green = float(green[-1])
-        carry_log = float(log_s[-1])
-        for k, hit in enumerate(hits):
-            if np.isnan(found[k]) and hit.any():
-                found[k] = float(times[a + int(np.argmax(hit))])
-        if not np.isnan(found[2] if ci else found[0]):
+            log_t = np.log1p(-q)
+            green_t = np.where(dd > 0, np.where(nn > dd, dd / (nn * (nn - dd)), np.inf), 0.0) if ci else None
+        return log_t, green_t
+    log_t, green_t = table.single(nn, ci)
+    other = np.flatnonzero(dd != 1)  # no event, or several: computed
+    if len(other):
+        log_o, green_o = _km_terms(nn.ravel()[other], dd.ravel()[other], ci)
+        log_t.ravel()[other] = log_o
+        if ci:
+            green_t.ravel()[other] = green_o
+    return log_t, green_t
+
+
+class _Terms:
+    """:func:`_km_terms` of a single event (``d = 1``) by the number at risk ``n``, worked out for the
+    numbers read so far and then looked up: the risk tables of every manager's rest of the team, on
+    every stage, read the same terms over and over."""
+
+    def __init__(self):
+        self.log, self.green = np.empty(0), np.empty(0)
+        self.lo = self.hi = 0  # the terms of lo <= n < hi are known
+
+    def single(self, nn: np.ndarray, ci: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """The terms at ``nn`` (rows of numbers at risk along a grid, so never rising along a row) as if each
+        point had one event."""
+        lo, hi = int(nn[:, -1].min()), int(nn[:, 0].max()) + 1
+        if hi > len(self.log):
+            size = max(hi, 2 * len(self.log))
+            self.log, self.green = (np.concatenate([x, np.empty(size - len(x))]) for x in (self.log, self.green))
+        for a, b in ((lo, self.lo), (self.hi, hi)) if self.hi > self.lo else ((lo, hi),):
+            if a < b:
+                n = np.arange(a, b)
+                self.log[a:b], self.green[a:b] = _km_terms(n, np.ones_like(n))
+        self.lo, self.hi = (min(lo, self.lo), max(hi, self.hi)) if self.hi > self.lo else (lo, hi)
+        return self.log[nn], (self.green[nn] if ci else None)
+
+
+#: how far short of one half the log-log bounds must stay in a block for :func:`_median_ci_rows` not to search it (rounding is far smaller)
+_MARGIN = 1e-6
+
+
+def _median_ci_rows(times: np.ndarray, block, rows: int, z: float, ci: bool = True, table: _Terms | None = None) -> np.ndarray:
+    """:func:`_median_ci_counts` of ``rows`` risk tables on the same grid at once: a ``(rows, 3)`` array of
+    medians and bounds.
+
+    ``block(a, b, which)`` gives at risk and events of the tables ``which`` (row numbers, ascending) on
+    ``times[a:b]`` as integer arrays of shape ``(len(which), b - a)``; it is called for each block in
+    turn. Each row is the one-table computation, the same blocks with the same carries (so the
+    same numbers to the last bit: a row of a cumulative sum along an axis is summed in order), and
+    each stops at the block where its last crossing is found. A block is searched for a crossing
+    only where there can be one: log S never rises, so the curve crosses one half in the block
+    exactly when its last value there is past it; and as ``theta = log(-log S)`` and Greenwood's sum
+    never fall and ``|log S|`` never does, the bounds ``theta ± z·se`` (``se = sqrt(Greenwood) /
+    |log S|``) stay below ``theta`` at the block's end plus ``z·sqrt(Greenwood at the end) / |log S at
+    its start|``: where that is short of the threshold, neither bound crosses in the block.
+    ``table``: :func:`_km_terms`'s lookup.
+    """
+    found = np.full((rows, 3), np.nan)
+    carry_log, carry_green = np.zeros(rows), np.zeros(rows)
+    last = 2 if ci else 0
+    todo = np.arange(rows)
+
+    def first_hits(k: int, which: np.ndarray, hit: np.ndarray, a: int) -> None:
+        new = hit.any(axis=1) & np.isnan(found[which, k])
+        if new.any():
+            found[which[new], k] = times[a + np.argmax(hit[new], axis=1)]
+
+    for a in range(0, len(times), _BLOCK):
+        if not len(todo):
             break
-    return found[0], found[1], found[2]
+        b = min(a + _BLOCK, len(times))
+        nn, dd = block(a, b, todo)
+        log_t, green_t = _km_terms(nn, dd, ci, table)
+        log_s = np.cumsum(log_t, axis=1, out=log_t)
+        log_s += carry_log[todo, None]  # the carry plus the block's own running sum, as one table has it
+        carry_log[todo] = log_s[:, -1]
+        crossed = np.flatnonzero(log_s[:, -1] <= _LOG_HALF)
+        if len(crossed):
+            first_hits(0, todo[crossed], log_s[crossed] <= _LOG_HALF, a)
+        if ci:
+            green = np.cumsum(green_t, axis=1, out=green_t)
+            green += carry_green[todo, None]
+            carry_green[todo] = green[:, -1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reach = np.log(-log_s[:, -1]) + z * np.sqrt(green[:, -1]) / np.abs(log_s[:, 0])  # abs: +0, never -0
+                near = np.flatnonzero(~(reach < _LOGLOG_HALF - _MARGIN))  # NaN: search
+                if len(near):
+                    ls = log_s[near]
+                    theta = np.log(-ls)
+                    se = np.sqrt(green[near]) / np.abs(ls)
+                    first_hits(1, todo[near], theta + z * se >= _LOGLOG_HALF, a)  # NaN where S is 1 or 0: no hit
+                    first_hits(2, todo[near], theta - z * se >= _LOGLOG_HALF, a)
+        todo = todo[np.isnan(found[todo, last])]
+    return found
 
 
 class _Counts:
@@ -740,47 +962,188 @@ class _Counts:
     of the team without one manager) is the team's minus theirs, counted block by block from their
     sorted places (only as far into the grid as the median's interval needs)."""
 
-    def __init__(self, d: np.ndarray, o: np.ndarray, order: np.ndarray | None = None):
-        srt = np.argsort(d, kind="stable") if order is None else order  # order: the caller's np.argsort(d, kind="stable")
-        ds = d[srt]
-        ev = ds[o[srt]]  # the ended durations, sorted
-        keep = np.empty(len(ev), dtype=bool)
-        keep[:1] = True
-        keep[1:] = ev[1:] != ev[:-1]
-        self.grid = ev[keep]  # = np.unique(d[o])
+    def __init__(self, d: np.ndarray, o: np.ndarray, order: np.ndarray | None = None, terms: _Terms | None = None):
+        self.terms = terms or _Terms()  # terms: shared with other tables (the same numbers at risk recur)
+        srt = np.argsort(d) if order is None else order  # order: the caller's np.argsort(d) (ties in any order)
+        self.order = srt
+        ds, os = d[srt], o[srt]
+        # each distinct duration once: whether any stay of that length ended (then it is a grid time)
+        first = np.empty(len(ds), dtype=bool)
+        first[:1] = True
+        first[1:] = ds[1:] != ds[:-1]
+        starts = np.flatnonzero(first)
+        on_grid = np.logical_or.reduceat(os, starts) if len(ds) else np.zeros(0, dtype=bool)
+        self.grid = ds[starts[on_grid]]  # = np.unique(d[o])
         g = len(self.grid)
+        # a duration's place: the grid times up to it (= np.searchsorted(grid, d, side="right")); an ended one is the last of them
+        places = np.cumsum(on_grid)[np.cumsum(first) - 1]
         self.after = np.empty(len(d), dtype=np.int64)
-        self.after[srt] = np.searchsorted(self.grid, ds, side="right")  # d >= grid[i]  <=>  after > i
+        self.after[srt] = places  # d >= grid[i]  <=>  after > i
         self.ended = np.empty(len(d), dtype=np.int64)
-        self.ended[srt] = np.where(o[srt], np.searchsorted(self.grid, ds), g)  # g: not ended (cut off below)
-        self.at_risk, self.events = self._table(self.after, self.ended)
-
-    def _table(self, after: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        g = len(self.grid)
-        at_risk = len(after) - np.cumsum(np.bincount(after, minlength=g + 1))[:g]
-        return at_risk, np.bincount(ended, minlength=g + 1)[:g]
+        self.ended[srt] = np.where(os, places - 1, g)  # g: not ended (cut off below)
+        self.at_risk = len(d) - np.cumsum(np.bincount(self.after, minlength=g + 1))[:g]
+        self.events = np.bincount(self.ended, minlength=g + 1)[:g]
 
     def median_ci(self, z: float, without=None, ci: bool = True) -> tuple[float, float, float]:
         """:func:`_median_ci_counts` of all the durations, or of all but the positions ``without``."""
         if without is None:
             return _median_ci_counts(self.grid, self.at_risk, self.events, z, ci=ci)
-        after_w = np.sort(self.after[without])
-        ended_w = np.sort(self.ended[without])
-        m = len(after_w)
+        without = np.asarray(without, dtype=np.int64)
+        return tuple(float(x) for x in self._without_each(without, np.zeros(len(without), dtype=np.int64), 1, z, ci)[0])
 
-        def block(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-            lo, hi = np.searchsorted(after_w, (a, b))  # theirs with a <= after < b
-            n_g = m - lo - np.cumsum(np.bincount(after_w[lo:hi] - a, minlength=b - a))  # theirs with after > i: at risk at grid[i]
-            lo, hi = np.searchsorted(ended_w, (a, b))
-            e_g = np.bincount(ended_w[lo:hi] - a, minlength=b - a)
-            return self.at_risk[a:b] - n_g, self.events[a:b] - e_g
+    def median_ci_each(self, codes: np.ndarray, k: int, z: float, ci: bool = True) -> np.ndarray:
+        """Row ``j`` of the ``(k, 3)`` result is ``median_ci(z, without=np.flatnonzero(codes == j), ci=ci)``:
+        every group's rest at once (``codes``: each duration's group, ``0 … k-1``), a few groups at a time."""
+        out = np.full((k, 3), np.nan)
+        order = np.argsort(_small(codes, k), kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=k))])
+        step = max(1, _CELLS // _BLOCK)  # groups per pass: a block of their tables fits in _CELLS
+        for c0 in range(0, k, step):
+            c1 = min(k, c0 + step)
+            pos = order[bounds[c0]:bounds[c1]]
+            out[c0:c1] = self._without_each(pos, codes[pos] - c0, c1 - c0, z, ci)
+        return out
 
-        return _median_ci_counts(self.grid, block, None, z, ci=ci)
+    def _without_each(self, pos: np.ndarray, codes: np.ndarray, k: int, z: float, ci: bool) -> np.ndarray:
+        """:func:`_median_ci_rows` of the table without the durations at ``pos`` of group ``j``, for each ``j < k``
+        (``codes``: the group of each of ``pos``)."""
+        g = len(self.grid)
+        blocks = -(-g // _BLOCK)
+
+        def by_block(places: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Their places and groups in the order of the block each place falls in (``g``: in none), and where each block's run starts."""
+            block = np.where(places < g, places // _BLOCK, blocks)
+            order = np.argsort(_small(block, blocks + 1), kind="stable")
+            return places[order], codes[order], np.concatenate([[0], np.cumsum(np.bincount(block, minlength=blocks + 1))])
+
+        after, after_code, after_at = by_block(self.after[pos])
+        ended, ended_code, ended_at = by_block(self.ended[pos])
+        left = np.bincount(codes, minlength=k)  # each group's durations at risk at the start of the block
+
+        def block(a: int, b: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            w, i = b - a, a // _BLOCK
+            lo, hi = after_at[i], after_at[i + 1]  # theirs with a <= after < b: no longer at risk after grid[after - 1]
+            gone = np.bincount(after_code[lo:hi] * w + (after[lo:hi] - a), minlength=k * w).reshape(k, w)
+            theirs = left[:, None] - np.cumsum(gone, axis=1)  # theirs with after > i: at risk at grid[i]
+            left[:] = theirs[:, -1]
+            lo, hi = ended_at[i], ended_at[i + 1]
+            their_events = np.bincount(ended_code[lo:hi] * w + (ended[lo:hi] - a), minlength=k * w).reshape(k, w)
+            if len(which) < k:
+                theirs, their_events = theirs[which], their_events[which]
+            return self.at_risk[a:b] - theirs, self.events[a:b] - their_events
+
+        return _median_ci_rows(self.grid, block, k, z, ci, table=self.terms)
 
 
 def _median_ci(d: np.ndarray, o: np.ndarray, z: float, ci: bool = True) -> tuple[float, float, float]:
     """:func:`_median_ci_counts` of the durations ``d`` (``o``: ended)."""
     return _Counts(d, o).median_ci(z, ci=ci)
+
+
+def _grouped(codes: np.ndarray, k: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions sorted by value (ties in any order), the same sorted by group (``codes`` ``0 … k-1``) first,
+    and where each group's run starts and ends (``bounds[j]:bounds[j + 1]``): one quick sort and one
+    radix sort for all groups."""
+    by_value = np.argsort(values)
+    order = by_value[np.argsort(_small(codes[by_value], k), kind="stable")]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=k))])
+    return by_value, order, bounds
+
+
+def _within(order: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``order`` (positions) restricted to where ``mask`` holds, as positions among those rows."""
+    return (np.cumsum(mask) - 1)[order[mask[order]]]
+
+
+def _stage_managers(d: np.ndarray, o: np.ndarray, w: np.ndarray | None, everyone: np.ndarray, group_codes: np.ndarray, names: np.ndarray,
+                    groups: np.ndarray, stage: str, unit: str, norm: float, per_unit: float, alpha: float, z: float, terms: _Terms) -> list[dict]:
+    """:func:`manager_stage_summary`'s rows of one stage, before the correction over all tests: its stays'
+    durations ``d`` in ``unit`` (``o``: ended; ``w``: working seconds, None when the frame has none),
+    managers and groups as codes into ``names`` and ``groups``.
+
+    Each manager's stays are sorted once for all managers (:func:`_grouped`, by duration and by
+    working time) and give his Kaplan–Meier figures (:class:`_KM`); the rest of the team of every
+    team manager comes from the team's risk table at once (:meth:`_Counts.median_ci_each`), and the
+    log-rank tests from one pass (:func:`_logrank_codes`). ``terms``: shared by the stages' risk tables.
+    """
+    _survival_input(d, o)  # the checks of every Kaplan–Meier fit: finite durations >= 0
+    same_clock = unit == "business_days" and w is not None  # the working medians are the table's own
+    w = d * per_unit if w is None else w
+    here = np.bincount(everyone, minlength=len(names)) > 0
+    codes = (np.cumsum(here) - 1)[everyone]  # the stage's managers, numbered in the order of their names
+    managers = names[here]
+    k = len(managers)
+    team = (groups == TEAM)[group_codes]
+    by_d, order, bounds = _grouped(codes, k, d)
+    if not same_clock:
+        by_w, order_w, _ = _grouped(codes, k, w)
+    # the team: its log-rank tests, its median and each team manager's rest of the team
+    dt, ot, ct = d[team], o[team], codes[team]
+    counts = _Counts(dt, ot, order=_within(by_d, team), terms=terms)
+    lr = _logrank_codes(counts, ot, ct, k)
+    team_ci = counts.median_ci(z)
+    in_team = np.bincount(ct, minlength=k) > 0
+    at = np.cumsum(in_team) - 1  # a team manager's row among the team's managers
+    rest = counts.median_ci_each(at[ct], int(in_team.sum()), z)
+    if same_clock:
+        team_w, rest_w = team_ci[0] * per_unit, rest[:, 0] * per_unit
+    else:
+        counts_w = _Counts(w[team], ot, order=_within(by_w, team), terms=terms)
+        team_w, rest_w = counts_w.median_ci(z, ci=False)[0], counts_w.median_ci_each(at[ct], int(in_team.sum()), z, ci=False)[:, 0]
+    parts = []
+    for j, m in enumerate(managers):
+        seg = order[bounds[j]:bounds[j + 1]]
+        dm, om = d[seg], o[seg]  # his stays, shortest first
+        km = _KM(dm, om)
+        first = int(seg.min())  # his first stay in the table's order says his group
+        own = km.median_ci(z)
+        if same_clock:
+            wm, own_w = w[seg], own[0] * per_unit
+        else:
+            seg_w = order_w[bounds[j]:bounds[j + 1]]
+            wm = w[seg_w]
+            own_w = _KM(wm, o[seg_w]).median_ci(z, ci=False)[0]
+        if team[first]:
+            r, r_w = tuple(float(x) for x in rest[at[j]]), float(rest_w[at[j]])
+            chi2, p, zz = (float(lr[c][j]) for c in ("chi2", "p_value", "z"))
+        else:
+            r, r_w = team_ci, team_w
+            chi2 = p = zz = np.nan
+        ratio, r_lo, r_hi = median_ratio(*own, *r, alpha=alpha)
+        bound = False
+        if not np.isfinite(own[0]) and np.isfinite(r[0]) and r[0] > 0 and len(dm):
+            ratio, r_lo, r_hi, bound = float(dm[-1]) / r[0], np.nan, np.nan, True  # at least this: the median is beyond his longest stay
+        if not np.isfinite(own_w) and np.isfinite(r_w) and len(wm):
+            own_w = float(wm.max())
+        parts.append(
+            {
+                "stage": stage,
+                "manager": m,
+                "owner_group": str(groups[group_codes[first]]),
+                "stays": int(len(dm)),
+                "open": int((~om).sum()),
+                "ended": int(om.sum()),
+                "median": km.quantile(0.5),
+                "median_ci_low": own[1],
+                "median_ci_high": own[2],
+                "p80": km.quantile(0.8),
+                "norm": norm,
+                **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), km.survival_ci(norm, alpha))),
+                "team_median": team_ci[0],
+                "rest_median": r[0],
+                "rest_median_ci_low": r[1],
+                "rest_median_ci_high": r[2],
+                "ratio": ratio,
+                "ratio_ci_low": r_lo,
+                "ratio_ci_high": r_hi,
+                "ratio_bound": bound,
+                "difference_working_s": own_w - r_w,
+                "chi2": chi2,
+                "p_value": p,
+                "z": zz,
+            }
+        )
+    return parts
 
 
 def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_stays: int = 15, alpha: float = 0.05, norms: dict | None = None,
@@ -829,84 +1192,22 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
     z_crit = _z(alpha)
     per_unit = _seconds_per_unit(stays, unit)
     nm = stage_norms(stays, funnel, unit, norms).set_index("stage")["norm"]
-    by_stage = _by_stage(stays, funnel, (unit, "observed", "working_s", "manager", "owner_group"))
+    # the columns read, as arrays; managers and groups as codes (a stay without a manager key is left out)
+    d, o = _durations(stays, unit)
+    w = stays["working_s"].to_numpy(dtype="float64") if "working_s" in stays.columns else None
+    manager_codes, names = pd.factorize(stays["manager"], sort=True)
+    if "owner_group" in stays.columns:
+        group_codes, groups = pd.factorize(stays["owner_group"], use_na_sentinel=False)
+    else:
+        group_codes, groups = np.zeros(len(stays), dtype=np.int64), [TEAM]
+    names, groups = np.asarray(names, dtype=object), np.asarray(groups, dtype=object)
     parts = []
-    for s in funnel.open_stages:
-        sub = by_stage[s]
-        if not len(sub):
-            continue
-        d, o = _durations(sub, unit)
-        w = sub["working_s"].to_numpy(dtype="float64") if "working_s" in sub.columns else d * per_unit
-        mgr = sub["manager"].astype(object).to_numpy()
-        group = sub["owner_group"].astype(object).to_numpy() if "owner_group" in sub.columns else np.full(len(sub), TEAM, dtype=object)
-        team = group == TEAM
-        dt, ot, wt = d[team], o[team], w[team]
-        order_t = np.argsort(dt, kind="stable")  # shared by the log-rank test and the team's risk table
-        lr = _logrank_one_vs_rest(dt, ot, mgr[team], order=order_t).set_index("group")
-        same_clock = unit == "business_days" and "working_s" in sub.columns  # the working medians are the table's own
-        counts = _Counts(dt, ot, order=order_t)
-        team_ci = counts.median_ci(z_crit)
-        counts_w = None if same_clock else _Counts(wt, ot)
-        team_w = team_ci[0] * per_unit if same_clock else counts_w.median_ci(z_crit, ci=False)[0]
-        in_team_at = np.cumsum(team) - 1  # a stay's position among the team's stays
-        norm = float(nm[s])
-        codes, uniques = pd.factorize(pd.Series(mgr), sort=True)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-        for j, m in enumerate(uniques):
-            idx = order[bounds[j] : bounds[j + 1]]
-            dm, om, wm = d[idx], o[idx], w[idx]
-            in_team = bool(team[idx[0]])
-            q, share_ci = _km_stats(dm, om, (0.5, 0.8), norm, alpha)
-            own = _median_ci(dm, om, z_crit)
-            if in_team:
-                rows = in_team_at[idx]
-                rest = counts.median_ci(z_crit, without=rows)
-                if same_clock:
-                    own_w, rest_w = own[0] * per_unit, rest[0] * per_unit
-                else:
-                    own_w = _median_ci(wm, om, z_crit, ci=False)[0]
-                    rest_w = counts_w.median_ci(z_crit, without=rows, ci=False)[0]
-                chi2, p, zz = (float(lr.at[m, c]) for c in ("chi2", "p_value", "z"))
-            else:
-                rest = team_ci
-                own_w = own[0] * per_unit if same_clock else _median_ci(wm, om, z_crit, ci=False)[0]
-                rest_w = team_w
-                chi2 = p = zz = np.nan
-            ratio, r_lo, r_hi = median_ratio(*own, *rest, alpha=alpha)
-            bound = False
-            if not np.isfinite(own[0]) and np.isfinite(rest[0]) and rest[0] > 0 and len(dm):
-                ratio, r_lo, r_hi, bound = float(dm.max()) / rest[0], np.nan, np.nan, True  # at least this: the median is beyond his longest stay
-            if not np.isfinite(own_w) and np.isfinite(rest_w) and len(wm):
-                own_w = float(wm.max())
-            parts.append(
-                {
-                    "stage": s,
-                    "manager": m,
-                    "owner_group": str(group[idx[0]]),
-                    "stays": int(len(dm)),
-                    "open": int((~om).sum()),
-                    "ended": int(om.sum()),
-                    "median": float(q[0.5]),
-                    "median_ci_low": own[1],
-                    "median_ci_high": own[2],
-                    "p80": float(q[0.8]),
-                    "norm": norm,
-                    **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), share_ci)),
-                    "team_median": team_ci[0],
-                    "rest_median": rest[0],
-                    "rest_median_ci_low": rest[1],
-                    "rest_median_ci_high": rest[2],
-                    "ratio": ratio,
-                    "ratio_ci_low": r_lo,
-                    "ratio_ci_high": r_hi,
-                    "ratio_bound": bound,
-                    "difference_working_s": own_w - rest_w,
-                    "chi2": chi2,
-                    "p_value": p,
-                    "z": zz,
-                }
-            )
+    terms = _Terms()
+    for s, at in _stage_rows(stays, funnel).items():
+        at = at[manager_codes[at] >= 0]
+        if len(at):
+            parts += _stage_managers(d[at], o[at], None if w is None else w[at], manager_codes[at], group_codes[at], names, groups, s, unit,
+                                     float(nm[s]), per_unit, alpha, z_crit, terms)
     cols = ["stage", "manager", "owner_group", "stays", "open", "ended", "median", "median_ci_low", "median_ci_high", "p80", "norm",
             "share_over_norm", "share_over_ci_low", "share_over_ci_high", "team_median", "rest_median", "rest_median_ci_low", "rest_median_ci_high",
             "ratio", "ratio_ci_low", "ratio_ci_high", "ratio_bound", "difference_working_s", "chi2", "p_value", "p_adjusted", "direction",
@@ -1049,17 +1350,19 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
     order = funnel.order()
     n_open = len(funnel.open_stages)
     lost_o = np.asarray([order[k] for k in getattr(funnel, "lost_stages", [funnel.lost])], dtype=np.int64)
+    is_lost = np.zeros(len(funnel.keys), dtype=bool)
+    is_lost[lost_o] = True
     path = _ordered_path(ds)
-    deal, ords, ns = path["deal"], path["ord"].astype(np.int64), path["ns"]
+    deal, ords, ns = path["deal"], path["ord"], path["ns"]  # ords: 16-bit, and the positions below 32-bit, to hold less memory
     n = len(deal)
     first = np.ones(n, dtype=bool)
     if n > 1:
         first[1:] = deal[1:] != deal[:-1]
-    prev = np.full(n, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=np.int16)
     if n > 1:
-        prev[1:] = np.where(first[1:], -1, ords[:-1])
-    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, dtype=np.int64)
-    mgr_codes, mgr_names = pd.factorize(deals["manager"].fillna(NO_MANAGER).astype(object), sort=True)
+        np.copyto(prev[1:], ords[:-1], where=~first[1:])
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int32), 0)) if n else np.zeros(0, dtype=np.int32)
+    mgr_codes, mgr_names = pd.factorize(deals["manager"].fillna(NO_MANAGER), sort=True)
     n_mgr = len(mgr_names)
 
     def stage_names(codes) -> pd.Series:
@@ -1090,10 +1393,10 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
         mo = order[m]
         if mo >= n_open:
             continue
-        is_m = (ords == mo).astype(np.int64)
-        cum = np.cumsum(is_m)
+        is_m = (ords == mo).astype(np.int32)
+        cum = np.cumsum(is_m, dtype=np.int32)
         before = cum - is_m - (cum[group_start] - is_m[group_start]) if n else cum
-        past = (ords > mo) & ~np.isin(ords, lost_o)
+        past = (ords > mo) & ~is_lost[ords]
         eligible[deal[past]] = True
         hit = np.flatnonzero(past & (prev < mo) & (before == 0))
         if len(hit):  # one row per deal: its first such move
@@ -1117,7 +1420,7 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
     back = np.flatnonzero((prev >= 0) & (prev < n_open) & (ords < n_open) & (ords < prev))
     backward = frame(back, from_stage=lambda r: stage_names(prev[r]), to_stage=lambda r: stage_names(ords[r]), at=at)
     # loops: re-entries into a stage already visited (every entry of a (deal, stage) but the first)
-    key = deal.astype(np.int64) * (len(funnel.keys) + 1) + ords
+    key = deal * (len(funnel.keys) + 1) + ords  # deal: 64-bit positions
     seen_first = np.zeros(n, dtype=bool)
     if n:
         _, first_idx = np.unique(key, return_index=True)
@@ -1215,11 +1518,11 @@ def km_curves(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.
     :func:`stage_summary`.
     """
     _check_unit(unit)
-    stays = people_stays(stays)
-    by_stage = _by_stage(stays, funnel, (unit, "observed"))
+    per_unit = _seconds_per_unit(stays, unit)
+    by_stage = _people_durations(stays, funnel, unit)
     parts = []
     for s in funnel.open_stages:
-        d, o = _durations(by_stage[s], unit)
+        d, o = by_stage[s]
         if len(d):
             km = kaplan_meier(d, o, alpha=alpha)
             km.insert(0, "stage", s)
@@ -1228,7 +1531,7 @@ def km_curves(stays: pd.DataFrame, funnel, unit: str = "days", alpha: float = 0.
         out = kaplan_meier([], [], alpha=alpha).assign(stage=pd.Series(dtype=object))[["stage", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"]]
     else:
         out = pd.concat(parts, ignore_index=True)
-    out.attrs.update({"unit": unit, "seconds_per_unit": _seconds_per_unit(stays, unit)})
+    out.attrs.update({"unit": unit, "seconds_per_unit": per_unit})
     return out
 
 
