@@ -172,7 +172,8 @@ _REPLACE = re.compile(r"""\.replace\(\s*["'],["']\s*,\s*["'](?:\\u00a0|\\u202f|\
 ALLOWED = {
     ("runs/cli.py", "{nb.seconds:.1f}"): "the command line's progress log, in English by design (machine-readable output stays as it was)",
     ("data/params.py", "{value:.4f}"): "YAML reads a period or moment such as 10.2026 as a float: turned back into the text it was written as, not shown",
-    ("synth/__init__.py", "{float(v):.2f}"): "the synthetic CRM export writes numbers the way a CRM does (machine input for the loader)",
+    ("synth/export.py", "{float(v):.2f}"): "the synthetic CRM export writes numbers the way a CRM does (machine input for the loader)",
+    ("synth/__init__.py", "{years:.1f}"): "a developer's ValueError of the generator (a refused size), never on a client's page",
 }
 
 
