@@ -174,6 +174,7 @@ def _off(monkeypatch):
     real = readers.read_raw
     monkeypatch.setattr(parse, "_arrow_text", lambda s: None)
     monkeypatch.setattr(loader, "_arrow_strings", lambda x: False)
+    monkeypatch.setattr(parse, "_arrow_strings", lambda x: False)
     monkeypatch.setattr(loader, "_per_distinct", lambda s, fn: fn(s))
     monkeypatch.setattr(loader, "read_raw", lambda *a, **k: real(*a, **{**k, "strings": "object"}))
 

@@ -24,7 +24,7 @@ from ..errors import InputFileError, closest, display_path
 from .dataset import Dataset, RawRows, TableReport
 from .model import TABLE_ORDER, TABLES
 from .params import RunConfig, load_run_config
-from .parse import blank_as_missing, categorise, clean_text, parse_currencies, parse_datetimes, parse_numbers
+from .parse import _arrow_strings, blank_as_missing, categorise, clean_text, isin, parse_currencies, parse_datetimes, parse_numbers
 from .presets import Preset, TableMap, load_preset
 from .readers import FILE_COL, ROW_COL, Source, find_sources, list_sources, normalize_header, read_raw
 
@@ -626,46 +626,16 @@ def _history_of_other_pipelines(history: pd.DataFrame, v: _Verdicts, deals: pd.D
     v.flag(other, "other_pipeline", "stage", rows.reindex(history.index).astype(str))
 
 
-def _arrow_strings(x) -> bool:
-    dtype = getattr(x, "dtype", None)
-    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-
-
-def _isin(s: pd.Series, values) -> pd.Series:
-    """``s.isin(values)``, the same mask; for a column held by pyarrow and a set of strings, the value set is built by
-    pyarrow at once (pandas converts the values one by one: seconds for a hundred thousand deal ids). ``values`` may be
-    a Series or array of text held by pyarrow too: it then never becomes Python strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if _arrow_strings(s) and _arrow_strings(values) and not isinstance(values, (set, list, tuple)):
-        arr = pa.array(s.array)
-        vals = pa.array(values.array if isinstance(values, (pd.Series, pd.Index)) else values)
-        vals = (vals.combine_chunks() if isinstance(vals, pa.ChunkedArray) else vals).cast(arr.type)
-        if not len(vals):  # pandas: no value, no match (a missing value matches a missing value)
-            return pd.Series(np.zeros(len(s), dtype=bool), index=s.index, name=s.name)
-        hit = pc.is_in(arr, value_set=pc.unique(vals))
-        return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)
-    vals = list(values)
-    dtype = s.dtype
-    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not all(isinstance(x, str) for x in vals):
-        return s.isin(vals)
-
-    arr = pa.array(s.array)
-    hit = pc.is_in(arr, value_set=pa.array(vals, type=arr.type)) if vals else np.zeros(len(s), dtype=bool)
-    return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)
-
-
 def _check_deal_refs(name: str, frame: pd.DataFrame, v: _Verdicts, deals: pd.DataFrame, deals_quarantined: set,
                      other_pipeline: set = frozenset()) -> None:
     """Rows referring to a deal that is quarantined or absent. A row of a deal of another pipeline is that deal's, whatever
     its stage (its stage is of the other pipeline's funnel, not an unknown one)."""
     ref = frame["deal_id"]
     present = ref.notna()
-    known = _isin(ref, deals["deal_id"].dropna().unique())
-    gone = present & _isin(ref, deals_quarantined) & ~known
+    known = isin(ref, deals["deal_id"].dropna().unique())
+    gone = present & isin(ref, deals_quarantined) & ~known
     text = ref.astype(str)
-    v.prefer(gone & _isin(ref, other_pipeline), "deal_quarantined", ("unknown_stage",), "deal_id", text)
+    v.prefer(gone & isin(ref, other_pipeline), "deal_quarantined", ("unknown_stage",), "deal_id", text)
     v.flag(gone, "deal_quarantined", "deal_id", text)
     v.flag(present & ~known, "unknown_deal", "deal_id", text)
 

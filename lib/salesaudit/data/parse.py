@@ -21,6 +21,7 @@ __all__ = [
     "parse_datetimes",
     "parse_numbers",
     "clean_text",
+    "isin",
     "DATE_FORMATS",
     "CURRENCY_ALIASES",
     "currency_code",
@@ -569,3 +570,33 @@ def parse_currencies(s: pd.Series, null_values=()) -> tuple[pd.Series, pd.Series
     codes = text.map(uniq).where(~null, None).astype(object)
     bad = ~null & codes.isna()
     return codes.where(codes.notna(), None), bad
+
+
+def _arrow_strings(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def isin(s: pd.Series, values) -> pd.Series:
+    """``s.isin(values)``, the same mask; for a column held by pyarrow and a set of strings, the value set is built by
+    pyarrow at once (pandas converts the values one by one: seconds for a hundred thousand deal ids). ``values`` may be
+    a Series or array of text held by pyarrow too: it then never becomes Python strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _arrow_strings(s) and _arrow_strings(values) and not isinstance(values, (set, list, tuple)):
+        arr = pa.array(s.array)
+        vals = pa.array(values.array if isinstance(values, (pd.Series, pd.Index)) else values)
+        vals = (vals.combine_chunks() if isinstance(vals, pa.ChunkedArray) else vals).cast(arr.type)
+        if not len(vals):  # pandas: no value, no match (a missing value matches a missing value)
+            return pd.Series(np.zeros(len(s), dtype=bool), index=s.index, name=s.name)
+        hit = pc.is_in(arr, value_set=pc.unique(vals))
+        return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)
+    vals = list(values)
+    dtype = s.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not all(isinstance(x, str) for x in vals):
+        return s.isin(vals)
+
+    arr = pa.array(s.array)
+    hit = pc.is_in(arr, value_set=pa.array(vals, type=arr.type)) if vals else np.zeros(len(s), dtype=bool)
+    return pd.Series(np.asarray(hit, dtype=bool), index=s.index, name=s.name)

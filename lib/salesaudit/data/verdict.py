@@ -225,10 +225,10 @@ def _field_checks(ds) -> list[LoadProblem]:
 def _history_checks(ds) -> list[LoadProblem]:
     if not (ds.has("deals") and ds.has("stage_history")) or len(ds.tables["deals"]) == 0:
         return []
-    from .loader import _isin
+    from .parse import isin
 
     deals = ds.tables["deals"]["deal_id"]
-    with_hist = _isin(deals, ds.tables["stage_history"]["deal_id"].dropna())
+    with_hist = isin(deals, ds.tables["stage_history"]["deal_id"].dropna())
     share = float(with_hist.mean())
     if share >= THRESHOLDS["history_deals"]:
         return []
