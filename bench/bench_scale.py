@@ -52,6 +52,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+# peak RSS from /proc's VmHWM, not getrusage: Linux keeps ru_maxrss across exec, so a child would
+# report the parent's size at the fork (the generated department) when that is larger than its own
+from bench_funnel_stalls import reset_peak, rss_mb  # noqa: E402
+
 FILES = ["managers.csv", "deals.csv", "leads.csv", "stage_history.csv", "activities.csv", "payments.csv", "plans.csv"]
 ENGINES = ("salesaudit", "duckdb", "duckdb_text", "pyarrow")
 END = "2026-10-31"
@@ -91,18 +95,6 @@ def _rows(path: Path) -> int:
 
 
 # --------------------------------------------------------------------------- children
-def _rss_mb(field: str = "VmRSS") -> float:
-    """This process's RSS (``VmRSS``) or its peak (``VmHWM``), in MB.
-
-    Not ``getrusage``: Linux keeps ``ru_maxrss`` across ``exec``, so a child would report the
-    parent's size at the fork (the generated department) when that is larger than its own peak.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def _frames_mb(frames) -> float:
     return sum(float(f.memory_usage(deep=True).sum()) for f in frames) / 2**20
 
@@ -117,7 +109,7 @@ def child_load(engine: str, folder: Path) -> dict:
         import salesaudit
         import salesaudit.data.loader  # noqa: F401
 
-        base = _rss_mb()
+        base = rss_mb("VmRSS")
         t0 = time.perf_counter()
         ds = salesaudit.load(folder / "run.yaml")
         seconds = time.perf_counter() - t0
@@ -128,7 +120,7 @@ def child_load(engine: str, folder: Path) -> dict:
         import duckdb
 
         con = duckdb.connect()
-        base = _rss_mb()
+        base = rss_mb("VmRSS")
         t0 = time.perf_counter()
         # duckdb: types sniffed from every row (the planted bad rows, a date such as 32.13.2025,
         # make a column text, as they must, instead of failing the read past the default sample);
@@ -140,12 +132,12 @@ def child_load(engine: str, folder: Path) -> dict:
     else:
         import pyarrow.csv  # noqa: F401
 
-        base = _rss_mb()
+        base = rss_mb("VmRSS")
         t0 = time.perf_counter()
         frames = [pd.read_csv(p, engine="pyarrow") for p in paths]
         seconds = time.perf_counter() - t0
         extra = {"rows": int(sum(len(f) for f in frames))}
-    peak = _rss_mb("VmHWM")
+    peak = rss_mb("VmHWM")
     return {"engine": engine, "seconds": seconds, "rss_base_mb": base, "rss_peak_mb": peak, "frames_mb": _frames_mb(frames), **extra}
 
 
@@ -161,10 +153,10 @@ def child_funnel_stalls(engine: str, folder: Path) -> dict:
         for df in (deals, history):
             if col in df:
                 df[col] = df[col].astype("string")
-    base = fs.rss_mb("VmRSS")
-    fs.reset_peak()
+    base = rss_mb("VmRSS")
+    reset_peak()
     result = fs.run_salesaudit(deals, history) if engine == "salesaudit" else fs.run_duckdb(deals, history)
-    result.update({"engine": engine, "rss_base_mb": base, "rss_peak_mb": fs.rss_mb("VmHWM"), "deals": len(deals), "history_rows": len(history)})
+    result.update({"engine": engine, "rss_base_mb": base, "rss_peak_mb": rss_mb("VmHWM"), "deals": len(deals), "history_rows": len(history)})
     return result
 
 

@@ -48,7 +48,7 @@ from ..data.clock import elapsed_days
 from ..data.model import require_tables
 from ..data.params import FunnelSettings, parse_period
 from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cumulative_incidence, holm, wilson  # noqa: F401
-from ..stats.effect import judge, rate_difference
+from ..stats.effect import fisher_p, judge, rate_difference
 from . import losses
 from .baseline import GROUPS, TEAM, owner_group
 from .stalls import _lookup, _positions
@@ -381,13 +381,6 @@ def manager_flags(per_manager: pd.DataFrame, team: pd.DataFrame, *, min_n: int =
 VERDICT_ORDER = ("worse", "better", "small", "same", "not_judged")
 
 
-def _fisher(k1, n1, k0, n0) -> float:
-    """Two-sided Fisher exact test of k1/n1 against k0/n0 (scipy's minimum-likelihood p-value)."""
-    from scipy.stats import fisher_exact
-
-    return float(fisher_exact([[k1, n1 - k1], [k0, n0 - k0]]).pvalue)
-
-
 def manager_verdicts(per_manager: pd.DataFrame, *, min_n: int = 20, alpha: float = 0.05, min_effect: float = 0.05, step_col: str = "step") -> pd.DataFrame:
     """Each team manager against the rest of the team at each step: the size of the difference, a test, a verdict.
 
@@ -433,7 +426,7 @@ def manager_verdicts(per_manager: pd.DataFrame, *, min_n: int = 20, alpha: float
     judgeable = (n >= min_n) & (n0 > 0)
     p = np.full(len(df), np.nan)
     for i in np.flatnonzero(judgeable):
-        p[i] = _fisher(int(k[i]), int(n[i]), int(k0[i]), int(n0[i]))
+        p[i] = fisher_p(int(k[i]), int(n[i]), int(k0[i]), int(n0[i]))
     df["p_value"] = p
     df["p_adjusted"] = holm(p)
     df["judgeable"] = judgeable

@@ -244,11 +244,6 @@ def groups_table(lost: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["owner_group", "lost", "amount", "no_reason", "unknown_stage"])
 
 
-def _fisher(k1: int, n1: int, k0: int, n0: int) -> float:
-    """Fisher's exact two-sided p of ``k1/n1`` against ``k0/n0`` (:func:`salesaudit.stats.effect.fisher_p`: a table met before is not computed again)."""
-    return fisher_p(k1, n1, k0, n0)
-
-
 def _categories(team: pd.DataFrame, funnel, top: list[str]) -> list[tuple[str, object, np.ndarray]]:
     """(dimension, category, mask over the team's lost deals) for every comparison worth making."""
     out = []
@@ -312,7 +307,7 @@ def manager_tests(lost: pd.DataFrame, funnel, top: list[str], *, min_n: int, alp
     out["ci_low"], out["ci_high"] = wilson(k1, n1, alpha)
     out["diff"], out["diff_low"], out["diff_high"] = rate_difference(k1, n1, k0, n0, alpha)
     out["judgeable"] = (n1 >= min_n) & (n0 > 0)
-    out["p_value"] = [(_fisher(int(a), int(b), int(c), int(d)) if j else np.nan) for a, b, c, d, j in zip(k1, n1, k0, n0, out["judgeable"])]
+    out["p_value"] = [(fisher_p(int(a), int(b), int(c), int(d)) if j else np.nan) for a, b, c, d, j in zip(k1, n1, k0, n0, out["judgeable"])]
     out["p_adjusted"] = holm(out["p_value"].to_numpy(dtype=float))
     out["verdict"] = judge(out["p_adjusted"], out["diff"], alpha=alpha, threshold=min_effect, judgeable=out["judgeable"], higher_is_worse=True)
     dim_order = {d: i for i, d in enumerate(DIMENSIONS)}
