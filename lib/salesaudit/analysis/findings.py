@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.effect import rate_difference
-from . import baseline
+from . import baseline, reusable
 
 __all__ = ["Finding", "FindingsResult", "analyse", "KINDS", "ACTIONS", "EVIDENCE"]
 
@@ -404,11 +404,6 @@ def _head(ds, T, months: int, groups: np.ndarray | None = None) -> list[Finding]
                     {"won": int(head.sum()), "share_of_won_amount": share, "months": months})]
 
 
-def _given(result, matches) -> bool:
-    """Whether a result the caller passed can be used: given, and computed with the settings this analysis needs."""
-    return result is not None and bool(matches(result))
-
-
 def analyse(ds, settings=None, *, leads=None, funnel=None, stalls=None) -> FindingsResult:
     """The ranked findings of a loaded dataset (``settings``: ``analysis.findings``; None: the run config's).
 
@@ -431,17 +426,17 @@ def analyse(ds, settings=None, *, leads=None, funnel=None, stalls=None) -> Findi
     avg_won = _avg_won(ds, T, groups)
     pwin = _p_win_after(ds, groups)
     fs = analysis.funnel
-    fr = funnel if _given(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)) else funnel_mod.analyse(ds)
+    fr = funnel if reusable(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)) else funnel_mod.analyse(ds)
     found = _funnel(ds, fr, avg_won, pwin, T)
     hy = None
     if ds.has("deals"):  # the parts of the hygiene result the findings read (not its tasks, fields or calls)
         hy = SimpleNamespace(deal_load_=hygiene_mod.deal_load(ds), policy_by_manager_=hygiene_mod.judged_policy(ds),
                              max_discount_pct=ds.config.discounts.max_discount_pct)
-    sr = stalls if _given(stalls, lambda r: r.settings == analysis.stalls) else stalls_mod.analyse(ds)
+    sr = stalls if reusable(stalls, lambda r: r.settings == analysis.stalls) else stalls_mod.analyse(ds)
     found += _stalls(ds, sr, hy)
     if ds.has("leads"):
         ls = analysis.leads
-        lr = leads if _given(leads, lambda r: (r.min_n, r.alpha, r.min_effect, r.min_ratio, r.min_difference_minutes) == (
+        lr = leads if reusable(leads, lambda r: (r.min_n, r.alpha, r.min_effect, r.min_ratio, r.min_difference_minutes) == (
             ls.min_n, ls.alpha, ls.min_effect, ls.min_ratio, ls.min_difference_minutes)) else leads_mod.analyse(ds)
         if lr.has_leads and lr.response_times_known:
             found += _leads(ds, lr, fr, avg_won, pwin, T, st.months)

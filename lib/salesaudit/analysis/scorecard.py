@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import reusable
+
 __all__ = ["ScorecardResult", "analyse", "head_of_sales", "lagging_managers", "summary", "CHECKPOINTS", "STATUS_COLORS"]
 
 STATUS_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "n/a": "#9e9e9e"}
@@ -282,7 +284,7 @@ def lagging_managers(ds, settings=None, *, leads=None, funnel=None, stalls=None)
     if ds.has("deals"):
         # the same verdicts as notebook 01: team deals only, skip-aware, significant and big enough
         reach = None
-        if _same(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)):
+        if reusable(funnel, lambda r: (r.min_n, r.alpha, r.min_effect) == (fs.min_n, fs.alpha, fs.min_effect)):
             flags = funnel.flags_
         else:
             reach = fn.deal_reach(ds)
@@ -296,11 +298,11 @@ def lagging_managers(ds, settings=None, *, leads=None, funnel=None, stalls=None)
                          "manager_value": float(r.rate), "team_value": float(r.team_rate),
                          "since": _since(ds, r.manager, (r.from_stage, r.to_stage), reach, steps)})
     if ds.has("leads") and leads_mod.has_response_times(ds):
-        rt = leads.response_times_ if _same(leads, lambda r: r.response_times_ is not None) else leads_mod.response_times(ds)
+        rt = leads.response_times_ if reusable(leads, lambda r: r.response_times_ is not None) else leads_mod.response_times(ds)
         month = rt["created_at"].dt.to_period("M").astype(str)
         who = rt["manager"].astype(object)
         judged = dict(min_n=ls.min_n, alpha=ls.alpha, min_effect=ls.min_effect)
-        if _same(leads, lambda r: r.response_flags_ is not None and (r.min_n, r.alpha, r.min_effect) == (ls.min_n, ls.alpha, ls.min_effect)):
+        if reusable(leads, lambda r: r.response_flags_ is not None and (r.min_n, r.alpha, r.min_effect) == (ls.min_n, ls.alpha, ls.min_effect)):
             response, overnight = leads.response_flags_, leads.overnight_flags_
         else:
             response, overnight = leads_mod.response_flags(rt, **judged), leads_mod.overnight_flags(rt, **judged)
@@ -316,7 +318,7 @@ def lagging_managers(ds, settings=None, *, leads=None, funnel=None, stalls=None)
                 rows.append({"manager": r.manager, "check": check, "stages": (), "unit": "share",
                              "manager_value": float(r.rate), "team_value": float(r.team_rate), "since": _streak_start(mine, team, worse)})
     if ds.has("stage_history") and ds.has("deals"):
-        reuse = _same(stalls, lambda r: r.settings == ss)
+        reuse = reusable(stalls, lambda r: r.settings == ss)
         stays = stalls.stays_ if reuse else st.stage_stays(ds)
         if reuse:
             ms = stalls.managers_
@@ -348,11 +350,6 @@ def lagging_managers(ds, settings=None, *, leads=None, funnel=None, stalls=None)
     out = pd.DataFrame(rows, columns=[c for c in LAGGING_COLUMNS if c != "name"])
     out.insert(1, "name", [names.get(m, m) for m in out["manager"]])
     return out.sort_values(["manager", "check"], kind="stable").reset_index(drop=True)
-
-
-def _same(result, matches) -> bool:
-    """Whether a result the caller passed can be read: given, and made with the settings needed here."""
-    return result is not None and bool(matches(result))
 
 
 def analyse(ds, settings=None, *, period: str | None = None, leads=None, funnel=None, stalls=None) -> ScorecardResult:
