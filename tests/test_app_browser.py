@@ -177,8 +177,10 @@ def test_the_first_screen_answers_and_a_moved_slider_and_a_ticked_box_show_the_l
             assert _shown_answer(page) == expected
             assert chart.get_attribute("src") != png  # the chart is interactive: redrawn for the moved slider
 
-            # tick a fourth scheme: refused with a message (three at most); untick one, tick it: it joins the answer
-            page.locator(f".sa-check-{TICKED} input[type=checkbox]").check()
+            # tick a fourth scheme: refused with a message (three at most); untick one, tick it: it joins the answer.
+            # A click, not check(): check() itself asserts that the box stays ticked, which the app's refusal undoes
+            # (a race: it fails whenever the kernel answers before Playwright looks)
+            page.locator(f".sa-check-{TICKED} input[type=checkbox]").click()
             expect(page.locator(".sa-error")).to_be_visible(timeout=120_000)
             expect(page.locator(f".sa-check-{TICKED} input[type=checkbox]")).not_to_be_checked()
             page.locator(f".sa-check-{default[-1]} input[type=checkbox]").uncheck()
