@@ -21,7 +21,7 @@ from salesaudit.analysis.baseline import TEAM, owner_group, people_mask
 from salesaudit.data.loader import load
 from salesaudit.data.params import load_funnel
 from salesaudit.stats import _km_fit, cumulative_incidence, kaplan_meier, km_quantile, logrank
-from salesaudit.stats.effect import km_median_ci
+from salesaudit.stats.effect import km_median_ci, median_ratio, median_ratios
 
 Z = 1.959963984540054  # the z of alpha = 0.05, as manager_stage_summary uses it
 
@@ -172,6 +172,88 @@ def test_one_pass_log_rank_of_every_group_is_the_two_sample_test():
         chi2, p = logrank(d[m], o[m], d[~m], o[~m])
         assert out["chi2"][j] == pytest.approx(chi2, rel=1e-9) and out["p_value"][j] == pytest.approx(p, rel=1e-9, abs=1e-300)
         assert out["n"][j] == m.sum() and out["events"][j] == (o & m).sum()
+
+
+def _many_groups(rng, n: int, k: int, ties: bool, censored: float, big: float = 0.0):
+    """A table of ``n`` durations in ``k`` groups of unequal size (one holding ``big`` of them), part censored."""
+    d = rng.lognormal(2.0, 1.0, n)
+    if ties:
+        d = np.round(d, 1)
+    o = rng.random(n) >= censored
+    p = rng.dirichlet(np.full(k, 2.0)) * (1 - big)
+    p[0] += big
+    codes = rng.choice(k, n, p=p / p.sum())
+    return d, o, codes
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_rest_by_series_is_the_sum_along_the_grid(ci):
+    """The rest of every group from the team's table plus a series (:class:`stalls._RestSeries`) gives, to the last
+    bit, what summing each rest along the grid gives (and so km_median_ci of the others), in every case: ties, no
+    censoring (S exactly one half happens), a group holding half the durations (its series does not hold: it is
+    left to the sum along the grid), blocks short enough for crossings to need several rounds."""
+    rng = np.random.default_rng(41)
+    served = 0
+    for case in range(16):
+        n, k = int(rng.integers(20_000, 60_000)), int(rng.integers(24, 160))
+        d, o, codes = _many_groups(rng, n, k, ties=case % 2 == 0, censored=0.0 if case % 4 == 1 else rng.uniform(0.05, 0.4),
+                                   big=0.5 if case % 5 == 3 else 0.0)
+        counts = st._Counts(d, o)
+        along = counts.median_ci_each(codes, k, Z, ci=ci, series=False)
+        assert np.array_equal(counts.median_ci_each(codes, k, Z, ci=ci, series=True), along, equal_nan=True)
+        for block in (None, 64):
+            rest = st._RestSeries(counts, codes, k, Z, ci, block=block)
+            out, exact = rest.solve()
+            served += int((~exact).sum())
+            assert np.array_equal(out[~exact], along[~exact], equal_nan=True)
+            if case % 5 == 3:  # half the durations: c / (n - d) passes one half, no bound on the series' error
+                assert np.isinf(rest.query(np.array([0]), np.array([rest.J - 1]))[2][0])
+        for j in rng.choice(k, 3, replace=False):
+            want = km_median_ci(d[codes != j], o[codes != j])
+            assert np.array_equal(along[j, :3 if ci else 1], want[:3 if ci else 1], equal_nan=True)
+    assert served > 0.9 * 2 * 16 * 24  # the series served nearly every group, not the fallback
+
+
+def test_every_groups_km_at_once_is_each_groups_km():
+    """:class:`stalls._KMEach` (every group's Kaplan–Meier figures in padded matrices, chunk by chunk) equals
+    :class:`stalls._KM` of each group to the last bit: quantiles, S at a time with its interval (S of 1 and 0
+    included), the median with its interval."""
+    rng = np.random.default_rng(43)
+    for case in range(40):
+        k = int(rng.integers(1, 30))
+        sizes = rng.integers(0 if case % 3 else 1, 400, k)
+        sizes[rng.random(k) < 0.2] = int(rng.integers(1, 3))
+        d = np.concatenate([np.sort(np.round(rng.exponential(5.0, s), int(rng.integers(0, 3)))) for s in sizes])
+        o = rng.random(len(d)) < rng.uniform(0.0, 1.0)
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        for j in rng.choice(k, min(k, 3), replace=False):
+            o[bounds[j]:bounds[j + 1]] = case % 2 == 0  # uncensored, or nothing ended
+        t = float(rng.choice([0.0, 1.0, 5.0, 40.0]))
+        each = st._KMEach(d, o, bounds)
+        quant, share = each.figures((0.5, 0.8), t, 0.05)
+        med = each.median_ci(Z)
+        med_only = each.median_ci(Z, ci=False)
+        for j in range(k):
+            dj, oj = d[bounds[j]:bounds[j + 1]], o[bounds[j]:bounds[j + 1]]
+            if not len(dj):
+                continue
+            km = st._KM(dj, oj)
+            assert np.array_equal(quant[j], [km.quantile(0.5), km.quantile(0.8)], equal_nan=True)
+            assert np.array_equal(share[j], km.survival_ci(t, 0.05), equal_nan=True)
+            assert np.array_equal(med[j], km.median_ci(Z), equal_nan=True)
+            assert np.array_equal(med_only[j], km.median_ci(Z, ci=False), equal_nan=True)
+
+
+def test_median_ratios_are_median_ratio_element_by_element():
+    rng = np.random.default_rng(47)
+    v = [rng.lognormal(0.0, 1.0, 4000) for _ in range(6)]
+    for x in v:
+        x[rng.random(4000) < 0.1] = np.nan
+        x[rng.random(4000) < 0.05] = 0.0
+        x[rng.random(4000) < 0.03] = np.inf
+    got = median_ratios(*v)
+    for i in range(4000):
+        assert np.array_equal([g[i] for g in got], median_ratio(*(x[i] for x in v)), equal_nan=True)
 
 
 # ---------------------------------------------------------------------------

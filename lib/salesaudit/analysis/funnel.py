@@ -90,15 +90,44 @@ def steps(funnel) -> list[tuple[str, str]]:
     return list(zip(keys[:-1], keys[1:]))
 
 
-def _is(values: pd.Series, value: str) -> np.ndarray:
-    """Where a column equals ``value`` (False where it is missing)."""
-    return (values.astype(object) == value).to_numpy(dtype=bool) if values.dtype == object else (values == value).to_numpy(dtype=bool, na_value=False)
+#: the codes of :func:`_outcomes`
+WON, LOST, OPEN = 0, 1, 2
 
 
-def _owner_groups(ds, managers: pd.Series) -> np.ndarray:
-    """:func:`~salesaudit.analysis.baseline.owner_group` of a manager column, decided once per distinct manager."""
+def _outcomes(values: pd.Series) -> np.ndarray:
+    """Each deal's outcome as a code: :data:`WON`, :data:`LOST`, :data:`OPEN`, -1 for anything else or missing (one lookup for the three)."""
+    return _positions(values, pd.Series(["won", "lost", "open"], dtype="string"))
+
+
+def _owner_groups(ds, managers: pd.Series):
+    """:func:`~salesaudit.analysis.baseline.owner_group` of a manager column, decided once per distinct manager.
+
+    The groups of the distinct managers become a column as pandas makes it of their strings, then are taken for
+    every deal: no column of a million Python strings to convert."""
     codes, names = pd.factorize(managers, use_na_sentinel=False)
-    return np.asarray(owner_group(ds, list(names)), dtype=object)[codes] if len(names) else owner_group(ds, [])
+    return pd.Series(np.asarray(owner_group(ds, list(names)), dtype=object)).array.take(codes) if len(names) else owner_group(ds, [])
+
+
+def _history_stages(ds, order: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per deal: whether the stage history has a row of it, and the bit mask of the open stages (``order``: key -> bit) it was in there.
+
+    Each history row sets one flag in a deals × (open stages + 1) table, the last column standing for a stage that is
+    not open (won, lost, unknown); the flags are then packed into bits. A row of a deal not among the deals sets
+    nothing. The lookups of the stages and deal ids are those the stays and the compliance check make
+    (:func:`~salesaudit.analysis.stalls._lookup`), done once.
+    """
+    h, d, keys = ds.tables["stage_history"], ds.tables["deals"], ds.funnel.keys
+    n, width = len(d), len(order) + 1
+    column = np.asarray([order.get(k, width - 1) for k in keys] + [width - 1], dtype=np.int64)  # the last for a stage not a key
+    cell = _lookup(h["deal_id"], d["deal_id"]) * width + column[_lookup(h["stage"], keys)]
+    cell[cell < 0] = n * width  # a deal not among the deals (position -1): a spare flag after the table
+    seen = np.zeros(n * width + 1, dtype=bool)
+    seen[cell] = True
+    packed = np.packbits(seen[:-1].reshape(n, width), axis=1, bitorder="little")
+    bits = np.zeros(n, dtype=np.int64)
+    for j in range(packed.shape[1]):
+        bits |= packed[:, j].astype(np.int64) << (8 * j)
+    return bits != 0, bits & ((1 << (width - 1)) - 1)
 
 
 def deal_reach(ds) -> pd.DataFrame:
@@ -117,33 +146,24 @@ def deal_reach(ds) -> pd.DataFrame:
     order = {k: i for i, k in enumerate(funnel.open_stages)}
     n_open = len(funnel.open_stages)
     d = ds.tables["deals"]
-    stage_keys = pd.Series(funnel.open_stages, dtype="string")
-    cur = _positions(d["stage"], stage_keys)
+    cur = _positions(d["stage"], pd.Series(funnel.open_stages, dtype="string"))
     reach = np.maximum(cur, 0)
-    mask = np.where(cur >= 0, np.left_shift(1, np.maximum(cur, 0)), 0).astype(np.int64)
+    mask = np.where(cur >= 0, np.left_shift(1, reach), 0).astype(np.int64)
     has_history = np.zeros(len(d), dtype=bool)
     if ds.has("stage_history") and len(ds.tables["stage_history"]):
-        h = ds.tables["stage_history"]
-        in_keys = _lookup(h["stage"], funnel.keys)  # among all the keys: the lookup the stays and the compliance check make
-        codes = np.asarray([order.get(k, -1) for k in funnel.keys] + [-1], dtype=np.int64)[in_keys]  # not a key (-1): the last, -1
-        pos = _lookup(h["deal_id"], d["deal_id"])
-        known = pos >= 0
-        has_history[pos if known.all() else pos[known]] = True
-        inside = np.flatnonzero(known & (codes >= 0))
-        at, code = pos[inside], codes[inside]
-        hist_max = np.full(len(d), -1)
-        np.maximum.at(hist_max, at, code)
-        reach = np.maximum(reach, hist_max)
-        np.bitwise_or.at(mask, at, np.left_shift(np.int64(1), code))
-    won, lost, is_open = (_is(d["outcome"], v) for v in ("won", "lost", "open"))
+        has_history, in_history = _history_stages(ds, order)
+        reach = np.maximum(reach, np.frexp(in_history)[1] - 1)  # the furthest open stage in the history: the mask's highest bit (-1 for none)
+        mask |= in_history
+    outcome = _outcomes(d["outcome"])
     if funnel.lost_reached_without_history:
         assumed = order[funnel.lost_reached_without_history]
-        reach = np.where(lost & ~has_history, np.maximum(reach, assumed), reach)
-    reach = np.where(won, n_open, reach).astype(int)
+        reach = np.where((outcome == LOST) & ~has_history, np.maximum(reach, assumed), reach)
+    reach = np.where(outcome == WON, n_open, reach).astype(int)
     # without history only the reach is known: every stage up to it (a won deal: every open stage)
     up_to = np.left_shift(1, np.minimum(reach, n_open - 1) + 1).astype(np.int64) - 1
     mask = np.where(has_history, mask, up_to)
-    out = pd.DataFrame(
+    is_open = outcome == OPEN
+    return pd.DataFrame(
         {
             "deal_id": d["deal_id"],
             "manager": d["manager"],
@@ -157,10 +177,10 @@ def deal_reach(ds) -> pd.DataFrame:
             "entered_mask": mask,
             "is_open": is_open,
             "has_history": has_history,
-        }
+            "pending": is_open & (reach == cur),
+        },
+        copy=False,  # the deals' columns are shared, not copied (copy on write keeps the dataset's own intact)
     )
-    out["pending"] = out["is_open"] & (out["reach"] == cur)
-    return out
 
 
 def _entered(reach: pd.DataFrame, i: int) -> np.ndarray:
@@ -237,17 +257,27 @@ def step_conversion(ds, by: str | None = None, reach: pd.DataFrame | None = None
         valid = codes >= 0
         codes, r, pend, m = codes[valid], r[valid], pend[valid], m[valid]
         n_keys = len(keys)
+    else:
+        codes, n_keys = np.zeros(len(r), dtype=np.int64), 1
+    width = len(steps(funnel)) + 1  # reach: 0 … the number of open stages
+    # each deal's cell: its key, its reach, pending or not, and (at each step) in the step's stage or not;
+    # the five counts of a step are sums of the deals per cell (one bincount, no weights)
+    base = ((codes * width + r) * 2 + pend) * 2
     parts = []
     for i, (a, b) in enumerate(steps(funnel)):
-        entered = (np.right_shift(m, i) & 1).astype(bool)
-        counts = {"reached": r >= i, "entered": entered, "pending": pend & (r == i), "advanced": entered & (r > i), "naive_advanced": r > i}
+        cells = np.bincount(base + (np.right_shift(m, i) & 1), minlength=n_keys * width * 4).reshape(n_keys, width, 2, 2)
+        counts = {
+            "reached": cells[:, i:].sum(axis=(1, 2, 3)),
+            "entered": cells[..., 1].sum(axis=(1, 2)),
+            "pending": cells[:, i, 1].sum(axis=1),
+            "advanced": cells[:, i + 1:, :, 1].sum(axis=(1, 2)),
+            "naive_advanced": cells[:, i + 1:].sum(axis=(1, 2, 3)),
+        }
         if by:
-            frame = pd.DataFrame({by: list(keys), "step": i, "from_stage": a, "to_stage": b})
-            for name, mask in counts.items():
-                frame[name] = np.bincount(codes, weights=mask, minlength=n_keys).astype(int)
+            frame = pd.DataFrame({by: list(keys), "step": i, "from_stage": a, "to_stage": b, **counts})
             frame = frame[frame["reached"] > 0]
         else:
-            frame = pd.DataFrame({"step": [i], "from_stage": [a], "to_stage": [b], **{name: [int(mask.sum())] for name, mask in counts.items()}})
+            frame = pd.DataFrame({"step": [i], "from_stage": [a], "to_stage": [b], **counts})
         parts.append(frame)
     g = pd.concat(parts, ignore_index=True)
     g["finished"] = g["entered"] - g["pending"]
@@ -365,8 +395,8 @@ def manager_flags(per_manager: pd.DataFrame, team: pd.DataFrame, *, min_n: int =
     df["limit998_low"], df["limit998_high"] = binomial_limits(p0, n, 0.002)
     judgeable = n >= min_n
     p = np.full(len(df), np.nan)
-    if judgeable.any():
-        p[judgeable] = binomial_pvalue(k[judgeable], n[judgeable], p0[judgeable])
+    tested = judgeable & (n > 0) & np.isfinite(p0)  # as binomial_pvalue: NaN without trials or a team rate
+    p[tested] = binomial_pvalue(k[tested], n[tested], p0[tested])
     df["p_value"] = p
     df["p_adjusted"] = holm(p)
     df["judgeable"] = judgeable
@@ -435,18 +465,23 @@ def manager_verdicts(per_manager: pd.DataFrame, *, min_n: int = 20, alpha: float
     return df.assign(_o=order).sort_values(["_o", "p_adjusted", "difference"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
-def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Each deal's days from creation to its close (or to the audit moment while open) and its outcome
-    (None while open): what the Aalen–Johansen tables are made of. The outcomes are made once per
-    distinct outcome, so that every deal won holds the same string (compared and hashed once)."""
+def _days(ds) -> np.ndarray:
+    """Each deal's days from creation to its close, or to the audit moment while open (elapsed time, clock changes included)."""
     d = ds.tables["deals"]
     end = d["closed_at"].where(d["outcome"] != "open", ds.as_of)
     end = end.fillna(ds.as_of)
-    days = np.clip(elapsed_days(d["created_at"], end, getattr(ds.config, "timezone", None)), 0, None)
+    return np.clip(elapsed_days(d["created_at"], end, getattr(ds.config, "timezone", None)), 0, None)
+
+
+def _durations(ds) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Each deal's :func:`_days` and its outcome (None while open): what the Aalen–Johansen tables are made
+    of. The outcomes are made once per distinct outcome, so that every deal won holds the same string
+    (compared and hashed once)."""
+    d = ds.tables["deals"]
     codes, outcomes = pd.factorize(d["outcome"], use_na_sentinel=False)
     outcomes = pd.Series(outcomes)
     events = outcomes.astype(object).where(outcomes != "open", None).to_numpy()[codes]
-    return days, events, d
+    return _days(ds), events, d
 
 
 def _cohorts(ds, freq: str):
@@ -463,31 +498,75 @@ def _cohorts(ds, freq: str):
         yield c, idx, cumulative_incidence(days[idx], events[idx], causes=("won", "lost"))
 
 
+def _won_by(days: np.ndarray, outcome: np.ndarray, cohort: np.ndarray, n_cohorts: int, horizons) -> np.ndarray:
+    """The Aalen–Johansen cumulative incidence of a win by each of ``horizons`` days, per cohort.
+
+    ``days``: each deal's duration (NaN: left out); ``outcome``: its :func:`_outcomes` code (won; lost the competing
+    outcome; anything else censored); ``cohort``: its cohort, 0 … ``n_cohorts - 1`` (-1: in none). Row c, column i is
+    ``cif_at(cumulative_incidence(days[c], events[c]), "won", horizons[i])`` for the deals of cohort c, the same
+    number (NaN for a cohort without a duration): the distinct times, the deals at risk, the events and the wins at
+    each, then the products and sums over the times in order are those
+    :func:`~salesaudit.stats.cumulative_incidence` makes, so the floating-point operations are the same ones; only
+    the won curve is made, without its variance and table, and the deals are grouped by one sort of their cohorts.
+    """
+    horizons = np.asarray(horizons, dtype=float)
+    out = np.full((n_cohorts, len(horizons)), np.nan)
+    kind = np.where(outcome == WON, 2, outcome == LOST).astype(np.int8)  # 2 won, 1 lost, 0 censored
+    shifted = (cohort + 1).astype(np.min_scalar_type(n_cohorts))  # small non-negative ints: a radix sort
+    by_cohort = np.argsort(shifted, kind="stable")
+    bounds = np.cumsum(np.bincount(shifted, minlength=n_cohorts + 1))  # cohort j: by_cohort[bounds[j]:bounds[j + 1]]
+    for j in range(n_cohorts):
+        idx = by_cohort[bounds[j]:bounds[j + 1]]
+        t = days[idx]
+        known = ~np.isnan(t)
+        if not known.all():
+            t, idx = t[known], idx[known]
+        if not t.size:
+            continue
+        by_time = np.argsort(t)
+        t, k = t[by_time], kind[idx[by_time]]
+        first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # the first deal of each distinct time
+        at_risk = (t.size - first).astype(float)  # deals with a duration >= the time
+        events = np.add.reduceat((k > 0).astype(float), first)
+        wins = np.add.reduceat((k == 2).astype(float), first)
+        surv = np.cumprod(1.0 - events / at_risk)
+        cif = np.cumsum(np.concatenate(([1.0], surv[:-1])) * wins / at_risk)
+        at = np.searchsorted(t[first], horizons, side="right") - 1  # as cif_at reads the curve: 0 before the first time
+        out[j] = np.where(at >= 0, cif[np.clip(at, 0, None)], 0.0)
+    return out
+
+
 def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     """Deals by creation month (or quarter): naive won/created beside the censoring-aware view.
 
     ``won_by_<h>d`` is the Aalen–Johansen cumulative incidence of a win within h days of
-    creation (lost is the competing outcome, open deals are censored); NaN when the cohort has
-    not been observed that long. Youngest cohort first in time order.
+    creation (lost is the competing outcome, open deals are censored, :func:`_won_by`); NaN when
+    the cohort has not been observed that long. One row per cohort with deals, oldest first.
     """
+    require_tables(ds, "deals", analysis="Cohort conversion")
+    d = ds.tables["deals"]
+    outcome = _outcomes(d["outcome"])
+    cohort, periods = pd.factorize(d["created_at"].dt.to_period(freq), sort=True)
+    k = len(periods)
+    counts = np.bincount((cohort * 4 + outcome + 1)[cohort >= 0], minlength=4 * k).reshape(k, 4)  # per cohort: other, won, lost, open
+    deals, (won, lost, open_) = counts.sum(axis=1), counts[:, 1:].T
+    won_by = _won_by(_days(ds), outcome, cohort, k, horizons)
     rows = []
-    outcome = ds.tables["deals"]["outcome"]
-    is_won, is_lost, is_open = (_is(outcome, v) for v in ("won", "lost", "open"))
-    for c, idx, cif in _cohorts(ds, freq):
-        won, lost = int(is_won[idx].sum()), int(is_lost[idx].sum())
+    for j, c in enumerate(periods):
+        n, w, lo = int(deals[j]), int(won[j]), int(lost[j])
         observed = (ds.as_of - c.start_time).total_seconds() / 86400.0
         row = {
             "cohort": str(c),
-            "deals": int(len(idx)),
-            "won": won,
-            "lost": lost,
-            "open": int(is_open[idx].sum()),
-            "naive_win_rate": won / len(idx) if len(idx) else np.nan,
-            "closed_win_rate": won / (won + lost) if won + lost else np.nan,
+            "deals": n,
+            "won": w,
+            "lost": lo,
+            "open": int(open_[j]),
+            "naive_win_rate": w / n if n else np.nan,
+            "closed_win_rate": w / (w + lo) if w + lo else np.nan,
             "days_observed": round(observed, 1),
         }
-        for h in horizons:
-            row[f"won_by_{h}d"] = cif_at(cif, "won", h) if observed >= h else np.nan
+        for i, h in enumerate(horizons):
+            row[f"won_by_{h}d"] = float(won_by[j, i]) if observed >= h else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 

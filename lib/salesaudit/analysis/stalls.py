@@ -59,7 +59,7 @@ from scipy.special import ndtri as _ndtri
 from ..data.clock import utc_ns
 from ..data.model import require_tables
 from ..stats import _QUANTILE_TOL, _check_alpha, _survival_input, _z, holm, kaplan_meier, km_quantile, rate_above_tolerance, wilson
-from ..stats.effect import judge, median_ratio
+from ..stats.effect import judge, median_ratios
 from .baseline import TEAM, owner_group, people_mask
 
 __all__ = [
@@ -110,7 +110,9 @@ def _check_unit(unit: str) -> str:
 
 
 def _ns(values) -> np.ndarray:
-    """Datetimes → int64 nanoseconds, NaT as ``_NAT``."""
+    """Datetimes → int64 nanoseconds, NaT as ``_NAT`` (a column already in nanoseconds: a read-only view of it, not a copy)."""
+    if isinstance(values, pd.Series) and values.dtype == "datetime64[ns]":
+        return values.to_numpy().view(np.int64)
     return np.asarray(pd.DatetimeIndex(values).as_unit("ns").asi8, dtype=np.int64)
 
 
@@ -161,8 +163,9 @@ def _lookup(values: pd.Series, lookup) -> np.ndarray:
 
 
 def _forget(gone) -> None:
-    """Drop the lookups of an array that is gone."""
+    """Drop the lookups of an array that is gone, or the sort order of a table that is gone (:data:`_SORTED`)."""
     _LOOKUPS[:] = [x for x in _LOOKUPS if x[0] is not gone and x[1] is not gone]
+    _SORTED[:] = [x for x in _SORTED if x[0] is not gone]
 
 
 def _closed_deals(deals: pd.DataFrame) -> np.ndarray:
@@ -173,15 +176,76 @@ def _closed_deals(deals: pd.DataFrame) -> np.ndarray:
 # stays
 
 
-def _in_order(deal: np.ndarray, ns: np.ndarray, ords: np.ndarray) -> bool:
-    """Whether the rows are already sorted by deal, then time, then funnel order (ties allowed)."""
-    if len(deal) < 2:
-        return True
-    a, b = slice(None, -1), slice(1, None)
-    same_deal = deal[b] == deal[a]
-    same_time = ns[b] == ns[a]
-    ok = (deal[b] > deal[a]) | (same_deal & ((ns[b] > ns[a]) | (same_time & (ords[b] >= ords[a]))))
-    return bool(ok.all())
+def _in_order(deal: np.ndarray, ns: np.ndarray, ords: np.ndarray, rows: np.ndarray | None = None) -> bool:
+    """Whether the rows are already sorted by deal, then time, then funnel order (ties allowed); with ``rows``
+    (each row's position before it was moved), whether they are in the one order a stable sort gives: the
+    rows of equal keys in ascending ``rows``. Checked a block of rows at a time (the temporaries stay in the
+    cache), up to the first block out of order."""
+    n, step = len(deal), 1 << 16
+    for i in range(0, n - 1, step):
+        j = min(i + step, n - 1)
+        a, b = slice(i, j), slice(i + 1, j + 1)  # each row against the one before
+        same_deal = deal[b] == deal[a]
+        same_time = ns[b] == ns[a]
+        tie_ok = ords[b] >= ords[a] if rows is None else (ords[b] > ords[a]) | ((ords[b] == ords[a]) & (rows[b] > rows[a]))
+        if not ((deal[b] > deal[a]) | (same_deal & ((ns[b] > ns[a]) | (same_time & tie_ok)))).all():
+            return False
+    return True
+
+
+def _stable_sort(deal: np.ndarray, ns: np.ndarray, ords: np.ndarray, n_deals: int, n_keys: int) -> tuple:
+    """The rows in the order ``np.lexsort((ords, ns, deal))`` puts them (deal positions below ``n_deals``, funnel
+    positions below ``n_keys``): ``(order, deal, ords, ns)``, the order and the three columns in it.
+
+    Faster where the three fit in one int64 key (the time from the first entry in the coarsest of a second, a
+    millisecond, a microsecond or a nanosecond that divides every entry): one (unstable, vectorised) sort of the
+    key, the sorted columns read back from the sorted key (not gathered row by row), then the rows of equal keys
+    put back in their order. The key is made and read a slice at a time (:data:`_SLICE`): few arrays over the
+    whole history."""
+    n = len(deal)
+
+    def gathered(order: np.ndarray) -> tuple:
+        return order, deal[order], ords[order], ns[order]
+
+    if n < 2:
+        return gathered(np.arange(n))
+    lo = int(ns.min())
+    span = int(ns.max()) - lo
+    bits_ord = max(n_keys - 1, 1).bit_length()
+    bits = max(n_deals - 1, 1).bit_length() + bits_ord
+    slices = [slice(i, min(i + _SLICE, n)) for i in range(0, n, _SLICE)]
+    for unit in (1_000_000_000, 1_000_000, 1_000, 1):
+        if span.bit_length() > 62 or (span // unit).bit_length() + bits > 63:  # a finer unit fits even less
+            return gathered(np.lexsort((ords, ns, deal)))
+        if unit == 1 or not any(((ns[at] - lo) % unit).any() for at in slices):
+            break
+    bits_time = (span // unit).bit_length() + bits_ord  # the key: deal | time | funnel position
+    key = np.left_shift(deal, bits_time, dtype=np.int64)
+    for at in slices:
+        t = (ns[at] - lo) // unit
+        t <<= bits_ord
+        t |= ords[at]
+        key[at] |= t
+    order = np.argsort(key)
+    out = (np.empty(n, dtype=np.int64), np.empty(n, dtype=ords.dtype), np.empty(n, dtype=np.int64))
+    tie = []
+    for at in slices:
+        k = key[order[at.start:at.stop + 1]]  # one past the slice: the pair across its end
+        tie.append(np.flatnonzero(k[1:] == k[:-1]) + at.start)
+        k = k[:at.stop - at.start]
+        out[0][at] = k >> bits_time
+        out[1][at] = k & ((1 << bits_ord) - 1)
+        out[2][at] = ((k >> bits_ord) & ((1 << (bits_time - bits_ord)) - 1)) * unit + lo
+    # runs of equal keys (the same deal, time and stage): their rows in ascending position, as a stable sort leaves them
+    tie = np.concatenate(tie)
+    if len(tie):
+        at = np.union1d(tie, tie + 1)
+        order[at] = order[at][np.lexsort((order[at], key[order[at]]))]
+    return (order, *out)
+
+
+#: the order :func:`_ordered_path` last sorted a stage history into: (weak reference to the table, the order)
+_SORTED: list = []
 
 
 def _ordered_path(ds) -> dict:
@@ -192,9 +256,9 @@ def _ordered_path(ds) -> dict:
     re-save in the CRM) is not a move and is dropped, so it neither splits a stay nor counts as
     a loop. Returns ``deal`` (row position in ``deals``), ``ord`` (funnel position), ``ns``
     (entered_at in ns), ``row`` (the entry's row position in ``stage_history``: the row that moved
-    the deal into the stage; None when every row is kept in the table's order) and the number of
-    deals without any history row. The arrays are read-only (the usual export, whole and in order,
-    is not copied).
+    the deal into the stage; None when every row is kept in the table's order), ``with_history``
+    (per deal of ``deals``, whether it has a history row) and the number of deals without any. The
+    arrays are read-only (the usual export, whole and in order, is not copied).
     """
     deals = ds.tables["deals"]
     hist = ds.tables["stage_history"]
@@ -207,9 +271,18 @@ def _ordered_path(ds) -> dict:
     if not keep.all():
         row = np.flatnonzero(keep)
         deal, ords, ns = deal[keep], ords[keep], ns[keep]
-    if not _in_order(deal, ns, ords):  # an export is usually ordered already: then the (stable) sort would change nothing
-        order = np.lexsort((ords, ns, deal))
-        deal, ords, ns, row = deal[order], ords[order], ns[order], (order if row is None else row[order])
+    # the stays and the compliance check both read the path: the order this table was sorted into the last time
+    # is taken again when it still sorts the rows as the stable sort would (then it is that sort's order)
+    order = _SORTED[0][1] if _SORTED and _SORTED[0][0]() is hist and len(_SORTED[0][1]) == len(deal) else None
+    moved = None if order is None else (deal[order], ords[order], ns[order])
+    if moved is None or not _in_order(moved[0], moved[2], moved[1], order):
+        order = moved = None
+        if not _in_order(deal, ns, ords):  # an export is usually ordered already: then the (stable) sort would change nothing
+            order, *moved = _stable_sort(deal, ns, ords, len(deals), len(keys))
+            order.flags.writeable = False
+            _SORTED[:] = [(weakref.ref(hist, _forget), order)]
+    if order is not None:
+        (deal, ords, ns), row = moved, (order if row is None else row[order])
     if len(deal) > 1:
         repeat = np.zeros(len(deal), dtype=bool)
         repeat[1:] = (deal[1:] == deal[:-1]) & (ords[1:] == ords[:-1])
@@ -218,33 +291,37 @@ def _ordered_path(ds) -> dict:
             deal, ords, ns = deal[~repeat], ords[~repeat], ns[~repeat]
     with_history = np.zeros(len(deals), dtype=bool)
     with_history[deal] = True
-    for a in (deal, ords, ns, row):
+    for a in (deal, ords, ns, row, with_history):
         if a is not None:
             a.flags.writeable = False
-    return {"deal": deal, "ord": ords, "ns": ns, "row": row, "deals_without_history": int((~with_history).sum())}
+    return {"deal": deal, "ord": ords, "ns": ns, "row": row, "with_history": with_history, "deals_without_history": int((~with_history).sum())}
 
 
-#: stays per slice of :func:`_in_slices` (the clock conversions' temporaries stay this small)
+#: stays per slice of :func:`_stay_durations` (the clock conversions' temporaries stay this small)
 _SLICE = 1 << 19
 
 
-def _in_slices(f, *arrays: np.ndarray) -> np.ndarray:
-    """``f`` of the arrays (element by element), computed a slice at a time so that its temporaries are
-    a slice's, not the whole history's: memory a fresh process need not be given."""
-    if len(arrays[0]) <= _SLICE:
-        return f(*arrays)
-    return np.concatenate([f(*(a[i:i + _SLICE] for a in arrays)) for i in range(0, len(arrays[0]), _SLICE)])
-
-
-def _working_minutes(ds, start_ns: np.ndarray, end_ns: np.ndarray) -> np.ndarray:
-    """Working minutes of the run's calendar in ``[start, end)`` (:meth:`WorkCalendar.working_minutes_between`)."""
-    if len(start_ns) == 0:
-        return np.zeros(0)
-
-    def minutes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.asarray(ds.calendar.working_minutes_between(a.view("datetime64[ns]"), b.view("datetime64[ns]")), dtype="float64")
-
-    return _in_slices(minutes, start_ns, end_ns)
+def _stay_durations(ds, cal, entered_ns: np.ndarray, left_ns: np.ndarray) -> dict[str, np.ndarray]:
+    """Each stay's ``days``, ``seconds`` (elapsed: a stay across a clock change is not an hour short,
+    :func:`salesaudit.data.clock.utc_ns`), ``business_days`` and ``working_s`` (working minutes of the
+    calendar ``cal``, :meth:`WorkCalendar.working_minutes_ns`) from its entry to ``left_ns``, or to
+    ``ds.as_of`` while it lasts (``left_ns`` NaT). Computed a slice of stays at a time into the four
+    columns, so that the temporaries are a slice's, not the whole history's: memory a fresh process
+    need not be given (on a virtual machine, fresh memory costs more than the arithmetic)."""
+    as_of_ns = pd.Timestamp(ds.as_of).as_unit("ns").value
+    tz = getattr(ds.config, "timezone", None)
+    out = {k: np.empty(len(entered_ns)) for k in ("days", "business_days", "seconds", "working_s")}
+    for i in range(0, len(entered_ns), _SLICE):
+        at = slice(i, i + _SLICE)
+        a, b = entered_ns[at], left_ns[at]
+        b = np.where(b != _NAT, b, as_of_ns)
+        elapsed = np.maximum(utc_ns(b.view("datetime64[ns]"), tz) - utc_ns(a.view("datetime64[ns]"), tz), 0)
+        minutes = cal.working_minutes_ns(a, b)
+        out["days"][at] = elapsed / _NS_PER_DAY
+        out["seconds"][at] = elapsed / 1e9
+        out["business_days"][at] = minutes / cal.minutes_per_day
+        out["working_s"][at] = minutes * 60.0
+    return out
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -265,19 +342,10 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
     owner where given and not empty; None: every stay is charged to the deal's owner)."""
     deals = ds.tables["deals"]
     keys = ds.funnel.keys
-    as_of_ns = pd.Timestamp(ds.as_of).as_unit("ns").value
     observed = left_ns != _NAT
-    end_ns = np.where(observed, left_ns, as_of_ns)
-    # elapsed time: a stay across a clock change is not an hour short (salesaudit.data.clock)
-    tz = getattr(ds.config, "timezone", None)
-
-    def elapsed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.maximum(utc_ns(b.view("datetime64[ns]"), tz) - utc_ns(a.view("datetime64[ns]"), tz), 0)
-
-    elapsed_ns = _in_slices(elapsed, entered_ns, end_ns)
     is_current = ~observed
     owner_codes, owners = pd.factorize(deals["manager"].astype("string"), use_na_sentinel=False)  # each deal's manager, once per name
-    owner_codes = owner_codes[deal_pos]
+    owner_codes = owner_codes.astype(np.int32)[deal_pos]  # 32-bit: half the memory
     codes, charged = owner_codes, owners
     fallback = 0
     if mover is not None:
@@ -287,7 +355,7 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
         codes, charged = pd.factorize(mover.where(~empty, _named(owners, owner_codes)), use_na_sentinel=False)
     groups = owner_group(ds, list(charged)) if len(charged) else []
     cal = ds.calendar
-    minutes = _working_minutes(ds, entered_ns, end_ns)
+    durations = _stay_durations(ds, cal, entered_ns, left_ns)
     deal_owner = _named(owners, owner_codes, NO_MANAGER)
     out = pd.DataFrame(
         {
@@ -301,10 +369,10 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
             "next_stage": pd.Categorical.from_codes(next_ords, categories=keys),
             "observed": observed,
             "is_current": is_current,
-            "days": elapsed_ns / _NS_PER_DAY,
-            "business_days": minutes / cal.minutes_per_day,
-            "seconds": elapsed_ns / 1e9,
-            "working_s": minutes * 60.0,
+            "days": durations["days"],
+            "business_days": durations["business_days"],
+            "seconds": durations["seconds"],
+            "working_s": durations["working_s"],
             "amount": deals["amount"].to_numpy(dtype="float64", na_value=np.nan)[deal_pos] if len(deal_pos) else np.zeros(0),
         },
         copy=False,
@@ -323,13 +391,13 @@ def _frame_stays(ds, deal_pos, ords, entered_ns, left_ns, next_ords, source: str
     return out
 
 
-def _terminals(deals: pd.DataFrame, funnel) -> np.ndarray:
-    """The funnel position of the terminal each deal ended in (-1: none): its stage when that is a terminal
-    (one of several lost ones), else the first won / lost terminal by its outcome."""
+def _terminals(deals: pd.DataFrame, funnel, rows: np.ndarray) -> np.ndarray:
+    """The funnel position of the terminal each deal at ``rows`` of ``deals`` ended in (-1: none): its stage when
+    that is a terminal (one of several lost ones), else the first won / lost terminal by its outcome."""
     order = funnel.order()
     terminals = list(getattr(funnel, "terminals", [funnel.won, funnel.lost]))
-    own = _positions(deals["stage"], pd.Series(terminals, dtype="string"))
-    by_outcome = _positions(deals["outcome"], pd.Series(["won", "lost"], dtype="string"))
+    own = _positions(deals["stage"].take(rows), pd.Series(terminals, dtype="string"))
+    by_outcome = _positions(deals["outcome"].take(rows), pd.Series(["won", "lost"], dtype="string"))
     own = np.where(own >= 0, np.asarray([order[k] for k in terminals], dtype=np.int64)[np.maximum(own, 0)], -1)
     by_outcome = np.where(by_outcome >= 0, np.asarray([order[funnel.won], order[funnel.lost]], dtype=np.int64)[np.maximum(by_outcome, 0)], -1)
     return np.where(own >= 0, own, by_outcome)
@@ -386,6 +454,14 @@ def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -
     if not ds.has("stage_history") or len(ds.tables["stage_history"]) == 0:
         return _stays_from_deals(ds, closed_stage, owner)
     require_tables(ds, "deals", "stage_history", analysis=_ANALYSIS)
+    return _frame_stays(ds, *_history_stays(ds, owner))
+
+
+def _history_stays(ds, owner: str) -> tuple:
+    """The arguments of :func:`_frame_stays` for the stays read from the stage history (:func:`stage_stays`).
+
+    A function of its own so that the arrays over the whole history are freed before the frame is made:
+    memory a fresh process need not be given."""
     funnel = ds.funnel
     deals = ds.tables["deals"]
     path = _ordered_path(ds)
@@ -409,7 +485,8 @@ def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -
     no_close[last[closed_at == _NAT]] = True
     fix, closed_at = last[closed_at != _NAT], closed_at[closed_at != _NAT]
     left[fix] = np.maximum(closed_at, ns[fix])
-    nxt[fix] = _terminals(deals, funnel)[deal[fix]]
+    if len(fix):
+        nxt[fix] = _terminals(deals, funnel, deal[fix])
     sel = is_stay & ~no_close
     mover = None
     if owner == "moved_by":
@@ -417,8 +494,7 @@ def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -
         moved_by = hist["moved_by"] if "moved_by" in hist.columns else pd.Series(pd.NA, index=hist.index, dtype="string")
         rows = np.flatnonzero(sel) if path["row"] is None else path["row"][sel]
         mover = moved_by.astype("string").take(rows).reset_index(drop=True)
-    return _frame_stays(
-        ds,
+    return (
         deal[sel],
         ords[sel],
         ns[sel],
@@ -426,7 +502,7 @@ def stage_stays(ds, closed_stage: str | None = None, owner: str | None = None) -
         nxt[sel],
         "stage_history",
         {"dropped_no_close": int(no_close.sum()), "deals_without_history": path["deals_without_history"], "stay_owner_requested": owner},
-        mover=mover,
+        mover,
     )
 
 
@@ -468,8 +544,10 @@ def _durations(frame: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stage_rows(stays: pd.DataFrame, funnel) -> dict[str, np.ndarray]:
-    """The positions of the stays of each open stage, in the table's order (as a group-by of the stage keeps them), by one sort of the stages."""
-    codes, stages = pd.factorize(stays["stage"])
+    """The positions of the stays of each open stage, in the table's order (as a group-by of the stage keeps them), by one sort of the stages
+    (of a categorical column's own small codes, not of a factorization of it)."""
+    stage = stays["stage"]
+    codes, stages = (stage.cat.codes.to_numpy(), stage.cat.categories) if isinstance(stage.dtype, pd.CategoricalDtype) else pd.factorize(stage)
     order = np.argsort(_small(codes, len(stages) + 1), kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(stages) + 1))
     at = {str(k): j for j, k in enumerate(stages)}
@@ -783,7 +861,7 @@ def _small(codes: np.ndarray, k: int) -> np.ndarray:
     return codes.astype(np.int16) if k < 2**15 else codes
 
 
-def _logrank_codes(counts: "_Counts", d: np.ndarray, codes: np.ndarray, k: int) -> dict:
+def _logrank_codes(counts: "_Counts", d: np.ndarray, codes: np.ndarray, k: int, by_group: np.ndarray | None = None) -> dict:
     """The log-rank test of every group ``0 … k-1`` (``codes``) against the others: ``n, events, expected, chi2, p_value, z``
     per group (:func:`logrank_one_vs_rest`), from the risk table of all the durations (``counts``; ``d``: ended)."""
     from scipy.stats import chi2 as _chi2
@@ -808,7 +886,8 @@ def _logrank_codes(counts: "_Counts", d: np.ndarray, codes: np.ndarray, k: int) 
     O = np.bincount(codes, weights=d.astype("float64"), minlength=k)  # noqa: E741 (observed events, the log-rank O)
     E = np.bincount(codes, weights=Hi, minlength=k)
     V1 = np.bincount(codes, weights=Ai, minlength=k)
-    srt = order_t[np.argsort(_small(codes[order_t], k), kind="stable")]  # by group, then duration (tied durations have equal weights)
+    # by group, then duration (tied durations have equal weights); by_group: the caller's
+    srt = order_t[np.argsort(_small(codes[order_t], k), kind="stable")] if by_group is None else by_group
     c_s = codes[srt]
     start = np.searchsorted(c_s, np.arange(k), side="left")
     rank = np.arange(len(codes)) - start[c_s]
@@ -829,6 +908,9 @@ _LOGLOG_HALF = float(np.log(-np.log(0.5 + 1e-10)))
 _BLOCK = 8192
 #: at most this many grid cells (tables × grid points) are held at once by :meth:`_Counts.median_ci_each`
 _CELLS = 1 << 16
+#: :meth:`_Counts.median_ci_each` sums every group's rest by :class:`_RestSeries` from this many groups and durations on
+_SERIES_GROUPS = 24
+_SERIES_DURATIONS = 20_000
 
 
 def _median_ci_counts(times: np.ndarray, n, d, z: float, ci: bool = True) -> tuple[float, float, float]:
@@ -991,17 +1073,33 @@ class _Counts:
         without = np.asarray(without, dtype=np.int64)
         return tuple(float(x) for x in self._without_each(without, np.zeros(len(without), dtype=np.int64), 1, z, ci)[0])
 
-    def median_ci_each(self, codes: np.ndarray, k: int, z: float, ci: bool = True) -> np.ndarray:
+    def median_ci_each(self, codes: np.ndarray, k: int, z: float, ci: bool = True, series: bool | None = None,
+                       by_group: np.ndarray | None = None) -> np.ndarray:
         """Row ``j`` of the ``(k, 3)`` result is ``median_ci(z, without=np.flatnonzero(codes == j), ci=ci)``:
-        every group's rest at once (``codes``: each duration's group, ``0 … k-1``), a few groups at a time."""
+        every group's rest at once (``codes``: each duration's group, ``0 … k-1``).
+
+        Many groups (``series``, by default from :data:`_SERIES_GROUPS` groups and :data:`_SERIES_DURATIONS`
+        durations on) go through :class:`_RestSeries`, in time proportional to the durations; the groups it
+        leaves, and every group of a small table, are summed along the grid a few groups at a time (the same
+        numbers either way: a test checks it). ``by_group``: the durations' positions sorted by group, then
+        as in ``order``, when the caller has them (else sorted here)."""
         out = np.full((k, 3), np.nan)
-        order = np.argsort(_small(codes, k), kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=k))])
+        exact = np.ones(k, dtype=bool)
+        if series if series is not None else (k >= _SERIES_GROUPS and len(codes) >= _SERIES_DURATIONS):
+            out, exact = _RestSeries(self, codes, k, z, ci, by_group=by_group).solve()
+        left = np.flatnonzero(exact)
+        if not len(left):
+            return out
+        renumber = np.full(k, -1)
+        renumber[left] = np.arange(len(left))
+        new = renumber[codes]
+        order = np.argsort(_small(new, k), kind="stable")[np.count_nonzero(new < 0):]  # the groups left, by group
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(new[new >= 0], minlength=len(left)))])
         step = max(1, _CELLS // _BLOCK)  # groups per pass: a block of their tables fits in _CELLS
-        for c0 in range(0, k, step):
-            c1 = min(k, c0 + step)
+        for c0 in range(0, len(left), step):
+            c1 = min(len(left), c0 + step)
             pos = order[bounds[c0]:bounds[c1]]
-            out[c0:c1] = self._without_each(pos, codes[pos] - c0, c1 - c0, z, ci)
+            out[left[c0:c1]] = self._without_each(pos, new[pos] - c0, c1 - c0, z, ci)
         return out
 
     def _without_each(self, pos: np.ndarray, codes: np.ndarray, k: int, z: float, ci: bool) -> np.ndarray:
@@ -1035,6 +1133,290 @@ class _Counts:
         return _median_ci_rows(self.grid, block, k, z, ci, table=self.terms)
 
 
+class _RestSeries:
+    """Every group's rest of a risk table (:class:`_Counts`), its Kaplan–Meier median and interval found
+    without summing the rest's terms one grid point at a time.
+
+    The rest of group ``m`` has ``n - c`` at risk and ``d - e`` events at each grid point, where ``c``
+    and ``e`` are the group's own; summing its log-S and Greenwood terms along the grid costs every
+    group a pass over the grid (:meth:`_Counts._without_each`), which with hundreds of sellers is
+    most of the stall analysis. But where the group has no event of its own,
+
+        log(1 - d/(n - c)) = log(1 - d/n) - sum_p (c^p / p) ((n - d)^-p - n^-p)
+        d / ((n - c)(n - c - d)) = d / (n (n - d)) + sum_p c^p ((n - d)^-(p+1) - n^-(p+1))
+
+    and ``c`` is constant between the group's own places on the grid. So with the team's prefix sums
+    of ``(n - d)^-p - n^-p`` the rest's log S and Greenwood sum at any grid point are the team's plus
+    one term per stretch of constant ``c`` (one per distinct length of the group's durations) plus
+    the exact terms at the group's own event points: work in proportion to the durations, not to
+    groups × grid points. The series is cut after ``K`` terms; with ``x = c / (n - d) < 1/2`` the
+    rest is at most ``H x^(K+1) / (1 - x)`` for log S (``H``: the team's Nelson–Aalen sum) and
+    ``G (K+2) x^(K+1) / (1 - x)²`` for Greenwood's sum (``G``: the team's).
+
+    The crossings are then found as :func:`_median_ci_rows` finds them, on blocks of the grid: the
+    values at each block's ends (with their error bounds) say which blocks can hold a crossing, and
+    only those are summed point by point, the exact terms of the rest (the same arithmetic as the
+    exact path) from the block's starting value. A crossing is taken only when the value there and
+    before it are farther from one half than their error bound; otherwise, or where the series does
+    not hold (``x`` too large, the team's last point when everybody at risk ends there, a curve that
+    has not crossed in the searched stretch), the group is left to the exact path (``exact``). So
+    the result is the exact path's, and a test checks it on random tables.
+    """
+
+    def __init__(self, counts: "_Counts", codes: np.ndarray, k: int, z: float, ci: bool, terms: int | None = None,
+                 block: int | None = None, by_group: np.ndarray | None = None):
+        self.counts, self.k, self.z, self.ci = counts, k, z, ci
+        G = self.G = len(counts.grid)
+        self.c0 = np.bincount(codes, minlength=k)
+        n, d = counts.at_risk, counts.events
+        self.nd = n - d
+        J = int(np.argmax(self.nd == 0)) if G and self.nd[-1] == 0 else G  # the series hold where n - d > 0
+        self.log_t, self.green_t = _km_terms(n[:J], d[:J], ci)
+        self.TT = np.concatenate([[0.0], np.cumsum(self.log_t)])  # the team's log S, G before index i at i
+        self.GG = np.concatenate([[0.0], np.cumsum(self.green_t)]) if ci else None
+        # the searched stretch: up to a quarter past the team's own last crossing (and two blocks)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ci:
+                hit = np.log(-self.TT[1:]) - z * np.sqrt(self.GG[1:]) / np.abs(self.TT[1:]) >= _LOGLOG_HALF
+            else:
+                hit = self.TT[1:] <= _LOG_HALF
+        h = int(np.argmax(hit)) if hit.any() else J
+        # blocks of about 2 sqrt(grid) points: ~grid / B block ends read per group against ~3 B points searched
+        self.B = B = block or int(np.clip(2 ** np.round(np.log2(2 * np.sqrt(max(h, 1)))), 128, 4096))
+        self.J = Jq = min(J, h + h // 4 + 2 * B)
+        nf, df = n[:Jq].astype("float64"), d[:Jq].astype("float64")
+        self.HH = np.concatenate([[0.0], np.cumsum(df / nf)])
+        if terms is None:  # enough terms for x^(K+1) < 2e-11 in most groups: S exactly one half is 2e-10 short of the threshold,
+            # and a larger error bound only leaves more groups to the exact path
+            x = self.c0[self.c0 > 0] / max(int(self.nd[Jq - 1]), 1) if Jq else np.zeros(0)
+            x = min(max(float(np.percentile(x, 95)), 1e-6), 0.5) if len(x) else 0.5
+            terms = int(np.clip(np.ceil(np.log(2e-11) / np.log(x)) - 1, 3, 8))
+        self.K = terms
+        # A[p - 1, i] = sum over j < i of (n - d)^-p - n^-p = (n - d)^-p (1 - (1 - d/n)^p), p = 1 … K (+1 with ci)
+        P = terms + 1 if ci else terms
+        lq, inv = np.log1p(-df / nf), 1.0 / (nf - df)
+        self.A = A = np.zeros((P, Jq + 1))
+        power = np.ones(Jq)
+        for p in range(1, P + 1):
+            power *= inv
+            A[p - 1, 1:] = power * -np.expm1(p * lq)
+        np.cumsum(A, axis=1, out=A)
+        self.w = -1.0 / np.arange(1, terms + 1)
+        self._runs(codes, by_group)
+
+    def series(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The series' part of log S and of Greenwood's sum over the grid points ``a … b-1`` with ``c`` at risk of the group (Horner's rule)."""
+        A, K = self.A, self.K
+        lg = (A[K - 1][b] - A[K - 1][a]) * self.w[K - 1]
+        gr = (A[K][b] - A[K][a]) if self.ci else None
+        for p in range(K - 1, 0, -1):
+            lg *= c
+            lg += (A[p - 1][b] - A[p - 1][a]) * self.w[p - 1]
+            if self.ci:
+                gr *= c
+                gr += A[p][b] - A[p][a]
+        lg *= c
+        if self.ci:
+            gr *= c
+        return lg, gr
+
+    def _runs(self, codes: np.ndarray, by_group: np.ndarray | None) -> None:
+        """Each group's durations by place (``after``: at risk at grid point i iff after > i), in runs of one place;
+        the stretches of constant ``c`` with their series summed; the exact terms at the group's own event points."""
+        counts, k, G, Jq, c0 = self.counts, self.k, self.G, self.J, self.c0
+        srt = counts.order[np.argsort(_small(codes[counts.order], k), kind="stable")] if by_group is None else by_group  # by group, then place
+        self.W = W = G + 2
+        key = codes[srt].astype(np.int64) * W + counts.after[srt]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        rs = np.flatnonzero(first)
+        self.rkey = key[rs]
+        self.rcnt = np.diff(np.append(rs, len(key)))
+        self.rev = np.add.reduceat(counts.ended[srt] < G, rs) if len(rs) else np.zeros(0, dtype=np.int64)  # ended (at place - 1)
+        rm, rq = self.rkey // W, self.rkey % W
+        self.rq = rq
+        before = rs - np.concatenate([[0], np.cumsum(c0)])[rm]  # the group's durations at earlier places
+        # stretches: from 0 with c0, then from each run's place with c less the run; one ends before the next run's event point
+        keep = rq <= Jq
+        sm = np.concatenate([np.arange(k), rm[keep]])
+        o = np.argsort(_small(sm, k), kind="stable")
+        sm = sm[o]
+        self.ss = np.concatenate([np.zeros(k, dtype=np.int64), rq[keep]])[o]
+        self.sc = np.concatenate([c0, c0[rm[keep]] - before[keep] - self.rcnt[keep]]).astype("float64")[o]
+        ev_next = np.concatenate([np.zeros(k, dtype=np.int64), self.rev[keep]])[o]
+        self.skey = sm * W + self.ss
+        last = np.ones(len(sm), dtype=bool)
+        last[:-1] = sm[1:] != sm[:-1]
+        se = np.empty(len(sm), dtype=np.int64)
+        se[:-1] = self.ss[1:] - ((ev_next[1:] > 0) & ~last[:-1])
+        se[last] = Jq
+        self.se = se
+        sl, sg = self.series(self.sc, self.ss, se)
+        first = np.ones(len(sm), dtype=bool)
+        first[1:] = sm[1:] != sm[:-1]
+        lead = np.flatnonzero(first)[np.cumsum(first) - 1]  # each stretch's group's first stretch
+        self.cl = np.cumsum(sl) - sl
+        self.cl -= self.cl[lead]
+        if self.ci:
+            self.cg = np.cumsum(sg) - sg
+            self.cg -= self.cg[lead]
+        # the group's own event points j = place - 1 < Jq: the exact term of the rest instead of the team's
+        fe = np.flatnonzero((self.rev > 0) & (rq - 1 < Jq))
+        fm, fj = rm[fe], rq[fe] - 1
+        ex_log, ex_green = _km_terms(counts.at_risk[fj] - (c0[fm] - before[fe]), counts.events[fj] - self.rev[fe], self.ci)
+        fl = ex_log - self.log_t[fj]
+        bad = ~np.isfinite(fl)
+        if self.ci:
+            fg = ex_green - self.green_t[fj]
+            bad |= ~np.isfinite(fg)
+        self.exact = np.zeros(k, dtype=bool)
+        self.exact[np.unique(fm[bad])] = True
+        self.fkey = fm * W + fj
+        self.fstart = np.concatenate([[0], np.cumsum(np.bincount(fm, minlength=k))])
+        self.cfl = np.concatenate([[0.0], np.cumsum(np.where(bad, 0.0, fl))])
+        self.cfg = np.concatenate([[0.0], np.cumsum(np.where(bad, 0.0, fg))]) if self.ci else None
+
+    def query(self, m: np.ndarray, i: np.ndarray):
+        """The rest of groups ``m`` at grid points ``i`` (``-1 <= i < J``): log S, Greenwood's sum (None without ci) and bounds on their errors."""
+        s = np.searchsorted(self.skey, m * self.W + np.maximum(i, 0), side="right") - 1
+        lg, gr = self.series(self.sc[s], self.ss[s], np.maximum(np.minimum(i + 1, self.se[s]), self.ss[s]))
+        pe = np.searchsorted(self.fkey, m * self.W + i, side="right")
+        L = self.TT[i + 1] + self.cl[s] + lg + (self.cfl[pe] - self.cfl[self.fstart[m]])
+        x = self.c0[m] / np.maximum(self.nd[np.maximum(i, 0)], 1)  # >= c / (n - d) at every point up to i
+        K, eps, before = self.K, np.finfo(float).eps, i < 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # the series' rest, and the rounding of this sum and of the one along the grid (each at most (i + 1) eps/2 |L|), doubled
+            eL = np.where(x < 0.5, self.HH[i + 1] * x ** (K + 1) / (1 - x), np.inf) + 1e-13 + 2 * eps * (i + 2) * np.abs(L)
+            L, eL = np.where(before, 0.0, L), np.where(before, 0.0, eL)
+            if not self.ci:
+                return L, None, eL, None
+            Gs = self.GG[i + 1] + self.cg[s] + gr + (self.cfg[pe] - self.cfg[self.fstart[m]])
+            eG = np.where(x < 0.5, self.GG[i + 1] * (K + 2) * x ** (K + 1) / (1 - x) ** 2, np.inf) + 1e-13 * (1 + Gs) + 2 * eps * (i + 2) * np.abs(Gs)
+        return L, np.where(before, 0.0, Gs), eL, np.where(before, 0.0, eG)
+
+    def dense(self, m: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Blocks ``b`` of groups ``m`` summed point by point from their starting values: per target (0: the curve,
+        1 and 2: the interval's bounds), the first hit in the block (-1: none) and whether it is sure."""
+        counts, B, W, ci, z = self.counts, self.B, self.W, self.ci, self.z
+        a = b * B
+        e = np.minimum(a + B, self.J)
+        Lc, Gc, eLc, eGc = self.query(m, a - 1)
+        s = np.searchsorted(self.skey, m * W + np.maximum(a - 1, 0), side="right") - 1
+        c_before = np.where(a == 0, self.c0[m], self.sc[s].astype(np.int64))
+        npair, cols, rows_ = len(m), np.arange(B), np.arange(len(m))
+
+        def per_point(lo_at: np.ndarray, hi_at: np.ndarray, shift: int, weights: np.ndarray) -> np.ndarray:
+            lo, hi = np.searchsorted(self.rkey, m * W + lo_at), np.searchsorted(self.rkey, m * W + hi_at)
+            ln = hi - lo
+            rows = np.repeat(rows_, ln)
+            idx = np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln) + lo[rows]
+            return np.bincount(rows * B + (self.rq[idx] - shift - a[rows]), weights=weights[idx], minlength=npair * B).reshape(npair, B).astype(np.int64)
+
+        c = c_before[:, None] - np.cumsum(per_point(a, e, 0, self.rcnt), axis=1)  # theirs at risk
+        ev = per_point(a + 1, e + 1, 1, self.rev)  # theirs ending
+        at = a[:, None] + cols[None, :]
+        valid = at < e[:, None]
+        at = np.minimum(at, self.G - 1)
+        nn = np.where(valid, counts.at_risk[at] - c, 0)
+        dd = np.where(valid, counts.events[at] - ev, 0)
+        log_t, green_t = _km_terms(nn, dd, ci, counts.terms)
+        ls = np.cumsum(log_t, axis=1)
+        ls += Lc[:, None]
+        eps = np.finfo(float).eps
+        el = eLc + 2 * B * eps * np.abs(ls[:, -1]) + 1e-15
+        hits = {}
+        hit = ls <= _LOG_HALF
+        i0 = np.where(hit.any(axis=1), np.argmax(hit, axis=1), -1)
+        prev = np.where(i0 > 0, ls[rows_, np.maximum(i0 - 1, 0)], Lc)
+        first = a == 0  # the first block starts from 0, as the sum along the grid does: the same numbers, nothing to be unsure of
+        hits[0] = (i0, (i0 >= 0) & (first | ((ls[rows_, np.maximum(i0, 0)] <= _LOG_HALF - el) & (prev > _LOG_HALF + el))))
+        if ci:
+            gr = np.cumsum(green_t, axis=1)
+            gr += Gc[:, None]
+            eg = eGc + 2 * B * eps * np.abs(gr[:, -1]) + 1e-15
+            with np.errstate(divide="ignore", invalid="ignore"):
+                absl = np.abs(ls)
+                theta, se = np.log(-ls), np.sqrt(gr) / absl
+                # one bound on the error of theta +- z se over the whole block (|log S| and G never fall along it);
+                # none where S is within its error of 1 at the block's start (theta and se undefined on one side)
+                a0, g0 = absl[:, 0], gr[:, 0]
+                ef = 2 * ((el / a0) * (1 + z * np.sqrt(gr[:, -1]) / a0) + z * eg / (2 * np.sqrt(g0) * a0)) + 1e-12
+                ef = np.where(a0 > el, ef, np.inf)
+                for t, f in ((1, theta + z * se), (2, theta - z * se)):
+                    hit = f >= _LOGLOG_HALF
+                    it = np.where(hit.any(axis=1), np.argmax(hit, axis=1), B)
+                    unsure = ~(f < (_LOGLOG_HALF - ef)[:, None])
+                    clean = np.where(unsure.any(axis=1), np.argmax(unsure, axis=1), B) >= it  # every point before the hit surely short of one half
+                    sure = (it == B) | (f[rows_, np.minimum(it, B - 1)] >= _LOGLOG_HALF + ef)
+                    hits[t] = (np.where(it < B, it, -1), first | (clean & sure))
+        return a, hits
+
+    def solve(self, rounds: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """``(out, exact)``: the ``(k, 3)`` medians and bounds of every group's rest (NaN where not found here) and the groups left to the exact path."""
+        out, exact, ci, z = np.full((self.k, 3), np.nan), self.exact.copy(), self.ci, self.z
+        team = np.flatnonzero((self.c0 > 0) & ~exact)
+        if self.J == 0 or not len(team):
+            exact[self.c0 > 0] = True
+            return out, exact
+        B, J = self.B, self.J
+        nb = -(-J // B)
+        starts = np.arange(nb) * B
+        ends = np.minimum(starts + B, J) - 1
+        Le, Ge, eLe, eGe = self.query(np.repeat(team, nb), np.tile(ends, len(team)))
+        shape = (len(team), nb)
+        Le, eLe = Le.reshape(shape), eLe.reshape(shape)
+        cand = Le <= _LOG_HALF + eLe  # the curve may be at one half by the block's end
+        crossed = cand.any(axis=1)
+        exact[team[~crossed]] = True  # not crossed in the searched stretch
+        keep = np.flatnonzero(crossed)
+        team, Le, eLe = team[keep], Le[keep], eLe[keep]
+        med = np.argmax(cand[keep], axis=1)
+        T, nbr = len(team), np.arange(nb)[None, :]
+        if ci:
+            Ge, eGe = Ge.reshape(shape)[keep], eGe.reshape(shape)[keep]
+            Ls, Gs, eLs, eGs = (x.reshape(T, nb) for x in self.query(np.repeat(team, nb), np.tile(starts, T)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # in a block, theta +- z se stays below theta at its end +- z sqrt(G at its end (start)) / |log S at its start (end)|
+                theta = np.log(-(Le - eLe))
+                start = np.abs(Ls) - eLs
+                near_up = ~(theta + z * np.sqrt(Ge + eGe) / np.where(start > 0, start, 0.0) < _LOGLOG_HALF - _MARGIN) & (nbr <= med[:, None])
+                near_lo = ~(theta - z * np.sqrt(np.maximum(Gs - eGs, 0.0)) / (np.abs(Le) + eLe) < _LOGLOG_HALF - _MARGIN) & (nbr >= med[:, None])
+        targets = 3 if ci else 1
+        found = np.full((T, 3), -1, dtype=np.int64)
+        nxt = np.zeros((T, 3), dtype=np.int64)  # the first block a bound's crossing may still be in
+        ok = np.ones(T, dtype=bool)
+        for _ in range(rounds):
+            want = np.full((T, 3), -1, dtype=np.int64)
+            want[:, 0] = np.where(found[:, 0] < 0, med, -1)
+            if ci:
+                for t, near in ((1, near_up), (2, near_lo)):
+                    c = near & (nbr >= nxt[:, t, None])
+                    left = c.any(axis=1)
+                    ok &= ~((found[:, t] < 0) & ~left)  # no block left that may hold it: exact path
+                    want[:, t] = np.where((found[:, t] < 0) & left, np.argmax(c, axis=1), -1)
+            want[~ok] = -1
+            if not (want >= 0).any():
+                break
+            pairs = np.unique((np.arange(T)[:, None] * (nb + 1) + want)[want >= 0])
+            pg, pb = pairs // (nb + 1), pairs % (nb + 1)
+            a, hits = self.dense(team[pg], pb)
+            for t in range(targets):
+                asked = want[pg, t] == pb
+                g, (i, sure) = pg[asked], (x[asked] for x in hits[t])
+                ok[g[~sure]] = False
+                found[g[sure & (i >= 0)], t] = a[asked][sure & (i >= 0)] + i[sure & (i >= 0)]
+                none = sure & (i < 0)
+                if t == 0:
+                    ok[g[none]] = False  # the end was at one half within its error bound, the exact sum not
+                else:
+                    nxt[g[none], t] = pb[asked][none] + 1
+        ok &= (found[:, :targets] >= 0).all(axis=1)
+        exact[team[~ok]] = True
+        g = np.flatnonzero(ok)
+        out[team[g], :targets] = self.counts.grid[found[g, :targets]]
+        return out, exact
+
+
 def _median_ci(d: np.ndarray, o: np.ndarray, z: float, ci: bool = True) -> tuple[float, float, float]:
     """:func:`_median_ci_counts` of the durations ``d`` (``o``: ended)."""
     return _Counts(d, o).median_ci(z, ci=ci)
@@ -1055,16 +1437,157 @@ def _within(order: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (np.cumsum(mask) - 1)[order[mask[order]]]
 
 
+#: at most about this many cells (groups × times) per matrix of :class:`_KMEach`
+_EACH_CELLS = 1 << 20
+
+
+def _padded(start: np.ndarray, count: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the runs ``start[j]:start[j] + count[j]`` of the groups ``rows`` as the rows of a matrix, padded at the
+    end (``valid``: a real position; padded cells hold the run's last position, or 0)."""
+    width = max(1, int(count[rows].max())) if len(rows) else 1
+    cols = np.arange(width)[None, :]
+    valid = cols < count[rows][:, None]
+    idx = start[rows][:, None] + np.minimum(cols, np.maximum(count[rows][:, None] - 1, 0))
+    return np.where(count[rows][:, None] > 0, idx, 0), valid
+
+
+class _KMEach:
+    """:class:`_KM` of every group at once: the durations ``d`` sorted by group and, within a group, ascending
+    (``o``: ended, in the same order; group ``j`` is ``bounds[j]:bounds[j + 1]``).
+
+    Each group's distinct times fill one row of a matrix padded at the end: a row's running sums and
+    products start at its first time, as one group's do, so every number is :class:`_KM`'s to the last
+    bit (a test checks it). Groups of similar size go together, so that a matrix has about
+    :data:`_EACH_CELLS` cells at most. The methods give what :class:`_KM`'s give, one row per group.
+    """
+
+    def __init__(self, d: np.ndarray, o: np.ndarray, bounds: np.ndarray):
+        self.k = k = len(bounds) - 1
+        self.n = np.diff(bounds)
+        group = np.repeat(np.arange(k), self.n)
+        new = np.ones(len(d), dtype=bool)
+        new[1:] = (d[1:] != d[:-1]) | (group[1:] != group[:-1])
+        first = np.flatnonzero(new)
+        self.times = d[first]
+        self.group = group[first]
+        self.at_risk = self.n[self.group] - (first - bounds[:-1][self.group])
+        self.events = np.add.reduceat(o.astype(np.int64), first) if len(first) else np.zeros(0, dtype=np.int64)
+        self.count = np.bincount(self.group, minlength=k)
+        self.start = np.cumsum(self.count) - self.count
+        ended = np.bincount(group[o], minlength=k)
+        self.ended, self.uncensored = ended > 0, ended == self.n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.factor = (self.at_risk - self.events) / self.at_risk
+            self.green = self.events / (self.at_risk * (self.at_risk - self.events))
+        # the event times (KM's grid for the median's interval), per group
+        ev = np.flatnonzero(self.events > 0)
+        self.ev, self.ev_count = ev, np.bincount(self.group[ev], minlength=k)
+        self.ev_start = np.cumsum(self.ev_count) - self.ev_count
+
+    def _chunks(self, count: np.ndarray):
+        """The groups in chunks of similar ``count`` (ascending), each of about :data:`_EACH_CELLS` cells at most."""
+        order = np.argsort(count, kind="stable")
+        start = 0
+        while start < self.k:
+            stop = start + 1
+            while stop < self.k and (stop + 1 - start) * max(1, int(count[order[stop]])) <= _EACH_CELLS:
+                stop += 1
+            yield order[start:stop]
+            start = stop
+
+    def _surv(self, rows: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """S at each distinct time of the groups ``rows`` (padded cells repeat the last)."""
+        surv = np.cumprod(np.where(valid, self.factor[idx], 1.0), axis=1)
+        unc = self.uncensored[rows]
+        if unc.any():
+            surv[unc] = 1 - np.cumsum(np.where(valid, self.events[idx], 0)[unc], axis=1) / self.n[rows][unc, None]
+        surv[~self.ended[rows]] = 1.0
+        return surv
+
+    def figures(self, qs, t: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(quantiles, share)``: per group, :meth:`_KM.quantile` at each of ``qs`` (a ``(k, len(qs))`` array) and
+        :meth:`_KM.survival_ci` at ``t`` (``(k, 3)``)."""
+        quant, share = np.full((self.k, len(qs)), np.nan), np.full((self.k, 3), np.nan)
+        if not len(self.times):
+            return quant, share
+        level = np.asarray(1.0 - alpha)[()]
+        z = _ndtri(1 / 2 + level / 2)
+        for rows in self._chunks(self.count):
+            rows = rows[self.n[rows] > 0]  # an empty group has no figures
+            if not len(rows):
+                continue
+            idx, valid = _padded(self.start, self.count, rows)
+            surv = self._surv(rows, idx, valid)
+            for c, q in enumerate(qs):
+                hit = surv <= 1.0 - float(q) + _QUANTILE_TOL
+                quant[rows, c] = np.where(hit.any(axis=1), self.times[idx[np.arange(len(rows)), np.argmax(hit, axis=1)]], np.nan)
+            if not np.isfinite(t):
+                continue
+            i = (valid & (self.times[idx] <= t)).sum(axis=1) - 1
+            r = np.arange(len(rows))
+            s = np.where(i < 0, 1.0, surv[r, np.maximum(i, 0)])
+            green = np.cumsum(np.where(valid, self.green[idx], 0.0), axis=1)[r, np.maximum(i, 0)]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = 1 / np.log(s) ** 2 * green
+                theta = np.log(-np.log(s))
+                z_se = z * np.sqrt(var)
+                low, high = np.clip(np.exp(-np.exp(theta + z_se)), 0, 1), np.clip(np.exp(-np.exp(theta - z_se)), 0, 1)
+            share[rows] = np.column_stack([s, low, high])
+            for j in np.flatnonzero((s >= 1.0) | (s <= 0.0)):  # S exactly 1 or 0: the exact bound, as _KM has it
+                share[rows[j]] = self._edge(rows[j], int(i[j]), float(s[j]), t, alpha)
+        return quant, share
+
+    def _edge(self, j: int, i: int, s: float, t: float, alpha: float) -> tuple[float, float, float]:
+        """:meth:`_KM.survival_ci` where S at ``t`` is exactly 1 or 0, for group ``j`` (``i``: its last time up to ``t``)."""
+        if s >= 1.0:
+            n = int(self.at_risk[self.start[j] + i + 1]) if i + 1 < self.count[j] else 0
+            return (1.0, float((alpha / 2) ** (1 / n)) if n else np.nan, 1.0 if n else np.nan)
+        return (0.0, 0.0, float(1 - (alpha / 2) ** (1 / int(self.n[j]))))
+
+    def median_ci(self, z: float, ci: bool = True) -> np.ndarray:
+        """Per group, :meth:`_KM.median_ci`: the ``(k, 3)`` medians with their Brookmeyer–Crowley intervals (NaN bounds without ``ci``)."""
+        out = np.full((self.k, 3), np.nan)
+        if not len(self.ev):
+            return out
+        for rows in self._chunks(self.ev_count):
+            idx, valid = _padded(self.ev_start, self.ev_count, rows)
+            at = self.ev[idx]
+            times = np.where(valid, self.times[at], np.nan)
+            nn, dd = np.where(valid, self.at_risk[at], 0), np.where(valid, self.events[at], 0)
+            log_t, green_t = _km_terms(nn, dd, ci)
+            # running sums block by block with the carry added after, as _median_ci_rows sums one table
+            carry_log, carry_green = np.zeros(len(rows)), np.zeros(len(rows))
+            for a in range(0, log_t.shape[1], _BLOCK):
+                ls = np.cumsum(log_t[:, a:a + _BLOCK], axis=1, out=log_t[:, a:a + _BLOCK])
+                ls += carry_log[:, None]
+                carry_log = ls[:, -1].copy()
+                if ci:
+                    gs = np.cumsum(green_t[:, a:a + _BLOCK], axis=1, out=green_t[:, a:a + _BLOCK])
+                    gs += carry_green[:, None]
+                    carry_green = gs[:, -1].copy()
+            hits = [log_t <= _LOG_HALF]
+            if ci:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    theta, se = np.log(-log_t), np.sqrt(green_t) / np.abs(log_t)
+                    hits += [theta + z * se >= _LOGLOG_HALF, theta - z * se >= _LOGLOG_HALF]
+            r = np.arange(len(rows))
+            for c, hit in enumerate(hits):
+                out[rows, c] = np.where(hit.any(axis=1), times[r, np.argmax(hit, axis=1)], np.nan)
+        return out
+
+
 def _stage_managers(d: np.ndarray, o: np.ndarray, w: np.ndarray | None, everyone: np.ndarray, group_codes: np.ndarray, names: np.ndarray,
-                    groups: np.ndarray, stage: str, unit: str, norm: float, per_unit: float, alpha: float, z: float, terms: _Terms) -> list[dict]:
+                    groups: np.ndarray, stage: str, unit: str, norm: float, per_unit: float, alpha: float, z: float, terms: _Terms) -> dict[str, np.ndarray]:
     """:func:`manager_stage_summary`'s rows of one stage, before the correction over all tests: its stays'
     durations ``d`` in ``unit`` (``o``: ended; ``w``: working seconds, None when the frame has none),
     managers and groups as codes into ``names`` and ``groups``.
 
     Each manager's stays are sorted once for all managers (:func:`_grouped`, by duration and by
-    working time) and give his Kaplan–Meier figures (:class:`_KM`); the rest of the team of every
-    team manager comes from the team's risk table at once (:meth:`_Counts.median_ci_each`), and the
-    log-rank tests from one pass (:func:`_logrank_codes`). ``terms``: shared by the stages' risk tables.
+    working time) and give every manager's Kaplan–Meier figures at once (:class:`_KMEach`); the rest
+    of the team of every team manager comes from the team's risk table at once
+    (:meth:`_Counts.median_ci_each`), and the log-rank tests from one pass (:func:`_logrank_codes`).
+    ``terms``: shared by the stages' risk tables. Returns the columns of the stage's rows, one row per
+    manager in the order of their names.
     """
     _survival_input(d, o)  # the checks of every Kaplan–Meier fit: finite durations >= 0
     same_clock = unit == "business_days" and w is not None  # the working medians are the table's own
@@ -1080,70 +1603,83 @@ def _stage_managers(d: np.ndarray, o: np.ndarray, w: np.ndarray | None, everyone
     # the team: its log-rank tests, its median and each team manager's rest of the team
     dt, ot, ct = d[team], o[team], codes[team]
     counts = _Counts(dt, ot, order=_within(by_d, team), terms=terms)
-    lr = _logrank_codes(counts, ot, ct, k)
+    by_group = _within(order, team)  # the team's stays by manager, then duration: the sort behind counts.order, by manager
+    lr = _logrank_codes(counts, ot, ct, k, by_group=by_group)
     team_ci = counts.median_ci(z)
     in_team = np.bincount(ct, minlength=k) > 0
     at = np.cumsum(in_team) - 1  # a team manager's row among the team's managers
-    rest = counts.median_ci_each(at[ct], int(in_team.sum()), z)
+    rest = counts.median_ci_each(at[ct], int(in_team.sum()), z, by_group=by_group)
     if same_clock:
         team_w, rest_w = team_ci[0] * per_unit, rest[:, 0] * per_unit
     else:
         counts_w = _Counts(w[team], ot, order=_within(by_w, team), terms=terms)
-        team_w, rest_w = counts_w.median_ci(z, ci=False)[0], counts_w.median_ci_each(at[ct], int(in_team.sum()), z, ci=False)[:, 0]
-    parts = []
-    for j, m in enumerate(managers):
-        seg = order[bounds[j]:bounds[j + 1]]
-        dm, om = d[seg], o[seg]  # his stays, shortest first
-        km = _KM(dm, om)
-        first = int(seg.min())  # his first stay in the table's order says his group
-        own = km.median_ci(z)
-        if same_clock:
-            wm, own_w = w[seg], own[0] * per_unit
-        else:
-            seg_w = order_w[bounds[j]:bounds[j + 1]]
-            wm = w[seg_w]
-            own_w = _KM(wm, o[seg_w]).median_ci(z, ci=False)[0]
-        if team[first]:
-            r, r_w = tuple(float(x) for x in rest[at[j]]), float(rest_w[at[j]])
-            chi2, p, zz = (float(lr[c][j]) for c in ("chi2", "p_value", "z"))
-        else:
-            r, r_w = team_ci, team_w
-            chi2 = p = zz = np.nan
-        ratio, r_lo, r_hi = median_ratio(*own, *r, alpha=alpha)
-        bound = False
-        if not np.isfinite(own[0]) and np.isfinite(r[0]) and r[0] > 0 and len(dm):
-            ratio, r_lo, r_hi, bound = float(dm[-1]) / r[0], np.nan, np.nan, True  # at least this: the median is beyond his longest stay
-        if not np.isfinite(own_w) and np.isfinite(r_w) and len(wm):
-            own_w = float(wm.max())
-        parts.append(
-            {
-                "stage": stage,
-                "manager": m,
-                "owner_group": str(groups[group_codes[first]]),
-                "stays": int(len(dm)),
-                "open": int((~om).sum()),
-                "ended": int(om.sum()),
-                "median": km.quantile(0.5),
-                "median_ci_low": own[1],
-                "median_ci_high": own[2],
-                "p80": km.quantile(0.8),
-                "norm": norm,
-                **dict(zip(("share_over_norm", "share_over_ci_low", "share_over_ci_high"), km.survival_ci(norm, alpha))),
-                "team_median": team_ci[0],
-                "rest_median": r[0],
-                "rest_median_ci_low": r[1],
-                "rest_median_ci_high": r[2],
-                "ratio": ratio,
-                "ratio_ci_low": r_lo,
-                "ratio_ci_high": r_hi,
-                "ratio_bound": bound,
-                "difference_working_s": own_w - r_w,
-                "chi2": chi2,
-                "p_value": p,
-                "z": zz,
-            }
-        )
-    return parts
+        team_w, rest_w = counts_w.median_ci(z, ci=False)[0], counts_w.median_ci_each(at[ct], int(in_team.sum()), z, ci=False,
+                                                                                                   by_group=_within(order_w, team))[:, 0]
+    n = np.diff(bounds)
+    first = np.minimum.reduceat(order, bounds[:-1])  # each manager's first stay in the table's order says his group
+    in_t = team[first]
+    each = _KMEach(d[order], o[order], bounds)
+    quantiles, share = each.figures((0.5, 0.8), norm, alpha)
+    own = each.median_ci(z)
+    longest = d[order][bounds[1:] - 1]
+    if same_clock:
+        own_w, longest_w = own[:, 0] * per_unit, np.maximum.reduceat(w[order], bounds[:-1])
+    else:
+        own_w, longest_w = _KMEach(w[order_w], o[order_w], bounds).median_ci(z, ci=False)[:, 0], w[order_w][bounds[1:] - 1]
+    row = np.maximum(at, 0)
+    r = np.where(in_t[:, None], rest[row], np.asarray(team_ci, dtype="float64")[None, :])
+    r_w = np.where(in_t, rest_w[row] if np.ndim(rest_w) else rest_w, team_w)
+    ratio, r_lo, r_hi = median_ratios(own[:, 0], own[:, 1], own[:, 2], r[:, 0], r[:, 1], r[:, 2], alpha=alpha)
+    # where his median is not reached, the ratio is at least his longest stay over the rest's median
+    bound = ~np.isfinite(own[:, 0]) & np.isfinite(r[:, 0]) & (r[:, 0] > 0) & (n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(bound, longest / r[:, 0], ratio)
+    r_lo, r_hi = np.where(bound, np.nan, r_lo), np.where(bound, np.nan, r_hi)
+    own_w = np.where(~np.isfinite(own_w) & np.isfinite(r_w) & (n > 0), longest_w, own_w)
+    ended = np.bincount(codes[o], minlength=k)
+    return {
+        "stage": np.full(k, stage, dtype=object),
+        "manager": managers,
+        "owner_group": np.array([str(g) for g in groups[group_codes[first]]], dtype=object),
+        "stays": n,
+        "open": n - ended,
+        "ended": ended,
+        "median": quantiles[:, 0],
+        "median_ci_low": own[:, 1],
+        "median_ci_high": own[:, 2],
+        "p80": quantiles[:, 1],
+        "norm": np.full(k, norm, dtype="float64"),
+        "share_over_norm": share[:, 0],
+        "share_over_ci_low": share[:, 1],
+        "share_over_ci_high": share[:, 2],
+        "team_median": np.full(k, team_ci[0], dtype="float64"),
+        "rest_median": r[:, 0],
+        "rest_median_ci_low": r[:, 1],
+        "rest_median_ci_high": r[:, 2],
+        "ratio": ratio,
+        "ratio_ci_low": r_lo,
+        "ratio_ci_high": r_hi,
+        "ratio_bound": bound,
+        "difference_working_s": own_w - r_w,
+        **{c: np.where(in_t, lr[c], np.nan) for c in ("chi2", "p_value", "z")},
+    }
+
+
+#: from this many stays on, :func:`manager_stage_summary` works on its stages in threads
+_THREADS_FROM = 200_000
+
+
+def _in_threads(f, items: list, size: int) -> list:
+    """``[f(x) for x in items]``, on two threads when there are two cores and ``size`` is large: the work is
+    numpy's, which lets go of the interpreter lock, and each item's is its own, so the results are one
+    thread's, in order."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    if size < _THREADS_FROM or min(2, os.cpu_count() or 1, len(items)) < 2:
+        return [f(x) for x in items]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(f, items))
 
 
 def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_stays: int = 15, alpha: float = 0.05, norms: dict | None = None,
@@ -1201,13 +1737,19 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
     else:
         group_codes, groups = np.zeros(len(stays), dtype=np.int64), [TEAM]
     names, groups = np.asarray(names, dtype=object), np.asarray(groups, dtype=object)
-    parts = []
-    terms = _Terms()
-    for s, at in _stage_rows(stays, funnel).items():
+
+    def stage(item) -> dict | None:
+        s, at = item
         at = at[manager_codes[at] >= 0]
-        if len(at):
-            parts += _stage_managers(d[at], o[at], None if w is None else w[at], manager_codes[at], group_codes[at], names, groups, s, unit,
-                                     float(nm[s]), per_unit, alpha, z_crit, terms)
+        if not len(at):
+            return None
+        return _stage_managers(d[at], o[at], None if w is None else w[at], manager_codes[at], group_codes[at], names, groups, s, unit,
+                               float(nm[s]), per_unit, alpha, z_crit, _Terms())
+
+    rows = _stage_rows(stays, funnel)
+    largest_first = sorted(rows.items(), key=lambda x: -len(x[1]))  # so that the threads end together
+    done = dict(zip([s for s, _ in largest_first], _in_threads(stage, largest_first, len(stays))))
+    parts = [done[s] for s in rows if done[s] is not None]  # in the funnel's order
     cols = ["stage", "manager", "owner_group", "stays", "open", "ended", "median", "median_ci_low", "median_ci_high", "p80", "norm",
             "share_over_norm", "share_over_ci_low", "share_over_ci_high", "team_median", "rest_median", "rest_median_ci_low", "rest_median_ci_high",
             "ratio", "ratio_ci_low", "ratio_ci_high", "ratio_bound", "difference_working_s", "chi2", "p_value", "p_adjusted", "direction",
@@ -1218,7 +1760,7 @@ def manager_stage_summary(stays: pd.DataFrame, funnel, unit: str = "days", min_s
         _add_seconds(out, in_seconds, unit, per_unit)
         out.attrs["tests"] = 0
         return out
-    out = pd.DataFrame(parts)
+    out = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
     out["direction"] = np.where(out["z"] < 0, "slower", "faster")
     team = (out["owner_group"] == TEAM).to_numpy()
     out["judgeable"] = team & (out["stays"] >= min_stays) & (out["ended"] >= min_ended)
@@ -1353,15 +1895,11 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
     is_lost = np.zeros(len(funnel.keys), dtype=bool)
     is_lost[lost_o] = True
     path = _ordered_path(ds)
-    deal, ords, ns = path["deal"], path["ord"], path["ns"]  # ords: 16-bit, and the positions below 32-bit, to hold less memory
+    deal, ords, ns = path["deal"], path["ord"], path["ns"]
     n = len(deal)
-    first = np.ones(n, dtype=bool)
+    first = np.ones(n, dtype=bool)  # a deal's first entry
     if n > 1:
         first[1:] = deal[1:] != deal[:-1]
-    prev = np.full(n, -1, dtype=np.int16)
-    if n > 1:
-        np.copyto(prev[1:], ords[:-1], where=~first[1:])
-    group_start = np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int32), 0)) if n else np.zeros(0, dtype=np.int32)
     mgr_codes, mgr_names = pd.factorize(deals["manager"].fillna(NO_MANAGER), sort=True)
     n_mgr = len(mgr_names)
 
@@ -1385,6 +1923,10 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
     def at(rows):
         return ns[rows].view("datetime64[ns]")
 
+    def prev(rows: np.ndarray) -> np.ndarray:
+        """The funnel position of the deal's entry before each of ``rows`` (-1 at a deal's first entry)."""
+        return np.where(first[rows], -1, ords[rows - 1])
+
     # skips of mandatory stages: a move past m (to a later open stage or won) before ever entering m
     eligible = np.zeros(len(deals), dtype=bool)
     skipped_deal = np.zeros(len(deals), dtype=bool)
@@ -1393,20 +1935,21 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
         mo = order[m]
         if mo >= n_open:
             continue
-        is_m = (ords == mo).astype(np.int32)
-        cum = np.cumsum(is_m, dtype=np.int32)
-        before = cum - is_m - (cum[group_start] - is_m[group_start]) if n else cum
-        past = (ords > mo) & ~is_lost[ords]
+        past = np.flatnonzero(((np.arange(len(funnel.keys)) > mo) & ~is_lost)[ords])
         eligible[deal[past]] = True
-        hit = np.flatnonzero(past & (prev < mo) & (before == 0))
-        if len(hit):  # one row per deal: its first such move
+        hit = past[prev(past) < mo]
+        if len(hit):  # one row per deal: its first move past m from before m (a later one is no earlier in the deal)
             hit = hit[np.concatenate([[True], deal[hit][1:] != deal[hit][:-1]])]
+        at_m = np.flatnonzero(ords == mo)
+        if len(hit) and len(at_m):  # the deal entered m before that move: no skip (the last entry into m before it is the deal's)
+            j = np.maximum(np.searchsorted(at_m, hit) - 1, 0)
+            hit = hit[(at_m[j] > hit) | (deal[at_m[j]] != deal[hit])]
         skipped_deal[deal[hit]] = True
         skip_parts.append(
             frame(
                 hit,
                 skipped=lambda r, m=m: pd.Series([m] * len(r), dtype="string"),
-                from_stage=lambda r: stage_names(prev[r]),
+                from_stage=lambda r: stage_names(prev(r)),
                 to_stage=lambda r: stage_names(ords[r]),
                 at=at,
             )
@@ -1417,20 +1960,23 @@ def compliance(ds, tolerance: float = 0.02, backward_tolerance: float = 0.05, mi
         skips = frame(np.zeros(0, dtype=np.int64), skipped=lambda r: stage_names(r), from_stage=lambda r: stage_names(r), to_stage=lambda r: stage_names(r), at=at)
 
     # backward moves between open stages
-    back = np.flatnonzero((prev >= 0) & (prev < n_open) & (ords < n_open) & (ords < prev))
-    backward = frame(back, from_stage=lambda r: stage_names(prev[r]), to_stage=lambda r: stage_names(ords[r]), at=at)
-    # loops: re-entries into a stage already visited (every entry of a (deal, stage) but the first)
-    key = deal * (len(funnel.keys) + 1) + ords  # deal: 64-bit positions
-    seen_first = np.zeros(n, dtype=bool)
-    if n:
-        _, first_idx = np.unique(key, return_index=True)
-        seen_first[first_idx] = True
-    loop = np.flatnonzero(~seen_first)
+    down = np.flatnonzero(~first[1:] & (ords[1:] < ords[:-1])) + 1  # every move to an earlier stage
+    back = down[ords[down - 1] < n_open]
+    backward = frame(back, from_stage=lambda r: stage_names(prev(r)), to_stage=lambda r: stage_names(ords[r]), at=at)
+    # loops: re-entries into a stage already visited (every entry of a (deal, stage) but the first). Only a deal
+    # that has moved to an earlier stage can be back in one (the path has no repeated entries), so only the
+    # entries of those deals are sorted by (deal, stage), stably: the first of each pair is its earliest entry
+    went_down = np.zeros(len(deals), dtype=bool)
+    went_down[deal[down]] = True
+    rows = np.flatnonzero(went_down[deal])
+    key = deal[rows] * len(funnel.keys) + ords[rows]
+    by_key = np.argsort(key, kind="stable")
+    key = key[by_key]
+    loop = np.sort(rows[by_key[1:][key[1:] == key[:-1]]])
     loops = frame(loop, stage=lambda r: stage_names(ords[r]), at=at)
 
     # per manager
-    has_hist = np.zeros(len(deals), dtype=bool)
-    has_hist[deal] = True
+    has_hist = path["with_history"]
     back_deal = np.zeros(len(deals), dtype=bool)
     back_deal[deal[back]] = True
     loop_deal = np.zeros(len(deals), dtype=bool)

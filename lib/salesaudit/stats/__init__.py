@@ -313,14 +313,60 @@ def binomial_pvalue(k, n, p0):
     if np.any((pv < 0) | (pv > 1)):
         raise ValueError("p0 must be a probability in [0, 1]")
     out = np.full(k.shape, np.nan)
-    cache: dict[tuple[int, int, float], float] = {}
-    res = np.empty(kv.size)
-    for i, key in enumerate(zip(kv.astype(np.int64).tolist(), nv.astype(np.int64).tolist(), pv.tolist())):
-        if key not in cache:
-            cache[key] = float(_st.binomtest(key[0], key[1], key[2]).pvalue)
-        res[i] = cache[key]
-    out[valid] = res
+    out[valid] = _binomtest_pvalues(kv, nv, pv)
     return _out(out, scalar)
+
+
+def _binomtest_pvalues(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``scipy.stats.binomtest(k, n, p).pvalue`` (two-sided) of every row, the same numbers, all rows at once.
+
+    scipy's steps, each on every row at once: the probability d of the observed count, then a
+    binary search on the other side of the mode for the last count no more likely than d (relative
+    tolerance 1e-7), then the two tails. The same calls of ``scipy.stats.binom`` on the same
+    arguments give the same floats; a loop of ``binomtest`` takes about half a millisecond a row.
+    ``k``, ``n``: whole numbers, ``0 <= k <= n``, ``n >= 1``; ``p`` in [0, 1].
+    """
+    binom = _st.binom
+    d = binom.pmf(k, n, p)
+    rerr = 1 + 1e-7
+    pn = p * n
+    out = np.ones(k.shape)  # k == p n: 1
+    low = np.flatnonzero(k < pn)  # the other tail lies above the mode
+    if low.size:
+        kl, nl, pl, dl = k[low], n[low], p[low], d[low]
+        ix = _search_binom(lambda x, i: -binom.pmf(x, nl[i], pl[i]), -dl * rerr, np.ceil(pn[low]), nl.copy())
+        y = nl - ix + (dl * rerr == binom.pmf(ix, nl, pl))
+        out[low] = binom.cdf(kl, nl, pl) + binom.sf(nl - y, nl, pl)
+    high = np.flatnonzero(k > pn)  # below
+    if high.size:
+        kh, nh, ph, dh = k[high], n[high], p[high], d[high]
+        ix = _search_binom(lambda x, i: binom.pmf(x, nh[i], ph[i]), dh * rerr, np.zeros(high.size), np.floor(pn[high]))
+        out[high] = binom.cdf(ix, nh, ph) + binom.sf(kh - 1, nh, ph)
+    return np.where(out < 1.0, out, 1.0)  # min(1.0, p) as scipy takes it
+
+
+def _search_binom(a, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """scipy's ``_binary_search_for_binom_tst`` on every row at once: the i in [lo, hi] with a(i) <= d < a(i + 1).
+
+    ``a(x, rows)`` gives the (ascending) function at x for those rows; ``lo`` and ``hi`` are updated in place.
+    """
+    out = np.empty(d.shape)
+    done = np.zeros(d.shape, dtype=bool)
+    while True:
+        rows = np.flatnonzero(~done & (lo < hi))
+        if not rows.size:
+            break
+        mid = lo[rows] + (hi[rows] - lo[rows]) // 2
+        value = a(mid, rows)
+        below, above = value < d[rows], value > d[rows]
+        lo[rows] = np.where(below, mid + 1, lo[rows])
+        hi[rows] = np.where(above, mid - 1, hi[rows])
+        hit = ~(below | above)
+        out[rows[hit]] = mid[hit]
+        done[rows[hit]] = True
+    rows = np.flatnonzero(~done)
+    out[rows] = np.where(a(lo[rows], rows) <= d[rows], lo[rows], lo[rows] - 1)
+    return out
 
 
 # --------------------------------------------------------------------------- multiple comparisons

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _check_alpha, _km_core, _z, kaplan_meier, wilson
 
-__all__ = ["rate_difference", "km_median_ci", "median_ratio", "judge", "VERDICTS", "km_median_ci_each", "km_quantiles_each", "compare_with_rest", "fisher_p"]
+__all__ = ["rate_difference", "km_median_ci", "median_ratio", "median_ratios", "judge", "VERDICTS", "km_median_ci_each", "km_quantiles_each", "compare_with_rest", "fisher_p"]
 
 #: what :func:`judge` returns for one comparison
 VERDICTS = {
@@ -121,31 +121,44 @@ def median_ratio(m1: float, lo1: float, hi1: float, m0: float, lo0: float, hi0: 
     ``(log(high) - log(low)) / (2 z)``, and the two are combined as independent:
     ``exp(log(m1/m0) ± z * sqrt(se1² + se0²))``. Where a median's upper limit is unknown (the
     curve's bound never reaches 0.5), its lower half-width is used for both sides. Returns
-    ``(ratio, low, high)``; NaN when a median is unknown or not positive.
+    ``(ratio, low, high)``; NaN when a median is unknown or not positive. Many pairs at once:
+    :func:`median_ratios`.
 
     >>> r, lo, hi = median_ratio(10.0, 8.0, 12.5, 5.0, 4.5, 5.5)
     >>> round(r, 3), round(lo, 3), round(hi, 3)
     (2.0, 1.566, 2.554)
     """
+    return tuple(float(x) for x in median_ratios(m1, lo1, hi1, m0, lo0, hi0, alpha=alpha))
+
+
+def median_ratios(m1, lo1, hi1, m0, lo0, hi0, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`median_ratio` of arrays of medians and their bounds, element by element: ``(ratio, low, high)`` as arrays.
+
+    >>> [x.round(3).tolist() for x in median_ratios([10.0, 3.0], [8.0, np.nan], [12.5, 4.0], [5.0, 0.0], [4.5, 0.0], [5.5, 1.0])]
+    [[2.0, nan], [1.566, nan], [2.554, nan]]
+    """
     z = _z(_check_alpha(alpha))
+    m1, lo1, hi1, m0, lo0, hi0 = np.broadcast_arrays(*(np.asarray(x, dtype="float64") for x in (m1, lo1, hi1, m0, lo0, hi0)))
 
     def se(m, lo, hi):
-        if not (m > 0) or not np.isfinite(m):
-            return float("nan")
-        parts = []
-        if lo > 0 and np.isfinite(lo):
-            parts.append(np.log(m) - np.log(lo))
-        if hi > 0 and np.isfinite(hi):
-            parts.append(np.log(hi) - np.log(m))
-        return float(np.mean(parts)) / z if parts else float("nan")
+        # the mean of the half-widths known, on the log scale (the mean of two is their sum over two, as np.mean has it)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low_w, high_w = np.log(m) - np.log(lo), np.log(hi) - np.log(m)
+        has_lo, has_hi = (lo > 0) & np.isfinite(lo), (hi > 0) & np.isfinite(hi)
+        mean = np.where(has_lo & has_hi, (low_w + high_w) / 2, np.where(has_lo, low_w, np.where(has_hi, high_w, np.nan)))
+        return np.where((m > 0) & np.isfinite(m), mean / z, np.nan)
 
-    if not (m1 > 0 and m0 > 0) or not (np.isfinite(m1) and np.isfinite(m0)):
-        return float("nan"), float("nan"), float("nan")
-    s = np.sqrt(se(m1, lo1, hi1) ** 2 + se(m0, lo0, hi0) ** 2)
-    r = m1 / m0
-    if not np.isfinite(s):
-        return float(r), float("nan"), float("nan")
-    return float(r), float(r * np.exp(-z * s)), float(r * np.exp(z * s))
+    def squared(x):  # as Python floats (C's pow, which numpy's square does not always match to the last bit), as median_ratio always had it
+        return np.array([v ** 2 for v in x.ravel().tolist()], dtype="float64").reshape(x.shape)
+
+    known = (m1 > 0) & (m0 > 0) & np.isfinite(m1) & np.isfinite(m0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(squared(se(m1, lo1, hi1)) + squared(se(m0, lo0, hi0)))
+        r = m1 / m0
+        low, high = r * np.exp(-z * s), r * np.exp(z * s)
+    nan = np.full(r.shape, np.nan)
+    sure = known & np.isfinite(s)
+    return np.where(known, r, nan), np.where(sure, low, nan), np.where(sure, high, nan)
 
 
 def judge(p_adjusted, effect, *, alpha: float, threshold: float, judgeable=True, higher_is_worse: bool = False,
