@@ -911,6 +911,8 @@ _CELLS = 1 << 16
 #: :meth:`_Counts.median_ci_each` sums every group's rest by :class:`_RestSeries` from this many groups and durations on
 _SERIES_GROUPS = 24
 _SERIES_DURATIONS = 20_000
+#: cells (block pairs × block points) per pass of :meth:`_RestSeries.dense`
+_DENSE_CELLS = 1 << 16
 
 
 def _median_ci_counts(times: np.ndarray, n, d, z: float, ci: bool = True) -> tuple[float, float, float]:
@@ -1226,42 +1228,47 @@ class _RestSeries:
         counts, k, G, Jq, c0 = self.counts, self.k, self.G, self.J, self.c0
         srt = counts.order[np.argsort(_small(codes[counts.order], k), kind="stable")] if by_group is None else by_group  # by group, then place
         self.W = W = G + 2
-        key = codes[srt].astype(np.int64) * W + counts.after[srt]
+        after = counts.after[srt]
+        near = after <= Jq  # the durations past the searched stretch count only in c0
+        srt, after = srt[near], after[near]
+        group = codes[srt]
+        key = group.astype(np.int64) * W + after
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         rs = np.flatnonzero(first)
-        self.rkey = key[rs]
-        self.rcnt = np.diff(np.append(rs, len(key)))
+        self.rkey, self.rq = key[rs], after[rs]
+        self.rcnt = np.diff(rs, append=len(key))
         self.rev = np.add.reduceat(counts.ended[srt] < G, rs) if len(rs) else np.zeros(0, dtype=np.int64)  # ended (at place - 1)
-        rm, rq = self.rkey // W, self.rkey % W
-        self.rq = rq
-        before = rs - np.concatenate([[0], np.cumsum(c0)])[rm]  # the group's durations at earlier places
-        # stretches: from 0 with c0, then from each run's place with c less the run; one ends before the next run's event point
-        keep = rq <= Jq
-        sm = np.concatenate([np.arange(k), rm[keep]])
-        o = np.argsort(_small(sm, k), kind="stable")
-        sm = sm[o]
-        self.ss = np.concatenate([np.zeros(k, dtype=np.int64), rq[keep]])[o]
-        self.sc = np.concatenate([c0, c0[rm[keep]] - before[keep] - self.rcnt[keep]]).astype("float64")[o]
-        ev_next = np.concatenate([np.zeros(k, dtype=np.int64), self.rev[keep]])[o]
+        rm, rq = group[rs], self.rq
+        kept = np.bincount(group, minlength=k)
+        before = rs - (np.cumsum(kept) - kept)[rm]  # the group's durations at earlier places
+        # stretches: each group's first (c0 from place 0), then one from each run's place with c less the run, placed
+        # in order of group and place without a sort; a stretch ends before the next run's event point
+        runs = np.bincount(rm, minlength=k)
+        lead = np.cumsum(runs + 1) - (runs + 1)  # each group's first stretch
+        at = np.arange(len(rs)) + rm + 1
+        n = len(rs) + k
+        sm, self.ss, sc, ev_next = np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.empty(n), np.zeros(n, dtype=np.int64)
+        sm[lead], sm[at] = np.arange(k), rm
+        self.ss[at] = rq
+        sc[lead], sc[at] = c0, c0[rm] - before - self.rcnt
+        ev_next[at] = self.rev
+        self.sc = sc
         self.skey = sm * W + self.ss
-        last = np.ones(len(sm), dtype=bool)
-        last[:-1] = sm[1:] != sm[:-1]
-        se = np.empty(len(sm), dtype=np.int64)
+        last = np.zeros(n, dtype=bool)
+        last[lead + runs] = True
+        se = np.empty(n, dtype=np.int64)
         se[:-1] = self.ss[1:] - ((ev_next[1:] > 0) & ~last[:-1])
         se[last] = Jq
         self.se = se
         sl, sg = self.series(self.sc, self.ss, se)
-        first = np.ones(len(sm), dtype=bool)
-        first[1:] = sm[1:] != sm[:-1]
-        lead = np.flatnonzero(first)[np.cumsum(first) - 1]  # each stretch's group's first stretch
         self.cl = np.cumsum(sl) - sl
-        self.cl -= self.cl[lead]
+        self.cl -= self.cl[lead[sm]]
         if self.ci:
             self.cg = np.cumsum(sg) - sg
-            self.cg -= self.cg[lead]
+            self.cg -= self.cg[lead[sm]]
         # the group's own event points j = place - 1 < Jq: the exact term of the rest instead of the team's
-        fe = np.flatnonzero((self.rev > 0) & (rq - 1 < Jq))
+        fe = np.flatnonzero(self.rev > 0)
         fm, fj = rm[fe], rq[fe] - 1
         ex_log, ex_green = _km_terms(counts.at_risk[fj] - (c0[fm] - before[fe]), counts.events[fj] - self.rev[fe], self.ci)
         fl = ex_log - self.log_t[fj]
@@ -1399,7 +1406,10 @@ class _RestSeries:
                 break
             pairs = np.unique((np.arange(T)[:, None] * (nb + 1) + want)[want >= 0])
             pg, pb = pairs // (nb + 1), pairs % (nb + 1)
-            a, hits = self.dense(team[pg], pb)
+            step = max(1, _DENSE_CELLS // B)  # pairs per pass: their matrices stay small enough to be reused, not faulted in anew
+            parts = [self.dense(team[pg[s:s + step]], pb[s:s + step]) for s in range(0, len(pg), step)]
+            a = np.concatenate([x[0] for x in parts])
+            hits = {t: tuple(np.concatenate([x[1][t][j] for x in parts]) for j in (0, 1)) for t in parts[0][1]}
             for t in range(targets):
                 asked = want[pg, t] == pb
                 g, (i, sure) = pg[asked], (x[asked] for x in hits[t])
@@ -1438,7 +1448,7 @@ def _within(order: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 #: at most about this many cells (groups × times) per matrix of :class:`_KMEach`
-_EACH_CELLS = 1 << 20
+_EACH_CELLS = 1 << 17
 
 
 def _padded(start: np.ndarray, count: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
