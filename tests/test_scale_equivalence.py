@@ -21,6 +21,7 @@ from salesaudit.analysis.baseline import TEAM, owner_group, people_mask
 from salesaudit.data.loader import load
 from salesaudit.data.params import load_funnel
 from salesaudit.stats import _km_fit, cumulative_incidence, kaplan_meier, km_quantile, logrank
+from salesaudit.stats import km_groups as kg
 from salesaudit.stats.effect import km_median_ci, median_ratio, median_ratios
 
 Z = 1.959963984540054  # the z of alpha = 0.05, as manager_stage_summary uses it
@@ -48,7 +49,7 @@ def test_km_of_sorted_durations_is_scipys_fit():
         if case % 11 == 0:
             o[:] = False  # nothing ended
         srt = np.argsort(d)
-        km = st._KM(d[srt], o[srt])
+        km = kg.SortedKM(d[srt], o[srt])
         assert np.array_equal(km.times, np.unique(d))
         if o.any():
             sf = _km_fit(d, o).sf
@@ -75,7 +76,7 @@ def test_risk_table_places_are_the_searchsorted_ones():
     rng = np.random.default_rng(5)
     for _ in range(100):
         d, o = _random_durations(rng, int(rng.integers(1, 3000)))
-        c = st._Counts(d, o)
+        c = kg.RiskTable(d, o)
         grid = np.unique(d[o])
         assert np.array_equal(c.grid, grid)
         assert np.array_equal(c.after, np.searchsorted(grid, d, side="right"))
@@ -86,14 +87,14 @@ def test_risk_table_places_are_the_searchsorted_ones():
 
 def test_single_event_terms_read_from_the_table_are_the_formula():
     rng = np.random.default_rng(7)
-    table = st._Terms()
+    table = kg.SingleEventTerms()
     for _ in range(50):
         rows, w = int(rng.integers(1, 6)), int(rng.integers(1, 500))
         start = rng.integers(w, 5 * w, rows)
         nn = start[:, None] - np.sort(rng.integers(0, w, (rows, w)), axis=1)  # numbers at risk: never rising along a row
         dd = np.minimum(rng.choice([0, 1, 1, 1, 2, 3], (rows, w)), nn)
         for ci in (True, False):
-            got, want = st._km_terms(nn, dd, ci, table), st._km_terms(nn, dd, ci)
+            got, want = kg.km_terms(nn, dd, ci, table), kg.km_terms(nn, dd, ci)
             assert np.array_equal(got[0], want[0]) and np.array_equal(np.signbit(got[0]), np.signbit(want[0]))
             assert (got[1] is None) == (not ci) and (not ci or np.array_equal(got[1], want[1]))
 
@@ -112,8 +113,8 @@ def test_every_groups_rest_of_the_team_is_km_median_ci_of_the_others(late, monke
     codes[codes == 3] = rng.integers(0, k, int((codes == 3).sum()))  # unequal groups
     if late:
         d = d + 40000.0 * (rng.random(n) < 0.6)  # the medians far into the grid, many blocks on
-    counts = st._Counts(d, o)
-    assert len(counts.grid) > 2 * st._BLOCK
+    counts = kg.RiskTable(d, o)
+    assert len(counts.grid) > 2 * kg.BLOCK
     rest = counts.median_ci_each(codes, k, Z)
     rest_median = counts.median_ci_each(codes, k, Z, ci=False)
     for j in range(k):
@@ -123,7 +124,7 @@ def test_every_groups_rest_of_the_team_is_km_median_ci_of_the_others(late, monke
         assert np.array_equal(rest_median[j, 0], want[0], equal_nan=True) and np.isnan(rest_median[j, 1:]).all()
         assert counts.median_ci(Z, without=np.flatnonzero(codes == j)) == pytest.approx(want, nan_ok=True, abs=0, rel=0)
     # the blocks skipped because no bound can cross there change nothing
-    monkeypatch.setattr(st, "_MARGIN", np.inf)
+    monkeypatch.setattr(kg, "MARGIN", np.inf)
     assert np.array_equal(counts.median_ci_each(codes, k, Z), rest, equal_nan=True)
 
 
@@ -133,7 +134,7 @@ def test_every_groups_rest_with_ties_and_small_groups():
         n, k = int(rng.integers(5, 600)), int(rng.integers(1, 9))
         d, o = _random_durations(rng, n)
         codes = rng.integers(0, k, n)
-        rest = st._Counts(d, o).median_ci_each(codes, k, Z)
+        rest = kg.RiskTable(d, o).median_ci_each(codes, k, Z)
         for j in range(k):
             others = codes != j
             want = km_median_ci(d[others], o[others]) if others.any() else (np.nan,) * 3
@@ -145,16 +146,16 @@ def test_no_block_a_bound_crosses_in_is_skipped(block, monkeypatch):
     """With short blocks the crossings fall anywhere in a block, often at its end (with blocks of one
     point the bound is the bound itself): searching only the blocks the bound says may hold one finds
     what searching every block finds, and the medians and bounds are still km_median_ci's."""
-    monkeypatch.setattr(st, "_BLOCK", block)
+    monkeypatch.setattr(kg, "BLOCK", block)
     rng = np.random.default_rng(31)
     for _ in range(60):
         n, k = int(rng.integers(20, 400)), int(rng.integers(1, 5))
         d, o = _random_durations(rng, n, ties=rng.random() < 0.5)
         codes = rng.integers(0, k, n)
-        counts = st._Counts(d, o)
+        counts = kg.RiskTable(d, o)
         skipping = counts.median_ci_each(codes, k, Z)
         with monkeypatch.context() as m:
-            m.setattr(st, "_MARGIN", np.inf)  # every block searched
+            m.setattr(kg, "MARGIN", np.inf)  # every block searched
             assert np.array_equal(counts.median_ci_each(codes, k, Z), skipping, equal_nan=True)
         for j in range(k):
             others = codes != j
@@ -166,7 +167,7 @@ def test_one_pass_log_rank_of_every_group_is_the_two_sample_test():
     rng = np.random.default_rng(19)
     d, o = _random_durations(rng, 5000)
     codes = rng.integers(0, 6, 5000)
-    out = st._logrank_codes(st._Counts(d, o), o, codes, 6)
+    out = kg.logrank_each(kg.RiskTable(d, o), o, codes, 6)
     for j in range(6):
         m = codes == j
         chi2, p = logrank(d[m], o[m], d[~m], o[~m])
@@ -188,7 +189,7 @@ def _many_groups(rng, n: int, k: int, ties: bool, censored: float, big: float = 
 
 @pytest.mark.parametrize("ci", [True, False])
 def test_rest_by_series_is_the_sum_along_the_grid(ci):
-    """The rest of every group from the team's table plus a series (:class:`stalls._RestSeries`) gives, to the last
+    """The rest of every group from the team's table plus a series (:class:`km_groups.RestSeries`) gives, to the last
     bit, what summing each rest along the grid gives (and so km_median_ci of the others), in every case: ties, no
     censoring (S exactly one half happens), a group holding half the durations (its series does not hold: it is
     left to the sum along the grid), blocks short enough for crossings to need several rounds."""
@@ -198,11 +199,11 @@ def test_rest_by_series_is_the_sum_along_the_grid(ci):
         n, k = int(rng.integers(20_000, 60_000)), int(rng.integers(24, 160))
         d, o, codes = _many_groups(rng, n, k, ties=case % 2 == 0, censored=0.0 if case % 4 == 1 else rng.uniform(0.05, 0.4),
                                    big=0.5 if case % 5 == 3 else 0.0)
-        counts = st._Counts(d, o)
+        counts = kg.RiskTable(d, o)
         along = counts.median_ci_each(codes, k, Z, ci=ci, series=False)
         assert np.array_equal(counts.median_ci_each(codes, k, Z, ci=ci, series=True), along, equal_nan=True)
         for block in (None, 64):
-            rest = st._RestSeries(counts, codes, k, Z, ci, block=block)
+            rest = kg.RestSeries(counts, codes, k, Z, ci, block=block)
             out, exact = rest.solve()
             served += int((~exact).sum())
             assert np.array_equal(out[~exact], along[~exact], equal_nan=True)
@@ -215,8 +216,8 @@ def test_rest_by_series_is_the_sum_along_the_grid(ci):
 
 
 def test_every_groups_km_at_once_is_each_groups_km():
-    """:class:`stalls._KMEach` (every group's Kaplan–Meier figures in padded matrices, chunk by chunk) equals
-    :class:`stalls._KM` of each group to the last bit: quantiles, S at a time with its interval (S of 1 and 0
+    """:class:`km_groups.KMEach` (every group's Kaplan–Meier figures in padded matrices, chunk by chunk) equals
+    :class:`km_groups.SortedKM` of each group to the last bit: quantiles, S at a time with its interval (S of 1 and 0
     included), the median with its interval."""
     rng = np.random.default_rng(43)
     for case in range(40):
@@ -229,7 +230,7 @@ def test_every_groups_km_at_once_is_each_groups_km():
         for j in rng.choice(k, min(k, 3), replace=False):
             o[bounds[j]:bounds[j + 1]] = case % 2 == 0  # uncensored, or nothing ended
         t = float(rng.choice([0.0, 1.0, 5.0, 40.0]))
-        each = st._KMEach(d, o, bounds)
+        each = kg.KMEach(d, o, bounds)
         quant, share = each.figures((0.5, 0.8), t, 0.05)
         med = each.median_ci(Z)
         med_only = each.median_ci(Z, ci=False)
@@ -237,7 +238,7 @@ def test_every_groups_km_at_once_is_each_groups_km():
             dj, oj = d[bounds[j]:bounds[j + 1]], o[bounds[j]:bounds[j + 1]]
             if not len(dj):
                 continue
-            km = st._KM(dj, oj)
+            km = kg.SortedKM(dj, oj)
             assert np.array_equal(quant[j], [km.quantile(0.5), km.quantile(0.8)], equal_nan=True)
             assert np.array_equal(share[j], km.survival_ci(t, 0.05), equal_nan=True)
             assert np.array_equal(med[j], km.median_ci(Z), equal_nan=True)

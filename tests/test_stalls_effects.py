@@ -14,6 +14,7 @@ from conftest import REPO
 from salesaudit.analysis import stalls as st
 from salesaudit.data.loader import load
 from salesaudit.data.params import StallsSettings
+from salesaudit.stats import km_groups as kg
 from salesaudit.stats import logrank
 from salesaudit.stats.effect import judge, km_median_ci, median_ratio
 
@@ -87,20 +88,20 @@ def test_rest_of_the_team_median_from_counts_equals_the_effect_module():
         k = int(rng.integers(1, 80))
         d = np.round(rng.exponential(5, k), int(rng.integers(0, 3)))
         o = rng.random(k) < rng.uniform(0.1, 1.0)
-        assert st._median_ci(d, o, z) == pytest.approx(km_median_ci(d, o), nan_ok=True, abs=0, rel=0)
+        assert kg.median_ci_of(d, o, z) == pytest.approx(km_median_ci(d, o), nan_ok=True, abs=0, rel=0)
         # the rest: all but some of them, from the counts of all minus theirs
         some = rng.random(k) < 0.3
-        rest = st._Counts(d, o).median_ci(z, without=np.flatnonzero(some))
+        rest = kg.RiskTable(d, o).median_ci(z, without=np.flatnonzero(some))
         assert rest == pytest.approx(km_median_ci(d[~some], o[~some]), nan_ok=True, abs=0, rel=0)
     # a grid longer than one block (the computation goes block by block and stops at the upper bound's crossing)
     d = rng.exponential(1000.0, 40000).round(3)
     o = rng.random(40000) < 0.8
-    assert len(np.unique(d[o])) > 2 * st._BLOCK
+    assert len(np.unique(d[o])) > 2 * kg.BLOCK
     some = rng.random(40000) < 0.1
-    assert st._Counts(d, o).median_ci(z, without=np.flatnonzero(some)) == pytest.approx(km_median_ci(d[~some], o[~some]), abs=0, rel=0)
+    assert kg.RiskTable(d, o).median_ci(z, without=np.flatnonzero(some)) == pytest.approx(km_median_ci(d[~some], o[~some]), abs=0, rel=0)
     late = d + 50000.0 * (rng.random(40000) < 0.6)  # the median far into the grid
-    assert st._median_ci(late, o, z) == pytest.approx(km_median_ci(late, o), nan_ok=True, abs=0, rel=0)
-    assert st._median_ci(late, o, z, ci=False)[0] == km_median_ci(late, o)[0]
+    assert kg.median_ci_of(late, o, z) == pytest.approx(km_median_ci(late, o), nan_ok=True, abs=0, rel=0)
+    assert kg.median_ci_of(late, o, z, ci=False)[0] == km_median_ci(late, o)[0]
 
 
 # ---------------------------------------------------------------------------
