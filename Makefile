@@ -38,7 +38,7 @@ app: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,lab,app,pdf,pull,bench]'
 	$(PY) bench/bench_scale.py
-	$(PY) bench/bench_funnel_stalls.py --deals 1000000
+	$(PY) bench/bench_funnel_stalls.py --deals 1000000 --repeat 3
 	$(PY) bench/bench_dask.py
 	$(PY) bench/bench_run.py
 	$(PY) bench/bench_sim.py
