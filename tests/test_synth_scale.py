@@ -20,11 +20,10 @@ import pytest
 import yaml
 
 from salesaudit import synth
-from salesaudit.data.calendar import RU_HOLIDAYS_2025_2026, WorkCalendar
+from salesaudit.data.calendar import RU_HOLIDAYS_2025_2026, WorkCalendar, WorkClock
 from salesaudit.data.loader import load
 from salesaudit.synth import build, export
 from salesaudit.synth.design import _FORWARD_P, _OVERLOAD_SLOW_DAYS, _SKIP_NEEDS_P
-from salesaudit.synth.worktime import WorkClock
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data_samples"

@@ -57,6 +57,7 @@ import pandas as pd
 
 __all__ = [
     "WorkCalendar",
+    "WorkClock",
     "RU_HOLIDAYS_2025_2026",
     "PRODUCTION_CALENDARS",
     "ProductionCalendar",
@@ -279,6 +280,7 @@ def _production_calendar(code: str, years: tuple[int, ...]) -> ProductionCalenda
 #: negative clock value.
 _EPOCH = np.datetime64("2000-01-01", "D")
 _NS_PER_MIN = 60 * 1_000_000_000
+_NS_PER_DAY = 86_400 * 1_000_000_000
 _NAT = np.iinfo(np.int64).min
 
 
@@ -697,8 +699,8 @@ class WorkCalendar:
 
         The working clock ``W(t)`` needs the working-day index of each moment's day and whether
         that day is a working day; :meth:`working_minutes_between` asks numpy's business-day
-        functions for every moment, here they are computed once for each day of the span the
-        moments cover and then looked up. The answers are the same, to the last bit.
+        functions for every moment, here a :class:`WorkClock` works them out once for each day of
+        the span the moments cover and then looks them up. The answers are the same, to the last bit.
 
         >>> cal = WorkCalendar(holidays=RU_HOLIDAYS_2025_2026)
         >>> a = np.array(["2026-10-16 17:00", "2026-10-19 10:00"], dtype="datetime64[ns]").view(np.int64)
@@ -709,26 +711,12 @@ class WorkCalendar:
         b_ns = np.asarray(b_ns, dtype=np.int64)
         if len(a_ns) != len(b_ns):
             raise ValueError(f"a and b have different lengths: {len(a_ns)} and {len(b_ns)}")
-        ok = (a_ns != _NAT) & (b_ns != _NAT)
-        out = np.full(len(a_ns), np.nan)
-        if not ok.any():
-            return out
-        if not ok.all():
-            a_ns, b_ns = a_ns[ok], b_ns[ok]
-        ns_per_day = 86_400 * 1_000_000_000
-        day_a, day_b = np.floor_divide(a_ns, ns_per_day), np.floor_divide(b_ns, ns_per_day)
-        first = min(int(day_a.min()), int(day_b.min()))
-        days = np.arange(first, max(int(day_a.max()), int(day_b.max())) + 1).astype("datetime64[D]")
-        base = self._day_index(days) * self._day_ns  # W at the start of each day of the span
-        work = self._is_workday(days)
-
-        def clock(ns: np.ndarray, day: np.ndarray) -> np.ndarray:  # as _clock, the day's terms read from the table
-            i = day - first
-            within = np.clip(ns - day * ns_per_day - self._start_ns, 0, self._day_ns)
-            return base[i] + np.where(work[i], within, 0)
-
-        out[ok] = np.maximum(clock(b_ns, day_b) - clock(a_ns, day_a), 0) / _NS_PER_MIN
-        return out
+        known = np.concatenate([a_ns[a_ns != _NAT], b_ns[b_ns != _NAT]])
+        if not len(known):
+            return np.full(len(a_ns), np.nan)
+        days = np.floor_divide(known, _NS_PER_DAY)
+        first, last = (np.datetime64(int(x), "D") for x in (days.min(), days.max()))
+        return WorkClock(self, first, last).working_minutes_between(a_ns, b_ns)
 
     def add_working_minutes(self, ts, minutes):
         """The moment ``minutes`` working minutes after ``ts`` (before it if negative).
@@ -767,6 +755,87 @@ class WorkCalendar:
         """
         minutes = self.working_minutes_between(a, b)
         return minutes / self.minutes_per_day
+
+
+class WorkClock:
+    """:meth:`~WorkCalendar.add_working_minutes`, :meth:`~WorkCalendar.working_minutes_between` and
+    :meth:`~WorkCalendar.next_open` of ``calendar`` on arrays of moments (``datetime64[ns]`` or int64
+    naive local nanoseconds), for millions of moments.
+
+    The calendar maps a moment to its *working clock* (working nanoseconds since an epoch) and back
+    with ``numpy.busday_count`` and ``numpy.busday_offset`` for every moment; here the working-day
+    index and whether a day is a working day are worked out once for each day ``first``..``last``
+    and then looked up. The answers are the calendar's, to the nanosecond (tests compare them); a
+    moment outside the tabulated days is handed to the calendar itself. Used by the generator
+    (tens of millions of moments over a few years) and by :meth:`WorkCalendar.working_minutes_ns`.
+    """
+
+    def __init__(self, calendar: WorkCalendar, first, last):
+        self.calendar = calendar
+        self._start_ns, self._day_ns = calendar._start_ns, calendar._day_ns
+        days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
+        self._d0 = int(days[0].astype(np.int64))
+        self._k = calendar._day_index(days)
+        self._work = calendar._is_workday(days)
+        at = np.flatnonzero(self._work)
+        self._work_days = days[at].astype(np.int64)
+        self._k0 = int(self._k[at[0]]) if len(at) else 0
+
+    def _clock(self, ns: np.ndarray):
+        day = np.floor_divide(ns, _NS_PER_DAY)
+        i = day - self._d0
+        if len(i) and (i.min() < 0 or i.max() >= len(self._k)):
+            return None
+        tod = ns - day * _NS_PER_DAY
+        within = np.clip(tod - self._start_ns, 0, self._day_ns)
+        return self._k[i] * self._day_ns + np.where(self._work[i], within, 0)
+
+    def _from_clock(self, clock: np.ndarray, closing_on_boundary: np.ndarray):
+        k = np.floor_divide(clock, self._day_ns)
+        r = clock - k * self._day_ns
+        back = closing_on_boundary & (r == 0)
+        k = np.where(back, k - 1, k)
+        r = np.where(back, self._day_ns, r)
+        j = k - self._k0
+        if len(j) and (j.min() < 0 or j.max() >= len(self._work_days)):
+            return None
+        return self._work_days[j] * _NS_PER_DAY + self._start_ns + r
+
+    def add_working_minutes(self, ts, minutes) -> np.ndarray:
+        """As :meth:`WorkCalendar.add_working_minutes`, on an array; ``datetime64[ns]`` out."""
+        ns = np.asarray(ts).view(np.int64)
+        mins = np.asarray(minutes, dtype="float64")
+        if mins.ndim == 0:
+            mins = np.full(len(ns), float(mins))
+        ok = (ns != _NAT) & np.isfinite(mins)
+        out = np.full(len(ns), _NAT, dtype=np.int64)
+        if ok.any():
+            delta = np.round(mins[ok] * _NS_PER_MIN).astype(np.int64)
+            clock = self._clock(ns[ok])
+            moved = None if clock is None else self._from_clock(clock + delta, delta > 0)
+            if moved is None:
+                return np.asarray(self.calendar.add_working_minutes(ns.view("datetime64[ns]"), mins)).astype("datetime64[ns]")
+            out[ok] = moved
+        return out.view("datetime64[ns]")
+
+    def next_open(self, ts) -> np.ndarray:
+        """As :meth:`WorkCalendar.next_open`, on an array."""
+        return self.add_working_minutes(ts, 0.0)
+
+    def working_minutes_between(self, a, b) -> np.ndarray:
+        """As :meth:`WorkCalendar.working_minutes_between`, on two arrays of the same length."""
+        a_ns, b_ns = np.asarray(a).view(np.int64), np.asarray(b).view(np.int64)
+        ok = (a_ns != _NAT) & (b_ns != _NAT)
+        out = np.full(len(a_ns), np.nan)
+        if ok.any():
+            ca, cb = self._clock(a_ns[ok]), self._clock(b_ns[ok])
+            if ca is None or cb is None:
+                return np.asarray(self.calendar.working_minutes_between(a_ns.view("datetime64[ns]"), b_ns.view("datetime64[ns]")), dtype=float)
+            out[ok] = np.maximum(cb - ca, 0) / _NS_PER_MIN
+        return out
+
+    def is_working_day(self, days) -> np.ndarray:
+        return np.asarray(self.calendar.is_working_day(days))
 
 
 def _restore_calendar(args: tuple, kwargs: dict) -> WorkCalendar:

@@ -137,7 +137,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.calendar import RU_HOLIDAYS_2025_2026, WorkCalendar
+from ..data.calendar import RU_HOLIDAYS_2025_2026, WorkCalendar, WorkClock
 from ..data.model import TABLE_ORDER
 from . import build
 from .build import _lead_times as _lead_times
@@ -218,7 +218,6 @@ from .design import (
 )
 from .export import UNKNOWN_STAGE, write_anomalies, write_bitrix24, write_generic
 from .measure import measure
-from .worktime import WorkClock
 
 __all__ = [
     "Department",

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..data.calendar import WorkCalendar
+from ..data.calendar import WorkCalendar, WorkClock
 from ..data.model import empty_table
 from . import paths
 from .design import (
@@ -74,7 +74,6 @@ from .design import (
     _pick_index,
     _to_dt,
 )
-from .worktime import WorkClock
 
 NEW, QUALIFIED, NEEDS, PROPOSAL, INVOICE, WON, LOST, CANCELLED = range(8)
 #: the model's text dtype (pyarrow-backed)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data.calendar import WorkClock
 from .build import _LEAD_STATUS, _REASONS, Activities, Deals, Leads, Payments, _floor_seconds
 from .design import (
     _DESK_CONVERSION_GAP,
@@ -36,7 +37,6 @@ from .design import (
     _missing,
     _to_dt,
 )
-from .worktime import WorkClock
 
 NEW, QUALIFIED, NEEDS, PROPOSAL, INVOICE, WON, LOST, CANCELLED = range(8)
 _OUTCOMES = ("open", "won", "lost")
