@@ -281,9 +281,12 @@ def binomial_limits(p0, n, alpha: float = 0.05):
         pi, ni = p0[inner], n[inner]
         n_lo, n_hi = np.floor(ni), np.ceil(ni)
         w = ni - n_lo  # 0 for whole n
+        between = w > 0  # only there does ceil(n) differ from floor(n)
         for q, target in ((alpha / 2.0, lo), (1.0 - alpha / 2.0, hi)):
             at_lo = np.clip(_spiegelhalter_limit(q, n_lo, pi) / n_lo, 0.0, 1.0)
-            at_hi = np.clip(_spiegelhalter_limit(q, n_hi, pi) / n_hi, 0.0, 1.0)
+            at_hi = at_lo.copy()
+            if between.any():
+                at_hi[between] = np.clip(_spiegelhalter_limit(q, n_hi[between], pi[between]) / n_hi[between], 0.0, 1.0)
             target[inner] = (1.0 - w) * at_lo + w * at_hi
     return _out(lo, scalar), _out(hi, scalar)
 
