@@ -101,7 +101,9 @@ def small_codes(codes: np.ndarray, k: int) -> np.ndarray:
 
 def logrank_each(counts: "RiskTable", d: np.ndarray, codes: np.ndarray, k: int, by_group: np.ndarray | None = None) -> dict:
     """The log-rank test of every group ``0 … k-1`` (``codes``) against the others: ``n, events, expected, chi2, p_value, z``
-    per group (:func:`logrank_one_vs_rest`), from the risk table of all the durations (``counts``; ``d``: ended)."""
+    per group (:func:`salesaudit.analysis.stalls.logrank_one_vs_rest` is its frame), from the risk table of all the durations
+    (``counts``; ``d``: ended). ``by_group``: the durations' positions sorted by group, then as in ``counts.order``, when
+    the caller has them (else sorted here)."""
     from scipy.stats import chi2 as _chi2
 
     order_t = counts.order  # one sort of the durations serves every step below
@@ -389,14 +391,17 @@ class RestSeries:
     of ``(n - d)^-p - n^-p`` the rest's log S and Greenwood sum at any grid point are the team's plus
     one term per stretch of constant ``c`` (one per distinct length of the group's durations) plus
     the exact terms at the group's own event points: work in proportion to the durations, not to
-    groups × grid points. The series is cut after ``K`` terms; with ``x = c / (n - d) < 1/2`` the
-    rest is at most ``H x^(K+1) / (1 - x)`` for log S (``H``: the team's Nelson–Aalen sum) and
-    ``G (K+2) x^(K+1) / (1 - x)²`` for Greenwood's sum (``G``: the team's).
+    groups × grid points. The series is cut after ``K`` terms (3 to 8, as many as most groups need for
+    a bound below 2e-11); with ``x = c / (n - d) < 1/2`` the rest is at most ``H x^(K+1) / (1 - x)``
+    for log S (``H``: the team's Nelson–Aalen sum) and ``G (K+2) x^(K+1) / (1 - x)²`` for
+    Greenwood's sum (``G``: the team's); the error bounds add the rounding of this sum and of the
+    sum along the grid.
 
     The crossings are then found as :func:`median_ci_rows` finds them, on blocks of the grid: the
     values at each block's ends (with their error bounds) say which blocks can hold a crossing, and
     only those are summed point by point, the exact terms of the rest (the same arithmetic as the
-    exact path) from the block's starting value. A crossing is taken only when the value there and
+    exact path) from the block's starting value (the first block from 0, as the sum along the grid
+    starts: the same numbers). A crossing is taken only when the value there and
     before it are farther from one half than their error bound; otherwise, or where the series does
     not hold (``x`` too large, the team's last point when everybody at risk ends there, a curve that
     has not crossed in the searched stretch), the group is left to the exact path (``exact``). So
