@@ -711,11 +711,13 @@ class WorkCalendar:
         b_ns = np.asarray(b_ns, dtype=np.int64)
         if len(a_ns) != len(b_ns):
             raise ValueError(f"a and b have different lengths: {len(a_ns)} and {len(b_ns)}")
-        known = np.concatenate([a_ns[a_ns != _NAT], b_ns[b_ns != _NAT]])
-        if not len(known):
+        known_a, known_b = a_ns != _NAT, b_ns != _NAT
+        if not (known_a.any() or known_b.any()):
             return np.full(len(a_ns), np.nan)
-        days = np.floor_divide(known, _NS_PER_DAY)
-        first, last = (np.datetime64(int(x), "D") for x in (days.min(), days.max()))
+        big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        lo = min(int(np.min(a_ns, where=known_a, initial=big)), int(np.min(b_ns, where=known_b, initial=big)))
+        hi = max(int(np.max(a_ns, where=known_a, initial=small)), int(np.max(b_ns, where=known_b, initial=small)))
+        first, last = (np.datetime64(x // _NS_PER_DAY, "D") for x in (lo, hi))
         return WorkClock(self, first, last).working_minutes_between(a_ns, b_ns)
 
     def add_working_minutes(self, ts, minutes):
@@ -828,10 +830,14 @@ class WorkClock:
         ok = (a_ns != _NAT) & (b_ns != _NAT)
         out = np.full(len(a_ns), np.nan)
         if ok.any():
-            ca, cb = self._clock(a_ns[ok]), self._clock(b_ns[ok])
+            every = ok.all()  # then no copies of the moments
+            ca, cb = self._clock(a_ns if every else a_ns[ok]), self._clock(b_ns if every else b_ns[ok])
             if ca is None or cb is None:
                 return np.asarray(self.calendar.working_minutes_between(a_ns.view("datetime64[ns]"), b_ns.view("datetime64[ns]")), dtype=float)
-            out[ok] = np.maximum(cb - ca, 0) / _NS_PER_MIN
+            minutes = np.maximum(cb - ca, 0) / _NS_PER_MIN
+            if every:
+                return minutes
+            out[ok] = minutes
         return out
 
     def is_working_day(self, days) -> np.ndarray:
