@@ -452,14 +452,23 @@ class RestSeries:
     def series(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The series' part of log S and of Greenwood's sum over the grid points ``a … b-1`` with ``c`` at risk of the group (Horner's rule)."""
         A, K = self.A, self.K
-        lg = (A[K - 1][b] - A[K - 1][a]) * self.w[K - 1]
-        gr = (A[K][b] - A[K][a]) if self.ci else None
+        at_b, at_a = np.empty(len(c)), np.empty(len(c))  # two buffers for every term: no fresh array per term
+
+        def term(p: int) -> np.ndarray:  # A[p] over [a, b)
+            np.take(A[p], b, out=at_b)
+            np.take(A[p], a, out=at_a)
+            return np.subtract(at_b, at_a, out=at_b)
+
+        lg = term(K - 1) * self.w[K - 1]
+        gr = term(K).copy() if self.ci else None
         for p in range(K - 1, 0, -1):
             lg *= c
-            lg += (A[p - 1][b] - A[p - 1][a]) * self.w[p - 1]
+            t = term(p - 1)
+            t *= self.w[p - 1]
+            lg += t
             if self.ci:
                 gr *= c
-                gr += A[p][b] - A[p][a]
+                gr += term(p)
         lg *= c
         if self.ci:
             gr *= c
