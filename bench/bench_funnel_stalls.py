@@ -254,9 +254,9 @@ def run_duckdb(deals: pd.DataFrame, history: pd.DataFrame) -> dict:
     return {"seconds": seconds, "cpu_seconds": time.process_time() - c0, "parts": {}, "check": check}
 
 
-def child(engine: str, n: int, seed: int) -> None:
-    dp, hp = data_paths(n, seed)
-    deals, history = pd.read_parquet(dp), pd.read_parquet(hp)
+def measure(engine: str, deals: pd.DataFrame, history: pd.DataFrame) -> dict:
+    """One engine's run on the tables as read from Parquet (text columns as pandas strings, as the loader gives them),
+    with its peak RSS and the RSS it added (also used by ``bench_scale.py``)."""
     for col in ("deal_id", "manager", "stage", "currency", "product", "channel", "lead_id", "outcome", "lost_reason", "payment_terms", "moved_by"):
         for df in (deals, history):
             if col in df:
@@ -265,7 +265,12 @@ def child(engine: str, n: int, seed: int) -> None:
     reset_peak()
     result = run_salesaudit(deals, history) if engine == "salesaudit" else run_duckdb(deals, history)
     result.update({"engine": engine, "rss_base_mb": base, "rss_peak_mb": rss_mb("VmHWM"), "deals": len(deals), "history_rows": len(history)})
-    print(json.dumps(result))
+    return result
+
+
+def child(engine: str, n: int, seed: int) -> None:
+    dp, hp = data_paths(n, seed)
+    print(json.dumps(measure(engine, pd.read_parquet(dp), pd.read_parquet(hp))))
 
 
 def main(argv=None) -> int:

@@ -57,7 +57,7 @@ sys.path.insert(0, str(HERE))
 
 # peak RSS from /proc's VmHWM, not getrusage: Linux keeps ru_maxrss across exec, so a child would
 # report the parent's size at the fork (the generated department) when that is larger than its own
-from bench_funnel_stalls import reset_peak, rss_mb  # noqa: E402
+from bench_funnel_stalls import rss_mb  # noqa: E402
 
 FILES = ["managers.csv", "deals.csv", "leads.csv", "stage_history.csv", "activities.csv", "payments.csv", "plans.csv"]
 ENGINES = ("salesaudit", "duckdb", "duckdb_text", "pyarrow")
@@ -152,15 +152,7 @@ def child_funnel_stalls(engine: str, folder: Path) -> dict:
     if engine == "duckdb":  # the SQL knows one lost terminal
         for df, col in ((deals, "stage"), (history, "stage")):
             df[col] = df[col].astype(object).where(df[col].astype(object) != "cancelled", "lost")
-    for col in ("deal_id", "manager", "stage", "currency", "product", "channel", "lead_id", "outcome", "lost_reason", "payment_terms", "moved_by"):
-        for df in (deals, history):
-            if col in df:
-                df[col] = df[col].astype("string")
-    base = rss_mb("VmRSS")
-    reset_peak()
-    result = fs.run_salesaudit(deals, history) if engine == "salesaudit" else fs.run_duckdb(deals, history)
-    result.update({"engine": engine, "rss_base_mb": base, "rss_peak_mb": rss_mb("VmHWM"), "deals": len(deals), "history_rows": len(history)})
-    return result
+    return fs.measure(engine, deals, history)
 
 
 def run_child(kind: str, engine: str, folder: Path) -> dict | None:
