@@ -2,7 +2,7 @@
 
 * ``stats._binomtest_pvalues`` (binomial_pvalue, behind manager_flags' exact binomial test, all rows at once) against
   ``scipy.stats.binomtest`` one row at a time;
-* ``_won_by`` (cohort_table's cumulative incidence of a win, all cohorts at once) against
+* ``stats.cif_at_each`` (cohort_table's cumulative incidence of a win, all cohorts at once) against
   :func:`salesaudit.stats.cumulative_incidence` + :func:`~salesaudit.stats.cif_at` per cohort;
 * ``deal_reach`` (one scatter of the stage history into packed bits) against a per-deal loop over
   the history rows that follows the rules of its docstring.
@@ -21,7 +21,7 @@ from salesaudit.data.loader import Dataset, TableReport
 from salesaudit.data.params import load_run_config
 from salesaudit.data.presets import load_preset
 from salesaudit.resources import params_dir
-from salesaudit.stats import binomial_pvalue, cif_at, cumulative_incidence
+from salesaudit.stats import binomial_pvalue, cif_at, cif_at_each, cumulative_incidence
 
 
 def _triples(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def test_manager_flags_p_values_are_binomial_pvalue():
     assert f.loc[~judged, "p_value"].isna().all() and judged.sum() > 150 and (~judged).sum() > 0
 
 
-def test_won_by_is_cif_at_of_each_cohorts_cumulative_incidence():
+def test_cif_at_each_is_cif_at_of_each_cohorts_cumulative_incidence():
     rng = np.random.default_rng(3)
     size, cohorts = 4000, 7
     days = np.round(rng.exponential(40, size) * 2) / 2  # half days: many ties between won, lost and censored
@@ -76,7 +76,7 @@ def test_won_by_is_cif_at_of_each_cohorts_cumulative_incidence():
     days[cohort == 6] = np.nan  # nor cohort 6 a duration
     outcome = rng.choice([fn.WON, fn.LOST, fn.OPEN, -1], size, p=[0.3, 0.3, 0.3, 0.1])
     horizons = (0, 0.5, 7, 30, 90, 1000)
-    got = fn._won_by(days, outcome, cohort, cohorts, horizons)
+    got = cif_at_each(days, outcome == fn.WON, outcome == fn.LOST, cohort, cohorts, horizons)
     labels = np.array(["won", "lost", "open", None], dtype=object)[np.where(outcome < 0, 3, outcome)]
     for c in range(cohorts):
         m = cohort == c

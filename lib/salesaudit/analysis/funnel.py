@@ -47,7 +47,7 @@ import pandas as pd
 from ..data.clock import elapsed_days
 from ..data.model import require_tables
 from ..data.params import FunnelSettings, parse_period
-from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cumulative_incidence, holm, wilson  # noqa: F401
+from ..stats import benjamini_hochberg, binomial_limits, binomial_pvalue, cif_at, cif_at_each, cumulative_incidence, holm, wilson  # noqa: F401
 from ..stats.effect import fisher_p, judge, rate_difference
 from . import losses
 from .baseline import GROUPS, TEAM, owner_group
@@ -498,49 +498,11 @@ def _cohorts(ds, freq: str):
         yield c, idx, cumulative_incidence(days[idx], events[idx], causes=("won", "lost"))
 
 
-def _won_by(days: np.ndarray, outcome: np.ndarray, cohort: np.ndarray, n_cohorts: int, horizons) -> np.ndarray:
-    """The Aalen–Johansen cumulative incidence of a win by each of ``horizons`` days, per cohort.
-
-    ``days``: each deal's duration (NaN: left out); ``outcome``: its :func:`_outcomes` code (won; lost the competing
-    outcome; anything else censored); ``cohort``: its cohort, 0 … ``n_cohorts - 1`` (-1: in none). Row c, column i is
-    ``cif_at(cumulative_incidence(days[c], events[c]), "won", horizons[i])`` for the deals of cohort c, the same
-    number (NaN for a cohort without a duration): the distinct times, the deals at risk, the events and the wins at
-    each, then the products and sums over the times in order are those
-    :func:`~salesaudit.stats.cumulative_incidence` makes, so the floating-point operations are the same ones; only
-    the won curve is made, without its variance and table, and the deals are grouped by one sort of their cohorts.
-    """
-    horizons = np.asarray(horizons, dtype=float)
-    out = np.full((n_cohorts, len(horizons)), np.nan)
-    kind = np.where(outcome == WON, 2, outcome == LOST).astype(np.int8)  # 2 won, 1 lost, 0 censored
-    shifted = (cohort + 1).astype(np.min_scalar_type(n_cohorts))  # small non-negative ints: a radix sort
-    by_cohort = np.argsort(shifted, kind="stable")
-    bounds = np.cumsum(np.bincount(shifted, minlength=n_cohorts + 1))  # cohort j: by_cohort[bounds[j]:bounds[j + 1]]
-    for j in range(n_cohorts):
-        idx = by_cohort[bounds[j]:bounds[j + 1]]
-        t = days[idx]
-        known = ~np.isnan(t)
-        if not known.all():
-            t, idx = t[known], idx[known]
-        if not t.size:
-            continue
-        by_time = np.argsort(t)
-        t, k = t[by_time], kind[idx[by_time]]
-        first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # the first deal of each distinct time
-        at_risk = (t.size - first).astype(float)  # deals with a duration >= the time
-        events = np.add.reduceat((k > 0).astype(float), first)
-        wins = np.add.reduceat((k == 2).astype(float), first)
-        surv = np.cumprod(1.0 - events / at_risk)
-        cif = np.cumsum(np.concatenate(([1.0], surv[:-1])) * wins / at_risk)
-        at = np.searchsorted(t[first], horizons, side="right") - 1  # as cif_at reads the curve: 0 before the first time
-        out[j] = np.where(at >= 0, cif[np.clip(at, 0, None)], 0.0)
-    return out
-
-
 def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     """Deals by creation month (or quarter): naive won/created beside the censoring-aware view.
 
     ``won_by_<h>d`` is the Aalen–Johansen cumulative incidence of a win within h days of
-    creation (lost is the competing outcome, open deals are censored, :func:`_won_by`); NaN when
+    creation (lost is the competing outcome, open deals are censored, :func:`~salesaudit.stats.cif_at_each`); NaN when
     the cohort has not been observed that long. One row per cohort with deals, oldest first.
     """
     require_tables(ds, "deals", analysis="Cohort conversion")
@@ -550,7 +512,7 @@ def cohort_table(ds, freq: str = "M", horizons=(30, 60, 90)) -> pd.DataFrame:
     k = len(periods)
     counts = np.bincount((cohort * 4 + outcome + 1)[cohort >= 0], minlength=4 * k).reshape(k, 4)  # per cohort: other, won, lost, open
     deals, (won, lost, open_) = counts.sum(axis=1), counts[:, 1:].T
-    won_by = _won_by(_days(ds), outcome, cohort, k, horizons)
+    won_by = cif_at_each(_days(ds), outcome == WON, outcome == LOST, cohort, k, horizons)
     rows = []
     for j, c in enumerate(periods):
         n, w, lo = int(deals[j]), int(won[j]), int(lost[j])

@@ -56,6 +56,7 @@ __all__ = [
     "km_survival_at",
     "cumulative_incidence",
     "cif_at",
+    "cif_at_each",
     "logrank",
     "KM_COLUMNS",
 ]
@@ -689,6 +690,50 @@ def cif_at(table: pd.DataFrame, cause, t):
     times = table["time"].to_numpy(dtype=float)
     values = table[col].to_numpy(dtype=float)
     return _step_at(times, values, t, before=0.0)
+
+
+def cif_at_each(durations, cause, competing, codes, k: int, times) -> np.ndarray:
+    """:func:`cif_at` of each group's :func:`cumulative_incidence` of ``cause``, at each of ``times``, all groups at once.
+
+    ``durations``: each subject's time (NaN: left out); ``cause``, ``competing``: boolean arrays, the subject
+    ended by the cause or by the competing outcome (neither: censored); ``codes``: each subject's group,
+    0 … ``k - 1`` (-1: in none). Row j, column i is ``cif_at(cumulative_incidence(...of group j), cause, times[i])``,
+    the same number (NaN for a group without a duration): the distinct times, the subjects at risk, the events
+    and the causes at each, then the products and sums over the times in order, are those
+    :func:`cumulative_incidence` makes, so the floating-point operations are the same ones; only the cause's
+    curve is made, without its variance and table, and the subjects are grouped by one sort of their codes
+    (the funnel's cohort table: every cohort's wins by 30, 60 and 90 days).
+
+    >>> cif_at_each([1, 2, 2, 3, 5], [1, 0, 1, 0, 1], [0, 1, 0, 0, 0], [0, 0, 0, 0, 1], 2, [2, 10]).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    days = np.asarray(durations, dtype=float)
+    codes = np.asarray(codes, dtype=np.int64)
+    times = np.asarray(times, dtype=float)
+    out = np.full((k, len(times)), np.nan)
+    kind = np.where(np.asarray(cause, dtype=bool), 2, np.asarray(competing, dtype=bool)).astype(np.int8)  # 2 cause, 1 competing, 0 censored
+    shifted = (codes + 1).astype(np.min_scalar_type(k))  # small non-negative ints: a radix sort
+    by_group = np.argsort(shifted, kind="stable")
+    bounds = np.cumsum(np.bincount(shifted, minlength=k + 1))  # group j: by_group[bounds[j]:bounds[j + 1]]
+    for j in range(k):
+        idx = by_group[bounds[j]:bounds[j + 1]]
+        t = days[idx]
+        known = ~np.isnan(t)
+        if not known.all():
+            t, idx = t[known], idx[known]
+        if not t.size:
+            continue
+        by_time = np.argsort(t)
+        t, kk = t[by_time], kind[idx[by_time]]
+        first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # the first subject of each distinct time
+        at_risk = (t.size - first).astype(float)  # subjects with a duration >= the time
+        events = np.add.reduceat((kk > 0).astype(float), first)
+        hits = np.add.reduceat((kk == 2).astype(float), first)
+        surv = np.cumprod(1.0 - events / at_risk)
+        cif = np.cumsum(np.concatenate(([1.0], surv[:-1])) * hits / at_risk)
+        at = np.searchsorted(t[first], times, side="right") - 1  # as cif_at reads the curve: 0 before the first time
+        out[j] = np.where(at >= 0, cif[np.clip(at, 0, None)], 0.0)
+    return out
 
 
 # --------------------------------------------------------------------------- log-rank
